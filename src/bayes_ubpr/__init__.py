@@ -1,0 +1,63 @@
+"""Bayesian re-analysis of risk factors for back pain after vertebroplasty.
+
+bayes_ubpr re-analyses the risk factors for unsatisfactory back pain relief
+(UBPR) after percutaneous vertebroplasty, built around one published
+1,316-patient study (see :mod:`bayes_ubpr.paper`).
+"""
+
+from importlib.metadata import version
+
+from bayes_ubpr.data import load_cohort, validate_cohort
+from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
+from bayes_ubpr.model import build_model, check_convergence, fit
+from bayes_ubpr.paper import (
+    N_CASES,
+    N_PATIENTS,
+    NULL_FACTORS,
+    OUTCOME,
+    PREVALENCE,
+    RISK_FACTORS,
+    SIX_FACTORS,
+    table4,
+    table5,
+)
+from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
+from bayes_ubpr.priors import Prior, default_prior, describe_priors
+from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
+
+__version__ = version("bayes-ubpr")
+
+__all__ = [
+    # the paper
+    "N_CASES",
+    "N_PATIENTS",
+    "NULL_FACTORS",
+    "OUTCOME",
+    "PREVALENCE",
+    "RISK_FACTORS",
+    "SIX_FACTORS",
+    "table4",
+    "table5",
+    # data
+    "load_cohort",
+    "validate_cohort",
+    # simulation
+    "case_control_sample",
+    "simulate_cohort",
+    "true_model",
+    # priors and model
+    "Prior",
+    "build_model",
+    "check_convergence",
+    "default_prior",
+    "describe_priors",
+    "fit",
+    # posterior
+    "format_odds_ratio_table",
+    "odds_ratio_table",
+    # errors and warnings
+    "CohortValidationError",
+    "ConvergenceError",
+    "StatisticalWarning",
+    "__version__",
+]

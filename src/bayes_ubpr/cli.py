@@ -1,0 +1,153 @@
+"""The ``bayes-ubpr`` command line: parses arguments and calls the public API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from bayes_ubpr import __version__
+from bayes_ubpr._io import write_frame, write_netcdf
+from bayes_ubpr.data import load_cohort
+from bayes_ubpr.exceptions import CohortValidationError
+from bayes_ubpr.model import fit
+from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS
+from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
+from bayes_ubpr.simulate import case_control_sample, simulate_cohort
+
+__all__ = ["main"]
+
+DEFAULT_SEED = 2016
+
+
+class _Progress:
+    """Numbered step messages with elapsed time, on stderr."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps, self.step, self.start = steps, 0, time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        self.step += 1
+        elapsed = time.perf_counter() - self.start
+        print(f"[{self.step}/{self.steps} {elapsed:5.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--draws", type=int, default=1000, help="posterior draws per chain (default 1000)")
+    parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
+    parser.add_argument("--chains", type=int, default=4, help="chains (default 4)")
+    parser.add_argument("--sampler", choices=("pymc", "nutpie"), default="pymc", help="NUTS implementation")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bayes-ubpr",
+        description="Bayesian re-analysis of risk factors for unsatisfactory back pain relief after vertebroplasty.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="simulate the paper's cohort, take its 60:60 case-control sample, fit, print ORs beside Table 5",
+    )
+    reproduce.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    reproduce.add_argument("--out", type=Path, help="also save the fit as NetCDF to this file")
+    _add_sampling_options(reproduce)
+
+    simulate = commands.add_parser("simulate", help="simulate a cohort like the paper's and save it")
+    simulate.add_argument("--n", type=int, default=N_PATIENTS, help=f"patients (default {N_PATIENTS})")
+    simulate.add_argument(
+        "--prevalence", type=float, default=PREVALENCE, help=f"expected prevalence (default {PREVALENCE:.4f})"
+    )
+    simulate.add_argument("--seed", type=int, default=None, help="random seed")
+    simulate.add_argument(
+        "--controls-per-case",
+        type=int,
+        default=None,
+        help="save a case-control sample with this many controls per case",
+    )
+    simulate.add_argument("--out", type=Path, required=True, help="output file (.csv, .parquet or .xlsx)")
+
+    fit_cmd = commands.add_parser("fit", help="validate a cohort file, fit the model, print the OR table")
+    fit_cmd.add_argument("file", type=Path, help="cohort file (.csv, .parquet, .xlsx)")
+    fit_cmd.add_argument(
+        "--factors",
+        nargs="+",
+        default=list(SIX_FACTORS),
+        metavar="FACTOR",
+        help="factors (default: the six of Table 5)",
+    )
+    fit_cmd.add_argument("--id-column", default=None, help="column of unique patient ids to check")
+    fit_cmd.add_argument("--seed", type=int, default=None, help="random seed")
+    fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
+    _add_sampling_options(fit_cmd)
+    return parser
+
+
+def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, factors: Sequence[str]) -> None:
+    idata = fit(
+        sample,
+        factors=factors,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed,
+        sampler=args.sampler,
+        progressbar=sys.stderr.isatty(),
+    )
+    print(format_odds_ratio_table(odds_ratio_table(idata)))
+    if args.out is not None:
+        print(f"Saved the fit to {write_netcdf(idata, args.out)}", file=sys.stderr)
+
+
+def _reproduce(args: argparse.Namespace) -> None:
+    progress = _Progress(3)
+    progress(f"Simulating {N_PATIENTS:,} patients at {PREVALENCE:.1%} prevalence (seed {args.seed})")
+    cohort = simulate_cohort(seed=args.seed)
+    sample = case_control_sample(cohort, controls_per_case=1, seed=args.seed + 1)
+    progress(
+        f"Case-control sample: {sample.attrs['n_cases']} cases (paper: 60) and {sample.attrs['n_controls']} "
+        f"random controls; fitting {args.chains} chains x {args.draws} draws"
+    )
+    _fit_and_report(sample, args, SIX_FACTORS)
+    progress("Done. Posterior ORs are per unit of each factor, 95% equal-tailed credible intervals.")
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    frame = simulate_cohort(args.n, args.prevalence, seed=args.seed)
+    if args.controls_per_case is not None:
+        frame = case_control_sample(frame, args.controls_per_case, seed=args.seed)
+    write_frame(frame, args.out)
+    print(f"Wrote {len(frame):,} patients ({int(frame['ubpr'].sum())} cases) to {args.out}", file=sys.stderr)
+
+
+def _fit(args: argparse.Namespace) -> None:
+    unknown = [name for name in args.factors if name not in RISK_FACTORS]
+    if unknown:
+        raise ValueError(f"unknown factor(s) {', '.join(unknown)}; choose from {', '.join(RISK_FACTORS)}")
+    cohort = load_cohort(args.file, factors=args.factors, id_column=args.id_column)
+    print(f"Fitting {len(cohort):,} patients ({int(cohort['ubpr'].sum())} cases)", file=sys.stderr)
+    _fit_and_report(cohort, args, args.factors)
+
+
+_COMMANDS = {"reproduce": _reproduce, "simulate": _simulate, "fit": _fit}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 success, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        _COMMANDS[args.command](args)
+    except (CohortValidationError, ValueError, TypeError, OSError) as error:
+        print(f"bayes-ubpr {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""The published study as data: constants, risk-factor metadata and tables.
+
+Everything here is transcribed from
+
+    Causes of Residual Back Pain at Early Stage After Percutaneous
+    Vertebroplasty: A Retrospective Analysis of 1,316 Cases.
+    Pain Physician (Xi'an Hong-Hui Hospital), page E500 for Table 5.
+
+Numbers are stored exactly as printed, including where they disagree with
+each other; such disagreements are findings for the audit, never silently
+corrected here. The tables live as CSV files in ``bayes_ubpr/data`` and are
+described in :data:`DATASETS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+import pandas as pd
+
+__all__ = [
+    "DATASETS",
+    "DOMAINS",
+    "N_CASES",
+    "N_CONTROLS_SAMPLED",
+    "N_PATIENTS",
+    "NULL_FACTORS",
+    "OUTCOME",
+    "PREVALENCE",
+    "RISK_FACTORS",
+    "SIX_FACTORS",
+    "RiskFactor",
+    "table4",
+    "table5",
+]
+
+N_PATIENTS = 1316
+"""Patients treated by PVP between March 2013 and January 2016 (Methods)."""
+
+N_CASES = 60
+"""Patients with unsatisfactory back pain relief (Results)."""
+
+N_CONTROLS_SAMPLED = 60
+"""Satisfactory patients drawn at random as the comparison group (Results)."""
+
+PREVALENCE = N_CASES / N_PATIENTS
+"""Observed prevalence of UBPR, 60/1316 = 0.0456 (printed as 4.6%)."""
+
+OUTCOME = "ubpr"
+"""Outcome column: 1 = unsatisfactory back pain relief (VAS > 4 immediately
+and one month after PVP), 0 = satisfactory relief."""
+
+FactorKind = Literal["continuous", "binary", "count"]
+
+
+@dataclass(frozen=True)
+class RiskFactor:
+    """Metadata of one candidate risk factor of Table 4.
+
+    Attributes
+    ----------
+    name : str
+        Column name in every DataFrame of this package (the data contract).
+    label : str
+        Human-readable label for tables and figures.
+    kind : {"continuous", "binary", "count"}
+        Measurement type; binary factors are coded 0/1, counts are whole
+        numbers of at least 1.
+    unit : str
+        Unit of one step of the factor, so that an odds ratio reads
+        "per <unit>".
+    coding : str
+        What the values mean.
+    paper_row : str
+        The row name printed in the paper's Tables 4 and 5.
+    domain : str
+        Clinical group used for hierarchical shrinkage across factors.
+    """
+
+    name: str
+    label: str
+    kind: FactorKind
+    unit: str
+    coding: str
+    paper_row: str
+    domain: str
+
+
+_FACTORS = (
+    RiskFactor(
+        "bmd_tscore_abs",
+        "BMD T-score (magnitude)",
+        "continuous",
+        "1 T-score unit",
+        "|T-score| of preoperative bone mineral density; higher = lower bone density",
+        "BMD",
+        "bone_quality",
+    ),
+    RiskFactor(
+        "fascia_injury",
+        "Lumbodorsal fascia injury",
+        "binary",
+        "present vs absent",
+        "1 = lumbodorsal (thoracolumbar) fascia contusion on MRI, 0 = none",
+        "Lumbodorsal fascia contusion",
+        "soft_tissue",
+    ),
+    RiskFactor(
+        "cement_distribution_poor",
+        "Unsatisfactory cement distribution",
+        "binary",
+        "unsatisfactory vs satisfactory",
+        "1 = unsatisfactory cement distribution, 0 = satisfactory",
+        "Cement distribution",
+        "surgical_technique",
+    ),
+    RiskFactor(
+        "n_fractures",
+        "Number of fractures",
+        "count",
+        "1 fractured vertebra",
+        "number of fractured vertebrae treated (whole number >= 1)",
+        "Number of fractures",
+        "surgical_technique",
+    ),
+    RiskFactor(
+        "cement_volume_ml",
+        "Cement volume per level",
+        "continuous",
+        "1 mL",
+        "cement volume injected per level, mL",
+        "Cement volume injected per level",
+        "surgical_technique",
+    ),
+    RiskFactor(
+        "depression",
+        "Depression",
+        "binary",
+        "present vs absent",
+        "1 = depression, 0 = none",
+        "Depression",
+        "psychological_comorbidity",
+    ),
+    RiskFactor("age", "Age", "continuous", "1 year", "age, years", "Age", "demographics"),
+    RiskFactor("sex_male", "Male sex", "binary", "male vs female", "1 = male, 0 = female", "Gender", "demographics"),
+    RiskFactor("height_cm", "Height", "continuous", "1 cm", "height, cm", "Height", "demographics"),
+    RiskFactor("weight_kg", "Weight", "continuous", "1 kg", "weight, kg", "Weight", "demographics"),
+    RiskFactor(
+        "bilateral_approach",
+        "Bilateral approach",
+        "binary",
+        "bilateral vs unilateral",
+        "1 = bilateral transpedicular approach, 0 = unilateral",
+        "Surgical approach",
+        "surgical_technique",
+    ),
+    RiskFactor(
+        "general_anesthesia",
+        "General anaesthesia",
+        "binary",
+        "general vs local",
+        "1 = general anaesthesia, 0 = local",
+        "Anesthesia",
+        "surgical_technique",
+    ),
+    RiskFactor(
+        "hypertension",
+        "Hypertension",
+        "binary",
+        "present vs absent",
+        "1 = hypertension, 0 = none",
+        "Hypertension",
+        "psychological_comorbidity",
+    ),
+    RiskFactor(
+        "diabetes",
+        "Diabetes",
+        "binary",
+        "present vs absent",
+        "1 = diabetes, 0 = none",
+        "Diabetes",
+        "psychological_comorbidity",
+    ),
+    RiskFactor(
+        "copd",
+        "COPD",
+        "binary",
+        "present vs absent",
+        "1 = chronic obstructive pulmonary disease, 0 = none",
+        "COPD",
+        "psychological_comorbidity",
+    ),
+)
+
+RISK_FACTORS: dict[str, RiskFactor] = {factor.name: factor for factor in _FACTORS}
+"""All fifteen Table 4 candidate factors by column name, Table 5's six first."""
+
+SIX_FACTORS: tuple[str, ...] = tuple(RISK_FACTORS)[:6]
+"""The six factors of the paper's multivariate model (Table 5)."""
+
+NULL_FACTORS: tuple[str, ...] = tuple(RISK_FACTORS)[6:]
+"""The nine Table 4 factors without a detectable effect in the paper."""
+
+DOMAINS: dict[str, tuple[str, ...]] = {
+    domain: tuple(f.name for f in _FACTORS if f.domain == domain)
+    for domain in dict.fromkeys(f.domain for f in _FACTORS)
+}
+"""Factor names grouped by clinical domain."""
+
+DATASETS: dict[str, dict[str, str]] = {
+    "table4": {
+        "file": "table4.csv",
+        "title": "Univariate analyses for all factors associated with residual back pain after PVP",
+        "source": "Paper, Table 4 (60 satisfactory vs 60 unsatisfactory patients)",
+        "notes": (
+            "One row per factor. Continuous and count factors: mean and SD per group. "
+            "Binary factors: count and percent per group for the level coded 1 (level_1) "
+            "and the level coded 0 (level_0). statistic is the printed t (continuous) or "
+            "chi-square (binary) value; a printed P of 0.000 is stored as 0.0. The PDF "
+            "text scrambles the table; statistics are assigned to rows in printed row order."
+        ),
+    },
+    "table5": {
+        "file": "table5.csv",
+        "title": "The multifactor logistic regression analysis for the factors associated with UBPR",
+        "source": "Paper, Table 5, page E500",
+        "notes": (
+            "B is the log odds ratio per unit of the factor (the paper's footnote calls it "
+            "'baseline'); SE its standard error; wald the printed Wald chi-square; p the "
+            "printed P (0.000 stored as 0.0); odds_ratio and ci_lower/ci_upper the printed "
+            "OR and 95% CI."
+        ),
+    },
+}
+"""Registry of the paper's tables shipped with the package, with their sources."""
+
+
+def _read_dataset(name: str) -> pd.DataFrame:
+    spec = DATASETS[name]
+    with resources.files("bayes_ubpr").joinpath("data", spec["file"]).open("r", encoding="utf-8") as handle:
+        frame = pd.read_csv(handle)
+    frame.attrs.update({"dataset": name, **spec})
+    return frame
+
+
+def table4() -> pd.DataFrame:
+    """Return the paper's Table 4: each factor in the two groups, as printed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate factor (15 rows) with columns ``factor``,
+        ``paper_row``, ``kind``, ``level_1`` and ``level_0`` (the printed
+        labels of the levels coded 1 and 0), ``satisfactory_mean``,
+        ``satisfactory_sd``, ``unsatisfactory_mean``, ``unsatisfactory_sd``
+        (continuous and count factors), ``satisfactory_n1``,
+        ``satisfactory_pct1``, ``satisfactory_n0``, ``satisfactory_pct0`` and
+        the same for ``unsatisfactory`` (binary factors), and the printed
+        ``statistic_name`` ("t" or "chi2"), ``statistic`` and ``p``. Each
+        group has 60 patients. Source and notes are in ``.attrs``.
+
+    See Also
+    --------
+    table5 : the multivariate logistic regression.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.paper import table4
+    >>> t4 = table4().set_index("factor")
+    >>> float(t4.loc["cement_volume_ml", "unsatisfactory_mean"])
+    4.75
+    >>> int(t4.loc["fascia_injury", "unsatisfactory_n1"])
+    43
+    """
+    frame = _read_dataset("table4")
+    for column in frame.columns:
+        if column.endswith(("_n1", "_n0")):
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def table5() -> pd.DataFrame:
+    """Return the paper's Table 5: the multivariate logistic regression.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per factor of :data:`SIX_FACTORS` with columns ``factor``,
+        ``paper_row``, ``B`` (log odds ratio per unit), ``SE``, ``wald``,
+        ``p``, ``odds_ratio``, ``ci_lower`` and ``ci_upper`` (95% CI), as
+        printed. Source and notes are in ``.attrs``.
+
+    See Also
+    --------
+    table4 : the univariate comparison of the two groups.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.paper import table5
+    >>> t5 = table5().set_index("factor")
+    >>> float(t5.loc["fascia_injury", "odds_ratio"])
+    3.805
+    """
+    return _read_dataset("table5")

@@ -1,0 +1,25 @@
+"""Shared fixtures: a seeded generator and a few small real fits, made once per session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayes_ubpr as bu
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20161316)
+
+
+@pytest.fixture(scope="session")
+def small_cohort() -> pd.DataFrame:
+    """400 simulated patients at a 20% prevalence: enough cases for a quick fit."""
+    return bu.simulate_cohort(n=400, prevalence=0.2, seed=11)
+
+
+@pytest.fixture(scope="session")
+def small_fit(small_cohort):
+    return bu.fit(small_cohort, draws=500, tune=500, chains=2, seed=3)

@@ -1,0 +1,175 @@
+"""Loading and validation: every bad input gets a specific error; nothing is mutated or dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayes_ubpr as bu
+from bayes_ubpr.exceptions import CohortValidationError
+
+
+@pytest.fixture
+def cohort() -> pd.DataFrame:
+    return bu.simulate_cohort(n=60, prevalence=0.3, seed=4)
+
+
+def test_valid_cohort_passes_unchanged_and_complete(cohort):
+    before = cohort.copy()
+    clean = bu.validate_cohort(cohort, factors=bu.RISK_FACTORS, id_column="patient_id")
+    pd.testing.assert_frame_equal(cohort, before)
+    assert len(clean) == len(cohort)
+    assert clean.index.equals(cohort.index)
+    assert clean["n_fractures"].dtype == np.int64
+    assert clean["cement_volume_ml"].dtype == np.float64
+    assert clean is not cohort
+
+
+def test_strings_and_booleans_are_coerced_without_mutating(cohort):
+    messy = cohort.copy()
+    messy["fascia_injury"] = messy["fascia_injury"].astype(bool)
+    messy["cement_volume_ml"] = messy["cement_volume_ml"].astype(str)
+    snapshot = messy.copy()
+    clean = bu.validate_cohort(messy)
+    pd.testing.assert_frame_equal(messy, snapshot)
+    np.testing.assert_array_equal(clean["fascia_injury"], cohort["fascia_injury"])
+    np.testing.assert_allclose(clean["cement_volume_ml"], cohort["cement_volume_ml"])
+
+
+def test_empty_frame():
+    with pytest.raises(CohortValidationError, match="empty"):
+        bu.validate_cohort(pd.DataFrame(columns=[*bu.SIX_FACTORS, "ubpr"]))
+
+
+def test_not_a_dataframe():
+    with pytest.raises(TypeError, match="pandas DataFrame; got dict"):
+        bu.validate_cohort({"ubpr": [0, 1]})
+
+
+def test_missing_column_with_suggestion(cohort):
+    renamed = cohort.rename(columns={"fascia_injury": "fascia_injry"})
+    with pytest.raises(CohortValidationError, match=r'fascia_injury\.? Did you mean "fascia_injry"') as info:
+        bu.validate_cohort(renamed)
+    assert info.value.column == "fascia_injury"
+
+
+def test_missing_outcome_only_when_required(cohort):
+    no_outcome = cohort.drop(columns="ubpr")
+    with pytest.raises(CohortValidationError, match="Missing required column.*ubpr"):
+        bu.validate_cohort(no_outcome)
+    assert len(bu.validate_cohort(no_outcome, require_outcome=False)) == len(cohort)
+
+
+def test_unknown_factor_name(cohort):
+    with pytest.raises(ValueError, match='Unknown risk factor "depresion". Did you mean "depression"'):
+        bu.validate_cohort(cohort, factors=["depresion"])
+
+
+def test_non_numeric_value_names_rows(cohort):
+    bad = cohort.astype({"cement_volume_ml": object})
+    bad.loc[[3, 7], "cement_volume_ml"] = "five"
+    with pytest.raises(CohortValidationError, match=r'"cement_volume_ml" must be numeric; rows 3, 7 .*five') as info:
+        bu.validate_cohort(bad)
+    assert info.value.rows == [3, 7]
+
+
+def test_missing_value_names_rows(cohort):
+    bad = cohort.copy()
+    bad.loc[5, "bmd_tscore_abs"] = np.nan
+    with pytest.raises(CohortValidationError, match=r'"bmd_tscore_abs" has missing values in rows 5\b'):
+        bu.validate_cohort(bad)
+
+
+def test_infinite_value(cohort):
+    bad = cohort.copy()
+    bad.loc[2, "age"] = np.inf
+    with pytest.raises(CohortValidationError, match='"age" has infinite values in rows 2'):
+        bu.validate_cohort(bad)
+
+
+def test_binary_outside_zero_one(cohort):
+    bad = cohort.copy()
+    bad.loc[[1, 4], "depression"] = 2
+    with pytest.raises(CohortValidationError, match=r'"depression" must be 0 or 1 .*rows 1, 4 have 2, 2'):
+        bu.validate_cohort(bad)
+
+
+def test_many_bad_rows_are_summarised(cohort):
+    bad = cohort.copy()
+    bad["depression"] = 7
+    with pytest.raises(CohortValidationError, match=r"rows 0, 1, 2, 3, 4 \(and 55 more\)"):
+        bu.validate_cohort(bad)
+
+
+def test_fracture_count_must_be_whole_and_at_least_one(cohort):
+    fractional = cohort.astype({"n_fractures": float})
+    fractional.loc[6, "n_fractures"] = 1.5
+    with pytest.raises(CohortValidationError, match=r'"n_fractures" must be a whole number; rows 6 have 1.5'):
+        bu.validate_cohort(fractional)
+    zero = cohort.copy()
+    zero.loc[8, "n_fractures"] = 0
+    with pytest.raises(CohortValidationError, match=r'"n_fractures" must be at least 1 .*rows 8 have 0'):
+        bu.validate_cohort(zero)
+
+
+def test_signed_t_score_gets_a_hint(cohort):
+    bad = cohort.copy()
+    bad["bmd_tscore_abs"] = -bad["bmd_tscore_abs"]
+    with pytest.raises(CohortValidationError, match=r"bmd_tscore_abs.*between 0 and 10.*pass abs\(T\)"):
+        bu.validate_cohort(bad)
+
+
+@pytest.mark.parametrize("volume", [-2.0, 0.0, 45.0])
+def test_implausible_cement_volume(cohort, volume):
+    bad = cohort.copy()
+    bad.loc[9, "cement_volume_ml"] = volume
+    with pytest.raises(CohortValidationError, match=r'"cement_volume_ml" must be between 0.5 and 20 .*rows 9'):
+        bu.validate_cohort(bad)
+
+
+def test_duplicate_and_missing_ids(cohort):
+    dup = cohort.copy()
+    dup.loc[10, "patient_id"] = dup.loc[11, "patient_id"]
+    with pytest.raises(CohortValidationError, match=r"unique patient ids; ids 12 repeat in rows 10, 11"):
+        bu.validate_cohort(dup, id_column="patient_id")
+    with pytest.raises(CohortValidationError, match='id_column "patient" is not a column. Did you mean "patient_id"'):
+        bu.validate_cohort(cohort, id_column="patient")
+    missing = cohort.astype({"patient_id": float})
+    missing.loc[0, "patient_id"] = np.nan
+    with pytest.raises(CohortValidationError, match="missing patient ids in rows 0"):
+        bu.validate_cohort(missing, id_column="patient_id")
+
+
+@pytest.mark.parametrize(("value", "which"), [(0, "no cases"), (1, "no controls")])
+def test_outcome_needs_cases_and_controls(cohort, value, which):
+    bad = cohort.assign(ubpr=value)
+    with pytest.raises(CohortValidationError, match=which):
+        bu.validate_cohort(bad)
+
+
+def test_outcome_outside_zero_one(cohort):
+    bad = cohort.copy()
+    bad.loc[0, "ubpr"] = 3
+    with pytest.raises(CohortValidationError, match='"ubpr" must be 0 or 1'):
+        bu.validate_cohort(bad)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_load_cohort_round_trips(tmp_path, cohort, suffix):
+    path = tmp_path / f"cohort{suffix}"
+    writer = {".csv": cohort.to_csv, ".parquet": cohort.to_parquet, ".xlsx": cohort.to_excel}[suffix]
+    writer(path, index=False)
+    loaded = bu.load_cohort(path, factors=bu.RISK_FACTORS, id_column="patient_id")
+    pd.testing.assert_frame_equal(
+        loaded[list(bu.RISK_FACTORS)].reset_index(drop=True),
+        bu.validate_cohort(cohort, factors=bu.RISK_FACTORS)[list(bu.RISK_FACTORS)].reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_load_cohort_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"unsupported file type '.json'"):
+        bu.load_cohort(tmp_path / "cohort.json")
+    with pytest.raises(FileNotFoundError, match="No cohort file"):
+        bu.load_cohort(tmp_path / "absent.csv")

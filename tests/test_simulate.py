@@ -1,0 +1,187 @@
+"""Synthetic cohorts: prevalence, control marginals, case marginals and sampling, each against
+its known truth with a tolerance of four Monte Carlo standard errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+
+import bayes_ubpr as bu
+from bayes_ubpr.exceptions import CohortValidationError
+from bayes_ubpr.simulate import BernoulliLaw, DiscreteLaw, NormalLaw, control_laws, true_model
+
+Z = 4.0  # Monte Carlo standard errors allowed: a false alarm has probability ~6e-5 per check.
+N_LARGE = 200_000
+
+
+@pytest.fixture(scope="module")
+def large_cohort() -> pd.DataFrame:
+    return bu.simulate_cohort(n=N_LARGE, seed=1316)
+
+
+def _assert_within_mc_error(values: np.ndarray, law, label: str) -> None:
+    """Sample mean (and SD for non-binary laws) within Z standard errors of the law's."""
+    mean, sd = law.moments()
+    n = len(values)
+    assert abs(values.mean() - mean) <= Z * sd / np.sqrt(n), f"{label}: mean {values.mean()} vs {mean}"
+    if not isinstance(law, BernoulliLaw):
+        # SE of a sample SD: sqrt((mu4 - sd^4) / (4 sd^2 n)), mu4 the law's fourth central moment.
+        if isinstance(law, NormalLaw):
+            mu4 = 3 * sd**4
+        else:
+            k, p = np.asarray(law.support, float), np.asarray(law.pmf)
+            mu4 = p @ (k - mean) ** 4
+        se_sd = np.sqrt((mu4 - sd**4) / (4 * sd**2 * n))
+        assert abs(values.std(ddof=1) - sd) <= Z * se_sd, f"{label}: sd {values.std(ddof=1)} vs {sd}"
+
+
+def test_control_laws_reproduce_table4_satisfactory_group():
+    t4 = bu.table4().set_index("factor")
+    for name, law in control_laws().items():
+        mean, sd = law.moments()
+        row = t4.loc[name]
+        if row["kind"] == "binary":
+            assert mean == pytest.approx(row["satisfactory_n1"] / 60)
+        else:
+            assert mean == pytest.approx(row["satisfactory_mean"], abs=1e-9)
+            assert sd == pytest.approx(row["satisfactory_sd"], abs=1e-9)
+    fractures = control_laws()["n_fractures"]
+    assert isinstance(fractures, DiscreteLaw)
+    assert min(fractures.support) == 1
+    assert sum(fractures.pmf) == pytest.approx(1.0)
+
+
+def test_prevalence_within_binomial_error(large_cohort):
+    p = bu.PREVALENCE
+    se = np.sqrt(p * (1 - p) / N_LARGE)
+    assert abs(large_cohort["ubpr"].mean() - p) <= Z * se
+
+
+def test_expected_prevalence_is_exact(large_cohort):
+    # E[true_risk] = prevalence exactly; the sample mean of true_risk estimates it with SE sd/sqrt(n).
+    risk = large_cohort["true_risk"]
+    assert abs(risk.mean() - bu.PREVALENCE) <= Z * risk.std() / np.sqrt(N_LARGE)
+
+
+@pytest.mark.parametrize("prevalence", [0.01, 0.2, 0.5])
+def test_other_prevalences(prevalence):
+    cohort = bu.simulate_cohort(n=50_000, prevalence=prevalence, seed=7)
+    se = np.sqrt(prevalence * (1 - prevalence) / 50_000)
+    assert abs(cohort["ubpr"].mean() - prevalence) <= Z * se
+
+
+def test_control_group_marginals_match_table4(large_cohort):
+    controls = large_cohort[large_cohort["ubpr"] == 0]
+    for name, law in control_laws().items():
+        _assert_within_mc_error(controls[name].to_numpy(dtype=float), law, name)
+
+
+def test_case_group_marginals_are_the_tilted_control_laws(large_cohort):
+    cases = large_cohort[large_cohort["ubpr"] == 1]
+    model = true_model()
+    for name, law in control_laws().items():
+        tilted = law.tilt(float(model.log_odds_ratios[name]))
+        _assert_within_mc_error(cases[name].to_numpy(dtype=float), tilted, f"cases {name}")
+
+
+def test_true_risk_is_the_logistic_model(large_cohort):
+    model = true_model()
+    head = large_cohort.head(50)
+    np.testing.assert_allclose(model.risk(head), head["true_risk"])
+    truth = large_cohort.attrs["truth"]
+    assert truth["log_odds_ratios"]["cement_volume_ml"] == -2.542
+    assert truth["log_odds_ratios"]["age"] == 0.0
+    assert truth["intercept"] == pytest.approx(model.intercept)
+
+
+def test_columns_follow_the_contract():
+    cohort = bu.simulate_cohort(n=20, seed=1)
+    assert list(cohort.columns) == ["patient_id", *bu.RISK_FACTORS, "ubpr", "true_risk"]
+    assert bu.validate_cohort(cohort, factors=bu.RISK_FACTORS, require_outcome=False, id_column="patient_id") is not None
+
+
+def test_same_seed_same_cohort_and_different_seed_different():
+    a = bu.simulate_cohort(n=500, seed=42)
+    pd.testing.assert_frame_equal(a, bu.simulate_cohort(n=500, seed=42))
+    assert not a.equals(bu.simulate_cohort(n=500, seed=43))
+    generator_cohort = bu.simulate_cohort(n=500, seed=np.random.default_rng(42))
+    pd.testing.assert_frame_equal(a, generator_cohort)
+
+
+def test_odds_ratio_override_and_errors():
+    model = true_model(odds_ratios={"age": 1.1, "depression": 1.0})
+    assert model.log_odds_ratios["age"] == pytest.approx(np.log(1.1))
+    assert model.log_odds_ratios["depression"] == 0.0
+    assert model.log_odds_ratios["fascia_injury"] == 1.336
+    with pytest.raises(ValueError, match='Unknown risk factor in odds_ratios "ages". Did you mean "age"'):
+        true_model(odds_ratios={"ages": 1.1})
+    with pytest.raises(ValueError, match='odds_ratios\\["age"\\] must be a positive finite number; got -1'):
+        true_model(odds_ratios={"age": -1})
+    with pytest.raises(ValueError, match="prevalence must be strictly between 0 and 1; got 1.5"):
+        bu.simulate_cohort(prevalence=1.5)
+    with pytest.raises(ValueError, match="n must be >= 1; got 0"):
+        bu.simulate_cohort(n=0)
+
+
+def test_null_odds_ratios_make_risk_independent_of_factors():
+    null = dict.fromkeys(bu.SIX_FACTORS, 1.0)
+    cohort = bu.simulate_cohort(n=100, prevalence=0.1, seed=3, odds_ratios=null)
+    np.testing.assert_allclose(cohort["true_risk"], 0.1)
+
+
+def test_law_kernels():
+    assert BernoulliLaw(0.3).tilt(0.0) == BernoulliLaw(pytest.approx(0.3))
+    assert BernoulliLaw(0.3).tilt(np.log(2)).p == pytest.approx(special.expit(special.logit(0.3) + np.log(2)))
+    assert NormalLaw(1.0, 2.0).log_mgf(0.5) == pytest.approx(0.5 + 0.5 * 0.25 * 4)
+    law = DiscreteLaw((1, 2), (0.5, 0.5))
+    assert law.log_mgf(1.0) == pytest.approx(np.log(0.5 * np.e + 0.5 * np.e**2))
+
+
+class TestCaseControlSample:
+    def test_every_case_and_as_many_distinct_controls(self):
+        cohort = bu.simulate_cohort(seed=5)
+        sample = bu.case_control_sample(cohort, seed=6)
+        n_cases = int(cohort["ubpr"].sum())
+        assert int(sample["ubpr"].sum()) == n_cases
+        assert (sample["ubpr"] == 0).sum() == n_cases
+        assert sample["patient_id"].is_unique
+        assert set(cohort.loc[cohort["ubpr"] == 1, "patient_id"]) <= set(sample["patient_id"])
+        assert sample.attrs["cohort_prevalence"] == n_cases / len(cohort)
+        assert sample.attrs["truth"] == cohort.attrs["truth"]
+        pd.testing.assert_frame_equal(sample, cohort.loc[sample.index])
+
+    def test_control_ratio_and_reproducibility(self):
+        cohort = bu.simulate_cohort(seed=5)
+        sample = bu.case_control_sample(cohort, controls_per_case=4, seed=6)
+        assert (sample["ubpr"] == 0).sum() == 4 * cohort["ubpr"].sum()
+        pd.testing.assert_frame_equal(sample, bu.case_control_sample(cohort, controls_per_case=4, seed=6))
+
+    def test_controls_are_a_simple_random_sample(self):
+        # Every control has the same inclusion probability q: over r draws its inclusion count is
+        # Binomial(r, q), and the counts' chi-square homogeneity statistic is ~ chi2(n - 1).
+        cohort = bu.simulate_cohort(n=200, prevalence=0.2, seed=8)
+        n_cases = int(cohort["ubpr"].sum())
+        controls = cohort.index[cohort["ubpr"] == 0]
+        counts = pd.Series(0, index=controls)
+        replicates = 400
+        for seed in range(replicates):
+            chosen = bu.case_control_sample(cohort, seed=seed)
+            counts[chosen.index[chosen["ubpr"] == 0]] += 1
+        q = n_cases / len(controls)
+        statistic = ((counts - replicates * q) ** 2).sum() / (replicates * q * (1 - q))
+        assert stats.chi2.sf(statistic, df=len(controls) - 1) > 1e-4
+
+    def test_errors(self):
+        cohort = bu.simulate_cohort(n=100, prevalence=0.5, seed=1)
+        with pytest.raises(CohortValidationError, match="needs .* controls, but the cohort has only"):
+            bu.case_control_sample(cohort, controls_per_case=5)
+        with pytest.raises(CohortValidationError, match="no cases"):
+            bu.case_control_sample(cohort.assign(ubpr=0))
+        with pytest.raises(CohortValidationError, match='no "ubpr" column'):
+            bu.case_control_sample(cohort.drop(columns="ubpr"))
+        with pytest.raises(ValueError, match="controls_per_case must be >= 1"):
+            bu.case_control_sample(cohort, controls_per_case=0)
+        with pytest.raises(TypeError, match="cohort must be a pandas DataFrame"):
+            bu.case_control_sample([1, 2])
