@@ -2,14 +2,19 @@
 
 The model, for patient i with factor vector x_i::
 
-    logit P(ubpr_i = 1) = alpha + (x_i - x_bar) . beta
+    logit P(ubpr_i = 1) = alpha + sum_j beta_j (x_ij - m_j)
     alpha   ~ prior["intercept"]      log odds at the sample mean of the factors
     beta_j  ~ prior[factor_j]         log odds ratio per unit of factor j
 
-Centring the factors at their sample mean x_bar decorrelates alpha from beta
-and makes sampling fast; the intercept at x = 0 is kept as the deterministic
-``intercept = alpha - x_bar . beta``. The design and the outcome enter as
-``pm.Data`` so that one compiled model can be refitted to new data.
+The sampler works on standardised coordinates: each factor is centred at its
+sample mean m_j and divided by its sample SD s_j, and the free parameter is
+``beta_std_j = beta_j * s_j`` with the prior transformed exactly (location and
+scale times s_j). That is a reparametrisation, not a change of model: it
+gives every coefficient a comparable posterior scale, without which factors
+measured in years or centimetres make NUTS chains stick. ``beta`` (per unit)
+and ``intercept`` (log odds at x = 0) are deterministic. Design, centre, scale
+and outcome enter as ``pm.Data``, so one compiled model can be refitted to
+new data.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pytensor.tensor as pt
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr._validate import check_choice, check_positive_int
 from bayes_ubpr.data import validate_cohort
-from bayes_ubpr.exceptions import StatisticalWarning
+from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
 from bayes_ubpr.paper import OUTCOME, SIX_FACTORS
 from bayes_ubpr.priors import INTERCEPT, Prior, resolve_priors
 
@@ -43,24 +48,41 @@ ESS_PER_CHAIN_MIN = 100
 SAMPLERS = ("pymc", "nutpie")
 
 
-def _prior_rv(name: str, prior: Prior, *, dims: str | None = None, shape: int | None = None) -> pt.TensorVariable:
-    kwargs = {"dims": dims} if dims else ({"shape": shape} if shape else {})
+def _prior_rv(name: str, prior: Prior, scale: pt.TensorLike = 1.0, **kwargs: object) -> pt.TensorVariable:
+    """Random variable with ``prior``'s law multiplied by ``scale`` (location and scale alike)."""
+    mu, sigma = prior.mu * scale, prior.sigma * scale
     if prior.family == "normal":
-        return pm.Normal(name, mu=prior.mu, sigma=prior.sigma, **kwargs)
+        return pm.Normal(name, mu=mu, sigma=sigma, **kwargs)
     if prior.family == "student_t":
-        return pm.StudentT(name, nu=prior.nu, mu=prior.mu, sigma=prior.sigma, **kwargs)
-    return pm.Laplace(name, mu=prior.mu, b=prior.sigma, **kwargs)
+        return pm.StudentT(name, nu=prior.nu, mu=mu, sigma=sigma, **kwargs)
+    return pm.Laplace(name, mu=mu, b=sigma, **kwargs)
 
 
-def _coefficients(factors: Sequence[str], priors: Mapping[str, Prior]) -> pt.TensorVariable:
-    """Vector of log odds ratios, one RV per family, put together in factor order."""
-    families = {priors[f].family for f in factors}
-    if families == {"normal"}:
+def _standardised_coefficients(
+    factors: Sequence[str], priors: Mapping[str, Prior], x_scale: pt.TensorVariable
+) -> pt.TensorVariable:
+    """Log odds ratios per sample SD, one vector RV when all priors are normal."""
+    if all(priors[f].family == "normal" for f in factors):
         mu = np.array([priors[f].mu for f in factors])
         sigma = np.array([priors[f].sigma for f in factors])
-        return pm.Normal("beta", mu=mu, sigma=sigma, dims="factor")
-    parts = [_prior_rv(f"beta_{f}", priors[f]) for f in factors]
-    return pm.Deterministic("beta", pt.stack(parts), dims="factor")
+        return pm.Normal("beta_std", mu=mu * x_scale, sigma=sigma * x_scale, dims="factor")
+    parts = [_prior_rv(f"beta_std_{f}", priors[f], x_scale[j]) for j, f in enumerate(factors)]
+    return pm.Deterministic("beta_std", pt.stack(parts), dims="factor")
+
+
+def _design(data: pd.DataFrame, factors: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standardised design, column means and column SDs; a constant column is an error."""
+    design = data[list(factors)].to_numpy(dtype=float)
+    center, scale = design.mean(axis=0), design.std(axis=0)
+    constant = [f for f, s in zip(factors, scale, strict=True) if s == 0]
+    if constant:
+        value = data[constant[0]].iloc[0]
+        raise CohortValidationError(
+            f'Column "{constant[0]}" is constant (every row is {value}): its odds ratio cannot be '
+            "estimated from these data. Leave it out of factors.",
+            column=constant[0],
+        )
+    return (design - center) / scale, center, scale
 
 
 def build_model(
@@ -83,31 +105,38 @@ def build_model(
     Returns
     -------
     pymc.Model
-        With data containers ``X`` (centred design), ``x_center`` and ``y``,
-        free variables ``alpha`` and ``beta`` (dim ``factor``) and the
-        deterministic ``intercept``.
+        With data containers ``X`` (standardised design), ``x_center``,
+        ``x_scale`` and ``y``; free variables ``alpha`` and ``beta_std``
+        (one ``beta_std_<factor>`` per factor when priors are not all
+        normal); deterministics ``beta`` (dim ``factor``) and ``intercept``.
+
+    Raises
+    ------
+    CohortValidationError
+        If the data break the contract or a factor is constant.
 
     Examples
     --------
     >>> from bayes_ubpr import simulate_cohort, build_model
     >>> model = build_model(simulate_cohort(n=300, seed=3))
     >>> sorted(rv.name for rv in model.free_RVs)
-    ['alpha', 'beta']
+    ['alpha', 'beta_std']
     """
     factors = list(factors)
     clean = validate_cohort(data, factors=factors)
     resolved = resolve_priors(factors, priors)
-    design = clean[factors].to_numpy(dtype=float)
-    center = design.mean(axis=0)
+    standardised, center, scale = _design(clean, factors)
     coords = {"factor": factors, "obs": np.asarray(clean.index)}
     with pm.Model(coords=coords) as model:
-        x = pm.Data("X", design - center, dims=("obs", "factor"))
+        x = pm.Data("X", standardised, dims=("obs", "factor"))
         x_center = pm.Data("x_center", center, dims="factor")
+        x_scale = pm.Data("x_scale", scale, dims="factor")
         y = pm.Data("y", clean[OUTCOME].to_numpy(dtype=np.int64), dims="obs")
         alpha = _prior_rv("alpha", resolved[INTERCEPT])
-        beta = _coefficients(factors, resolved)
+        beta_std = _standardised_coefficients(factors, resolved, x_scale)
+        beta = pm.Deterministic("beta", beta_std / x_scale, dims="factor")
         pm.Deterministic("intercept", alpha - pt.dot(x_center, beta))
-        pm.Bernoulli(OUTCOME, logit_p=alpha + pt.dot(x, beta), observed=y, dims="obs")
+        pm.Bernoulli(OUTCOME, logit_p=alpha + pt.dot(x, beta_std), observed=y, dims="obs")
     return model
 
 
@@ -197,15 +226,16 @@ def fit(
     return idata
 
 
-def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] = ("alpha", "beta")) -> pd.DataFrame:
+def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] = ("alpha", "beta_std")) -> pd.DataFrame:
     """Check R-hat, bulk and tail ESS and divergences; warn naming what failed.
 
     Parameters
     ----------
     idata : arviz.InferenceData
         A fit with at least two chains.
-    var_names : sequence of str, default ("alpha", "beta")
-        Parameters to check.
+    var_names : sequence of str, default ("alpha", "beta_std")
+        Parameters to check (the sampled ones: ``beta`` is ``beta_std`` rescaled,
+        with the same R-hat and ESS).
 
     Returns
     -------

@@ -126,6 +126,11 @@ class Prior:
         return asdict(self)
 
 
+def _exp(x: float) -> float:
+    """exp that saturates at 0 and inf instead of overflowing, for very wide priors."""
+    return math.exp(x) if x < 709.0 else math.inf
+
+
 def _is_finite_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -234,8 +239,8 @@ def describe_priors(factors: Sequence[str], priors: Mapping[str, Prior] | None =
                 "sigma": prior.sigma,
                 "nu": prior.nu,
                 "source": "user" if priors and name in priors else "default",
-                "or_lower": math.exp(prior.mu - half_width),
-                "or_upper": math.exp(prior.mu + half_width),
+                "or_lower": _exp(prior.mu - half_width),
+                "or_upper": _exp(prior.mu + half_width),
             }
         )
     return pd.DataFrame(rows)

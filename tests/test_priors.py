@@ -1,0 +1,85 @@
+"""Prior objects check themselves; defaults are documented and convert to per-unit scales."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bayes_ubpr.priors import (
+    DEFAULT_SCALE,
+    Prior,
+    default_prior,
+    describe_priors,
+    reference_sd,
+    resolve_priors,
+)
+
+
+def test_valid_priors():
+    assert Prior() == Prior("normal", 0.0, 1.0)
+    assert Prior("student_t", 0, 2, nu=3).nu == 3.0
+    assert Prior("laplace", mu=1, sigma=0.5).mu == 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"family": "cauchy"}, "Prior family must be one of 'normal', 'student_t', 'laplace'; got 'cauchy'"),
+        ({"family": "normall"}, 'Did you mean "normal"'),
+        ({"sigma": 0}, "sigma must be a positive finite number; got 0"),
+        ({"sigma": math.inf}, "sigma must be a positive finite number"),
+        ({"mu": math.nan}, "mu must be a finite number"),
+        ({"family": "student_t"}, "student_t Prior needs nu > 0"),
+        ({"family": "student_t", "nu": -1}, "student_t Prior needs nu > 0"),
+        ({"nu": 3}, "nu applies only to the student_t family"),
+        ({"per": "mL"}, "Prior per must be one of 'unit', 'sd'"),
+    ],
+)
+def test_invalid_priors(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Prior(**kwargs)
+
+
+def test_reference_sd_comes_from_table4_control_group():
+    assert reference_sd("cement_volume_ml") == 0.46
+    assert reference_sd("n_fractures") == 0.60
+    assert reference_sd("fascia_injury") == pytest.approx(math.sqrt(17 / 60 * 43 / 60))
+
+
+def test_defaults_per_unit_for_binary_and_per_sd_otherwise():
+    assert default_prior("depression") == Prior("normal", 0.0, DEFAULT_SCALE, per="unit")
+    assert default_prior("bmd_tscore_abs").per == "sd"
+    assert default_prior("intercept") == Prior("normal", 0.0, DEFAULT_SCALE)
+
+
+def test_resolve_converts_to_per_unit_and_keeps_overrides():
+    override = Prior("student_t", 0.5, 1.0, nu=4)
+    resolved = resolve_priors(["cement_volume_ml", "depression"], {"depression": override})
+    assert list(resolved) == ["intercept", "cement_volume_ml", "depression"]
+    assert resolved["cement_volume_ml"].sigma == pytest.approx(DEFAULT_SCALE / 0.46)
+    assert resolved["cement_volume_ml"].per == "unit"
+    assert resolved["depression"] == override
+    per_sd = resolve_priors(["n_fractures"], {"n_fractures": Prior(mu=0.6, sigma=0.3, per="sd")})
+    assert per_sd["n_fractures"].mu == pytest.approx(1.0)
+    assert per_sd["n_fractures"].sigma == pytest.approx(0.5)
+
+
+def test_resolve_errors():
+    with pytest.raises(ValueError, match='Unknown prior key .* "depresion". Did you mean "depression"'):
+        resolve_priors(["depression"], {"depresion": Prior()})
+    with pytest.raises(ValueError, match='Unknown prior key .* "age"'):
+        resolve_priors(["depression"], {"age": Prior()})
+    with pytest.raises(TypeError, match=r'priors\["depression"\] must be a bayes_ubpr.priors.Prior; got tuple'):
+        resolve_priors(["depression"], {"depression": (0, 1)})
+
+
+def test_describe_priors_reports_or_ranges():
+    table = describe_priors(["fascia_injury", "age"], {"age": Prior(sigma=0.1)})
+    assert list(table["parameter"]) == ["intercept", "fascia_injury", "age"]
+    assert list(table["source"]) == ["default", "default", "user"]
+    row = table.set_index("parameter").loc["fascia_injury"]
+    assert row["or_upper"] == pytest.approx(math.exp(1.959963984540054 * 2.5))
+    assert row["or_lower"] == pytest.approx(1 / row["or_upper"])
+    wide = describe_priors(["depression"], {"depression": Prior(sigma=1e6)})
+    assert wide.loc[1, "or_upper"] == math.inf
