@@ -56,13 +56,13 @@ def test_missing_column_with_suggestion(cohort):
 
 def test_missing_outcome_only_when_required(cohort):
     no_outcome = cohort.drop(columns="ubpr")
-    with pytest.raises(CohortValidationError, match="Missing required column.*ubpr"):
+    with pytest.raises(CohortValidationError, match=r"Missing required column.*ubpr"):
         bu.validate_cohort(no_outcome)
     assert len(bu.validate_cohort(no_outcome, require_outcome=False)) == len(cohort)
 
 
 def test_unknown_factor_name(cohort):
-    with pytest.raises(ValueError, match='Unknown risk factor "depresion". Did you mean "depression"'):
+    with pytest.raises(ValueError, match=r'Unknown risk factor "depresion". Did you mean "depression"'):
         bu.validate_cohort(cohort, factors=["depresion"])
 
 
@@ -133,7 +133,7 @@ def test_duplicate_and_missing_ids(cohort):
     dup.loc[10, "patient_id"] = dup.loc[11, "patient_id"]
     with pytest.raises(CohortValidationError, match=r"unique patient ids; ids 12 repeat in rows 10, 11"):
         bu.validate_cohort(dup, id_column="patient_id")
-    with pytest.raises(CohortValidationError, match='id_column "patient" is not a column. Did you mean "patient_id"'):
+    with pytest.raises(CohortValidationError, match=r'id_column "patient" is not a column. Did you mean "patient_id"'):
         bu.validate_cohort(cohort, id_column="patient")
     missing = cohort.astype({"patient_id": float})
     missing.loc[0, "patient_id"] = np.nan

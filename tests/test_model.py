@@ -29,7 +29,9 @@ def test_build_model_structure(small_cohort):
 
 def test_standardisation_leaves_the_prior_unchanged(small_cohort):
     # beta = beta_std / s: the prior of beta implied by the model must be the per-unit prior asked for.
-    model = bu.build_model(small_cohort, factors=["cement_volume_ml"], priors={"cement_volume_ml": Prior(mu=-1, sigma=2)})
+    model = bu.build_model(
+        small_cohort, factors=["cement_volume_ml"], priors={"cement_volume_ml": Prior(mu=-1, sigma=2)}
+    )
     draws = pm.draw(model["beta"], draws=20_000, random_seed=1)[:, 0]
     # Normal(-1, 2): the sample mean has SE 2/sqrt(n), the sample SD about 2/sqrt(2n).
     assert abs(draws.mean() + 1) < 4 * 2 / np.sqrt(20_000)
@@ -37,7 +39,7 @@ def test_standardisation_leaves_the_prior_unchanged(small_cohort):
 
 
 def test_constant_factor_is_an_error(small_cohort):
-    with pytest.raises(bu.CohortValidationError, match='"depression" is constant .*every row is 1'):
+    with pytest.raises(bu.CohortValidationError, match=r'"depression" is constant .*every row is 1'):
         bu.build_model(small_cohort.assign(depression=1))
 
 

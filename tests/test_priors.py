@@ -66,9 +66,9 @@ def test_resolve_converts_to_per_unit_and_keeps_overrides():
 
 
 def test_resolve_errors():
-    with pytest.raises(ValueError, match='Unknown prior key .* "depresion". Did you mean "depression"'):
+    with pytest.raises(ValueError, match=r'Unknown prior key .* "depresion". Did you mean "depression"'):
         resolve_priors(["depression"], {"depresion": Prior()})
-    with pytest.raises(ValueError, match='Unknown prior key .* "age"'):
+    with pytest.raises(ValueError, match=r'Unknown prior key .* "age"'):
         resolve_priors(["depression"], {"age": Prior()})
     with pytest.raises(TypeError, match=r'priors\["depression"\] must be a bayes_ubpr.priors.Prior; got tuple'):
         resolve_priors(["depression"], {"depression": (0, 1)})

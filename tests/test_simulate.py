@@ -99,7 +99,9 @@ def test_true_risk_is_the_logistic_model(large_cohort):
 def test_columns_follow_the_contract():
     cohort = bu.simulate_cohort(n=20, seed=1)
     assert list(cohort.columns) == ["patient_id", *bu.RISK_FACTORS, "ubpr", "true_risk"]
-    assert bu.validate_cohort(cohort, factors=bu.RISK_FACTORS, require_outcome=False, id_column="patient_id") is not None
+    assert (
+        bu.validate_cohort(cohort, factors=bu.RISK_FACTORS, require_outcome=False, id_column="patient_id") is not None
+    )
 
 
 def test_same_seed_same_cohort_and_different_seed_different():
@@ -115,11 +117,11 @@ def test_odds_ratio_override_and_errors():
     assert model.log_odds_ratios["age"] == pytest.approx(np.log(1.1))
     assert model.log_odds_ratios["depression"] == 0.0
     assert model.log_odds_ratios["fascia_injury"] == 1.336
-    with pytest.raises(ValueError, match='Unknown risk factor in odds_ratios "ages". Did you mean "age"'):
+    with pytest.raises(ValueError, match=r'Unknown risk factor in odds_ratios "ages". Did you mean "age"'):
         true_model(odds_ratios={"ages": 1.1})
     with pytest.raises(ValueError, match='odds_ratios\\["age"\\] must be a positive finite number; got -1'):
         true_model(odds_ratios={"age": -1})
-    with pytest.raises(ValueError, match="prevalence must be strictly between 0 and 1; got 1.5"):
+    with pytest.raises(ValueError, match=r"prevalence must be strictly between 0 and 1; got 1.5"):
         bu.simulate_cohort(prevalence=1.5)
     with pytest.raises(ValueError, match="n must be >= 1; got 0"):
         bu.simulate_cohort(n=0)
@@ -175,7 +177,7 @@ class TestCaseControlSample:
 
     def test_errors(self):
         cohort = bu.simulate_cohort(n=100, prevalence=0.5, seed=1)
-        with pytest.raises(CohortValidationError, match="needs .* controls, but the cohort has only"):
+        with pytest.raises(CohortValidationError, match=r"needs .* controls, but the cohort has only"):
             bu.case_control_sample(cohort, controls_per_case=5)
         with pytest.raises(CohortValidationError, match="no cases"):
             bu.case_control_sample(cohort.assign(ubpr=0))

@@ -190,8 +190,8 @@ def fit(
     Examples
     --------
     >>> from bayes_ubpr import simulate_cohort, fit
-    >>> idata = fit(simulate_cohort(n=400, seed=5), draws=200, tune=200, chains=2, seed=1)
-    >>> list(idata.posterior["beta"].coords["factor"].values)[:2]
+    >>> idata = fit(simulate_cohort(n=400, prevalence=0.2, seed=5), chains=2, seed=1)
+    >>> idata.posterior["beta"].coords["factor"].values.tolist()[:2]
     ['bmd_tscore_abs', 'fascia_injury']
     """
     draws = check_positive_int(draws, name="draws")

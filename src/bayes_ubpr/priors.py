@@ -127,7 +127,7 @@ class Prior:
 
 
 def _exp(x: float) -> float:
-    """exp that saturates at 0 and inf instead of overflowing, for very wide priors."""
+    """Exp that saturates at 0 and inf instead of overflowing, for very wide priors."""
     return math.exp(x) if x < 709.0 else math.inf
 
 

@@ -308,7 +308,7 @@ def simulate_cohort(
     >>> from bayes_ubpr import simulate_cohort
     >>> cohort = simulate_cohort(seed=2016)
     >>> len(cohort), int(cohort["ubpr"].sum())
-    (1316, 55)
+    (1316, 56)
     """
     n = check_positive_int(n, name="n")
     model = true_model(prevalence=prevalence, odds_ratios=odds_ratios)
@@ -361,7 +361,7 @@ def case_control_sample(cohort: pd.DataFrame, controls_per_case: int = 1, *, see
     >>> from bayes_ubpr import simulate_cohort, case_control_sample
     >>> sample = case_control_sample(simulate_cohort(seed=2016), seed=1)
     >>> sample.attrs["n_cases"], sample.attrs["n_controls"]
-    (55, 55)
+    (56, 56)
     """
     require_dataframe(cohort, name="cohort")
     controls_per_case = check_positive_int(controls_per_case, name="controls_per_case")
