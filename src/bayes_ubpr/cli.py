@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -141,6 +142,8 @@ _COMMANDS = {"reproduce": _reproduce, "simulate": _simulate, "fit": _fit}
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 2 bad input)."""
     args = _parser().parse_args(argv)
+    # Harmless here (exact results, a little slower) and alarming on a terminal.
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
     try:
         _COMMANDS[args.command](args)
     except (CohortValidationError, ValueError, TypeError, OSError) as error:

@@ -226,16 +226,17 @@ def fit(
     return idata
 
 
-def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] = ("alpha", "beta_std")) -> pd.DataFrame:
+def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] = ("alpha", "beta")) -> pd.DataFrame:
     """Check R-hat, bulk and tail ESS and divergences; warn naming what failed.
 
     Parameters
     ----------
     idata : arviz.InferenceData
         A fit with at least two chains.
-    var_names : sequence of str, default ("alpha", "beta_std")
-        Parameters to check (the sampled ones: ``beta`` is ``beta_std`` rescaled,
-        with the same R-hat and ESS).
+    var_names : sequence of str, default ("alpha", "beta")
+        Parameters to check. ``beta`` is the sampled ``beta_std`` divided by
+        constants, so it has the same R-hat and ESS and names factors as
+        users know them.
 
     Returns
     -------
