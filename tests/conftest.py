@@ -16,8 +16,8 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture(scope="session")
 def small_cohort() -> pd.DataFrame:
-    """400 simulated patients at a 20% prevalence: enough cases for a quick fit."""
-    return bu.simulate_cohort(n=400, prevalence=0.2, seed=11)
+    """600 simulated patients at 30% prevalence: enough events that the design check is quiet."""
+    return bu.simulate_cohort(n=600, prevalence=0.3, seed=11)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ def test_simulate_case_control_parquet(tmp_path):
 
 def test_fit_prints_table_and_saves_netcdf(tmp_path, capsys):
     cohort = tmp_path / "cohort.csv"
-    bu.simulate_cohort(n=400, prevalence=0.2, seed=11).to_csv(cohort, index=False)
+    bu.simulate_cohort(n=600, prevalence=0.3, seed=11).to_csv(cohort, index=False)
     out = tmp_path / "fit.nc"
     assert main(["fit", str(cohort), "--seed", "3", "--out", str(out), *FAST]) == 0
     printed = capsys.readouterr().out

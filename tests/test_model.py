@@ -55,7 +55,7 @@ def test_fit_returns_labelled_inference_data(small_fit, small_cohort):
     assert {"alpha", "intercept", "beta"} <= set(posterior.data_vars)
     assert json.loads(small_fit.attrs["factors"]) == list(bu.SIX_FACTORS)
     priors = json.loads(small_fit.attrs["priors"])
-    assert priors["cement_volume_ml"]["sigma"] == pytest.approx(2.5 / 0.46)
+    assert priors["coefficients"]["cement_volume_ml"]["sigma"] == pytest.approx(2.5 / 0.46)
     assert small_fit.observed_data["ubpr"].sum() == small_cohort["ubpr"].sum()
 
 
@@ -105,7 +105,7 @@ def test_too_short_a_run_warns_naming_the_parameter(small_cohort):
     [
         ({"draws": 0}, ValueError, "draws must be >= 1; got 0"),
         ({"chains": 1.5}, TypeError, "chains must be an integer"),
-        ({"sampler": "stan"}, ValueError, "sampler must be one of 'pymc', 'nutpie'; got 'stan'"),
+        ({"sampler": "stan"}, ValueError, "sampler must be one of 'nutpie', 'pymc', 'numpyro'; got 'stan'"),
         ({"factors": ["bmd"]}, ValueError, 'Unknown risk factor "bmd"'),
         ({"seed": -3}, ValueError, "seed must be a non-negative integer; got -3"),
     ],

@@ -55,12 +55,14 @@ def test_defaults_per_unit_for_binary_and_per_sd_otherwise():
 
 def test_resolve_converts_to_per_unit_and_keeps_overrides():
     override = Prior("student_t", 0.5, 1.0, nu=4)
-    resolved = resolve_priors(["cement_volume_ml", "depression"], {"depression": override})
-    assert list(resolved) == ["intercept", "cement_volume_ml", "depression"]
+    spec = resolve_priors(["cement_volume_ml", "depression"], {"depression": override})
+    resolved = spec.coefficients
+    assert spec.name == "custom" and spec.kind == "independent"
+    assert list(resolved) == ["cement_volume_ml", "depression"]
     assert resolved["cement_volume_ml"].sigma == pytest.approx(DEFAULT_SCALE / 0.46)
     assert resolved["cement_volume_ml"].per == "unit"
     assert resolved["depression"] == override
-    per_sd = resolve_priors(["n_fractures"], {"n_fractures": Prior(mu=0.6, sigma=0.3, per="sd")})
+    per_sd = resolve_priors(["n_fractures"], {"n_fractures": Prior(mu=0.6, sigma=0.3, per="sd")}).coefficients
     assert per_sd["n_fractures"].mu == pytest.approx(1.0)
     assert per_sd["n_fractures"].sigma == pytest.approx(0.5)
 

@@ -9,7 +9,7 @@ from importlib.metadata import version
 
 from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
-from bayes_ubpr.model import build_model, check_convergence, fit
+from bayes_ubpr.model import build_model, check_convergence, check_design, fit, prior_predictive
 from bayes_ubpr.paper import (
     N_CASES,
     N_PATIENTS,
@@ -22,7 +22,15 @@ from bayes_ubpr.paper import (
     table5,
 )
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
-from bayes_ubpr.priors import Prior, default_prior, describe_priors
+from bayes_ubpr.priors import (
+    DomainShrinkage,
+    Horseshoe,
+    PopulationPrevalence,
+    Prior,
+    default_prior,
+    describe_priors,
+    paper_priors,
+)
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
 
 __version__ = version("bayes-ubpr")
@@ -46,12 +54,18 @@ __all__ = [
     "simulate_cohort",
     "true_model",
     # priors and model
+    "DomainShrinkage",
+    "Horseshoe",
+    "PopulationPrevalence",
     "Prior",
-    "build_model",
-    "check_convergence",
     "default_prior",
     "describe_priors",
+    "paper_priors",
+    "build_model",
+    "check_convergence",
+    "check_design",
     "fit",
+    "prior_predictive",
     # posterior
     "format_odds_ratio_table",
     "odds_ratio_table",

@@ -8,16 +8,18 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from bayes_ubpr import __version__
 from bayes_ubpr._io import write_frame, write_netcdf
 from bayes_ubpr.data import load_cohort
-from bayes_ubpr.exceptions import CohortValidationError
-from bayes_ubpr.model import fit
+from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
+from bayes_ubpr.model import DESIGNS, SAMPLERS, fit
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
+from bayes_ubpr.priors import PRESETS
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort
 
 __all__ = ["main"]
@@ -41,7 +43,9 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--draws", type=int, default=1000, help="posterior draws per chain (default 1000)")
     parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
     parser.add_argument("--chains", type=int, default=4, help="chains (default 4)")
-    parser.add_argument("--sampler", choices=("pymc", "nutpie"), default="pymc", help="NUTS implementation")
+    parser.add_argument(
+        "--sampler", choices=SAMPLERS, default=None, help="NUTS implementation (default: nutpie where installed)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,16 +88,25 @@ def _parser() -> argparse.ArgumentParser:
         help="factors (default: the six of Table 5)",
     )
     fit_cmd.add_argument("--id-column", default=None, help="column of unique patient ids to check")
+    fit_cmd.add_argument("--priors", choices=PRESETS, default="default", help="prior preset (default: default)")
+    fit_cmd.add_argument(
+        "--design", choices=DESIGNS, default="cohort", help="cohort, or case_control to map risks to the population"
+    )
+    fit_cmd.add_argument(
+        "--prevalence", type=float, default=None, help="population prevalence for --design case_control"
+    )
+    fit_cmd.add_argument("--group", default=None, help="grouping column for multilevel intercepts (e.g. hospital)")
     fit_cmd.add_argument("--seed", type=int, default=None, help="random seed")
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
     _add_sampling_options(fit_cmd)
     return parser
 
 
-def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, factors: Sequence[str]) -> None:
+def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, factors: Sequence[str], **options: Any) -> None:
     idata = fit(
         sample,
         factors=factors,
+        **options,
         draws=args.draws,
         tune=args.tune,
         chains=args.chains,
@@ -115,7 +128,7 @@ def _reproduce(args: argparse.Namespace) -> None:
         f"Case-control sample: {sample.attrs['n_cases']} cases (paper: 60) and {sample.attrs['n_controls']} "
         f"random controls; fitting {args.chains} chains x {args.draws} draws"
     )
-    _fit_and_report(sample, args, SIX_FACTORS)
+    _fit_and_report(sample, args, SIX_FACTORS, design="case_control")
     progress("Done. Posterior ORs are per unit of each factor, 95% equal-tailed credible intervals.")
 
 
@@ -133,7 +146,15 @@ def _fit(args: argparse.Namespace) -> None:
         raise ValueError(f"unknown factor(s) {', '.join(unknown)}; choose from {', '.join(RISK_FACTORS)}")
     cohort = load_cohort(args.file, factors=args.factors, id_column=args.id_column)
     print(f"Fitting {len(cohort):,} patients ({int(cohort['ubpr'].sum())} cases)", file=sys.stderr)
-    _fit_and_report(cohort, args, args.factors)
+    _fit_and_report(
+        cohort,
+        args,
+        args.factors,
+        priors=args.priors,
+        design=args.design,
+        population_prevalence=args.prevalence,
+        group=args.group,
+    )
 
 
 _COMMANDS = {"reproduce": _reproduce, "simulate": _simulate, "fit": _fit}
@@ -142,13 +163,19 @@ _COMMANDS = {"reproduce": _reproduce, "simulate": _simulate, "fit": _fit}
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 2 bad input)."""
     args = _parser().parse_args(argv)
-    # Harmless here (exact results, a little slower) and alarming on a terminal.
-    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
-    try:
-        _COMMANDS[args.command](args)
-    except (CohortValidationError, ValueError, TypeError, OSError) as error:
-        print(f"bayes-ubpr {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # Harmless here (exact results, a little slower) and alarming on a terminal.
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
+        try:
+            _COMMANDS[args.command](args)
+        except (CohortValidationError, ValueError, TypeError, OSError) as error:
+            print(f"bayes-ubpr {args.command}: error: {error}", file=sys.stderr)
+            return 2
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, StatisticalWarning):
+                    print(f"bayes-ubpr {args.command}: warning: {warning.message}", file=sys.stderr)
     return 0
 
 

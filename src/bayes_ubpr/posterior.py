@@ -43,7 +43,7 @@ def odds_ratio_table(idata: az.InferenceData, *, prob: float = 0.95) -> pd.DataF
     Examples
     --------
     >>> from bayes_ubpr import simulate_cohort, fit, odds_ratio_table
-    >>> idata = fit(simulate_cohort(n=400, prevalence=0.2, seed=5), chains=2, seed=1)
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
     >>> table = odds_ratio_table(idata)
     >>> list(table.columns[:6])
     ['factor', 'label', 'unit', 'or_median', 'or_lower', 'or_upper']

@@ -28,22 +28,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Literal
+from dataclasses import asdict, dataclass, field, replace
+from typing import Literal, TypeAlias
 
 import pandas as pd
 
 from bayes_ubpr._validate import check_choice, check_names
-from bayes_ubpr.paper import RISK_FACTORS, table4
+from bayes_ubpr.paper import DOMAINS, N_CASES, N_PATIENTS, RISK_FACTORS, table4, table5
 
 __all__ = [
     "DEFAULT_SCALE",
     "INTERCEPT",
+    "PAPER_INFLATION",
+    "PRESETS",
+    "SCEPTICAL_SCALE",
+    "DomainShrinkage",
+    "Horseshoe",
+    "PopulationPrevalence",
     "Prior",
+    "PriorSpec",
     "default_prior",
     "describe_priors",
+    "paper_priors",
     "reference_sd",
     "resolve_priors",
+    "sceptical_priors",
 ]
 
 Family = Literal["normal", "student_t", "laplace"]
@@ -174,50 +183,348 @@ def default_prior(factor: str) -> Prior:
     return Prior("normal", 0.0, DEFAULT_SCALE, per=per)
 
 
-def resolve_priors(factors: Sequence[str], priors: Mapping[str, Prior] | None = None) -> dict[str, Prior]:
-    """Complete and check a prior mapping for a model on ``factors``.
+SCEPTICAL_SCALE = math.log(3.0) / 1.959963984540054
+"""Scale of the sceptical prior: 95% of its mass on odds ratios between 1/3 and 3."""
+
+PAPER_INFLATION = 2.0
+"""Default factor by which ``priors="paper"`` widens Table 5's standard errors.
+
+A power prior raises the historical likelihood to a power a0 in [0, 1]; for a
+normal likelihood N(B, SE^2) that is N(B, SE^2 / a0). Inflating SE by 2 is
+a0 = 0.25: the paper's 60:60 study counts as a quarter of its size, a
+discount for a different hospital, era and case mix (Ibrahim & Chen 2000)."""
+
+
+def sceptical_priors(factors: Sequence[str]) -> dict[str, Prior]:
+    """Sceptical priors centred on OR 1 (Spiegelhalter et al. 1994).
+
+    Normal(0, ln 3 / 1.96) on each log odds ratio, per unit for binary factors
+    and per reference SD otherwise: 95% prior probability that the odds ratio
+    lies between 1/3 and 3, so the paper's ORs of 3 to 4 for binary factors
+    must be earned by the data.
+
+    References
+    ----------
+    Spiegelhalter DJ, Freedman LS, Parmar MKB (1994). Bayesian approaches to
+    randomized trials. J R Stat Soc A 157(3):357-416. doi:10.2307/2983527
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import sceptical_priors
+    >>> round(sceptical_priors(["depression"])["depression"].sigma, 3)
+    0.561
+    """
+    return {f: replace(default_prior(f), sigma=SCEPTICAL_SCALE) for f in factors}
+
+
+def paper_priors(factors: Sequence[str], *, inflation: float = PAPER_INFLATION) -> dict[str, Prior]:
+    """Literature-informed priors centred on the paper's Table 5.
+
+    Each Table 5 factor gets Normal(B, (SE * inflation)^2) per unit; other
+    factors keep :func:`default_prior`.
 
     Parameters
     ----------
     factors : sequence of str
         Factors in the model.
-    priors : mapping of str to Prior, optional
-        Overrides; keys are factor names or ``"intercept"``.
+    inflation : float, default 2.0
+        Multiplier (>= 1) of the published SE; ``1 / inflation**2`` is the
+        power-prior weight given to the paper (see :data:`PAPER_INFLATION`).
+
+    References
+    ----------
+    Ibrahim JG, Chen MH (2000). Power prior distributions for regression
+    models. Statistical Science 15(1):46-60. doi:10.1214/ss/1009212673
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import paper_priors
+    >>> paper_priors(["fascia_injury"])["fascia_injury"]
+    Prior(family='normal', mu=1.336, sigma=0.846, nu=None, per='unit')
+    """
+    if not _is_finite_number(inflation) or inflation < 1:
+        raise ValueError(f"inflation must be a number >= 1 (1 = take the paper at face value); got {inflation!r}")
+    published = table5().set_index("factor")
+    priors = {}
+    for f in factors:
+        if f in published.index:
+            priors[f] = Prior("normal", float(published.loc[f, "B"]), float(published.loc[f, "SE"]) * inflation)
+        else:
+            priors[f] = default_prior(f)
+    return priors
+
+
+@dataclass(frozen=True)
+class Horseshoe:
+    """Regularised horseshoe over all factors (Piironen & Vehtari 2017).
+
+    On each log odds ratio per sample SD of its factor::
+
+        beta_j = z_j * tau * lambda_tilde_j,   z_j ~ N(0, 1)
+        lambda_j ~ HalfCauchy(1),  tau ~ HalfStudentT(1, tau0)
+        lambda_tilde_j^2 = c^2 lambda_j^2 / (c^2 + tau^2 lambda_j^2)
+        c^2 ~ InvGamma(slab_df / 2, slab_df * slab_scale^2 / 2)
+        tau0 = p0 / (D - p0) * 2 / sqrt(n)
+
+    with D factors, n patients and 2 the pseudo-SD of a logistic outcome at
+    prevalence 1/2 (tau0 follows Piironen & Vehtari's rule of thumb).
+
+    Parameters
+    ----------
+    expected_nonzero : float, default 6
+        Prior guess p0 of how many factors matter (the paper reports six).
+    slab_scale : float, default 2.5
+        Scale of large effects that escape shrinkage (per SD).
+    slab_df : float, default 4
+        Degrees of freedom of the slab.
+    intercept : Prior, default Normal(0, 2.5)
+        Prior on the log odds at the factors' sample mean.
+
+    References
+    ----------
+    Piironen J, Vehtari A (2017). Sparsity information and regularization in
+    the horseshoe and other shrinkage priors. Electronic Journal of
+    Statistics 11(2):5018-5051. doi:10.1214/17-EJS1337SI
+    """
+
+    expected_nonzero: float = 6.0
+    slab_scale: float = DEFAULT_SCALE
+    slab_df: float = 4.0
+    intercept: Prior = field(default_factory=lambda: default_prior(INTERCEPT))
+
+    def __post_init__(self) -> None:
+        for name in ("expected_nonzero", "slab_scale", "slab_df"):
+            value = getattr(self, name)
+            if not _is_finite_number(value) or value <= 0:
+                raise ValueError(f"Horseshoe {name} must be a positive number; got {value!r}")
+
+    def global_scale(self, n_factors: int, n_obs: int) -> float:
+        """Return tau0, the scale of the global shrinkage parameter."""
+        p0 = min(self.expected_nonzero, n_factors - 0.5)
+        return p0 / (n_factors - p0) * 2.0 / math.sqrt(n_obs)
+
+
+@dataclass(frozen=True)
+class DomainShrinkage:
+    """Partial pooling of effect sizes within clinical domains.
+
+    Factors in the same domain (bone quality, surgical technique, soft
+    tissue, psychological/comorbidity, demographics; see
+    :data:`bayes_ubpr.paper.DOMAINS`) share a scale, and domain scales are
+    partially pooled around a global one, non-centred::
+
+        beta_j = z_j * tau_d(j),   z_j ~ N(0, 1)          (per sample SD)
+        log tau_d = log tau + omega * eta_d,  eta_d ~ N(0, 1)
+        tau ~ HalfNormal(global_scale),  omega ~ HalfNormal(domain_spread)
+
+    A domain whose factors all look null gets a small scale and shrinks them
+    together; a domain with real effects keeps them.
+
+    Parameters
+    ----------
+    global_scale : float, default 1.0
+        Scale of the half-normal prior on the global effect scale (per SD).
+    domain_spread : float, default 0.5
+        Scale of the half-normal prior on how much domain scales differ (log scale).
+    domains : mapping of str to tuple of str, optional
+        Domain of each factor; defaults to the paper's clinical grouping.
+    intercept : Prior, default Normal(0, 2.5)
+    """
+
+    global_scale: float = 1.0
+    domain_spread: float = 0.5
+    domains: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DOMAINS))
+    intercept: Prior = field(default_factory=lambda: default_prior(INTERCEPT))
+
+    def __post_init__(self) -> None:
+        for name in ("global_scale", "domain_spread"):
+            value = getattr(self, name)
+            if not _is_finite_number(value) or value <= 0:
+                raise ValueError(f"DomainShrinkage {name} must be a positive number; got {value!r}")
+
+    def domain_of(self, factors: Sequence[str]) -> list[str]:
+        """Domain name of each factor, in order."""
+        lookup = {f: d for d, members in self.domains.items() for f in members}
+        missing = [f for f in factors if f not in lookup]
+        if missing:
+            raise ValueError(f"DomainShrinkage has no domain for factor(s) {', '.join(missing)}")
+        return [lookup[f] for f in factors]
+
+
+@dataclass(frozen=True)
+class PopulationPrevalence:
+    """Beta prior on the population prevalence, for the case-control correction.
+
+    Parameters
+    ----------
+    alpha, beta : float
+        Beta parameters (> 0). ``PopulationPrevalence.from_counts(60, 1316)``
+        gives Beta(60.5, 1256.5), the Jeffreys posterior of 60 cases in 1,316.
+    """
+
+    alpha: float
+    beta: float
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "beta"):
+            value = getattr(self, name)
+            if not _is_finite_number(value) or value <= 0:
+                raise ValueError(f"PopulationPrevalence {name} must be a positive number; got {value!r}")
+
+    @classmethod
+    def from_counts(cls, cases: int, total: int) -> PopulationPrevalence:
+        """Jeffreys posterior Beta(cases + 1/2, total - cases + 1/2)."""
+        if not 0 <= cases <= total or total <= 0:
+            raise ValueError(f"need 0 <= cases <= total and total > 0; got cases={cases}, total={total}")
+        return cls(cases + 0.5, total - cases + 0.5)
+
+    @property
+    def mean(self) -> float:
+        """Prior mean of the prevalence."""
+        return self.alpha / (self.alpha + self.beta)
+
+
+PAPER_PREVALENCE = PopulationPrevalence.from_counts(N_CASES, N_PATIENTS)
+"""Beta(60.5, 1256.5): the paper's 60 cases in 1,316 patients."""
+
+PriorsLike: TypeAlias = str | Mapping[str, Prior] | Horseshoe | DomainShrinkage | None
+
+PRESETS = ("default", "paper", "sceptical", "horseshoe", "domains")
+"""Named prior presets accepted wherever ``priors`` is."""
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    """Fully resolved priors of a model: what :func:`~bayes_ubpr.fit` will use.
+
+    Attributes
+    ----------
+    name : str
+        Preset name, or "custom" for a user mapping.
+    intercept : Prior
+        Prior on the log odds at the factors' sample mean.
+    coefficients : dict of str to Prior
+        Independent per-unit priors per factor (empty for shrinkage structures).
+    structure : Horseshoe, DomainShrinkage or None
+        Joint shrinkage prior, if any.
+    """
+
+    name: str
+    intercept: Prior
+    coefficients: dict[str, Prior]
+    structure: Horseshoe | DomainShrinkage | None = None
+
+    @property
+    def kind(self) -> str:
+        """Return "independent", "horseshoe" or "domains"."""
+        if isinstance(self.structure, Horseshoe):
+            return "horseshoe"
+        if isinstance(self.structure, DomainShrinkage):
+            return "domains"
+        return "independent"
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-Python form, for ``InferenceData.attrs``."""
+        structure = None
+        if self.structure is not None:
+            structure = {k: (v.to_dict() if isinstance(v, Prior) else v) for k, v in asdict(self.structure).items()}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "intercept": self.intercept.to_dict(),
+            "coefficients": {k: v.to_dict() for k, v in self.coefficients.items()},
+            "structure": structure,
+        }
+
+
+def resolve_priors(factors: Sequence[str], priors: PriorsLike = None) -> PriorSpec:
+    """Resolve a ``priors`` argument into the :class:`PriorSpec` a model uses.
+
+    Parameters
+    ----------
+    factors : sequence of str
+        Factors in the model.
+    priors : str, mapping, Horseshoe, DomainShrinkage or None
+        None or ``"default"``: :func:`default_prior` for every factor;
+        ``"paper"``: :func:`paper_priors`; ``"sceptical"``:
+        :func:`sceptical_priors`; ``"horseshoe"``: :class:`Horseshoe`;
+        ``"domains"``: :class:`DomainShrinkage`; a mapping
+        ``{factor: Prior}`` (and optionally ``"intercept"``) overriding the
+        defaults; or a configured :class:`Horseshoe` / :class:`DomainShrinkage`.
 
     Returns
     -------
-    dict of str to Prior
-        ``"intercept"`` first, then one entry per factor, all per unit.
+    PriorSpec
+        Independent priors converted to per-unit scales, in factor order.
 
     Raises
     ------
     ValueError
-        If a key is neither a model factor nor ``"intercept"``.
+        For an unknown preset or a key that is neither a model factor nor
+        ``"intercept"``.
     TypeError
-        If a value is not a :class:`Prior`.
+        If a mapping value is not a :class:`Prior`, or ``priors`` is of an
+        unsupported type.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import resolve_priors
+    >>> spec = resolve_priors(["depression"], "sceptical")
+    >>> spec.kind, round(spec.coefficients["depression"].sigma, 3)
+    ('independent', 0.561)
     """
+    factors = list(factors)
+    check_names(factors, RISK_FACTORS, what="risk factor")
+    if isinstance(priors, str):
+        check_choice(priors, PRESETS, name="priors preset")
+        presets: dict[str, PriorsLike] = {
+            "default": {},
+            "paper": paper_priors(factors),
+            "sceptical": sceptical_priors(factors),
+            "horseshoe": Horseshoe(),
+            "domains": DomainShrinkage(),
+        }
+        spec = resolve_priors(factors, presets[priors])
+        return replace(spec, name=priors)
+    if isinstance(priors, (Horseshoe, DomainShrinkage)):
+        if isinstance(priors, DomainShrinkage):
+            priors.domain_of(factors)
+        name = "horseshoe" if isinstance(priors, Horseshoe) else "domains"
+        return PriorSpec(name, priors.intercept, {}, priors)
+    if priors is not None and not isinstance(priors, Mapping):
+        raise TypeError(
+            "priors must be None, a preset name, a {factor: Prior} mapping, Horseshoe or DomainShrinkage; "
+            f"got {type(priors).__name__}"
+        )
     given = dict(priors or {})
     check_names(given, [INTERCEPT, *factors], what="prior key (a factor in the model or 'intercept')")
     for key, value in given.items():
         if not isinstance(value, Prior):
             raise TypeError(f'priors["{key}"] must be a bayes_ubpr.priors.Prior; got {type(value).__name__}')
-    resolved = {INTERCEPT: given.get(INTERCEPT, default_prior(INTERCEPT))}
-    for factor in factors:
-        prior = given.get(factor, default_prior(factor))
-        resolved[factor] = prior.per_unit(reference_sd(factor))
-    return resolved
+    coefficients = {f: given.get(f, default_prior(f)).per_unit(reference_sd(f)) for f in factors}
+    name = "custom" if given else "default"
+    return PriorSpec(name, given.get(INTERCEPT, default_prior(INTERCEPT)), coefficients)
 
 
-def describe_priors(factors: Sequence[str], priors: Mapping[str, Prior] | None = None) -> pd.DataFrame:
+def describe_priors(factors: Sequence[str], priors: PriorsLike = None) -> pd.DataFrame:
     """Table of the priors a model on ``factors`` will use, per unit of each factor.
+
+    Parameters
+    ----------
+    factors : sequence of str
+        Factors in the model.
+    priors : str, mapping, Horseshoe, DomainShrinkage or None
+        As for :func:`resolve_priors`.
 
     Returns
     -------
     pandas.DataFrame
         One row per parameter: ``parameter``, ``family``, ``mu``, ``sigma``,
-        ``nu``, ``source`` ("default" or "user") and the central 95% prior
-        interval of the odds ratio, ``or_lower`` and ``or_upper`` (normal
-        family only; NaN for others).
+        ``nu``, ``source`` and the central 95% prior interval of the odds
+        ratio, ``or_lower`` and ``or_upper`` (normal priors; NaN otherwise).
+        For a shrinkage structure the factor rows name it in ``family`` and
+        leave the numbers NaN: use :func:`bayes_ubpr.prior_predictive` to see
+        the odds ratios it implies. ``.attrs["preset"]`` names the preset.
 
     Examples
     --------
@@ -227,20 +534,29 @@ def describe_priors(factors: Sequence[str], priors: Mapping[str, Prior] | None =
     0      intercept    2.5
     1  fascia_injury    2.5
     """
-    resolved = resolve_priors(factors, priors)
-    rows = []
-    for name, prior in resolved.items():
-        half_width = 1.959963984540054 * prior.sigma if prior.family == "normal" else math.nan
-        rows.append(
-            {
-                "parameter": name,
-                "family": prior.family,
-                "mu": prior.mu,
-                "sigma": prior.sigma,
-                "nu": prior.nu,
-                "source": "user" if priors and name in priors else "default",
-                "or_lower": _exp(prior.mu - half_width),
-                "or_upper": _exp(prior.mu + half_width),
-            }
-        )
-    return pd.DataFrame(rows)
+    spec = resolve_priors(factors, priors)
+    user_keys = set(priors) if isinstance(priors, Mapping) else set()
+    source = spec.name if spec.name != "custom" else "default"
+    rows = [_prior_row(INTERCEPT, spec.intercept, "user" if INTERCEPT in user_keys else source)]
+    for factor in factors:
+        if spec.structure is None:
+            rows.append(_prior_row(factor, spec.coefficients[factor], "user" if factor in user_keys else source))
+        else:
+            rows.append({"parameter": factor, "family": spec.kind, "source": spec.name})
+    table = pd.DataFrame(rows, columns=["parameter", "family", "mu", "sigma", "nu", "source", "or_lower", "or_upper"])
+    table.attrs["preset"] = spec.name
+    return table
+
+
+def _prior_row(name: str, prior: Prior, source: str) -> dict[str, object]:
+    half_width = 1.959963984540054 * prior.sigma if prior.family == "normal" else math.nan
+    return {
+        "parameter": name,
+        "family": prior.family,
+        "mu": prior.mu,
+        "sigma": prior.sigma,
+        "nu": prior.nu,
+        "source": source,
+        "or_lower": _exp(prior.mu - half_width),
+        "or_upper": _exp(prior.mu + half_width),
+    }

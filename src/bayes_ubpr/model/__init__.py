@@ -1,0 +1,35 @@
+"""Building, checking and fitting the Bayesian logistic models.
+
+One PyMC model family, one entry point (:func:`fit`): independent priors per
+factor, joint shrinkage (regularised horseshoe, clinical domains), group
+intercepts and slopes, and the case-control correction of the intercept.
+"""
+
+from bayes_ubpr.model._build import DESIGNS, build_model
+from bayes_ubpr.model._fit import (
+    ESS_PER_CHAIN_MIN,
+    RHAT_MAX,
+    SAMPLERS,
+    check_convergence,
+    clear_compiled_models,
+    default_sampler,
+    fit,
+)
+from bayes_ubpr.model._prior_predictive import prior_predictive
+from bayes_ubpr.model.design import check_design, expected_shrinkage, max_cox_snell_r2
+
+__all__ = [
+    "DESIGNS",
+    "ESS_PER_CHAIN_MIN",
+    "RHAT_MAX",
+    "SAMPLERS",
+    "build_model",
+    "check_convergence",
+    "check_design",
+    "clear_compiled_models",
+    "default_sampler",
+    "expected_shrinkage",
+    "fit",
+    "max_cox_snell_r2",
+    "prior_predictive",
+]

@@ -1,0 +1,336 @@
+"""Sampling a model: compile once per structure, refit new data, check convergence."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+from importlib.metadata import version
+from importlib.util import find_spec
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from bayes_ubpr._rng import SeedLike, as_int_seed
+from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
+from bayes_ubpr.exceptions import StatisticalWarning
+from bayes_ubpr.model._build import ModelInputs, PrevalenceLike, build_from_inputs, prepare_inputs
+from bayes_ubpr.model.design import check_design
+from bayes_ubpr.paper import OUTCOME, SIX_FACTORS
+from bayes_ubpr.priors import PriorsLike
+
+RHAT_MAX = 1.01
+"""Largest acceptable rank-normalised split R-hat (Vehtari et al. 2021)."""
+
+ESS_PER_CHAIN_MIN = 100
+"""Smallest acceptable bulk and tail ESS per chain (Vehtari et al. 2021)."""
+
+RETRY_TARGET_ACCEPT = 0.95
+"""Target acceptance of the automatic second run after divergent transitions."""
+
+SAMPLERS = ("nutpie", "pymc", "numpyro")
+_CACHE_SIZE = 16
+_COMPILED: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def default_sampler() -> str:
+    """Return "nutpie" where it is installed, else "pymc"."""
+    return "nutpie" if find_spec("nutpie") is not None else "pymc"
+
+
+def clear_compiled_models() -> None:
+    """Forget every compiled model (the next fit of each structure compiles anew)."""
+    _COMPILED.clear()
+
+
+def _compiled_nutpie(inputs: ModelInputs) -> Any:
+    """Return the nutpie model of ``inputs``' structure, compiled once, holding this data."""
+    import nutpie
+
+    compiled = _COMPILED.get(inputs.key)
+    if compiled is None:
+        compiled = nutpie.compile_pymc_model(build_from_inputs(inputs))
+        _COMPILED[inputs.key] = compiled
+        if len(_COMPILED) > _CACHE_SIZE:
+            _COMPILED.popitem(last=False)
+    else:
+        _COMPILED.move_to_end(inputs.key)
+    return compiled.with_data(**inputs.data)
+
+
+def _sample(
+    inputs: ModelInputs,
+    *,
+    sampler: str,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    target_accept: float,
+    progressbar: bool,
+) -> az.InferenceData:
+    if sampler == "nutpie":
+        import nutpie
+
+        return nutpie.sample(
+            _compiled_nutpie(inputs),
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            target_accept=target_accept,
+            progress_bar=progressbar,
+        )
+    if sampler == "numpyro" and find_spec("numpyro") is None:
+        raise ImportError('sampler="numpyro" needs numpyro and jax: pip install numpyro (or use "nutpie" or "pymc")')
+    with build_from_inputs(inputs):
+        return pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=1,
+            random_seed=seed,
+            target_accept=target_accept,
+            nuts_sampler=sampler,
+            progressbar=progressbar,
+            compute_convergence_checks=False,
+        )
+
+
+def _n_divergent(idata: az.InferenceData) -> int:
+    stats = idata.sample_stats
+    return int(stats["diverging"].sum()) if "diverging" in stats else 0
+
+
+def _relabel(idata: az.InferenceData, inputs: ModelInputs) -> None:
+    """Label dims with this data's levels (a reused compiled model carries the first data's labels)."""
+    posterior = idata.posterior
+    for dim, labels in inputs.coords.items():
+        if dim in posterior.dims:
+            posterior = posterior.assign_coords({dim: labels})
+    idata.posterior = posterior
+
+
+def _attach_data(idata: az.InferenceData, inputs: ModelInputs, data: pd.DataFrame) -> None:
+    obs = np.asarray(validate_index(data))
+    idata.add_groups(
+        observed_data=xr.Dataset({OUTCOME: ("obs", inputs.data["y"])}, coords={"obs": obs}),
+        constant_data=xr.Dataset(
+            {
+                "x": (("obs", "factor"), inputs.raw),
+                "x_center": ("factor", inputs.data["x_center"]),
+                "x_scale": ("factor", inputs.data["x_scale"]),
+                **({"group_idx": ("obs", inputs.data["group_idx"])} if "group_idx" in inputs.data else {}),
+            },
+            coords={"obs": obs, "factor": list(inputs.factors)},
+        ),
+    )
+
+
+def validate_index(data: pd.DataFrame) -> pd.Index:
+    """Row labels of ``data`` for the ``obs`` dimension (positions if not unique)."""
+    return data.index if data.index.is_unique else pd.RangeIndex(len(data))
+
+
+def fit(
+    data: pd.DataFrame,
+    *,
+    factors: Sequence[str] = SIX_FACTORS,
+    priors: PriorsLike = None,
+    design: str = "cohort",
+    population_prevalence: PrevalenceLike = None,
+    group: str | None = None,
+    varying_slopes: Sequence[str] = (),
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: SeedLike = None,
+    sampler: str | None = None,
+    target_accept: float = 0.8,
+    progressbar: bool = False,
+    check: bool = True,
+) -> az.InferenceData:
+    """Fit the Bayesian logistic regression of UBPR on risk factors.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Cohort or case-control sample: the ``factors`` columns and ``ubpr``.
+    factors : sequence of str, default SIX_FACTORS
+        Risk factors in the model (any of the fifteen in
+        :data:`~bayes_ubpr.paper.RISK_FACTORS`).
+    priors : str, mapping, Horseshoe, DomainShrinkage or None
+        ``None``/``"default"``, ``"paper"``, ``"sceptical"``,
+        ``"horseshoe"``, ``"domains"``, a ``{factor: Prior}`` mapping of
+        overrides, or a configured shrinkage object; see
+        :func:`bayes_ubpr.priors.resolve_priors`.
+    design : {"cohort", "case_control"}, default "cohort"
+        ``"case_control"`` keeps the odds ratios and maps the intercept to
+        the population (Prentice & Pyke 1979), so that predicted risks refer
+        to the population rather than the sample.
+    population_prevalence : float or PopulationPrevalence, optional
+        Case-control design only: the population prevalence, fixed or with a
+        Beta prior. Default: the cohort counts that
+        :func:`~bayes_ubpr.case_control_sample` records in ``data.attrs``,
+        else the paper's 60/1316 as Beta(60.5, 1256.5).
+    group : str, optional
+        Column of a grouping (hospital, surgeon, region) for partially
+        pooled, non-centred group intercepts.
+    varying_slopes : sequence of str, default ()
+        Factors whose log odds ratio also varies by group.
+    draws, tune, chains : int
+        Posterior draws per chain, tuning steps per chain, and chains.
+    seed : None, int or numpy.random.Generator
+        Same seed, same draws.
+    sampler : {"nutpie", "pymc", "numpyro"}, optional
+        NUTS implementation; default nutpie where installed. nutpie compiles
+        a model once per structure and refits new data without recompiling.
+    target_accept : float, default 0.8
+        NUTS target acceptance. After divergent transitions the fit is run
+        once more at 0.95 before a warning is given.
+    progressbar : bool, default False
+        Show the sampler's progress bar.
+    check : bool, default True
+        Run :func:`check_design` first and warn about what it finds.
+
+    Returns
+    -------
+    arviz.InferenceData
+        ``posterior`` with ``alpha``, ``beta`` (dim ``factor``, log odds
+        ratio per unit), ``intercept``, ``alpha_population``,
+        ``intercept_population`` and the structure's own parameters;
+        ``sample_stats``; ``observed_data`` (``ubpr``) and ``constant_data``
+        (raw design ``x``, ``x_center``, ``x_scale``). ``attrs`` records the
+        factors, priors (JSON), design, seed, sampler and package version.
+
+    Warns
+    -----
+    StatisticalWarning
+        Naming each parameter whose R-hat exceeds 1.01 or whose bulk or tail
+        ESS is below 100 per chain, remaining divergences, and design
+        problems (few events per parameter, separation, collinearity).
+
+    References
+    ----------
+    Prentice RL, Pyke R (1979). Logistic disease incidence models and
+    case-control studies. Biometrika 66(3):403-411. doi:10.1093/biomet/66.3.403
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> idata.posterior["beta"].coords["factor"].values.tolist()[:2]
+    ['bmd_tscore_abs', 'fascia_injury']
+    """
+    draws = check_positive_int(draws, name="draws")
+    tune = check_positive_int(tune, name="tune", minimum=0)
+    chains = check_positive_int(chains, name="chains")
+    target_accept = check_probability(target_accept, name="target_accept")
+    sampler = default_sampler() if sampler is None else sampler
+    check_choice(sampler, SAMPLERS, name="sampler")
+    inputs = prepare_inputs(
+        data,
+        factors=factors,
+        priors=priors,
+        design=design,
+        population_prevalence=population_prevalence,
+        group=group,
+        varying_slopes=varying_slopes,
+    )
+    if check:
+        _warn_design(data, inputs)
+    int_seed = as_int_seed(seed)
+    settings = {"sampler": sampler, "draws": draws, "tune": tune, "chains": chains, "progressbar": progressbar}
+    idata = _sample(inputs, seed=int_seed, target_accept=target_accept, **settings)
+    if _n_divergent(idata) and target_accept < RETRY_TARGET_ACCEPT:
+        target_accept = RETRY_TARGET_ACCEPT
+        idata = _sample(inputs, seed=int_seed + 1, target_accept=target_accept, **settings)
+    _relabel(idata, inputs)
+    _attach_data(idata, inputs, data)
+    idata.attrs.update(
+        {
+            "bayes_ubpr_version": version("bayes-ubpr"),
+            "factors": json.dumps(list(inputs.factors)),
+            "priors": json.dumps(inputs.spec.to_dict()),
+            "design": inputs.design,
+            "population_prevalence": json.dumps(_prevalence_attr(inputs.prevalence)),
+            "group": inputs.group or "",
+            "varying_slopes": json.dumps(list(inputs.varying_slopes)),
+            "seed": int_seed,
+            "sampler": sampler,
+            "target_accept": target_accept,
+        }
+    )
+    check_convergence(idata)
+    return idata
+
+
+def _prevalence_attr(prevalence: object) -> object:
+    if prevalence is None or isinstance(prevalence, float):
+        return prevalence
+    return {"beta_alpha": prevalence.alpha, "beta_beta": prevalence.beta}  # type: ignore[attr-defined]
+
+
+def _warn_design(data: pd.DataFrame, inputs: ModelInputs) -> None:
+    report = check_design(data, inputs.factors)
+    problems = report[report["severity"] != "ok"]
+    if not problems.empty:
+        lines = "; ".join(f"{row.message} Suggestion: {row.suggestion}" for row in problems.itertuples())
+        warnings.warn(f"Design check: {lines}", StatisticalWarning, stacklevel=3)
+
+
+def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Check R-hat, bulk and tail ESS and divergences; warn naming what failed.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit with at least two chains.
+    var_names : sequence of str, optional
+        Parameters to check; default ``alpha``, ``beta`` and, where present,
+        ``group_sd``, ``slope_sd``, ``global_scale``. ``beta`` is the sampled
+        ``beta_std`` divided by constants (same R-hat and ESS) and names
+        factors as users know them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ArviZ's diagnostics (``r_hat``, ``ess_bulk``, ``ess_tail``) per
+        parameter, with a boolean ``ok`` column.
+
+    Warns
+    -----
+    StatisticalWarning
+        If any parameter fails or any transition diverged.
+    """
+    if var_names is None:
+        optional = ("group_sd", "slope_sd", "global_scale")
+        var_names = ["alpha", "beta", *(v for v in optional if v in idata.posterior)]
+    chains = idata.posterior.sizes["chain"]
+    # A stuck chain has zero variance: ArviZ then divides by zero and reports R-hat inf, which we report.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        summary = az.summary(idata, var_names=list(var_names), kind="diagnostics")
+    ess_min = ESS_PER_CHAIN_MIN * chains
+    ess_ok = (summary["ess_bulk"] >= ess_min) & (summary["ess_tail"] >= ess_min)
+    summary["ok"] = ess_ok & (summary["r_hat"] <= RHAT_MAX) if chains > 1 else ess_ok
+    problems = [
+        f"{name} (R-hat {row.r_hat:.3f}, bulk ESS {row.ess_bulk:.0f}, tail ESS {row.ess_tail:.0f})"
+        for name, row in summary.loc[~summary["ok"]].iterrows()
+    ]
+    n_divergent = _n_divergent(idata)
+    if n_divergent:
+        problems.append(f"{n_divergent} divergent transitions")
+    if problems:
+        warnings.warn(
+            f"Sampling may not have converged (R-hat > {RHAT_MAX} or ESS < {ess_min}): "
+            + "; ".join(problems)
+            + ". Run more tuning steps or draws before trusting these results.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    return summary
