@@ -187,3 +187,30 @@ class TestCaseControlSample:
             bu.case_control_sample(cohort, controls_per_case=0)
         with pytest.raises(TypeError, match="cohort must be a pandas DataFrame"):
             bu.case_control_sample([1, 2])
+
+
+class TestSites:
+    def test_site_column_and_truth(self):
+        cohort = bu.simulate_cohort(n=2000, seed=3, n_sites=8, site_sd=0.5)
+        assert set(cohort["site"]) == set(range(1, 9))
+        truth = cohort.attrs["truth"]
+        assert truth["site_sd"] == 0.5 and len(truth["site_intercepts"]) == 8
+        # true risk is the logistic model with the patient's site intercept
+        beta = pd.Series(truth["log_odds_ratios"])
+        eta = np.array(truth["site_intercepts"])[cohort["site"] - 1] + cohort[beta.index].to_numpy(float) @ beta
+        np.testing.assert_allclose(cohort["true_risk"], special.expit(eta))
+
+    def test_expected_prevalence_is_kept_over_sites(self):
+        n = 200_000
+        cohort = bu.simulate_cohort(n=n, seed=4, n_sites=5, site_sd=1.0)
+        p = bu.PREVALENCE
+        assert abs(cohort["ubpr"].mean() - p) <= Z * np.sqrt(p * (1 - p) / n)
+
+    def test_one_site_changes_nothing(self):
+        pd.testing.assert_frame_equal(bu.simulate_cohort(n=300, seed=5), bu.simulate_cohort(n=300, seed=5, site_sd=2.0))
+
+    def test_errors(self):
+        with pytest.raises(ValueError, match="site_sd must be a finite number >= 0; got -1"):
+            bu.simulate_cohort(n=10, n_sites=2, site_sd=-1)
+        with pytest.raises(ValueError, match="n_sites must be >= 1; got 0"):
+            bu.simulate_cohort(n=10, n_sites=0)

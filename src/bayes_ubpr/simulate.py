@@ -274,6 +274,8 @@ def simulate_cohort(
     *,
     seed: SeedLike = None,
     odds_ratios: Mapping[str, float] | None = None,
+    n_sites: int = 1,
+    site_sd: float = 0.0,
 ) -> pd.DataFrame:
     """Simulate a cohort of PVP patients like the paper's.
 
@@ -289,6 +291,13 @@ def simulate_cohort(
     odds_ratios : mapping of str to float, optional
         True odds ratios per unit overriding the defaults (see
         :func:`true_model`).
+    n_sites : int, default 1
+        Number of sites (hospitals); above 1, each patient is assigned a site
+        uniformly at random, recorded in a ``site`` column (1..n_sites).
+    site_sd : float, default 0.0
+        Between-site SD of the log-odds intercept. Site offsets are drawn
+        from N(0, site_sd) and shifted by one constant, solved numerically,
+        so that the expected prevalence over sites is still ``prevalence``.
 
     Returns
     -------
@@ -296,7 +305,8 @@ def simulate_cohort(
         Columns ``patient_id``, the fifteen factors of
         :data:`~bayes_ubpr.paper.RISK_FACTORS`, ``ubpr`` (0/1) and
         ``true_risk``. ``.attrs["truth"]`` holds the true intercept, log odds
-        ratios and prevalence; ``.attrs["seed"]`` the seed if it was an int.
+        ratios and prevalence (and, with sites, ``site_sd`` and
+        ``site_intercepts``); ``.attrs["seed"]`` the seed if it was an int.
 
     See Also
     --------
@@ -311,24 +321,50 @@ def simulate_cohort(
     (1316, 56)
     """
     n = check_positive_int(n, name="n")
+    n_sites = check_positive_int(n_sites, name="n_sites")
+    if not np.isfinite(site_sd) or site_sd < 0:
+        raise ValueError(f"site_sd must be a finite number >= 0; got {site_sd!r}")
     model = true_model(prevalence=prevalence, odds_ratios=odds_ratios)
     rng = as_generator(seed)
+    columns: dict[str, np.ndarray] = {"patient_id": np.arange(1, n + 1)}
+    site_offsets = np.zeros(1)
+    site = np.zeros(n, dtype=np.int64)
+    if n_sites > 1:
+        site = rng.integers(n_sites, size=n)
+        site_offsets = _site_offsets(rng.normal(0.0, site_sd, n_sites), model.prevalence)
+        columns["site"] = site + 1
+    # Each site is a world of its own prevalence with the same control laws and odds ratios.
+    site_prevalence = special.expit(special.logit(model.prevalence) + site_offsets)[site]
     # The mixture component says from which law (control or tilted) a
     # patient's covariates come; the outcome is drawn afresh from the model.
-    tilted = rng.random(n) < model.prevalence
-    columns: dict[str, np.ndarray] = {"patient_id": np.arange(1, n + 1)}
+    tilted = rng.random(n) < site_prevalence
     for name, law in model.laws.items():
         values = law.sample(rng, n)
         values[tilted] = law.tilt(float(model.log_odds_ratios[name])).sample(rng, int(tilted.sum()))
         columns[name] = values
     cohort = pd.DataFrame(columns)
-    risk = model.risk(cohort)
+    risk = special.expit(special.logit(model.risk(cohort)) + site_offsets[site])
     cohort[OUTCOME] = (rng.random(n) < risk).astype(np.int64)
     cohort["true_risk"] = risk
     cohort.attrs["truth"] = model.as_dict()
+    if n_sites > 1:
+        cohort.attrs["truth"].update(
+            {"site_sd": float(site_sd), "site_intercepts": (model.intercept + site_offsets).tolist()}
+        )
     if isinstance(seed, (int, np.integer)):
         cohort.attrs["seed"] = int(seed)
     return cohort
+
+
+def _site_offsets(effects: np.ndarray, prevalence: float) -> np.ndarray:
+    """Shift site effects so that equally likely sites average ``prevalence``."""
+    base = special.logit(prevalence)
+
+    def gap(shift: float) -> float:
+        return float(special.expit(base + shift + effects).mean() - prevalence)
+
+    shift = optimize.brentq(gap, -20.0, 20.0)
+    return shift + effects
 
 
 def case_control_sample(cohort: pd.DataFrame, controls_per_case: int = 1, *, seed: SeedLike = None) -> pd.DataFrame:

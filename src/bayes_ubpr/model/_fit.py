@@ -30,8 +30,11 @@ RHAT_MAX = 1.01
 ESS_PER_CHAIN_MIN = 100
 """Smallest acceptable bulk and tail ESS per chain (Vehtari et al. 2021)."""
 
-RETRY_TARGET_ACCEPT = 0.95
+RETRY_TARGET_ACCEPT = 0.99
 """Target acceptance of the automatic second run after divergent transitions."""
+
+SHRINKAGE_TARGET_ACCEPT = 0.95
+"""Default target acceptance for the horseshoe and domain priors, whose funnels need small steps."""
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
 _CACHE_SIZE = 16
@@ -89,7 +92,7 @@ def _sample(
     if sampler == "numpyro" and find_spec("numpyro") is None:
         raise ImportError('sampler="numpyro" needs numpyro and jax: pip install numpyro (or use "nutpie" or "pymc")')
     with build_from_inputs(inputs):
-        return pm.sample(
+        idata = pm.sample(
             draws=draws,
             tune=tune,
             chains=chains,
@@ -100,6 +103,8 @@ def _sample(
             progressbar=progressbar,
             compute_convergence_checks=False,
         )
+    # Keep what every sampler returns; fit attaches the data in one format.
+    return az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
 
 
 def _n_divergent(idata: az.InferenceData) -> int:
@@ -151,7 +156,7 @@ def fit(
     chains: int = 4,
     seed: SeedLike = None,
     sampler: str | None = None,
-    target_accept: float = 0.8,
+    target_accept: float | None = None,
     progressbar: bool = False,
     check: bool = True,
 ) -> az.InferenceData:
@@ -190,9 +195,10 @@ def fit(
     sampler : {"nutpie", "pymc", "numpyro"}, optional
         NUTS implementation; default nutpie where installed. nutpie compiles
         a model once per structure and refits new data without recompiling.
-    target_accept : float, default 0.8
-        NUTS target acceptance. After divergent transitions the fit is run
-        once more at 0.95 before a warning is given.
+    target_accept : float, optional
+        NUTS target acceptance: 0.8 by default, 0.95 for the shrinkage
+        priors. After divergent transitions the fit is run once more at 0.99
+        before a warning is given.
     progressbar : bool, default False
         Show the sampler's progress bar.
     check : bool, default True
@@ -230,7 +236,6 @@ def fit(
     draws = check_positive_int(draws, name="draws")
     tune = check_positive_int(tune, name="tune", minimum=0)
     chains = check_positive_int(chains, name="chains")
-    target_accept = check_probability(target_accept, name="target_accept")
     sampler = default_sampler() if sampler is None else sampler
     check_choice(sampler, SAMPLERS, name="sampler")
     inputs = prepare_inputs(
@@ -242,6 +247,9 @@ def fit(
         group=group,
         varying_slopes=varying_slopes,
     )
+    if target_accept is None:
+        target_accept = 0.8 if inputs.spec.kind == "independent" else SHRINKAGE_TARGET_ACCEPT
+    target_accept = check_probability(target_accept, name="target_accept")
     if check:
         _warn_design(data, inputs)
     int_seed = as_int_seed(seed)
