@@ -8,9 +8,16 @@ import pytest
 
 from bayes_ubpr.priors import (
     DEFAULT_SCALE,
+    PAPER_INFLATION,
+    PRESETS,
+    SCEPTICAL_SCALE,
+    DomainShrinkage,
+    Horseshoe,
+    PopulationPrevalence,
     Prior,
     default_prior,
     describe_priors,
+    paper_priors,
     reference_sd,
     resolve_priors,
 )
@@ -85,3 +92,61 @@ def test_describe_priors_reports_or_ranges():
     assert row["or_lower"] == pytest.approx(1 / row["or_upper"])
     wide = describe_priors(["depression"], {"depression": Prior(sigma=1e6)})
     assert wide.loc[1, "or_upper"] == math.inf
+
+
+class TestPresets:
+    def test_sceptical_puts_95_percent_between_a_third_and_three(self):
+        spec = resolve_priors(["depression", "n_fractures"], "sceptical")
+        assert spec.name == "sceptical"
+        depression = spec.coefficients["depression"]
+        assert math.exp(1.959963984540054 * depression.sigma) == pytest.approx(3.0)
+        # per SD for a count factor: per unit the scale is divided by its reference SD
+        assert spec.coefficients["n_fractures"].sigma == pytest.approx(SCEPTICAL_SCALE / 0.60)
+
+    def test_paper_priors_centre_on_table5_with_inflated_se(self):
+        spec = resolve_priors(["cement_volume_ml", "age"], "paper")
+        volume = spec.coefficients["cement_volume_ml"]
+        assert (volume.mu, volume.sigma) == (-2.542, pytest.approx(0.400 * PAPER_INFLATION))
+        assert spec.coefficients["age"] == default_prior("age").per_unit(reference_sd("age"))
+        assert paper_priors(["depression"], inflation=1.0)["depression"].sigma == 0.559
+        with pytest.raises(ValueError, match="inflation must be a number >= 1"):
+            paper_priors(["depression"], inflation=0.5)
+
+    def test_shrinkage_presets_and_objects(self):
+        assert resolve_priors(["age"], "horseshoe").kind == "horseshoe"
+        assert resolve_priors(["age"], "domains").kind == "domains"
+        custom = Horseshoe(expected_nonzero=2, slab_scale=1.0)
+        spec = resolve_priors(["age", "copd"], custom)
+        assert spec.structure is custom and spec.coefficients == {}
+        assert custom.global_scale(15, 100) == pytest.approx(2 / 13 * 2 / 10)
+        with pytest.raises(ValueError, match="Horseshoe slab_df must be a positive number"):
+            Horseshoe(slab_df=0)
+        with pytest.raises(ValueError, match="DomainShrinkage global_scale must be a positive number"):
+            DomainShrinkage(global_scale=-1)
+
+    def test_unknown_preset_and_wrong_type(self):
+        with pytest.raises(
+            ValueError, match=r"priors preset must be one of .*; got 'skeptical'.* Did you mean \"sceptical\""
+        ):
+            resolve_priors(["age"], "skeptical")
+        with pytest.raises(TypeError, match="priors must be None, a preset name, .*; got list"):
+            resolve_priors(["age"], [Prior()])
+
+    def test_describe_names_the_structure(self):
+        table = describe_priors(["age", "copd"], "horseshoe")
+        assert table.attrs["preset"] == "horseshoe"
+        assert table["family"].tolist() == ["normal", "horseshoe", "horseshoe"]
+        assert table.loc[1:, "or_lower"].isna().all()
+
+    def test_population_prevalence_from_counts(self):
+        prior = PopulationPrevalence.from_counts(60, 1316)
+        assert (prior.alpha, prior.beta) == (60.5, 1256.5)
+        assert prior.mean == pytest.approx(60.5 / 1317)
+        with pytest.raises(ValueError, match="need 0 <= cases <= total"):
+            PopulationPrevalence.from_counts(70, 60)
+
+    def test_spec_is_json_serialisable(self):
+        import json
+
+        for preset in PRESETS:
+            json.dumps(resolve_priors(["age", "depression"], preset).to_dict())
