@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import special, stats
 
 import bayes_ubpr as bu
 
@@ -67,3 +69,151 @@ def test_format_shows_dash_for_missing_paper_values(known_idata):
     text = bu.format_odds_ratio_table(bu.odds_ratio_table(known_idata))
     age_line = next(line for line in text.splitlines() if line.startswith("Age"))
     assert age_line.rstrip().endswith("-")
+
+
+class TestOddsRatioTableOptions:
+    def test_hdi_is_arviz_hdi_of_the_log_odds_ratio(self, known_idata):
+        table = bu.odds_ratio_table(known_idata, interval="hdi", prob=0.8).set_index("factor")
+        draws = known_idata.posterior["beta"].sel(factor="fascia_injury").to_numpy().ravel()
+        low, high = az.hdi(draws, hdi_prob=0.8)
+        assert table.loc["fascia_injury", "or_lower"] == pytest.approx(np.exp(low))
+        assert table.loc["fascia_injury", "or_upper"] == pytest.approx(np.exp(high))
+        assert table.attrs["interval"] == "hdi"
+
+    def test_width_ratio_and_overlap(self, known_idata):
+        table = bu.odds_ratio_table(known_idata).set_index("factor")
+        row = table.loc["fascia_injury"]
+        expected = (np.log(row.or_upper) - np.log(row.or_lower)) / (np.log(8.717) - np.log(1.661))
+        assert row["width_ratio"] == pytest.approx(expected)
+        assert row["overlaps_paper"] == (row.or_lower <= 8.717 and row.or_upper >= 1.661)
+        assert pd.isna(table.loc["age", "overlaps_paper"])
+
+    def test_diagnostics_columns(self, small_fit):
+        table = bu.odds_ratio_table(small_fit)
+        summary = az.summary(small_fit, var_names=["beta"], kind="diagnostics")
+        np.testing.assert_allclose(table["r_hat"], summary["r_hat"])
+        np.testing.assert_allclose(table["ess_bulk"], summary["ess_bulk"])
+        draws = small_fit.posterior["beta"].stack(s=("chain", "draw")).transpose("s", "factor").to_numpy()
+        np.testing.assert_allclose(table["log_or_mean"], draws.mean(axis=0))
+
+    def test_per_sd_scale_multiplies_log_odds_ratios_by_the_sample_sd(self, small_fit):
+        unit = bu.odds_ratio_table(small_fit).set_index("factor")
+        per_sd = bu.odds_ratio_table(small_fit, scale="sd").set_index("factor")
+        sd = pd.Series(small_fit.constant_data["x_scale"].to_numpy(), index=unit.index)
+        np.testing.assert_allclose(np.log(per_sd["or_median"]), np.log(unit["or_median"]) * sd, rtol=1e-9)
+        np.testing.assert_allclose(per_sd["paper_or"], unit["paper_or"] ** sd)
+        assert per_sd.loc["cement_volume_ml", "unit"].startswith("1 SD (")
+
+    def test_mle_columns_are_statsmodels_logit_on_the_same_data(self, small_fit, small_cohort):
+        import statsmodels.api as sm
+
+        table = bu.odds_ratio_table(small_fit, include_mle=True).set_index("factor")
+        x = sm.add_constant(small_cohort[list(bu.SIX_FACTORS)].astype(float))
+        result = sm.Logit(small_cohort["ubpr"], x).fit(disp=0)
+        np.testing.assert_allclose(table["mle_or"], np.exp(result.params.iloc[1:]), rtol=1e-6)
+        ci = np.exp(result.conf_int().iloc[1:])
+        np.testing.assert_allclose(table["mle_lower"], ci[0], rtol=1e-6)
+        np.testing.assert_allclose(table["mle_upper"], ci[1], rtol=1e-6)
+
+    def test_option_errors(self, known_idata):
+        with pytest.raises(ValueError, match="interval must be one of 'eti', 'hdi'; got 'ci'"):
+            bu.odds_ratio_table(known_idata, interval="ci")
+        with pytest.raises(ValueError, match="scale must be one of 'unit', 'sd'"):
+            bu.odds_ratio_table(known_idata, scale="SD")
+        with pytest.raises(ValueError, match="holds no fitted data"):
+            bu.odds_ratio_table(known_idata, scale="sd")
+
+
+class TestReanalysePublished:
+    def test_matches_numerical_integration_of_prior_times_likelihood(self):
+        # Posterior of a log OR under N(B, SE^2) likelihood and N(m, s^2) prior, on a fine grid.
+        table = bu.reanalyse_published({"depression": (0.2, 0.7)}).set_index("factor")
+        b, se = 1.231, 0.559
+        grid = np.linspace(-6, 8, 200_001)
+        density = stats.norm.pdf(b, grid, se) * stats.norm.pdf(grid, 0.2, 0.7)
+        density /= np.trapezoid(density, grid)
+        mean = np.trapezoid(grid * density, grid)
+        sd = np.sqrt(np.trapezoid((grid - mean) ** 2 * density, grid))
+        row = table.loc["depression"]
+        assert row["posterior_mean"] == pytest.approx(mean, abs=1e-7)
+        assert row["posterior_sd"] == pytest.approx(sd, abs=1e-7)
+        cdf = np.cumsum(density) * (grid[1] - grid[0])
+        assert row["prob_or_gt_1.5"] == pytest.approx(1 - np.interp(np.log(1.5), grid, cdf), abs=1e-4)
+
+    @pytest.mark.slow
+    def test_matches_a_pymc_fit_of_the_one_parameter_model(self):
+        import pymc as pm
+
+        table = bu.reanalyse_published("sceptical").set_index("factor")
+        row = table.loc["fascia_injury"]
+        with pm.Model():
+            log_or = pm.Normal("log_or", row["prior_mean"], row["prior_sd"])
+            pm.Normal("b", log_or, 0.423, observed=1.336)
+            idata = pm.sample(2000, tune=1000, chains=2, random_seed=3, progressbar=False)
+        draws = idata.posterior["log_or"].to_numpy().ravel()
+        ess = float(az.ess(idata)["log_or"])
+        assert abs(draws.mean() - row["posterior_mean"]) < 4 * row["posterior_sd"] / np.sqrt(ess)
+        assert abs(draws.std() - row["posterior_sd"]) < 4 * row["posterior_sd"] / np.sqrt(2 * ess)
+
+    def test_presets_shrink_towards_their_centres(self):
+        sceptical = bu.reanalyse_published("sceptical").set_index("factor")
+        weak = bu.reanalyse_published("weakly_informative").set_index("factor")
+        paper_b = np.log(sceptical["paper_or"])
+        # sceptical pulls every estimate towards 0 more than the weak prior does
+        assert (np.abs(sceptical["posterior_mean"]) < np.abs(weak["posterior_mean"])).all()
+        assert (np.abs(weak["posterior_mean"]) <= np.abs(paper_b) + 1e-3).all()
+        enthusiastic = bu.reanalyse_published("enthusiastic").set_index("factor")
+        assert (enthusiastic["prior_mean"] * paper_b > 0).all()  # centred on the paper's direction
+
+    def test_errors(self):
+        with pytest.raises(ValueError, match="priors must be one of 'sceptical', 'weakly_informative', 'enthusiastic'"):
+            bu.reanalyse_published("flat")
+        with pytest.raises(ValueError, match='Unknown factor of Table 5 "age"'):
+            bu.reanalyse_published({"age": (0, 1)})
+        with pytest.raises(ValueError, match='prior sd for "depression" must be positive'):
+            bu.reanalyse_published({"depression": (0, 0)})
+        with pytest.raises(ValueError, match="thresholds must be positive"):
+            bu.reanalyse_published(thresholds=(0,))
+
+
+@pytest.fixture(scope="module")
+def cc_fit():
+    """A 1:3 case-control fit of a 3,000-patient cohort, with its cohort."""
+    cohort = bu.simulate_cohort(n=3000, seed=7)
+    sample = bu.case_control_sample(cohort, controls_per_case=3, seed=8)
+    return cohort, bu.fit(sample, design="case_control", chains=2, seed=1, check=False)
+
+
+@pytest.mark.slow
+class TestRisk:
+    def test_risk_draws_are_the_logistic_model(self, cc_fit):
+        cohort, idata = cc_fit
+        patients = cohort.head(5)
+        draws = bu.risk_draws(idata, patients)
+        post = idata.posterior
+        x = patients[list(bu.SIX_FACTORS)].to_numpy(float)
+        eta = post["intercept_population"].to_numpy()[..., None] + post["beta"].to_numpy() @ x.T
+        np.testing.assert_allclose(draws.to_numpy(), special.expit(eta))
+        assert list(draws.coords["patient"].values) == list(patients.index)
+
+    def test_predict_risk_summary_and_prevalence_override(self, cc_fit):
+        cohort, idata = cc_fit
+        patients = cohort.head(20)
+        base = bu.predict_risk(idata, patients)
+        assert (base["risk_lower"] <= base["risk_median"]).all() and (base["risk_median"] <= base["risk_upper"]).all()
+        higher = bu.predict_risk(idata, patients, prevalence=0.2)
+        assert (higher["risk_median"] > base["risk_median"]).all()
+
+    def test_population_scale_risks_track_the_true_risks(self, cc_fit):
+        # Mean predicted risk over the whole cohort within its posterior interval of the cohort's prevalence.
+        cohort, idata = cc_fit
+        mean_risk = bu.risk_draws(idata, cohort).mean("patient").to_numpy().ravel()
+        low, high = np.quantile(mean_risk, [0.005, 0.995])
+        assert low < cohort["ubpr"].mean() < high
+
+    def test_errors(self, cc_fit, small_fit, small_cohort):
+        cohort, idata = cc_fit
+        with pytest.raises(bu.CohortValidationError, match="Missing required column"):
+            bu.predict_risk(idata, cohort.drop(columns="depression"))
+        with pytest.raises(ValueError, match="prevalence can be changed only for a design='case_control' fit"):
+            bu.predict_risk(small_fit, small_cohort.head(3), prevalence=0.1)

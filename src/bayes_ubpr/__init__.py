@@ -21,7 +21,14 @@ from bayes_ubpr.paper import (
     table4,
     table5,
 )
-from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
+from bayes_ubpr.posterior import (
+    format_odds_ratio_table,
+    maximum_likelihood,
+    odds_ratio_table,
+    predict_risk,
+    reanalyse_published,
+    risk_draws,
+)
 from bayes_ubpr.priors import (
     DomainShrinkage,
     Horseshoe,
@@ -68,7 +75,11 @@ __all__ = [
     "prior_predictive",
     # posterior
     "format_odds_ratio_table",
+    "maximum_likelihood",
     "odds_ratio_table",
+    "predict_risk",
+    "reanalyse_published",
+    "risk_draws",
     # errors and warnings
     "CohortValidationError",
     "ConvergenceError",

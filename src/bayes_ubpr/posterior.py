@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 import arviz as az
 import numpy as np
 import pandas as pd
+import xarray as xr
+from scipy import special, stats
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from bayes_ubpr._validate import check_probability
+from bayes_ubpr._validate import check_choice, check_names, check_probability
+from bayes_ubpr.data import validate_cohort
 from bayes_ubpr.paper import RISK_FACTORS, table5
+from bayes_ubpr.priors import DEFAULT_SCALE, SCEPTICAL_SCALE, reference_sd
 
-__all__ = ["format_odds_ratio_table", "odds_ratio_table"]
+__all__ = [
+    "REANALYSIS_PRIORS",
+    "format_odds_ratio_table",
+    "maximum_likelihood",
+    "odds_ratio_table",
+    "predict_risk",
+    "reanalyse_published",
+    "risk_draws",
+]
 
 
 def _log_odds_ratio_draws(idata: az.InferenceData) -> np.ndarray:
@@ -20,7 +38,72 @@ def _log_odds_ratio_draws(idata: az.InferenceData) -> np.ndarray:
     return beta.stack(sample=("chain", "draw")).transpose("sample", "factor").to_numpy()
 
 
-def odds_ratio_table(idata: az.InferenceData, *, prob: float = 0.95) -> pd.DataFrame:
+def _interval_bounds(draws: np.ndarray, prob: float, interval: str) -> tuple[np.ndarray, np.ndarray]:
+    if interval == "hdi":
+        bounds = az.hdi(draws[None, :, :], hdi_prob=prob)
+        return bounds[:, 0], bounds[:, 1]
+    tail = (1.0 - prob) / 2.0
+    lower, upper = np.quantile(draws, [tail, 1.0 - tail], axis=0)
+    return lower, upper
+
+
+def _fitted_data(idata: az.InferenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw design, outcome and sample SDs stored by :func:`bayes_ubpr.fit`."""
+    if "constant_data" not in idata.groups() or "x" not in idata.constant_data:
+        raise ValueError("idata holds no fitted data (constant_data.x): pass the result of bayes_ubpr.fit.")
+    constant = idata.constant_data
+    return constant["x"].to_numpy(), idata.observed_data["ubpr"].to_numpy(), constant["x_scale"].to_numpy()
+
+
+def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.DataFrame:
+    """Maximum-likelihood odds ratios and Wald intervals on the data of a fit.
+
+    The frequentist analysis the paper ran (SPSS logistic regression), redone
+    with statsmodels' ``Logit`` on the same patients and factors as ``idata``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``factor``, ``mle_log_or``, ``mle_se``, ``mle_or``, ``mle_lower``,
+        ``mle_upper``. NaN where the fit fails (separation).
+    """
+    import statsmodels.api as sm
+
+    x, y, _ = _fitted_data(idata)
+    factors = [str(f) for f in idata.constant_data["factor"].values]
+    z = stats.norm.ppf(0.5 + prob / 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=0)
+        b, se = np.asarray(result.params)[1:], np.asarray(result.bse)[1:]
+    except (np.linalg.LinAlgError, PerfectSeparationError, ValueError):
+        b = se = np.full(len(factors), np.nan)
+    return pd.DataFrame(
+        {
+            "factor": factors,
+            "mle_log_or": b,
+            "mle_se": se,
+            "mle_or": np.exp(b),
+            "mle_lower": np.exp(b - z * se),
+            "mle_upper": np.exp(b + z * se),
+        }
+    )
+
+
+def _unit(factor: str, sd: float | None = None) -> str:
+    unit = RISK_FACTORS[factor].unit if factor in RISK_FACTORS else "1 unit"
+    return unit if sd is None else f"1 SD ({sd:.3g} x {unit})"
+
+
+def odds_ratio_table(
+    idata: az.InferenceData,
+    *,
+    prob: float = 0.95,
+    interval: str = "eti",
+    scale: str = "unit",
+    include_mle: bool = False,
+) -> pd.DataFrame:
     """Posterior odds ratios per factor, beside the paper's Table 5.
 
     Parameters
@@ -28,47 +111,83 @@ def odds_ratio_table(idata: az.InferenceData, *, prob: float = 0.95) -> pd.DataF
     idata : arviz.InferenceData
         A fit from :func:`bayes_ubpr.fit`.
     prob : float, default 0.95
-        Probability mass of the equal-tailed credible interval.
+        Probability mass of the credible interval.
+    interval : {"eti", "hdi"}, default "eti"
+        Equal-tailed or highest-density interval (of the log odds ratio).
+    scale : {"unit", "sd"}, default "unit"
+        Odds ratio per unit of each factor, or per sample SD of the factor in
+        the fitted data (comparable across factors; the paper's values are
+        converted with the same SD).
+    include_mle : bool, default False
+        Add statsmodels' maximum-likelihood OR and Wald interval on the same
+        data (columns ``mle_or``, ``mle_lower``, ``mle_upper``).
 
     Returns
     -------
     pandas.DataFrame
-        One row per factor in the model: ``factor``, ``label``, ``unit``,
-        ``or_median``, ``or_lower``, ``or_upper`` (equal-tailed interval),
-        ``prob_positive`` (posterior P(log OR > 0)), and the paper's
-        ``paper_or``, ``paper_lower``, ``paper_upper`` (NaN for factors not in
-        Table 5). ``.attrs["prob"]`` holds ``prob``; all numbers are raw,
-        round only for display.
+        One row per factor: ``factor``, ``label``, ``unit``, ``or_median``,
+        ``or_lower``, ``or_upper``, ``prob_positive`` (posterior P(log OR >
+        0)), ``log_or_mean``, ``log_or_sd``, ``r_hat``, ``ess_bulk``, the
+        paper's ``paper_or``, ``paper_lower``, ``paper_upper`` (NaN for
+        factors not in Table 5), ``width_ratio`` (our interval's width over
+        the paper's, on the log scale) and ``overlaps_paper``; settings in
+        ``.attrs``. Numbers are raw: round only for display.
 
     Examples
     --------
     >>> from bayes_ubpr import simulate_cohort, fit, odds_ratio_table
     >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
-    >>> table = odds_ratio_table(idata)
+    >>> table = odds_ratio_table(idata, include_mle=True)
     >>> list(table.columns[:6])
     ['factor', 'label', 'unit', 'or_median', 'or_lower', 'or_upper']
     """
     prob = check_probability(prob, name="prob")
+    check_choice(interval, ("eti", "hdi"), name="interval")
+    check_choice(scale, ("unit", "sd"), name="scale")
     draws = _log_odds_ratio_draws(idata)
     factors = [str(f) for f in idata.posterior["beta"].coords["factor"].values]
-    tail = (1.0 - prob) / 2.0
-    lower, median, upper = np.quantile(draws, [tail, 0.5, 1.0 - tail], axis=0)
+    per = np.ones(len(factors))
+    if scale == "sd":
+        per = _fitted_data(idata)[2]
+    draws = draws * per
+    lower, upper = _interval_bounds(draws, prob, interval)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant draw has no R-hat: NaN, not a warning
+        diagnostics = az.summary(idata, var_names=["beta"], kind="diagnostics")
     table = pd.DataFrame(
         {
             "factor": factors,
             "label": [RISK_FACTORS[f].label if f in RISK_FACTORS else f for f in factors],
-            "unit": [RISK_FACTORS[f].unit if f in RISK_FACTORS else "" for f in factors],
-            "or_median": np.exp(median),
+            "unit": [_unit(f, sd) if scale == "sd" else _unit(f) for f, sd in zip(factors, per, strict=True)],
+            "or_median": np.exp(np.median(draws, axis=0)),
             "or_lower": np.exp(lower),
             "or_upper": np.exp(upper),
             "prob_positive": (draws > 0).mean(axis=0),
+            "log_or_mean": draws.mean(axis=0),
+            "log_or_sd": draws.std(axis=0, ddof=1),
+            "r_hat": diagnostics["r_hat"].to_numpy(),
+            "ess_bulk": diagnostics["ess_bulk"].to_numpy(),
         }
     )
-    paper = table5().set_index("factor")[["odds_ratio", "ci_lower", "ci_upper"]]
-    paper.columns = ["paper_or", "paper_lower", "paper_upper"]
-    table = table.join(paper, on="factor")
-    table.attrs["prob"] = prob
-    table.attrs["interval"] = "eti"
+    paper = table5().set_index("factor")
+    sd = pd.Series(per, index=factors)
+    paper_sd = sd.reindex(paper.index)
+    published = paper[["odds_ratio", "ci_lower", "ci_upper"]]
+    if scale == "sd":  # an OR per unit, raised to the power SD, is the OR per SD
+        published = published.pow(paper_sd, axis=0)
+    published = published.set_axis(["paper_or", "paper_lower", "paper_upper"], axis=1)
+    table = table.join(published, on="factor")
+    ours_width = np.log(table["or_upper"]) - np.log(table["or_lower"])
+    paper_width = np.log(table["paper_upper"]) - np.log(table["paper_lower"])
+    table["width_ratio"] = ours_width / paper_width
+    overlaps = (table["or_lower"] <= table["paper_upper"]) & (table["paper_lower"] <= table["or_upper"])
+    table["overlaps_paper"] = overlaps.where(table["paper_or"].notna())
+    if include_mle:
+        mle = maximum_likelihood(idata, prob=prob).set_index("factor")
+        columns = ["mle_or", "mle_lower", "mle_upper"]
+        if scale == "sd":
+            mle[columns] = mle[columns].pow(sd, axis=0)
+        table = table.join(mle[["mle_or", "mle_lower", "mle_upper"]], on="factor")
+    table.attrs.update({"prob": prob, "interval": interval, "scale": scale})
     return table
 
 
@@ -112,3 +231,211 @@ def format_odds_ratio_table(table: pd.DataFrame) -> str:
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in [header, *rows]
     )
+
+
+@dataclass(frozen=True)
+class _NormalPrior:
+    mean: float
+    sd: float
+
+
+def _published_prior(name: str, factor: str, b: float) -> _NormalPrior:
+    """Spiegelhalter-style reference priors for one published log odds ratio, per unit.
+
+    Scales are those of :mod:`bayes_ubpr.priors`: per unit for binary factors,
+    per reference SD (Table 4's satisfactory group) for the others.
+    """
+    per_unit = 1.0 / reference_sd(factor) if RISK_FACTORS[factor].kind != "binary" else 1.0
+    if name == "sceptical":
+        return _NormalPrior(0.0, SCEPTICAL_SCALE * per_unit)
+    if name == "weakly_informative":
+        return _NormalPrior(0.0, DEFAULT_SCALE * per_unit)
+    # enthusiastic: centred on OR 2 in the paper's direction, 5% probability of no effect or worse
+    direction = 1.0 if b >= 0 else -1.0
+    return _NormalPrior(direction * np.log(2.0) * per_unit, np.log(2.0) / stats.norm.ppf(0.95) * per_unit)
+
+
+REANALYSIS_PRIORS = ("sceptical", "weakly_informative", "enthusiastic")
+
+
+def reanalyse_published(
+    priors: str | Mapping[str, tuple[float, float]] = "sceptical",
+    *,
+    prob: float = 0.95,
+    thresholds: Sequence[float] = (1.0, 1.5, 2.0),
+) -> pd.DataFrame:
+    """Bayesian reading of the paper's own Table 5, in closed form.
+
+    Each published log odds ratio is taken as a normal likelihood N(B, SE^2)
+    (the standard approximation when only summary results are published) and
+    combined with a normal prior; the posterior is normal with precision
+    1/SE^2 + 1/s^2 and mean the precision-weighted average of B and the prior
+    mean m.
+
+    Parameters
+    ----------
+    priors : {"sceptical", "weakly_informative", "enthusiastic"} or mapping
+        ``"sceptical"``: N(0, (ln 3 / 1.96)^2), 95% on OR 1/3 to 3;
+        ``"weakly_informative"``: N(0, 2.5^2); ``"enthusiastic"``: centred on
+        OR 2 (or 1/2 for a protective factor) with 5% probability of no
+        effect or the opposite (Spiegelhalter et al. 1994); each per unit of
+        a binary factor and per reference SD of a continuous or count one, as
+        in :mod:`bayes_ubpr.priors`. Or a mapping
+        ``{factor: (prior_mean, prior_sd)}`` on the per-unit log odds ratio scale.
+    prob : float, default 0.95
+        Credible interval mass.
+    thresholds : sequence of float, default (1.0, 1.5, 2.0)
+        Odds ratios t for which P(OR > t) and P(OR < 1/t) are reported.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per Table 5 factor: ``factor``, ``prior_mean``, ``prior_sd``,
+        ``posterior_mean``, ``posterior_sd`` (log odds ratio), ``or_median``,
+        ``or_lower``, ``or_upper``, ``prob_or_gt_<t>`` and ``prob_or_lt_<1/t>``
+        per threshold, and the paper's ``paper_or``, ``paper_lower``,
+        ``paper_upper``.
+
+    References
+    ----------
+    Spiegelhalter DJ, Freedman LS, Parmar MKB (1994). Bayesian approaches to
+    randomized trials. J R Stat Soc A 157(3):357-416. doi:10.2307/2983527
+
+    Examples
+    --------
+    >>> from bayes_ubpr import reanalyse_published
+    >>> table = reanalyse_published("sceptical").set_index("factor")
+    >>> bool(table.loc["fascia_injury", "or_median"] < table.loc["fascia_injury", "paper_or"])
+    True
+    """
+    prob = check_probability(prob, name="prob")
+    published = table5()
+    if isinstance(priors, str):
+        check_choice(priors, REANALYSIS_PRIORS, name="priors")
+        chosen = {row.factor: _published_prior(priors, row.factor, row.B) for row in published.itertuples()}
+    else:
+        check_names(priors, published["factor"].tolist(), what="factor of Table 5")
+        chosen = {}
+        for row in published.itertuples():
+            mean, sd = priors.get(row.factor, (0.0, DEFAULT_SCALE))
+            if not sd > 0:
+                raise ValueError(f'prior sd for "{row.factor}" must be positive; got {sd!r}')
+            chosen[row.factor] = _NormalPrior(float(mean), float(sd))
+    prior_mean = np.array([chosen[f].mean for f in published["factor"]])
+    prior_sd = np.array([chosen[f].sd for f in published["factor"]])
+    b, se = published["B"].to_numpy(), published["SE"].to_numpy()
+    precision = 1 / se**2 + 1 / prior_sd**2
+    mean = (b / se**2 + prior_mean / prior_sd**2) / precision
+    sd = 1 / np.sqrt(precision)
+    z = stats.norm.ppf(0.5 + prob / 2)
+    table = pd.DataFrame(
+        {
+            "factor": published["factor"],
+            "prior_mean": prior_mean,
+            "prior_sd": prior_sd,
+            "posterior_mean": mean,
+            "posterior_sd": sd,
+            "or_median": np.exp(mean),
+            "or_lower": np.exp(mean - z * sd),
+            "or_upper": np.exp(mean + z * sd),
+        }
+    )
+    for t in thresholds:
+        if not t > 0:
+            raise ValueError(f"thresholds must be positive odds ratios; got {t!r}")
+        table[f"prob_or_gt_{t:g}"] = stats.norm.sf(np.log(t), mean, sd)
+        table[f"prob_or_lt_{1 / t:.3g}"] = stats.norm.cdf(-np.log(t), mean, sd)
+    table["paper_or"] = published["odds_ratio"].to_numpy()
+    table["paper_lower"] = published["ci_lower"].to_numpy()
+    table["paper_upper"] = published["ci_upper"].to_numpy()
+    table.attrs.update({"priors": priors if isinstance(priors, str) else "custom", "prob": prob})
+    return table
+
+
+def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: float | None = None) -> xr.DataArray:
+    """Posterior draws of each patient's absolute risk of UBPR.
+
+    Risks are on the population scale: for a case-control fit the intercept
+    is the case-control-corrected ``intercept_population``. For a multilevel
+    fit they are for a typical site (group offset 0).
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit from :func:`bayes_ubpr.fit`.
+    patients : pandas.DataFrame
+        One row per patient with the fit's factor columns.
+    prevalence : float, optional
+        Case-control fits only: recompute the correction for this population
+        prevalence instead of the one used in the fit.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(chain, draw, patient)``, labelled by ``patients.index``.
+    """
+    factors = json.loads(idata.attrs["factors"])
+    clean = validate_cohort(patients, factors=factors, require_outcome=False)
+    x = xr.DataArray(
+        clean[factors].to_numpy(float), dims=("patient", "factor"), coords={"patient": clean.index, "factor": factors}
+    )
+    post = idata.posterior
+    intercept = post["intercept_population"]
+    if prevalence is not None:
+        prevalence = check_probability(prevalence, name="prevalence")
+        if idata.attrs.get("design") != "case_control":
+            raise ValueError("prevalence can be changed only for a design='case_control' fit")
+        y = idata.observed_data["ubpr"].to_numpy()
+        log_ratio = np.log(y.sum() / (len(y) - y.sum()))
+        intercept = post["intercept"] + special.logit(prevalence) - log_ratio
+    eta = intercept + (post["beta"] * x).sum("factor")
+    return special.expit(eta).rename("risk")
+
+
+def predict_risk(
+    idata: az.InferenceData, patients: pd.DataFrame, *, prob: float = 0.95, prevalence: float | None = None
+) -> pd.DataFrame:
+    """Absolute risk of UBPR per patient: posterior median and credible interval.
+
+    Parameters
+    ----------
+    idata, patients, prevalence
+        As for :func:`risk_draws`, which returns the draws themselves.
+    prob : float, default 0.95
+        Equal-tailed credible interval mass.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``patients``: ``risk_median``, ``risk_lower``,
+        ``risk_upper``, ``risk_mean``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayes_ubpr import simulate_cohort, case_control_sample, fit, predict_risk
+    >>> cohort = simulate_cohort(n=3000, seed=7)
+    >>> sample = case_control_sample(cohort, controls_per_case=3, seed=8)
+    >>> idata = fit(sample, design="case_control", chains=2, seed=1, check=False)
+    >>> patients = pd.DataFrame({  # a typical patient, and one with low BMD, injury, 3 fractures, 4 mL
+    ...     "bmd_tscore_abs": [3.0, 3.6], "fascia_injury": [0, 1], "cement_distribution_poor": [0, 0],
+    ...     "n_fractures": [1, 3], "cement_volume_ml": [5.5, 4.0], "depression": [0, 0]})
+    >>> risk = predict_risk(idata, patients)
+    >>> bool(risk.loc[1, "risk_median"] > risk.loc[0, "risk_median"])
+    True
+    """
+    prob = check_probability(prob, name="prob")
+    draws = risk_draws(idata, patients, prevalence=prevalence).stack(sample=("chain", "draw"))
+    tail = (1 - prob) / 2
+    quantiles = draws.quantile([tail, 0.5, 1 - tail], dim="sample").to_numpy()
+    table = pd.DataFrame(
+        {
+            "risk_median": quantiles[1],
+            "risk_lower": quantiles[0],
+            "risk_upper": quantiles[2],
+            "risk_mean": draws.mean("sample").to_numpy(),
+        },
+        index=patients.index,
+    )
+    table.attrs.update({"prob": prob, "prevalence": prevalence, "design": idata.attrs.get("design")})
+    return table
