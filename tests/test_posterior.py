@@ -9,6 +9,7 @@ import pytest
 from scipy import special, stats
 
 import bayes_ubpr as bu
+from bayes_ubpr.priors import Prior
 
 
 @pytest.fixture
@@ -217,3 +218,38 @@ class TestRisk:
             bu.predict_risk(idata, cohort.drop(columns="depression"))
         with pytest.raises(ValueError, match="prevalence can be changed only for a design='case_control' fit"):
             bu.predict_risk(small_fit, small_cohort.head(3), prevalence=0.1)
+
+
+class TestPPC:
+    def test_well_specified_fit_passes_its_checks(self, small_fit):
+        summary = bu.ppc_summary(small_fit, seed=3)
+        checks = summary.checks.set_index("statistic")
+        assert checks.loc["number of cases", "observed"] == small_fit.observed_data["ubpr"].sum()
+        # with 1,000 draws a ppp of a fitted model's sufficient statistic sits well inside (0.01, 0.99)
+        assert checks["ppp"].between(0.01, 0.99).all()
+        assert set(summary.performance["metric"]) == {
+            "auc",
+            "brier",
+            "calibration_in_the_large",
+            "calibration_slope",
+            "observed_expected",
+        }
+        assert summary.calibration["n"].sum() == small_fit.observed_data["ubpr"].size
+        assert "Binned calibration" in str(summary)
+
+    def test_performance_is_the_metric_of_the_posterior_risks(self, small_fit):
+        from bayes_ubpr import metrics
+        from bayes_ubpr.posterior import _fitted_risk_draws
+
+        summary = bu.ppc_summary(small_fit, seed=3)
+        risk = _fitted_risk_draws(small_fit)
+        y = small_fit.observed_data["ubpr"].to_numpy()
+        auc = summary.performance.set_index("metric").loc["auc", "median"]
+        assert auc == pytest.approx(np.median(metrics.auc(y, risk)))
+
+    def test_a_misfitting_prior_is_caught(self, small_cohort):
+        # Depression forced to OR 20 by a tight wrong prior: replicated case groups have far more
+        # depression than the observed one, so its posterior-predictive p-value is extreme.
+        wrong = bu.fit(small_cohort, priors={"depression": Prior(mu=np.log(20), sigma=0.01)}, chains=2, seed=4)
+        checks = bu.ppc_summary(wrong, seed=5).checks.set_index("statistic")
+        assert checks.loc["case mean: depression", "ppp"] > 0.999

@@ -14,6 +14,8 @@ import xarray as xr
 from scipy import special, stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
+from bayes_ubpr import metrics
+from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_choice, check_names, check_probability
 from bayes_ubpr.data import validate_cohort
 from bayes_ubpr.paper import RISK_FACTORS, table5
@@ -21,9 +23,11 @@ from bayes_ubpr.priors import DEFAULT_SCALE, SCEPTICAL_SCALE, reference_sd
 
 __all__ = [
     "REANALYSIS_PRIORS",
+    "PPCSummary",
     "format_odds_ratio_table",
     "maximum_likelihood",
     "odds_ratio_table",
+    "ppc_summary",
     "predict_risk",
     "reanalyse_published",
     "risk_draws",
@@ -439,3 +443,152 @@ def predict_risk(
     )
     table.attrs.update({"prob": prob, "prevalence": prevalence, "design": idata.attrs.get("design")})
     return table
+
+
+@dataclass(frozen=True)
+class PPCSummary:
+    """Posterior-predictive checks of a fit; each part is a tidy DataFrame.
+
+    Attributes
+    ----------
+    checks : pandas.DataFrame
+        Test statistics (number of cases; case-group mean or proportion of
+        each factor, as in Table 4): ``statistic``, ``observed``,
+        ``replicated_median``, ``replicated_lower``, ``replicated_upper`` and
+        ``ppp``, the posterior-predictive p-value P(T(y_rep) >= T(y)).
+    performance : pandas.DataFrame
+        Posterior distributions of AUC, Brier score, calibration-in-the-large,
+        calibration slope and observed:expected ratio on the observed
+        outcomes (``median``, ``lower``, ``upper``), with ``ppp`` comparing
+        each with its value on replicated outcomes.
+    calibration : pandas.DataFrame
+        Binned calibration: per bin of posterior-mean risk, ``n``,
+        ``mean_predicted`` and ``observed_rate``.
+    draws : xarray.Dataset
+        Per-draw metric values, for plots.
+    """
+
+    checks: pd.DataFrame
+    performance: pd.DataFrame
+    calibration: pd.DataFrame
+    draws: xr.Dataset
+
+    def __str__(self) -> str:
+        return "\n\n".join(
+            f"{title}\n{frame.to_string(index=False, float_format=lambda v: f'{v:.3g}')}"
+            for title, frame in (
+                ("Posterior-predictive checks", self.checks),
+                ("Predictive performance (posterior)", self.performance),
+                ("Binned calibration", self.calibration),
+            )
+        )
+
+
+_METRICS = {
+    "auc": "auc",
+    "brier": "brier_score",
+    "calibration_in_the_large": "calibration_in_the_large",
+    "calibration_slope": "calibration_slope",
+    "observed_expected": "observed_expected_ratio",
+}
+
+
+def _fitted_risk_draws(idata: az.InferenceData) -> np.ndarray:
+    """Risk of each fitted patient per draw, on the sample's own scale (draws, n)."""
+    x, _, _ = _fitted_data(idata)
+    post = idata.posterior.stack(sample=("chain", "draw"))
+    eta = post["intercept"].to_numpy()[:, None] + post["beta"].transpose("sample", "factor").to_numpy() @ x.T
+    if "group_offset" in post and "group_idx" in idata.constant_data:
+        idx = idata.constant_data["group_idx"].to_numpy()
+        eta = eta + post["group_offset"].transpose("sample", "group").to_numpy()[:, idx]
+        if "slope_offset_std" in post:
+            raise NotImplementedError("posterior-predictive checks of varying-slope fits are not implemented yet")
+    return special.expit(eta)
+
+
+def ppc_summary(idata: az.InferenceData, *, prob: float = 0.95, n_bins: int = 10, seed: SeedLike = None) -> PPCSummary:
+    """Posterior-predictive checks and predictive performance of a fit on its own data.
+
+    Replicated outcomes y_rep ~ Bernoulli(p_s) are drawn for every posterior
+    draw s; each test statistic's posterior-predictive p-value is the share
+    of draws where T(y_rep) >= T(y) (values near 0 or 1 flag misfit). For a
+    case-control fit the risks are on the sample's scale, the scale the data
+    were drawn on.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit from :func:`bayes_ubpr.fit`.
+    prob : float, default 0.95
+        Mass of the reported intervals.
+    n_bins : int, default 10
+        Bins (by quantile of posterior-mean risk) of the calibration table.
+    seed : None, int or numpy.random.Generator
+        For the replicated outcomes.
+
+    Returns
+    -------
+    PPCSummary
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit, ppc_summary
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> summary = ppc_summary(idata, seed=2)
+    >>> summary.checks["statistic"].iloc[0]
+    'number of cases'
+    """
+    prob = check_probability(prob, name="prob")
+    x, y, _ = _fitted_data(idata)
+    factors = [str(f) for f in idata.constant_data["factor"].values]
+    risk = _fitted_risk_draws(idata)
+    y_rep = (as_generator(seed).random(risk.shape) < risk).astype(np.int64)
+    tail = (1 - prob) / 2
+
+    def summarise(name: str, observed: float, replicated: np.ndarray) -> dict[str, object]:
+        low, mid, high = np.nanquantile(replicated, [tail, 0.5, 1 - tail])
+        return {
+            "statistic": name,
+            "observed": observed,
+            "replicated_median": mid,
+            "replicated_lower": low,
+            "replicated_upper": high,
+            "ppp": float(np.nanmean(replicated >= observed)),
+        }
+
+    rows = [summarise("number of cases", float(y.sum()), y_rep.sum(axis=1).astype(float))]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a replicate without cases has no case mean
+        for j, factor in enumerate(factors):
+            replicated = (y_rep * x[:, j]).sum(axis=1) / y_rep.sum(axis=1)
+            rows.append(summarise(f"case mean: {factor}", float(x[y == 1, j].mean()), replicated))
+    checks = pd.DataFrame(rows)
+
+    performance_rows, draws = [], {}
+    for name, function in _METRICS.items():
+        metric = getattr(metrics, function)
+        realised = np.asarray(metric(y, risk))
+        replicated = np.array([metric(y_rep[s], risk[s]) for s in range(0, len(risk), max(1, len(risk) // 1000))])
+        realised_thinned = realised[:: max(1, len(risk) // 1000)]
+        low, mid, high = np.quantile(realised, [tail, 0.5, 1 - tail])
+        performance_rows.append(
+            {
+                "metric": name,
+                "median": mid,
+                "lower": low,
+                "upper": high,
+                "ppp": float(np.mean(replicated >= realised_thinned)),
+            }
+        )
+        draws[name] = ("sample", realised)
+    performance = pd.DataFrame(performance_rows)
+
+    mean_risk = risk.mean(axis=0)
+    edges = np.unique(np.quantile(mean_risk, np.linspace(0, 1, n_bins + 1)))
+    bins = np.clip(np.searchsorted(edges, mean_risk, side="right") - 1, 0, len(edges) - 2)
+    calibration = (
+        pd.DataFrame({"bin": bins, "predicted": mean_risk, "observed": y})
+        .groupby("bin")
+        .agg(n=("observed", "size"), mean_predicted=("predicted", "mean"), observed_rate=("observed", "mean"))
+        .reset_index()
+    )
+    return PPCSummary(checks, performance, calibration, xr.Dataset(draws))
