@@ -7,6 +7,7 @@ bayes_ubpr re-analyses the risk factors for unsatisfactory back pain relief
 
 from importlib.metadata import version
 
+from bayes_ubpr._io import load_fit, save_fit
 from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import build_model, check_convergence, check_design, fit, prior_predictive
@@ -21,6 +22,7 @@ from bayes_ubpr.paper import (
     table4,
     table5,
 )
+from bayes_ubpr.plots import calibration_plot, forest_plot, ppc_plot, risk_distribution_plot
 from bayes_ubpr.posterior import (
     format_odds_ratio_table,
     maximum_likelihood,
@@ -39,6 +41,7 @@ from bayes_ubpr.priors import (
     describe_priors,
     paper_priors,
 )
+from bayes_ubpr.report import write_report
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
 
 __version__ = version("bayes-ubpr")
@@ -82,6 +85,15 @@ __all__ = [
     "predict_risk",
     "reanalyse_published",
     "risk_draws",
+    # figures and report
+    "calibration_plot",
+    "forest_plot",
+    "ppc_plot",
+    "risk_distribution_plot",
+    "write_report",
+    # saving fits
+    "load_fit",
+    "save_fit",
     # errors and warnings
     "CohortValidationError",
     "ConvergenceError",

@@ -30,6 +30,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; outputs are ordinary files
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
@@ -51,3 +54,46 @@ def write_netcdf(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
     with atomic_path(path) as temporary:
         idata.to_netcdf(str(temporary))
     return Path(path)
+
+
+def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
+    """Save a fit to NetCDF, atomically, with everything needed to rebuild its tables and report.
+
+    The posterior, sample statistics, fitted data (``observed_data``,
+    ``constant_data``) and the settings in ``attrs`` (factors, priors,
+    design, seed, sampler, version) all go into the one file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from bayes_ubpr import simulate_cohort, fit, save_fit, load_fit
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> path = save_fit(idata, pathlib.Path(tempfile.mkdtemp()) / "fit.nc")
+    >>> load_fit(path).attrs["design"]
+    'cohort'
+    """
+    return write_netcdf(idata, path)
+
+
+def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
+    """Load a fit saved by :func:`save_fit` (or ``bayes-ubpr fit --out``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not a bayes_ubpr fit (no factors or fitted data in it).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"No fit file at {file}")
+    idata = az.from_netcdf(str(file))
+    missing = [group for group in ("posterior", "observed_data", "constant_data") if group not in idata.groups()]
+    if missing or "factors" not in idata.attrs:
+        raise ValueError(
+            f"{file.name} is not a bayes_ubpr fit: it lacks "
+            + (", ".join(missing) if missing else "the 'factors' attribute")
+            + ". Save fits with bayes_ubpr.save_fit."
+        )
+    return idata

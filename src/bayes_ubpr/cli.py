@@ -13,13 +13,14 @@ from typing import Any
 import pandas as pd
 
 from bayes_ubpr import __version__
-from bayes_ubpr._io import write_frame, write_netcdf
+from bayes_ubpr._io import load_fit, save_fit, write_frame
 from bayes_ubpr.data import load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, fit
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
+from bayes_ubpr.report import write_report
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort
 
 __all__ = ["main"]
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     reproduce.add_argument("--out", type=Path, help="also save the fit as NetCDF to this file")
+    reproduce.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
     _add_sampling_options(reproduce)
 
     simulate = commands.add_parser("simulate", help="simulate a cohort like the paper's and save it")
@@ -98,8 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     fit_cmd.add_argument("--group", default=None, help="grouping column for multilevel intercepts (e.g. hospital)")
     fit_cmd.add_argument("--seed", type=int, default=None, help="random seed")
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
+    fit_cmd.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
     _add_sampling_options(fit_cmd)
+    report = commands.add_parser("report", help="write the report of a saved fit (.nc) as HTML or Markdown")
+    report.add_argument("fit", type=Path, help="fit saved by `bayes-ubpr fit --out` or bayes_ubpr.save_fit")
+    report.add_argument("--out", type=Path, required=True, help="report file (.html or .md)")
+    report.add_argument("--seed", type=int, default=None, help="seed of the replicated data")
     return parser
+
+
+def _report(args: argparse.Namespace) -> None:
+    path = write_report(load_fit(args.fit), args.out, seed=args.seed)
+    print(f"Wrote the report to {path}", file=sys.stderr)
 
 
 def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, factors: Sequence[str], **options: Any) -> None:
@@ -116,7 +128,9 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, factors: Seq
     )
     print(format_odds_ratio_table(odds_ratio_table(idata)))
     if args.out is not None:
-        print(f"Saved the fit to {write_netcdf(idata, args.out)}", file=sys.stderr)
+        print(f"Saved the fit to {save_fit(idata, args.out)}", file=sys.stderr)
+    if getattr(args, "report", None) is not None:
+        print(f"Wrote the report to {write_report(idata, args.report, seed=args.seed)}", file=sys.stderr)
 
 
 def _reproduce(args: argparse.Namespace) -> None:
@@ -157,7 +171,7 @@ def _fit(args: argparse.Namespace) -> None:
     )
 
 
-_COMMANDS = {"reproduce": _reproduce, "simulate": _simulate, "fit": _fit}
+_COMMANDS = {"reproduce": _reproduce, "simulate": _simulate, "fit": _fit, "report": _report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

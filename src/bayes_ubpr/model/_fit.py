@@ -88,6 +88,7 @@ def _sample(
             seed=seed,
             target_accept=target_accept,
             progress_bar=progressbar,
+            save_warmup=False,
         )
     if sampler == "numpyro" and find_spec("numpyro") is None:
         raise ImportError('sampler="numpyro" needs numpyro and jax: pip install numpyro (or use "nutpie" or "pymc")')

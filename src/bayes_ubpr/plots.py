@@ -1,0 +1,143 @@
+"""Figures of a fit: matplotlib Axes returned, never shown."""
+
+from __future__ import annotations
+
+import arviz as az
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from scipy import optimize
+
+from bayes_ubpr._rng import SeedLike, as_generator
+from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, odds_ratio_table
+
+__all__ = ["calibration_plot", "forest_plot", "ppc_plot", "risk_distribution_plot"]
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    _, new = plt.subplots(figsize=figsize, layout="constrained")
+    return new
+
+
+def forest_plot(idata: az.InferenceData, *, prob: float = 0.95, ax: Axes | None = None) -> Axes:
+    """Posterior odds ratios with their credible intervals, the paper's 95% CIs beside them.
+
+    Log-scaled odds-ratio axis; a dashed line at OR 1.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    table = odds_ratio_table(idata, prob=prob)
+    ax = _axes(ax, (7, 0.6 * len(table) + 1.5))
+    rows = np.arange(len(table))[::-1]
+    ax.errorbar(
+        table["or_median"],
+        rows + 0.12,
+        xerr=[table["or_median"] - table["or_lower"], table["or_upper"] - table["or_median"]],
+        fmt="o",
+        color="C0",
+        label=f"posterior median, {prob:.0%} credible interval",
+    )
+    has_paper = table["paper_or"].notna().to_numpy()
+    ax.errorbar(
+        table.loc[has_paper, "paper_or"],
+        rows[has_paper] - 0.12,
+        xerr=[
+            (table["paper_or"] - table["paper_lower"])[has_paper],
+            (table["paper_upper"] - table["paper_or"])[has_paper],
+        ],
+        fmt="s",
+        color="C3",
+        label="paper (Table 5), 95% CI",
+    )
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yticks(rows, [f"{label}\n(per {unit})" for label, unit in zip(table["label"], table["unit"], strict=True)])
+    ax.set_xlabel("odds ratio")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 * 6 / max(len(table), 3)), ncol=2, fontsize="small")
+    return ax
+
+
+def ppc_plot(summary: PPCSummary, idata: az.InferenceData, *, seed: SeedLike = None, ax: Axes | None = None) -> Axes:
+    """Replicated number of cases against the observed number.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax, (6, 3.5))
+    risk = _fitted_risk_draws(idata)
+    replicated = (as_generator(seed).random(risk.shape) < risk).sum(axis=1)
+    observed = summary.checks.set_index("statistic").loc["number of cases", "observed"]
+    bins = np.arange(replicated.min(), replicated.max() + 2) - 0.5  # one bar per whole number of cases
+    ax.hist(replicated, bins=bins, color="C0", alpha=0.7, label="replicated data")
+    ax.axvline(observed, color="C3", linewidth=2, label=f"observed ({observed:.0f})")
+    ax.set_xlabel("number of cases")
+    ax.set_ylabel("posterior draws")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def calibration_plot(
+    idata: az.InferenceData, *, n_consistency: int = 200, seed: SeedLike = None, ax: Axes | None = None
+) -> Axes:
+    """CORP reliability diagram: PAV-calibrated observed rate against predicted risk.
+
+    The pool-adjacent-violators fit (isotonic regression of the outcome on the
+    posterior-mean risk) is the CORP reliability curve; its grey band is the
+    90% consistency band, the curves that perfectly calibrated risks give on
+    outcomes resampled as Bernoulli(risk). Binned curves mislead with few
+    events; this one needs no bins.
+
+    References
+    ----------
+    Dimitriadis T, Gneiting T, Jordan AI (2021). Stable reliability diagrams
+    for probabilistic classifiers. PNAS 118(8):e2016191118.
+    doi:10.1073/pnas.2016191118
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax, (5, 5))
+    _, y, _ = _fitted_data(idata)
+    risk = _fitted_risk_draws(idata).mean(axis=0)
+    order = np.argsort(risk)
+    p = risk[order]
+    curve = optimize.isotonic_regression(y[order].astype(float)).x
+    rng = as_generator(seed)
+    resampled = np.array(
+        [optimize.isotonic_regression((rng.random(len(p)) < p).astype(float)).x for _ in range(n_consistency)]
+    )
+    low, high = np.quantile(resampled, [0.05, 0.95], axis=0)
+    ax.fill_between(p, low, high, color="grey", alpha=0.3, step="post", label="90% consistency band")
+    ax.step(p, curve, where="post", color="C0", label="CORP (PAV) reliability curve")
+    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle=":")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted risk (posterior mean)")
+    ax.set_ylabel("observed rate (PAV)")
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def risk_distribution_plot(idata: az.InferenceData, *, ax: Axes | None = None) -> Axes:
+    """Distribution of posterior-mean predicted risks among cases and among controls.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax, (6, 3.5))
+    _, y, _ = _fitted_data(idata)
+    risk = _fitted_risk_draws(idata).mean(axis=0)
+    bins = np.linspace(0, 1, 26)
+    ax.hist(risk[y == 0], bins=bins, alpha=0.6, color="C0", label="satisfactory relief (ubpr = 0)")
+    ax.hist(risk[y == 1], bins=bins, alpha=0.6, color="C3", label="UBPR (ubpr = 1)")
+    ax.set_xlabel("predicted risk on the fitted data's scale (posterior mean)")
+    ax.set_ylabel("patients")
+    ax.legend(fontsize="small")
+    return ax

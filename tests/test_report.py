@@ -1,0 +1,155 @@
+"""Figures, saved fits and the report: self-contained, atomic, and rendered by a real browser."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+
+import bayes_ubpr as bu
+from bayes_ubpr.cli import main
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+]
+
+
+@pytest.fixture(scope="module")
+def report_path(tmp_path_factory, small_fit):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    return bu.write_report(small_fit, path, seed=1)
+
+
+class TestPlots:
+    def test_each_plot_returns_axes(self, small_fit):
+        summary = bu.ppc_summary(small_fit, seed=1)
+        for draw in (
+            lambda: bu.forest_plot(small_fit),
+            lambda: bu.ppc_plot(summary, small_fit, seed=1),
+            lambda: bu.calibration_plot(small_fit, n_consistency=20, seed=1),
+            lambda: bu.risk_distribution_plot(small_fit),
+        ):
+            ax = draw()
+            assert isinstance(ax, Axes)
+            plt.close(ax.figure)
+
+    def test_forest_plot_draws_ours_and_the_papers_on_a_log_axis(self, small_fit):
+        fig, ax = plt.subplots()
+        assert bu.forest_plot(small_fit, ax=ax) is ax
+        assert ax.get_xscale() == "log"
+        assert len(ax.get_yticks()) == len(bu.SIX_FACTORS)
+        plt.close(fig)
+
+
+class TestSaveLoad:
+    def test_round_trip_keeps_what_tables_need(self, small_fit, tmp_path):
+        path = bu.save_fit(small_fit, tmp_path / "fit.nc")
+        loaded = bu.load_fit(path)
+        assert loaded.attrs["factors"] == small_fit.attrs["factors"]
+        assert loaded.attrs["priors"] == small_fit.attrs["priors"]
+        a, b = bu.odds_ratio_table(small_fit), bu.odds_ratio_table(loaded)
+        np.testing.assert_allclose(a["or_median"], b["or_median"])
+        assert not list(tmp_path.glob(".fit.nc*"))
+
+    def test_load_errors(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="No fit file"):
+            bu.load_fit(tmp_path / "absent.nc")
+        import arviz as az
+
+        other = az.from_dict(posterior={"x": np.zeros((2, 10))})
+        other.to_netcdf(str(tmp_path / "other.nc"))
+        with pytest.raises(ValueError, match="is not a bayes_ubpr fit"):
+            bu.load_fit(tmp_path / "other.nc")
+
+
+class TestReport:
+    def test_html_is_self_contained_with_every_section(self, report_path):
+        text = report_path.read_text()
+        for heading in (
+            "Data",
+            "Priors",
+            "Sampling diagnostics",
+            "Odds ratios beside the paper",
+            "Forest plot",
+            "Posterior-predictive checks",
+            "Calibration",
+            "Absolute risk: two example patients",
+        ):
+            assert f"<h2>{heading}</h2>" in text
+        assert not re.search(r"(src|href)=\"https?://", text), "the report must not load anything from the network"
+        images = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+        assert len(images) == 4  # forest, replicated cases, calibration, risk distributions
+        assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
+
+    def test_markdown_and_bad_suffix(self, small_fit, tmp_path):
+        text = bu.write_report(small_fit, tmp_path / "report.md", seed=1).read_text()
+        assert text.startswith("# ") and "## Odds ratios beside the paper" in text and "| label |" in text
+        with pytest.raises(ValueError, match=r"use a \.html or \.md file"):
+            bu.write_report(small_fit, tmp_path / "report.pdf")
+
+    def test_a_failed_write_leaves_no_file(self, small_fit, tmp_path, monkeypatch):
+        import bayes_ubpr.report as report
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(report, "_render_html", broken)
+        target = tmp_path / "report.html"
+        with pytest.raises(RuntimeError):
+            bu.write_report(small_fit, target)
+        assert not target.exists() and not list(tmp_path.iterdir())
+
+    @pytest.mark.slow
+    @pytest.mark.skipif(
+        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+    )
+    def test_renders_in_headless_chromium(self, report_path, tmp_path):
+        shot = tmp_path / "shot.png"
+        result = subprocess.run(
+            [
+                "chromium",
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--window-size=1200,3000",
+                f"--screenshot={shot}",
+                report_path.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        console = [line for line in result.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+        assert not console, console
+        image = plt.imread(shot)
+        assert image.shape[0] > 1000
+        assert image[..., :3].std() > 0.05, "the screenshot is blank"
+
+
+class TestCli:
+    def test_report_command(self, small_fit, tmp_path, capsys):
+        fit_path = bu.save_fit(small_fit, tmp_path / "fit.nc")
+        assert main(["report", str(fit_path), "--out", str(tmp_path / "r.html")]) == 0
+        assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+        assert main(["report", str(tmp_path / "missing.nc"), "--out", str(tmp_path / "r.html")]) == 2
+        assert "No fit file" in capsys.readouterr().err
+
+    @pytest.mark.slow
+    def test_reproduce_writes_a_report(self, tmp_path):
+        out = tmp_path / "out.html"
+        assert main(["reproduce", "--draws", "500", "--tune", "500", "--chains", "2", "--report", str(out)]) == 0
+        assert "Odds ratios beside the paper" in out.read_text()
