@@ -1,0 +1,63 @@
+"""Calibration studies: reproducible replicates, exact summaries, and what the correction buys."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes_ubpr.calibrate import _summarise, calibration_study, replicate_seeds, simulate_cohorts
+
+
+def test_replicate_k_does_not_depend_on_how_many_are_run():
+    few = list(simulate_cohorts(3, n=200, seed=9))
+    many = list(simulate_cohorts(6, n=200, seed=9))
+    for a, b in zip(few, many[:3], strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert not few[0].drop(columns="replicate").equals(few[1].drop(columns="replicate"))
+    assert len(replicate_seeds(1, 4)) == 4
+
+
+def test_conditioning_on_the_number_of_cases():
+    assert all(int(c["ubpr"].sum()) == 60 for c in simulate_cohorts(4, seed=2, n_cases=60))
+
+
+def test_summary_statistics_and_their_monte_carlo_errors():
+    replicates = pd.DataFrame(
+        {
+            "factor": ["a"] * 4,
+            "truth": [1.0] * 4,
+            "median": [0.5, 1.5, 1.0, 2.0],
+            "covered_0.9": [True, True, False, True],
+        }
+    )
+    row = _summarise(replicates, [0.9]).iloc[0]
+    errors = np.array([-0.5, 0.5, 0.0, 1.0])
+    assert row["bias"] == pytest.approx(errors.mean())
+    assert row["bias_mcse"] == pytest.approx(errors.std(ddof=1) / 2)
+    assert row["rmse"] == pytest.approx(np.sqrt((errors**2).mean()))
+    assert row["coverage_0.9"] == 0.75
+    assert row["coverage_0.9_mcse"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
+
+
+@pytest.mark.slow
+def test_the_correction_calibrates_population_risks_and_its_absence_does_not():
+    # Paper-sized world. Without the correction, predicted risks are on the 50% sample's scale:
+    # calibration-in-the-large is about logit(4.6%) - logit(50%) = -3. With it, far closer to 0.
+    result = calibration_study(n_replicates=6, seed=11, draws=500, tune=500, chains=2)
+    predictive = result.predictive.set_index("model")
+    corrected, uncorrected = predictive.loc["corrected"], predictive.loc["uncorrected"]
+    # expected near -3; -2 is more than ten Monte Carlo SEs (about 0.1) away from it
+    assert uncorrected["calibration_in_the_large"] < -2.0
+    gap = abs(uncorrected["calibration_in_the_large"]) - abs(corrected["calibration_in_the_large"])
+    assert gap > 4 * (corrected["calibration_in_the_large_mcse"] + uncorrected["calibration_in_the_large_mcse"])
+    assert corrected["ici"] < uncorrected["ici"]
+    assert set(result.summary["factor"]) == set(result.replicates["factor"])
+    assert "Predictive calibration" in str(result)
+
+
+def test_mode_and_argument_errors():
+    with pytest.raises(ValueError, match="mode must be one of 'fixed'; got 'sbc'"):
+        calibration_study(n_replicates=1, mode="sbc")
+    with pytest.raises(ValueError, match="n_replicates must be >= 1"):
+        calibration_study(n_replicates=0)
