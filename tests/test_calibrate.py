@@ -57,7 +57,64 @@ def test_the_correction_calibrates_population_risks_and_its_absence_does_not():
 
 
 def test_mode_and_argument_errors():
-    with pytest.raises(ValueError, match="mode must be one of 'fixed'; got 'sbc'"):
-        calibration_study(n_replicates=1, mode="sbc")
+    with pytest.raises(ValueError, match="mode must be one of 'fixed', 'sbc'; got 'SBC'"):
+        calibration_study(n_replicates=1, mode="SBC")
     with pytest.raises(ValueError, match="n_replicates must be >= 1"):
         calibration_study(n_replicates=0)
+
+
+def test_ecdf_band_rejects_uniform_ranks_at_its_nominal_rate():
+    # 400 uniform rank samples against the 90% simultaneous band: rejection rate ~ 0.10 within 4 binomial SE.
+    from bayes_ubpr.calibrate import simultaneous_ecdf_band
+
+    rng = np.random.default_rng(5)
+    n, values = 40, 21
+    z, lower, upper = simultaneous_ecdf_band(n, values, prob=0.9, seed=6)
+    grid = np.arange(1, values)
+    rejected = 0
+    for _ in range(400):
+        ranks = rng.integers(0, values, n)
+        difference = (ranks[:, None] < grid).mean(axis=0) - z
+        rejected += not np.all((difference >= lower - 1e-12) & (difference <= upper + 1e-12))
+    assert abs(rejected / 400 - 0.1) < 4 * np.sqrt(0.1 * 0.9 / 400)
+
+
+def test_sbc_verdicts_flag_skewed_ranks():
+    from bayes_ubpr.calibrate import sbc_verdicts
+
+    rng = np.random.default_rng(1)
+    ranks = pd.DataFrame(
+        {
+            "parameter": ["uniform"] * 200 + ["skewed"] * 200,
+            "rank": np.concatenate([rng.integers(0, 100, 200), rng.integers(0, 50, 200)]),
+        }
+    )
+    verdicts = sbc_verdicts(ranks, 100, prob=0.99).set_index("parameter")["verdict"]
+    assert verdicts["uniform"] == "consistent with uniform"
+    assert verdicts["skewed"] == "miscalibrated"
+
+
+@pytest.mark.slow
+def test_sbc_of_the_model_is_uniform_and_a_wrong_prior_is_caught():
+    # The inference's own prior: ranks uniform for every parameter (band at 1 - 0.01/7, Bonferroni
+    # over seven parameters). An analysis prior shifted by +1.5 on every log OR: ranks pile up, caught.
+    from bayes_ubpr.priors import Prior
+
+    kwargs = {
+        "n_replicates": 60,
+        "mode": "sbc",
+        "priors": "sceptical",
+        "seed": 3,
+        "draws": 400,
+        "tune": 400,
+        "chains": 2,
+    }
+    good = calibration_study(**kwargs)
+    from bayes_ubpr.calibrate import sbc_verdicts
+
+    strict = sbc_verdicts(good.ranks, good.n_values, prob=1 - 0.01 / 7)
+    assert (strict["verdict"] == "consistent with uniform").all(), strict
+    shifted = {f: Prior(mu=1.5, sigma=0.561, per="sd") for f in ("fascia_injury", "depression")}
+    wrong = calibration_study(**{**kwargs, "n_replicates": 30}, fit_priors={**shifted})
+    verdicts = wrong.verdicts.set_index("parameter")["verdict"]
+    assert verdicts["beta[fascia_injury]"] == "miscalibrated"

@@ -25,7 +25,15 @@ from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS
 from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
 
-__all__ = ["CalibrationResult", "calibration_study", "replicate_seeds", "simulate_cohorts"]
+__all__ = [
+    "CalibrationResult",
+    "SBCResult",
+    "calibration_study",
+    "replicate_seeds",
+    "sbc_verdicts",
+    "simulate_cohorts",
+    "simultaneous_ecdf_band",
+]
 
 DEFAULT_PROBS = (0.5, 0.8, 0.9, 0.95)
 
@@ -262,7 +270,9 @@ def calibration_study(
     tune: int = 1000,
     chains: int = 4,
     sampler: str | None = None,
-) -> CalibrationResult:
+    n_thinned: int = 99,
+    fit_priors: PriorsLike | str = "same",
+) -> CalibrationResult | SBCResult:
     """Run a fixed-truth calibration study in a world like the paper's.
 
     For each replicate: simulate a cohort with the true odds ratios (Table
@@ -275,9 +285,13 @@ def calibration_study(
     ----------
     n_replicates : int
         Number of simulated cohorts.
-    mode : {"fixed"}, default "fixed"
-        Fixed truth. Simulation-based calibration (parameters drawn from the
-        prior) is not available yet.
+    mode : {"fixed", "sbc"}, default "fixed"
+        ``"fixed"``: the true odds ratios are Table 5's (or ``odds_ratios``).
+        ``"sbc"``: simulation-based calibration (Talts et al. 2018): for each
+        replicate the parameters are drawn from the prior and the outcomes of
+        the case-control sample from the model given them; the rank of each
+        true parameter among ``n_thinned`` posterior draws is uniform when
+        the inference is calibrated. Returns an :class:`SBCResult`.
     n, prevalence, odds_ratios, n_cases
         The simulated world (see :func:`simulate_cohorts`).
     design : {"case_control", "cohort"}, default "case_control"
@@ -290,6 +304,13 @@ def calibration_study(
         Controls per case in each sample.
     probs : sequence of float
         Central credible-interval masses whose coverage is reported.
+    n_thinned : int, default 99
+        SBC mode: posterior draws kept (evenly thinned) to rank the truth
+        among, so ranks run from 0 to ``n_thinned``.
+    fit_priors : priors or "same", default "same"
+        SBC mode: priors of the analysis when they should differ from the
+        data-generating ``priors``, to see what a misspecified prior does to
+        calibration.
 
     Returns
     -------
@@ -304,7 +325,7 @@ def calibration_study(
     ['corrected', 'uncorrected']
     """
     n_replicates = check_positive_int(n_replicates, name="n_replicates")
-    check_choice(mode, ("fixed",), name="mode")
+    check_choice(mode, ("fixed", "sbc"), name="mode")
     probs = [check_probability(p, name="probs") for p in probs]
     settings = {
         "n_replicates": n_replicates,
@@ -322,7 +343,10 @@ def calibration_study(
         "chains": chains,
         "sampler": sampler,
         "seed": seed,
+        "fit_priors": priors if isinstance(fit_priors, str) and fit_priors == "same" else fit_priors,
     }
+    if mode == "sbc":
+        return _sbc_study(settings, n_thinned=n_thinned)
     truth = true_model(prevalence=prevalence, odds_ratios=odds_ratios).log_odds_ratios
     rows: list[dict] = []
     predictive: list[dict] = []
@@ -339,3 +363,160 @@ def calibration_study(
         replicate_predictive=replicate_predictive,
         settings=settings,
     )
+
+
+def simultaneous_ecdf_band(
+    n_ranks: int, n_values: int, *, prob: float = 0.95, n_simulations: int = 2000, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Simultaneous band for the ECDF of ``n_ranks`` uniform ranks on 0..n_values-1.
+
+    The band is built from pointwise binomial intervals at an adjusted level
+    gamma, chosen by simulation so that a uniform sample stays inside at every
+    evaluation point with probability ``prob`` (Säilynoja, Bürkner & Vehtari
+    2022, the simulation variant).
+
+    Returns
+    -------
+    z, lower, upper : numpy.ndarray
+        Evaluation points (fractions of the rank range) and the band for the
+        ECDF minus z.
+
+    References
+    ----------
+    Säilynoja T, Bürkner PC, Vehtari A (2022). Graphical test for discrete
+    uniformity and its applications in goodness-of-fit evaluation and
+    multiple sample comparison. Statistics and Computing 32:32.
+    doi:10.1007/s11222-022-10090-6
+    """
+    from scipy import stats
+
+    z = np.arange(1, n_values) / n_values
+    rng = np.random.default_rng(seed)
+    counts = np.stack(
+        [
+            (rng.integers(0, n_values, size=n_ranks)[:, None] < np.arange(1, n_values)).sum(axis=0)
+            for _ in range(n_simulations)
+        ]
+    )
+    cdf = stats.binom.cdf(counts, n_ranks, z)
+    tail = np.minimum(cdf, 1 - stats.binom.cdf(counts - 1, n_ranks, z))
+    gamma = np.quantile(2 * tail.min(axis=1), 1 - prob)
+    lower = stats.binom.ppf(gamma / 2, n_ranks, z) / n_ranks - z
+    upper = stats.binom.ppf(1 - gamma / 2, n_ranks, z) / n_ranks - z
+    return z, lower, upper
+
+
+def sbc_verdicts(ranks: pd.DataFrame, n_values: int, *, prob: float = 0.95, seed: int | None = 0) -> pd.DataFrame:
+    """Uniformity check of SBC ranks per parameter.
+
+    Parameters
+    ----------
+    ranks : pandas.DataFrame
+        Columns ``parameter`` and ``rank`` (0..n_values-1), one row per replicate.
+    n_values : int
+        Number of possible rank values (thinned draws + 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per parameter: ``n_replicates``, ``max_ecdf_difference`` and
+        ``verdict`` ("consistent with uniform" or "miscalibrated": the ECDF
+        difference leaves its simultaneous ``prob`` band).
+    """
+    rows = []
+    for parameter, group in ranks.groupby("parameter", sort=False):
+        values = group["rank"].to_numpy()
+        z, lower, upper = simultaneous_ecdf_band(len(values), n_values, prob=prob, seed=seed)
+        difference = (values[:, None] < np.arange(1, n_values)).mean(axis=0) - z
+        inside = bool(np.all((difference >= lower - 1e-12) & (difference <= upper + 1e-12)))
+        rows.append(
+            {
+                "parameter": parameter,
+                "n_replicates": len(values),
+                "max_ecdf_difference": float(np.abs(difference).max()),
+                "verdict": "consistent with uniform" if inside else "miscalibrated",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _sbc_replicate(k: int, child: np.random.SeedSequence, *, settings: dict, n_thinned: int) -> list[dict]:
+    """Draw parameters from the prior, outcomes given them, fit, and rank the truth."""
+    import pymc as pm
+
+    from bayes_ubpr.model import build_model
+
+    cohort = _cohort(
+        child, n=settings["n"], prevalence=settings["prevalence"], odds_ratios=settings["odds_ratios"], n_cases=None
+    )
+    rng = np.random.default_rng(child.spawn(1)[0])
+    sample = case_control_sample(cohort, settings["controls_per_case"], seed=rng)
+    model = build_model(sample, factors=settings["factors"], priors=settings["priors"], design=settings["design"])
+    x = model["X"].get_value()
+    for _ in range(1000):
+        alpha, beta_std, beta = pm.draw(
+            [model["alpha"], model["beta_std"], model["beta"]], random_seed=int(rng.integers(2**31 - 1))
+        )
+        y = (rng.random(len(x)) < special.expit(alpha + x @ beta_std)).astype(np.int64)
+        if 0 < y.sum() < len(y):  # the model needs both outcomes; SBC holds conditionally on the data
+            break
+    simulated = sample.assign(**{OUTCOME: y})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticalWarning)
+        idata = fit(
+            simulated,
+            factors=settings["factors"],
+            priors=settings["fit_priors"],
+            design=settings["design"],
+            draws=settings["draws"],
+            tune=settings["tune"],
+            chains=settings["chains"],
+            seed=int(rng.integers(2**31 - 1)),
+            sampler=settings["sampler"],
+            check=False,
+        )
+    flagged = any(issubclass(w.category, StatisticalWarning) for w in caught)
+    post = idata.posterior.stack(sample=("chain", "draw"))
+    step = max(1, post.sizes["sample"] // n_thinned)
+    draws = post["beta"].transpose("sample", "factor").to_numpy()[::step][:n_thinned]
+    alpha_draws = post["alpha"].to_numpy()[::step][:n_thinned]
+    rows = [{"replicate": k, "parameter": "alpha", "rank": int((alpha_draws < alpha).sum()), "flagged": flagged}]
+    rows += [
+        {"replicate": k, "parameter": f"beta[{f}]", "rank": int((draws[:, j] < beta[j]).sum()), "flagged": flagged}
+        for j, f in enumerate(settings["factors"])
+    ]
+    return rows
+
+
+@dataclass(frozen=True)
+class SBCResult:
+    """Outcome of a simulation-based calibration study; printing it shows the verdicts.
+
+    Attributes
+    ----------
+    verdicts : pandas.DataFrame
+        Per parameter: the uniformity verdict of its ranks (see :func:`sbc_verdicts`).
+    ranks : pandas.DataFrame
+        One row per replicate and parameter: ``rank`` and whether the fit was ``flagged``.
+    n_values : int
+        Possible rank values (``n_thinned + 1``).
+    settings : dict
+        What was run.
+    """
+
+    verdicts: pd.DataFrame
+    ranks: pd.DataFrame
+    n_values: int
+    settings: dict
+
+    def __str__(self) -> str:
+        table = self.verdicts.to_string(index=False, float_format=lambda v: f"{v:.3g}")
+        return f"Simulation-based calibration: {self.settings['n_replicates']} replicates\n{table}"
+
+
+def _sbc_study(settings: dict, *, n_thinned: int) -> SBCResult:
+    rows: list[dict] = []
+    for k, child in enumerate(replicate_seeds(settings["seed"], settings["n_replicates"])):
+        rows.extend(_sbc_replicate(k, child, settings=settings, n_thinned=n_thinned))
+    ranks = pd.DataFrame(rows)
+    return SBCResult(sbc_verdicts(ranks, n_thinned + 1), ranks, n_thinned + 1, settings)
