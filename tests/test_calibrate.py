@@ -118,3 +118,60 @@ def test_sbc_of_the_model_is_uniform_and_a_wrong_prior_is_caught():
     wrong = calibration_study(**{**kwargs, "n_replicates": 30}, fit_priors={**shifted})
     verdicts = wrong.verdicts.set_index("parameter")["verdict"]
     assert verdicts["beta[fascia_injury]"] == "miscalibrated"
+
+
+@pytest.mark.slow
+def test_cli_calibrate_writes_tables_and_figure(tmp_path, capsys):
+    from bayes_ubpr.cli import main
+
+    args = [
+        "calibrate",
+        "--replicates",
+        "3",
+        "--draws",
+        "300",
+        "--tune",
+        "300",
+        "--chains",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"summary.csv", "predictive.csv", "replicates.csv", "coverage.png"}
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert set(summary["factor"]) == {
+        "bmd_tscore_abs",
+        "fascia_injury",
+        "cement_distribution_poor",
+        "n_fractures",
+        "cement_volume_ml",
+        "depression",
+    }
+    assert "replicate 3/3" in capsys.readouterr().err
+    assert main(["calibrate", "--replicates", "1", "--out", str(tmp_path / "absent")]) == 2
+
+
+def test_calibration_figures(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bayes_ubpr.calibrate import CalibrationResult, SBCResult
+    from bayes_ubpr.plots import coverage_plot, sbc_ecdf_plot
+
+    rng = np.random.default_rng(2)
+    ranks = pd.DataFrame({"parameter": ["a"] * 30 + ["b"] * 30, "rank": rng.integers(0, 20, 60)})
+    ax = sbc_ecdf_plot(SBCResult(pd.DataFrame(), ranks, 20, {}))
+    assert len(ax.get_lines()) >= 2
+    plt.close(ax.figure)
+    summary = pd.DataFrame(
+        {
+            "factor": ["a"],
+            "coverage_0.5": [0.5],
+            "coverage_0.5_mcse": [0.05],
+            "coverage_0.9": [0.88],
+            "coverage_0.9_mcse": [0.03],
+        }
+    )
+    ax = coverage_plot(CalibrationResult(summary, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {}))
+    assert ax.get_xlabel() == "nominal credible-interval mass"
+    plt.close(ax.figure)

@@ -8,6 +8,7 @@ bayes_ubpr re-analyses the risk factors for unsatisfactory back pain relief
 from importlib.metadata import version
 
 from bayes_ubpr._io import load_fit, save_fit
+from bayes_ubpr.calibrate import calibration_study, simulate_cohorts
 from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import build_model, check_convergence, check_design, fit, prior_predictive
@@ -22,7 +23,14 @@ from bayes_ubpr.paper import (
     table4,
     table5,
 )
-from bayes_ubpr.plots import calibration_plot, forest_plot, ppc_plot, risk_distribution_plot
+from bayes_ubpr.plots import (
+    calibration_plot,
+    coverage_plot,
+    forest_plot,
+    ppc_plot,
+    risk_distribution_plot,
+    sbc_ecdf_plot,
+)
 from bayes_ubpr.posterior import (
     format_odds_ratio_table,
     maximum_likelihood,
@@ -85,8 +93,13 @@ __all__ = [
     "predict_risk",
     "reanalyse_published",
     "risk_draws",
+    # calibration studies
+    "calibration_study",
+    "simulate_cohorts",
     # figures and report
     "calibration_plot",
+    "coverage_plot",
+    "sbc_ecdf_plot",
     "forest_plot",
     "ppc_plot",
     "risk_distribution_plot",

@@ -9,6 +9,7 @@ so it is the same whatever the batch size or the order replicates run in.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,15 @@ __all__ = [
 ]
 
 DEFAULT_PROBS = (0.5, 0.8, 0.9, 0.95)
+
+
+def _report_progress(settings: dict, k: int) -> None:
+    if settings["progress"]:
+        total = settings["n_replicates"]
+        done = int(30 * k / total)
+        print(f"\r[{'#' * done}{'.' * (30 - done)}] replicate {k + 1}/{total}", end="", file=sys.stderr, flush=True)
+        if k + 1 == total:
+            print(file=sys.stderr)
 
 
 def replicate_seeds(seed: int | None, n_replicates: int) -> list[np.random.SeedSequence]:
@@ -272,6 +282,7 @@ def calibration_study(
     sampler: str | None = None,
     n_thinned: int = 99,
     fit_priors: PriorsLike | str = "same",
+    progress: bool = False,
 ) -> CalibrationResult | SBCResult:
     """Run a fixed-truth calibration study in a world like the paper's.
 
@@ -311,6 +322,8 @@ def calibration_study(
         SBC mode: priors of the analysis when they should differ from the
         data-generating ``priors``, to see what a misspecified prior does to
         calibration.
+    progress : bool, default False
+        Print a progress line per replicate to stderr.
 
     Returns
     -------
@@ -344,6 +357,7 @@ def calibration_study(
         "sampler": sampler,
         "seed": seed,
         "fit_priors": priors if isinstance(fit_priors, str) and fit_priors == "same" else fit_priors,
+        "progress": progress,
     }
     if mode == "sbc":
         return _sbc_study(settings, n_thinned=n_thinned)
@@ -351,6 +365,7 @@ def calibration_study(
     rows: list[dict] = []
     predictive: list[dict] = []
     for k, child in enumerate(replicate_seeds(seed, n_replicates)):
+        _report_progress(settings, k)
         replicate_rows, replicate_predictive = _one_replicate(k, child, settings=settings, truth=truth, probs=probs)
         rows.extend(replicate_rows)
         predictive.extend(replicate_predictive)
@@ -517,6 +532,7 @@ class SBCResult:
 def _sbc_study(settings: dict, *, n_thinned: int) -> SBCResult:
     rows: list[dict] = []
     for k, child in enumerate(replicate_seeds(settings["seed"], settings["n_replicates"])):
+        _report_progress(settings, k)
         rows.extend(_sbc_replicate(k, child, settings=settings, n_thinned=n_thinned))
     ranks = pd.DataFrame(rows)
     return SBCResult(sbc_verdicts(ranks, n_thinned + 1), ranks, n_thinned + 1, settings)

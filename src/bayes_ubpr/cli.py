@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from bayes_ubpr import __version__
-from bayes_ubpr._io import load_fit, save_fit, write_frame
+from bayes_ubpr._io import atomic_path, load_fit, save_fit, write_frame
 from bayes_ubpr.data import load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, fit
@@ -102,11 +102,57 @@ def _parser() -> argparse.ArgumentParser:
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
     fit_cmd.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
     _add_sampling_options(fit_cmd)
+    calibrate = commands.add_parser(
+        "calibrate", help="run a calibration study (fixed truth or SBC) and save its tables"
+    )
+    calibrate.add_argument("--replicates", type=int, default=100, help="simulated cohorts (default 100)")
+    calibrate.add_argument("--mode", choices=("fixed", "sbc"), default="fixed", help="fixed truth (Table 5) or SBC")
+    calibrate.add_argument("--priors", choices=PRESETS, default="default", help="prior preset")
+    calibrate.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"root seed (default {DEFAULT_SEED})")
+    calibrate.add_argument("--out", type=Path, required=True, help="folder for the tables and figures")
+    _add_sampling_options(calibrate)
+
     report = commands.add_parser("report", help="write the report of a saved fit (.nc) as HTML or Markdown")
     report.add_argument("fit", type=Path, help="fit saved by `bayes-ubpr fit --out` or bayes_ubpr.save_fit")
     report.add_argument("--out", type=Path, required=True, help="report file (.html or .md)")
     report.add_argument("--seed", type=int, default=None, help="seed of the replicated data")
     return parser
+
+
+def _calibrate(args: argparse.Namespace) -> None:
+    from matplotlib.figure import Figure
+
+    from bayes_ubpr.calibrate import CalibrationResult, calibration_study
+    from bayes_ubpr.plots import coverage_plot, sbc_ecdf_plot
+
+    if not args.out.is_dir():
+        raise FileNotFoundError(f"output folder {args.out} does not exist")
+    result = calibration_study(
+        n_replicates=args.replicates,
+        mode=args.mode,
+        priors=args.priors,
+        seed=args.seed,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        sampler=args.sampler,
+        progress=True,
+    )
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    if isinstance(result, CalibrationResult):
+        tables = {"summary": result.summary, "predictive": result.predictive, "replicates": result.replicates}
+        coverage_plot(result, ax=figure.subplots())
+        name = "coverage.png"
+    else:
+        tables = {"verdicts": result.verdicts, "ranks": result.ranks}
+        sbc_ecdf_plot(result, ax=figure.subplots())
+        name = "sbc_ecdf.png"
+    for stem, frame in tables.items():
+        write_frame(frame, args.out / f"{stem}.csv")
+    with atomic_path(args.out / name) as temporary:
+        figure.savefig(temporary, format="png", dpi=110)
+    print(result)
+    print(f"Saved {', '.join(f'{s}.csv' for s in tables)} and {name} in {args.out}", file=sys.stderr)
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -171,7 +217,13 @@ def _fit(args: argparse.Namespace) -> None:
     )
 
 
-_COMMANDS = {"reproduce": _reproduce, "simulate": _simulate, "fit": _fit, "report": _report}
+_COMMANDS = {
+    "reproduce": _reproduce,
+    "simulate": _simulate,
+    "fit": _fit,
+    "calibrate": _calibrate,
+    "report": _report,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

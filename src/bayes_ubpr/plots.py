@@ -9,9 +9,17 @@ from matplotlib.axes import Axes
 from scipy import optimize
 
 from bayes_ubpr._rng import SeedLike, as_generator
+from bayes_ubpr.calibrate import CalibrationResult, SBCResult, simultaneous_ecdf_band
 from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, odds_ratio_table
 
-__all__ = ["calibration_plot", "forest_plot", "ppc_plot", "risk_distribution_plot"]
+__all__ = [
+    "calibration_plot",
+    "coverage_plot",
+    "forest_plot",
+    "ppc_plot",
+    "risk_distribution_plot",
+    "sbc_ecdf_plot",
+]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -140,4 +148,53 @@ def risk_distribution_plot(idata: az.InferenceData, *, ax: Axes | None = None) -
     ax.set_xlabel("predicted risk on the fitted data's scale (posterior mean)")
     ax.set_ylabel("patients")
     ax.legend(fontsize="small")
+    return ax
+
+
+def sbc_ecdf_plot(result: SBCResult, *, prob: float = 0.95, ax: Axes | None = None) -> Axes:
+    """ECDF difference of each parameter's SBC ranks with its simultaneous band.
+
+    A calibrated inference keeps every line inside the grey band
+    (Säilynoja et al. 2022).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax, (7, 4))
+    n_replicates = int(result.ranks.groupby("parameter").size().iloc[0])
+    z, lower, upper = simultaneous_ecdf_band(n_replicates, result.n_values, prob=prob)
+    ax.fill_between(z, lower, upper, color="grey", alpha=0.3, step="post", label=f"{prob:.0%} simultaneous band")
+    grid = np.arange(1, result.n_values)
+    for parameter, group in result.ranks.groupby("parameter", sort=False):
+        difference = (group["rank"].to_numpy()[:, None] < grid).mean(axis=0) - z
+        ax.step(z, difference, where="post", linewidth=1, label=parameter)
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_xlabel("fractional rank")
+    ax.set_ylabel("ECDF difference")
+    ax.legend(fontsize="x-small", ncol=2)
+    return ax
+
+
+def coverage_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
+    """Interval coverage per factor against nominal, with 2 Monte Carlo SE bars.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax, (6, 4))
+    columns = [c for c in result.summary.columns if c.startswith("coverage_") and not c.endswith("_mcse")]
+    nominal = np.array([float(c.removeprefix("coverage_")) for c in columns])
+    for i, (_, row) in enumerate(result.summary.iterrows()):
+        values = row[columns].to_numpy(float)
+        errors = row[[f"{c}_mcse" for c in columns]].to_numpy(float)
+        offset = (i - len(result.summary) / 2) * 0.004
+        ax.errorbar(nominal + offset, values, yerr=2 * errors, fmt="o", markersize=3, label=row["factor"])
+    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle=":")
+    ax.set_xlim(nominal.min() - 0.05, 1.0)
+    ax.set_ylim(max(0.0, nominal.min() - 0.3), 1.02)
+    ax.set_xlabel("nominal credible-interval mass")
+    ax.set_ylabel("coverage of the true log OR")
+    ax.legend(fontsize="x-small")
     return ax
