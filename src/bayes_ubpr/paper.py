@@ -14,6 +14,7 @@ described in :data:`DATASETS`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -237,12 +238,18 @@ DATASETS: dict[str, dict[str, str]] = {
 """Registry of the paper's tables shipped with the package, with their sources."""
 
 
-def _read_dataset(name: str) -> pd.DataFrame:
+@functools.cache
+def _load_dataset(name: str) -> pd.DataFrame:
     spec = DATASETS[name]
     with resources.files("bayes_ubpr").joinpath("data", spec["file"]).open("r", encoding="utf-8") as handle:
         frame = pd.read_csv(handle)
     frame.attrs.update({"dataset": name, **spec})
     return frame
+
+
+def _read_dataset(name: str) -> pd.DataFrame:
+    """Return a fresh copy of a shipped table (read from disk once per process)."""
+    return _load_dataset(name).copy(deep=True)
 
 
 def table4() -> pd.DataFrame:
