@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import arviz as az
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -166,6 +167,27 @@ class CalibrationResult:
         )
 
 
+def _fit_replicate(
+    sample: pd.DataFrame, settings: dict, priors: PriorsLike, rng: np.random.Generator
+) -> tuple[az.InferenceData, bool]:
+    """Fit one replicate; convergence warnings flag it instead of interrupting the study."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticalWarning)
+        idata = fit(
+            sample,
+            factors=settings["factors"],
+            priors=priors,
+            design=settings["design"],
+            draws=settings["draws"],
+            tune=settings["tune"],
+            chains=settings["chains"],
+            seed=int(rng.integers(2**31 - 1)),
+            sampler=settings["sampler"],
+            check=False,
+        )
+    return idata, any(issubclass(w.category, StatisticalWarning) for w in caught)
+
+
 def _one_replicate(
     k: int,
     child: np.random.SeedSequence,
@@ -183,21 +205,7 @@ def _one_replicate(
     )
     rng = np.random.default_rng(child.spawn(1)[0])
     sample = case_control_sample(cohort, settings["controls_per_case"], seed=rng)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StatisticalWarning)
-        idata = fit(
-            sample,
-            factors=settings["factors"],
-            priors=settings["priors"],
-            design=settings["design"],
-            draws=settings["draws"],
-            tune=settings["tune"],
-            chains=settings["chains"],
-            seed=int(rng.integers(2**31 - 1)),
-            sampler=settings["sampler"],
-            check=False,
-        )
-    flagged = any(issubclass(w.category, StatisticalWarning) for w in caught)
+    idata, flagged = _fit_replicate(sample, settings, settings["priors"], rng)
     post = idata.posterior.stack(sample=("chain", "draw"))
     beta = post["beta"].transpose("sample", "factor").to_numpy()
     rows = []
@@ -476,21 +484,7 @@ def _sbc_replicate(k: int, child: np.random.SeedSequence, *, settings: dict, n_t
         if 0 < y.sum() < len(y):  # the model needs both outcomes; SBC holds conditionally on the data
             break
     simulated = sample.assign(**{OUTCOME: y})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StatisticalWarning)
-        idata = fit(
-            simulated,
-            factors=settings["factors"],
-            priors=settings["fit_priors"],
-            design=settings["design"],
-            draws=settings["draws"],
-            tune=settings["tune"],
-            chains=settings["chains"],
-            seed=int(rng.integers(2**31 - 1)),
-            sampler=settings["sampler"],
-            check=False,
-        )
-    flagged = any(issubclass(w.category, StatisticalWarning) for w in caught)
+    idata, flagged = _fit_replicate(simulated, settings, settings["fit_priors"], rng)
     post = idata.posterior.stack(sample=("chain", "draw"))
     step = max(1, post.sizes["sample"] // n_thinned)
     draws = post["beta"].transpose("sample", "factor").to_numpy()[::step][:n_thinned]
