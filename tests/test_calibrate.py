@@ -175,3 +175,63 @@ def test_calibration_figures(tmp_path):
     ax = coverage_plot(CalibrationResult(summary, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {}))
     assert ax.get_xlabel() == "nominal credible-interval mass"
     plt.close(ax.figure)
+
+
+SMALL = {"n": 600, "prevalence": 0.2, "draws": 200, "tune": 300, "chains": 2}
+
+
+def test_a_failing_replicate_is_recorded_not_fatal(monkeypatch):
+    import bayes_ubpr.calibrate as calibrate
+
+    real = calibrate._one_replicate
+
+    def flaky(k, child, **kwargs):
+        if k == 1:
+            raise RuntimeError("sampler exploded")
+        return real(k, child, **kwargs)
+
+    monkeypatch.setattr(calibrate, "_one_replicate", flaky)
+    result = calibration_study(n_replicates=3, seed=4, **SMALL)
+    assert result.failed.to_dict("records") == [{"replicate": 1, "error": "RuntimeError: sampler exploded"}]
+    assert sorted(result.replicates["replicate"].unique()) == [0, 2]
+
+
+@pytest.mark.slow
+def test_killed_study_resumes_from_its_store_and_loses_nothing(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    store = tmp_path / "study"
+    script = (
+        "from bayes_ubpr.calibrate import calibration_study\n"
+        f"calibration_study(n_replicates=40, seed=5, store={str(store)!r}, **{SMALL!r})\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list(store.glob("replicate_*.nc"))) < 2:
+        time.sleep(0.2)
+    process.kill()
+    process.wait()
+    finished = len(list(store.glob("replicate_*.nc")))
+    assert 2 <= finished < 40, "the study should have been killed part-way"
+    resumed = calibration_study(n_replicates=40, seed=5, store=store, **SMALL)
+    assert not list(store.glob(".replicate_*")), "temporary files of the killed run are cleared"
+    fresh = calibration_study(n_replicates=40, seed=5, **SMALL)
+    pd.testing.assert_frame_equal(resumed.summary, fresh.summary)
+    pd.testing.assert_frame_equal(resumed.replicate_predictive, fresh.replicate_predictive)
+    with pytest.raises(ValueError, match="holds a study with other settings"):
+        calibration_study(n_replicates=40, seed=6, store=store, **SMALL)
+
+
+@pytest.mark.slow
+def test_dask_client_gives_the_same_results_as_serial():
+    from distributed import Client, LocalCluster
+
+    serial = calibration_study(n_replicates=4, seed=8, **SMALL)
+    # worker processes, as on a real cluster: each compiles the model once
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        distributed = calibration_study(n_replicates=4, seed=8, client=client, **SMALL)
+    pd.testing.assert_frame_equal(serial.replicates, distributed.replicates)
+    pd.testing.assert_frame_equal(serial.summary, distributed.summary)

@@ -4,6 +4,7 @@ intercepts, the case-control correction, design checks and compiled-model reuse.
 from __future__ import annotations
 
 import json
+import warnings
 
 import arviz as az
 import numpy as np
@@ -152,7 +153,11 @@ class TestMultilevel:
     @pytest.mark.slow
     def test_varying_slopes_build_and_sample(self, small_cohort):
         data = small_cohort.assign(site=np.arange(len(small_cohort)) % 4)
-        idata = bu.fit(data, group="site", varying_slopes=["fascia_injury"], seed=2, chains=2, check=False)
+        # With four sites and no true site effects the slope SD has a funnel-shaped posterior and a few
+        # divergences may be reported; this test is about structure, so that warning is let through.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            idata = bu.fit(data, group="site", varying_slopes=["fascia_injury"], seed=2, chains=2, check=False)
         assert idata.posterior["slope_sd"].dims == ("chain", "draw", "slope")
         assert idata.posterior["slope_offset_std"].sizes["group"] == 4
 

@@ -9,17 +9,23 @@ so it is the same whatever the batch size or the order replicates run in.
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import arviz as az
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy import special
 
 from bayes_ubpr import metrics
+from bayes_ubpr._io import atomic_path
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model import fit
@@ -145,6 +151,8 @@ class CalibrationResult:
         One row per replicate and model.
     settings : dict
         What was run.
+    failed : pandas.DataFrame or None
+        Replicates that raised, with the reason (``replicate``, ``error``).
     """
 
     summary: pd.DataFrame
@@ -152,6 +160,7 @@ class CalibrationResult:
     replicates: pd.DataFrame
     replicate_predictive: pd.DataFrame
     settings: dict
+    failed: pd.DataFrame | None = None
 
     def __str__(self) -> str:
         def show(frame: pd.DataFrame) -> str:
@@ -291,6 +300,8 @@ def calibration_study(
     n_thinned: int = 99,
     fit_priors: PriorsLike | str = "same",
     progress: bool = False,
+    client: object = None,
+    store: str | os.PathLike[str] | None = None,
 ) -> CalibrationResult | SBCResult:
     """Run a fixed-truth calibration study in a world like the paper's.
 
@@ -332,6 +343,14 @@ def calibration_study(
         calibration.
     progress : bool, default False
         Print a progress line per replicate to stderr.
+    client : distributed.Client, optional
+        Run replicates on a Dask cluster. Each replicate is seeded by its own
+        child seed, so results are identical whichever executor runs them.
+    store : str or path-like, optional
+        Folder where each finished replicate is saved at once (one NetCDF
+        file each, written atomically). Running the same study with the same
+        store again resumes: finished replicates are read back, not refitted.
+        A store written with other settings is refused.
 
     Returns
     -------
@@ -368,23 +387,22 @@ def calibration_study(
         "progress": progress,
     }
     if mode == "sbc":
-        return _sbc_study(settings, n_thinned=n_thinned)
+        task = functools.partial(_sbc_task, settings=settings, n_thinned=n_thinned)
+        parts = _run_replicates(task, settings, client=client, store=store)
+        ranks = parts.get("rows", pd.DataFrame(columns=["replicate", "parameter", "rank", "flagged"]))
+        return SBCResult(sbc_verdicts(ranks, n_thinned + 1), ranks, n_thinned + 1, settings, parts.get("failed"))
     truth = true_model(prevalence=prevalence, odds_ratios=odds_ratios).log_odds_ratios
-    rows: list[dict] = []
-    predictive: list[dict] = []
-    for k, child in enumerate(replicate_seeds(seed, n_replicates)):
-        _report_progress(settings, k)
-        replicate_rows, replicate_predictive = _one_replicate(k, child, settings=settings, truth=truth, probs=probs)
-        rows.extend(replicate_rows)
-        predictive.extend(replicate_predictive)
-    replicates = pd.DataFrame(rows)
-    replicate_predictive = pd.DataFrame(predictive)
+    task = functools.partial(_fixed_task, settings=settings, truth=truth, probs=probs)
+    parts = _run_replicates(task, settings, client=client, store=store)
+    replicates = parts["rows"]
+    replicate_predictive = parts["predictive"]
     return CalibrationResult(
         summary=_summarise(replicates, probs),
         predictive=_summarise_predictive(replicate_predictive),
         replicates=replicates,
         replicate_predictive=replicate_predictive,
         settings=settings,
+        failed=parts.get("failed"),
     )
 
 
@@ -517,16 +535,106 @@ class SBCResult:
     ranks: pd.DataFrame
     n_values: int
     settings: dict
+    failed: pd.DataFrame | None = None
 
     def __str__(self) -> str:
         table = self.verdicts.to_string(index=False, float_format=lambda v: f"{v:.3g}")
         return f"Simulation-based calibration: {self.settings['n_replicates']} replicates\n{table}"
 
 
-def _sbc_study(settings: dict, *, n_thinned: int) -> SBCResult:
-    rows: list[dict] = []
-    for k, child in enumerate(replicate_seeds(settings["seed"], settings["n_replicates"])):
-        _report_progress(settings, k)
-        rows.extend(_sbc_replicate(k, child, settings=settings, n_thinned=n_thinned))
-    ranks = pd.DataFrame(rows)
-    return SBCResult(sbc_verdicts(ranks, n_thinned + 1), ranks, n_thinned + 1, settings)
+def _fixed_task(k: int, child: np.random.SeedSequence, *, settings: dict, truth: pd.Series, probs) -> dict:
+    rows, predictive = _one_replicate(k, child, settings=settings, truth=truth, probs=probs)
+    return {"rows": rows, "predictive": predictive}
+
+
+def _sbc_task(k: int, child: np.random.SeedSequence, *, settings: dict, n_thinned: int) -> dict:
+    return {"rows": _sbc_replicate(k, child, settings=settings, n_thinned=n_thinned)}
+
+
+def _guarded(task: Callable[..., dict], k: int, child: np.random.SeedSequence) -> dict:
+    """Run one replicate; a failure is recorded with its reason instead of ending the study."""
+    try:
+        return task(k, child)
+    except Exception as error:
+        return {"failed": [{"replicate": k, "error": f"{type(error).__name__}: {error}"}]}
+
+
+def _store_settings(settings: dict) -> str:
+    return json.dumps({k: repr(v) for k, v in settings.items() if k != "progress"}, sort_keys=True)
+
+
+def _open_store(store: str | os.PathLike[str] | None, settings: dict) -> Path | None:
+    """Create or reopen a study folder; refuse one written with other settings."""
+    if store is None:
+        return None
+    folder = Path(store)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".replicate_*"):  # temporary files of a study killed mid-write
+        stale.unlink()
+    stamp = folder / "settings.json"
+    fingerprint = _store_settings(settings)
+    if stamp.exists():
+        if stamp.read_text() != fingerprint:
+            raise ValueError(f"store {folder} holds a study with other settings; use a new folder to start afresh")
+    else:
+        with atomic_path(stamp) as temporary:
+            temporary.write_text(fingerprint)
+    return folder
+
+
+def _replicate_file(folder: Path, k: int) -> Path:
+    return folder / f"replicate_{k:06d}.nc"
+
+
+def _save_replicate(folder: Path, k: int, parts: dict) -> None:
+    """One NetCDF file per finished replicate, one group per table, written atomically."""
+    with atomic_path(_replicate_file(folder, k)) as temporary:
+        temporary.unlink()
+        for name, rows in parts.items():
+            frame = pd.DataFrame(rows).reset_index(drop=True)
+            xr.Dataset.from_dataframe(frame).to_netcdf(temporary, group=name, mode="a", engine="h5netcdf")
+
+
+def _load_replicate(path: Path) -> dict:
+    import h5netcdf
+
+    with h5netcdf.File(path, "r") as handle:
+        groups = list(handle.groups)
+    parts = {}
+    for name in groups:
+        with xr.open_dataset(path, group=name, engine="h5netcdf") as dataset:
+            parts[name] = dataset.to_dataframe().reset_index(drop=True).to_dict("records")
+    return parts
+
+
+def _run_replicates(task: Callable[..., dict], settings: dict, *, client: object, store: object) -> dict:
+    """Run every replicate not already stored, serially or on a Dask client; collect the tables."""
+    folder = _open_store(store, settings)
+    children = replicate_seeds(settings["seed"], settings["n_replicates"])
+    results: dict[int, dict] = {}
+    if folder is not None:
+        for k in range(settings["n_replicates"]):
+            if _replicate_file(folder, k).exists():
+                results[k] = _load_replicate(_replicate_file(folder, k))
+    todo = [k for k in range(settings["n_replicates"]) if k not in results]
+
+    def finish(k: int, parts: dict) -> None:
+        results[k] = parts
+        if folder is not None:
+            _save_replicate(folder, k, parts)
+        _report_progress(settings, len(results) - 1)
+
+    if client is None:
+        for k in todo:
+            finish(k, _guarded(task, k, children[k]))
+    else:
+        from distributed import as_completed
+
+        futures = {client.submit(_guarded, task, k, children[k], pure=False): k for k in todo}  # type: ignore[attr-defined]
+        for future in as_completed(futures):
+            finish(futures[future], future.result())
+    tables: dict[str, list] = {}
+    for k in sorted(results):
+        for name, rows in results[k].items():
+            tables.setdefault(name, []).extend(rows)
+    return {name: pd.DataFrame(rows) for name, rows in tables.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ SHRINKAGE_TARGET_ACCEPT = 0.95
 SAMPLERS = ("nutpie", "pymc", "numpyro")
 _CACHE_SIZE = 16
 _COMPILED: OrderedDict[tuple, Any] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()  # threads of one process (a Dask worker) share the cache
 
 
 def default_sampler() -> str:
@@ -51,18 +53,38 @@ def clear_compiled_models() -> None:
     _COMPILED.clear()
 
 
+def _fixed_initial_points(model: pm.Model) -> dict[str, np.ndarray]:
+    """Return starting values that do not depend on the data the model was compiled with.
+
+    nutpie bakes the initial-point function at compile time; PyMC's default
+    (the prior's support point) reads the data containers as they were then,
+    so a refit would start where the first data set suggested and replicate k
+    would depend on which replicate compiled the model. Constants (plus
+    nutpie's seeded jitter) keep every fit a function of its own data and seed.
+    """
+    points = {}
+    for rv in model.free_RVs:
+        shape = model.initial_point()[model.rvs_to_values[rv].name].shape
+        transform = type(model.rvs_to_transforms.get(rv)).__name__.lower()
+        value = 1.0 if "log" in transform and "odds" not in transform else 0.05 if "odds" in transform else 0.0
+        points[rv.name] = np.full(shape, value)
+    return points
+
+
 def _compiled_nutpie(inputs: ModelInputs) -> Any:
     """Return the nutpie model of ``inputs``' structure, compiled once, holding this data."""
     import nutpie
 
-    compiled = _COMPILED.get(inputs.key)
-    if compiled is None:
-        compiled = nutpie.compile_pymc_model(build_from_inputs(inputs))
-        _COMPILED[inputs.key] = compiled
-        if len(_COMPILED) > _CACHE_SIZE:
-            _COMPILED.popitem(last=False)
-    else:
-        _COMPILED.move_to_end(inputs.key)
+    with _COMPILED_LOCK:
+        compiled = _COMPILED.get(inputs.key)
+        if compiled is None:
+            model = build_from_inputs(inputs)
+            compiled = nutpie.compile_pymc_model(model, initial_points=_fixed_initial_points(model))
+            _COMPILED[inputs.key] = compiled
+            if len(_COMPILED) > _CACHE_SIZE:
+                _COMPILED.popitem(last=False)
+        else:
+            _COMPILED.move_to_end(inputs.key)
     return compiled.with_data(**inputs.data)
 
 
