@@ -175,6 +175,23 @@ def test_calibration_figures(tmp_path):
     ax = coverage_plot(CalibrationResult(summary, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {}))
     assert ax.get_xlabel() == "nominal credible-interval mass"
     plt.close(ax.figure)
+    curve = pd.DataFrame(
+        {
+            "replicate": [0, 0],
+            "model": ["corrected", "uncorrected"],
+            "bin": [0, 0],
+            "predicted": [0.1, 0.5],
+            "true": [0.1, 0.1],
+        }
+    )
+    from bayes_ubpr.plots import predicted_vs_true_plot
+
+    empty = pd.DataFrame()
+    ax = predicted_vs_true_plot(CalibrationResult(summary, empty, empty, empty, {}, risk_curve=curve))
+    assert [line.get_label() for line in ax.get_lines()][:2] == ["corrected", "uncorrected"]
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="holds no risk curve"):
+        predicted_vs_true_plot(CalibrationResult(summary, empty, empty, empty, {}))
 
 
 SMALL = {"n": 600, "prevalence": 0.2, "draws": 200, "tune": 300, "chains": 2}
@@ -185,7 +202,7 @@ def test_a_failing_replicate_is_recorded_not_fatal(monkeypatch):
 
     real = calibrate._one_replicate
 
-    def flaky(k, child, **kwargs):
+    def flaky(k, child, **kwargs):  # replicate 1 fails, the others run as usual
         if k == 1:
             raise RuntimeError("sampler exploded")
         return real(k, child, **kwargs)

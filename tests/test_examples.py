@@ -22,6 +22,7 @@ def test_there_are_examples():
 
 
 # The examples analyse the paper's 60:60 design, whose design check warns by intent.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::bayes_ubpr.exceptions.StatisticalWarning")
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs_quick(path, tmp_path, capsys):

@@ -153,6 +153,9 @@ class CalibrationResult:
         What was run.
     failed : pandas.DataFrame or None
         Replicates that raised, with the reason (``replicate``, ``error``).
+    risk_curve : pandas.DataFrame or None
+        Per replicate, model and decile of predicted risk: mean ``predicted``
+        and mean ``true`` risk of the cohort's patients (for the calibration curve).
     """
 
     summary: pd.DataFrame
@@ -161,6 +164,7 @@ class CalibrationResult:
     replicate_predictive: pd.DataFrame
     settings: dict
     failed: pd.DataFrame | None = None
+    risk_curve: pd.DataFrame | None = None
 
     def __str__(self) -> str:
         def show(frame: pd.DataFrame) -> str:
@@ -228,7 +232,7 @@ def _one_replicate(
         rows.append(row)
     x = cohort[list(settings["factors"])].to_numpy(float)
     y, true_risk = cohort[OUTCOME].to_numpy(), cohort["true_risk"].to_numpy()
-    predictive = []
+    predictive, curve = [], []
     for model, intercept in (("corrected", "intercept_population"), ("uncorrected", "intercept")):
         risk = special.expit(post[intercept].to_numpy()[:, None] + beta @ x.T).mean(axis=0)
         predictive.append(
@@ -243,7 +247,25 @@ def _one_replicate(
                 "prevalence": float(y.mean()),
             }
         )
-    return rows, predictive
+        curve.extend(_risk_curve(k, model, risk, true_risk))
+    return rows, predictive, curve
+
+
+def _risk_curve(k: int, model: str, risk: np.ndarray, true_risk: np.ndarray, n_bins: int = 10) -> list[dict]:
+    """Mean predicted and mean true risk per decile of predicted risk, for the calibration curve."""
+    edges = np.quantile(risk, np.linspace(0, 1, n_bins + 1))
+    bins = np.clip(np.searchsorted(edges, risk, side="right") - 1, 0, n_bins - 1)
+    return [
+        {
+            "replicate": k,
+            "model": model,
+            "bin": b,
+            "predicted": float(risk[bins == b].mean()),
+            "true": float(true_risk[bins == b].mean()),
+        }
+        for b in range(n_bins)
+        if np.any(bins == b)
+    ]
 
 
 def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame:
@@ -403,6 +425,7 @@ def calibration_study(
         replicate_predictive=replicate_predictive,
         settings=settings,
         failed=parts.get("failed"),
+        risk_curve=parts.get("curve"),
     )
 
 
@@ -543,8 +566,8 @@ class SBCResult:
 
 
 def _fixed_task(k: int, child: np.random.SeedSequence, *, settings: dict, truth: pd.Series, probs) -> dict:
-    rows, predictive = _one_replicate(k, child, settings=settings, truth=truth, probs=probs)
-    return {"rows": rows, "predictive": predictive}
+    rows, predictive, curve = _one_replicate(k, child, settings=settings, truth=truth, probs=probs)
+    return {"rows": rows, "predictive": predictive, "curve": curve}
 
 
 def _sbc_task(k: int, child: np.random.SeedSequence, *, settings: dict, n_thinned: int) -> dict:

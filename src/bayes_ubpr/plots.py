@@ -17,6 +17,7 @@ __all__ = [
     "coverage_plot",
     "forest_plot",
     "ppc_plot",
+    "predicted_vs_true_plot",
     "risk_distribution_plot",
     "sbc_ecdf_plot",
 ]
@@ -197,4 +198,32 @@ def coverage_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("nominal credible-interval mass")
     ax.set_ylabel("coverage of the true log OR")
     ax.legend(fontsize="x-small")
+    return ax
+
+
+def predicted_vs_true_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
+    """Predicted against true risk in a fixed-truth study, with and without the case-control correction.
+
+    Each point is a decile of one replicate's predicted risks (mean predicted,
+    mean true); the lines join the averages over replicates per decile. On the
+    diagonal, predicted risks are calibrated to the population.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if result.risk_curve is None or result.risk_curve.empty:
+        raise ValueError("the study holds no risk curve (run calibration_study in fixed mode)")
+    ax = _axes(ax, (5.5, 5))
+    for i, (model, group) in enumerate(result.risk_curve.groupby("model", sort=False)):
+        ax.scatter(group["predicted"], group["true"], s=6, alpha=0.25, color=f"C{i}")
+        mean = group.groupby("bin")[["predicted", "true"]].mean()
+        ax.plot(mean["predicted"], mean["true"], marker="o", color=f"C{i}", label=model)
+    top = float(result.risk_curve[["predicted", "true"]].to_numpy().max())
+    ax.plot([0, top], [0, top], color="black", linewidth=0.8, linestyle=":")
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_xlabel("predicted risk (posterior mean)")
+    ax.set_ylabel("true risk")
+    ax.legend(fontsize="small")
     return ax
