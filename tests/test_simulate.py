@@ -214,3 +214,43 @@ class TestSites:
             bu.simulate_cohort(n=10, n_sites=2, site_sd=-1)
         with pytest.raises(ValueError, match="n_sites must be >= 1; got 0"):
             bu.simulate_cohort(n=10, n_sites=0)
+
+
+CORRELATION = {("bmd_tscore_abs", "cement_volume_ml"): -0.4, ("bmd_tscore_abs", "n_fractures"): 0.3}
+
+
+class TestCopula:
+    def test_normal_scores_carry_the_asked_correlation_and_prevalence_is_kept(self):
+        n = 200_000
+        cohort = bu.simulate_cohort(n=n, seed=12, correlation=CORRELATION)
+        # two normal margins: their Pearson correlation is the copula's; SE about (1 - r^2) / sqrt(n)
+        r = np.corrcoef(cohort["bmd_tscore_abs"], cohort["cement_volume_ml"])[0, 1]
+        assert abs(r + 0.4) < Z * (1 - 0.16) / np.sqrt(n)
+        assert np.corrcoef(cohort["bmd_tscore_abs"], cohort["n_fractures"])[0, 1] > 0.2
+        p = bu.PREVALENCE
+        # the intercept is a Monte Carlo integral over 200,000 draws: allow its error too
+        assert abs(cohort["ubpr"].mean() - p) <= Z * (
+            np.sqrt(p * (1 - p) / n) + cohort["true_risk"].std() / np.sqrt(200_000)
+        )
+        assert cohort.attrs["truth"]["correlation"] == {
+            "bmd_tscore_abs~cement_volume_ml": -0.4,
+            "bmd_tscore_abs~n_fractures": 0.3,
+        }
+
+    def test_margins_are_kept(self):
+        cohort = bu.simulate_cohort(
+            n=200_000, seed=13, correlation=CORRELATION, odds_ratios=dict.fromkeys(bu.SIX_FACTORS, 1.0)
+        )
+        for name, law in control_laws().items():  # null effects: every patient follows the control law
+            _assert_within_mc_error(cohort[name].to_numpy(dtype=float), law, name)
+
+    def test_errors(self):
+        with pytest.raises(ValueError, match="positive definite"):
+            bu.simulate_cohort(
+                n=10,
+                correlation={("age", "height_cm"): 0.9, ("age", "weight_kg"): 0.9, ("height_cm", "weight_kg"): -0.9},
+            )
+        with pytest.raises(ValueError, match=r"must pair two factors with a value in \(-1, 1\)"):
+            bu.simulate_cohort(n=10, correlation={("age", "age"): 0.5})
+        with pytest.raises(ValueError, match='Unknown risk factor in correlation "bmd"'):
+            bu.simulate_cohort(n=10, correlation={("bmd", "age"): 0.5})

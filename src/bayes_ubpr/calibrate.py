@@ -76,12 +76,13 @@ def _cohort(
     prevalence: float,
     odds_ratios: Mapping[str, float] | None,
     n_cases: int | None,
+    correlation: Mapping[tuple[str, str], float] | None = None,
     max_tries: int = 10_000,
 ) -> pd.DataFrame:
     """One replicate's cohort; with ``n_cases``, redrawn until it has exactly that many cases."""
     rng = np.random.default_rng(child)
     for _ in range(max_tries):
-        cohort = simulate_cohort(n, prevalence, seed=rng, odds_ratios=odds_ratios)
+        cohort = simulate_cohort(n, prevalence, seed=rng, odds_ratios=odds_ratios, correlation=correlation)
         if n_cases is None or int(cohort[OUTCOME].sum()) == n_cases:
             return cohort
     raise RuntimeError(f"no cohort with exactly {n_cases} cases in {max_tries} draws; is the prevalence right?")
@@ -95,6 +96,7 @@ def simulate_cohorts(
     seed: int | None = None,
     odds_ratios: Mapping[str, float] | None = None,
     n_cases: int | None = None,
+    correlation: Mapping[tuple[str, str], float] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Yield ``n_replicates`` independent cohorts, replicate k from the k-th child seed.
 
@@ -102,8 +104,9 @@ def simulate_cohorts(
     ----------
     n_replicates : int
         Number of cohorts.
-    n, prevalence, odds_ratios
-        As for :func:`bayes_ubpr.simulate_cohort`.
+    n, prevalence, odds_ratios, correlation
+        As for :func:`bayes_ubpr.simulate_cohort` (``correlation``: a
+        Gaussian copula over the factors).
     seed : int, optional
         Root seed; replicate k is the same whatever ``n_replicates`` is.
     n_cases : int, optional
@@ -124,7 +127,9 @@ def simulate_cohorts(
     [20, 20, 20]
     """
     for k, child in enumerate(replicate_seeds(seed, n_replicates)):
-        cohort = _cohort(child, n=n, prevalence=prevalence, odds_ratios=odds_ratios, n_cases=n_cases)
+        cohort = _cohort(
+            child, n=n, prevalence=prevalence, odds_ratios=odds_ratios, n_cases=n_cases, correlation=correlation
+        )
         cohort.insert(0, "replicate", k)
         yield cohort
 
@@ -215,6 +220,7 @@ def _one_replicate(
         prevalence=settings["prevalence"],
         odds_ratios=settings["odds_ratios"],
         n_cases=settings["n_cases"],
+        correlation=settings["correlation"],
     )
     rng = np.random.default_rng(child.spawn(1)[0])
     sample = case_control_sample(cohort, settings["controls_per_case"], seed=rng)
@@ -313,6 +319,7 @@ def calibration_study(
     factors: Sequence[str] = SIX_FACTORS,
     odds_ratios: Mapping[str, float] | None = None,
     n_cases: int | None = None,
+    correlation: Mapping[tuple[str, str], float] | None = None,
     controls_per_case: int = 1,
     probs: Sequence[float] = DEFAULT_PROBS,
     draws: int = 1000,
@@ -344,7 +351,7 @@ def calibration_study(
         the case-control sample from the model given them; the rank of each
         true parameter among ``n_thinned`` posterior draws is uniform when
         the inference is calibrated. Returns an :class:`SBCResult`.
-    n, prevalence, odds_ratios, n_cases
+    n, prevalence, odds_ratios, n_cases, correlation
         The simulated world (see :func:`simulate_cohorts`).
     design : {"case_control", "cohort"}, default "case_control"
         Design of the fitted model (the sample is always case-control).
@@ -399,6 +406,7 @@ def calibration_study(
         "factors": list(factors),
         "odds_ratios": dict(odds_ratios or {}),
         "n_cases": n_cases,
+        "correlation": dict(correlation or {}),
         "controls_per_case": controls_per_case,
         "draws": draws,
         "tune": tune,
@@ -511,7 +519,12 @@ def _sbc_replicate(k: int, child: np.random.SeedSequence, *, settings: dict, n_t
     from bayes_ubpr.model import build_model
 
     cohort = _cohort(
-        child, n=settings["n"], prevalence=settings["prevalence"], odds_ratios=settings["odds_ratios"], n_cases=None
+        child,
+        n=settings["n"],
+        prevalence=settings["prevalence"],
+        odds_ratios=settings["odds_ratios"],
+        n_cases=None,
+        correlation=settings["correlation"],
     )
     rng = np.random.default_rng(child.spawn(1)[0])
     sample = case_control_sample(cohort, settings["controls_per_case"], seed=rng)

@@ -23,11 +23,11 @@ the intercept known in closed form (see :func:`true_model`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import optimize, special, stats
 
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_names, check_positive_int, check_probability, require_dataframe
@@ -72,6 +72,10 @@ class NormalLaw:
         """Mean and standard deviation."""
         return self.mean, self.sd
 
+    def from_normal(self, z: np.ndarray) -> np.ndarray:
+        """Values whose normal scores are ``z`` (the Gaussian-copula transform)."""
+        return self.mean + self.sd * z
+
 
 @dataclass(frozen=True)
 class BernoulliLaw:
@@ -94,6 +98,10 @@ class BernoulliLaw:
     def moments(self) -> tuple[float, float]:
         """Mean and standard deviation."""
         return self.p, float(np.sqrt(self.p * (1 - self.p)))
+
+    def from_normal(self, z: np.ndarray) -> np.ndarray:
+        """Values whose normal scores are ``z`` (the Gaussian-copula transform)."""
+        return (z > stats.norm.ppf(1 - self.p)).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,12 @@ class DiscreteLaw:
         k, p = np.asarray(self.support, dtype=float), np.asarray(self.pmf)
         mean = float(p @ k)
         return mean, float(np.sqrt(p @ (k - mean) ** 2))
+
+    def from_normal(self, z: np.ndarray) -> np.ndarray:
+        """Values whose normal scores are ``z`` (the Gaussian-copula transform)."""
+        cdf = np.cumsum(self.pmf)
+        index = np.minimum(np.searchsorted(cdf, stats.norm.cdf(z), side="right"), len(cdf) - 1)
+        return np.asarray(self.support, dtype=np.int64)[index]
 
 
 Law = NormalLaw | BernoulliLaw | DiscreteLaw
@@ -276,6 +290,7 @@ def simulate_cohort(
     odds_ratios: Mapping[str, float] | None = None,
     n_sites: int = 1,
     site_sd: float = 0.0,
+    correlation: Mapping[tuple[str, str], float] | None = None,
 ) -> pd.DataFrame:
     """Simulate a cohort of PVP patients like the paper's.
 
@@ -298,6 +313,15 @@ def simulate_cohort(
         Between-site SD of the log-odds intercept. Site offsets are drawn
         from N(0, site_sd) and shifted by one constant, solved numerically,
         so that the expected prevalence over sites is still ``prevalence``.
+    correlation : mapping of (str, str) to float, optional
+        Correlations of the factors' normal scores, e.g.
+        ``{("bmd_tscore_abs", "n_fractures"): 0.3}`` for low bone density
+        going with more fractures: a Gaussian copula over the factors that
+        keeps each factor's law. Covariates are then drawn from the copula
+        for every patient and the intercept is solved numerically (Monte
+        Carlo integration over 200,000 draws) so that the expected
+        prevalence is ``prevalence``; the controls' laws then differ from
+        Table 4's by the small tilt that the cases leave behind.
 
     Returns
     -------
@@ -333,20 +357,29 @@ def simulate_cohort(
         site = rng.integers(n_sites, size=n)
         site_offsets = _site_offsets(rng.normal(0.0, site_sd, n_sites), model.prevalence)
         columns["site"] = site + 1
-    # Each site is a world of its own prevalence with the same control laws and odds ratios.
-    site_prevalence = special.expit(special.logit(model.prevalence) + site_offsets)[site]
-    # The mixture component says from which law (control or tilted) a
-    # patient's covariates come; the outcome is drawn afresh from the model.
-    tilted = rng.random(n) < site_prevalence
-    for name, law in model.laws.items():
-        values = law.sample(rng, n)
-        values[tilted] = law.tilt(float(model.log_odds_ratios[name])).sample(rng, int(tilted.sum()))
-        columns[name] = values
+    if correlation:
+        cholesky = _copula_cholesky(correlation)
+        model = replace(model, intercept=_copula_intercept(model, cholesky))
+        scores = rng.standard_normal((n, len(model.laws))) @ cholesky.T
+        for j, (name, law) in enumerate(model.laws.items()):
+            columns[name] = law.from_normal(scores[:, j])
+    else:
+        # Each site is a world of its own prevalence with the same control laws and odds ratios.
+        site_prevalence = special.expit(special.logit(model.prevalence) + site_offsets)[site]
+        # The mixture component says from which law (control or tilted) a
+        # patient's covariates come; the outcome is drawn afresh from the model.
+        tilted = rng.random(n) < site_prevalence
+        for name, law in model.laws.items():
+            values = law.sample(rng, n)
+            values[tilted] = law.tilt(float(model.log_odds_ratios[name])).sample(rng, int(tilted.sum()))
+            columns[name] = values
     cohort = pd.DataFrame(columns)
     risk = special.expit(special.logit(model.risk(cohort)) + site_offsets[site])
     cohort[OUTCOME] = (rng.random(n) < risk).astype(np.int64)
     cohort["true_risk"] = risk
     cohort.attrs["truth"] = model.as_dict()
+    if correlation:
+        cohort.attrs["truth"]["correlation"] = {f"{a}~{b}": float(r) for (a, b), r in correlation.items()}
     if n_sites > 1:
         cohort.attrs["truth"].update(
             {"site_sd": float(site_sd), "site_intercepts": (model.intercept + site_offsets).tolist()}
@@ -354,6 +387,39 @@ def simulate_cohort(
     if isinstance(seed, (int, np.integer)):
         cohort.attrs["seed"] = int(seed)
     return cohort
+
+
+COPULA_INTEGRATION_DRAWS = 200_000
+
+
+def _copula_cholesky(correlation: Mapping[tuple[str, str], float]) -> np.ndarray:
+    """Cholesky factor of the normal-score correlation matrix over all fifteen factors."""
+    names = list(RISK_FACTORS)
+    matrix = np.eye(len(names))
+    for pair, value in correlation.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise ValueError(f"correlation keys must be pairs of factor names; got {pair!r}")
+        check_names(pair, RISK_FACTORS, what="risk factor in correlation")
+        if pair[0] == pair[1] or not -1 < value < 1:
+            raise ValueError(f"correlation {pair} must pair two factors with a value in (-1, 1); got {value!r}")
+        i, j = names.index(pair[0]), names.index(pair[1])
+        matrix[i, j] = matrix[j, i] = value
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        raise ValueError("the correlations do not form a positive definite matrix") from None
+
+
+def _copula_intercept(model: TrueModel, cholesky: np.ndarray) -> float:
+    """Intercept giving expected prevalence ``model.prevalence`` under the copula (Monte Carlo integral)."""
+    scores = np.random.default_rng(20161316).standard_normal((COPULA_INTEGRATION_DRAWS, len(model.laws))) @ cholesky.T
+    design = np.column_stack([law.from_normal(scores[:, j]) for j, law in enumerate(model.laws.values())])
+    linear = design @ model.log_odds_ratios.to_numpy()
+
+    def gap(intercept: float) -> float:
+        return float(special.expit(intercept + linear).mean() - model.prevalence)
+
+    return float(optimize.brentq(gap, -60.0, 60.0))
 
 
 def _site_offsets(effects: np.ndarray, prevalence: float) -> np.ndarray:
