@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
+import sys
 import time
 import warnings
 
@@ -37,6 +39,18 @@ def _baseline(n_replicates: int) -> float:
     return (time.perf_counter() - start) / n_replicates
 
 
+def _peak_memory_mb(n_replicates: int) -> float:
+    """Peak resident memory of a fresh process running a study of ``n_replicates``."""
+    script = (
+        "import resource, warnings; warnings.filterwarnings('ignore')\n"
+        "from bayes_ubpr.calibrate import calibration_study\n"
+        f"calibration_study(n_replicates={n_replicates}, seed=1)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    output = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    return float(output.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print per-replicate times and their ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -55,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"plain pm.sample loop: {baseline:.3f} s per replicate over {args.baseline_replicates}")
     print(f"ratio: {baseline / ours:.1f}x faster per replicate; peak resident memory {peak_mb:.0f} MB")
     print(f"1,000 replicates would take about {1000 * ours / 60:.1f} min at this rate")
+    small, large = _peak_memory_mb(10), _peak_memory_mb(40)
+    print(f"peak memory of a fresh process: {small:.0f} MB for 10 replicates, {large:.0f} MB for 40")
     return 0
 
 
