@@ -74,3 +74,11 @@ def test_fit_unknown_factor_and_unsupported_output(tmp_path, capsys):
 def test_missing_output_folder(tmp_path, capsys):
     assert main(["simulate", "--out", str(tmp_path / "absent" / "c.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_audit_command(tmp_path, capsys):
+    assert main(["audit", "--out", str(tmp_path / "audit.csv")]) == 0
+    captured = capsys.readouterr()
+    assert "fascia_injury" in captured.out and "checks disagree" in captured.err
+    saved = pd.read_csv(tmp_path / "audit.csv")
+    assert len(saved) > (~saved["consistent"]).sum() > 0

@@ -17,7 +17,7 @@ from bayes_ubpr._io import atomic_path, load_fit, save_fit, write_frame
 from bayes_ubpr.data import load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, fit
-from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS
+from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS, audit
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
 from bayes_ubpr.report import write_report
@@ -112,6 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--out", type=Path, required=True, help="folder for the tables and figures")
     _add_sampling_options(calibrate)
 
+    audit_cmd = commands.add_parser("audit", help="recompute the paper's printed statistics and list what disagrees")
+    audit_cmd.add_argument("--all", action="store_true", help="list every check, not only the inconsistent ones")
+    audit_cmd.add_argument("--out", type=Path, help="also save the whole audit table (.csv, .parquet, .xlsx)")
+
     report = commands.add_parser("report", help="write the report of a saved fit (.nc) as HTML or Markdown")
     report.add_argument("fit", type=Path, help="fit saved by `bayes-ubpr fit --out` or bayes_ubpr.save_fit")
     report.add_argument("--out", type=Path, required=True, help="report file (.html or .md)")
@@ -153,6 +157,16 @@ def _calibrate(args: argparse.Namespace) -> None:
         figure.savefig(temporary, format="png", dpi=110)
     print(result)
     print(f"Saved {', '.join(f'{s}.csv' for s in tables)} and {name} in {args.out}", file=sys.stderr)
+
+
+def _audit(args: argparse.Namespace) -> None:
+    findings = audit()
+    shown = findings if args.all else findings[~findings["consistent"]]
+    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"{(~findings['consistent']).sum()} of {len(findings)} checks disagree.", file=sys.stderr)
+    if args.out is not None:
+        write_frame(findings, args.out)
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -222,6 +236,7 @@ _COMMANDS = {
     "simulate": _simulate,
     "fit": _fit,
     "calibrate": _calibrate,
+    "audit": _audit,
     "report": _report,
 }
 
