@@ -326,12 +326,10 @@ GROUP_SIZE = 60
 AUDIT_COLUMNS = ["table", "quantity", "factor", "printed", "recomputed", "consistent", "reason"]
 
 
-def _half_unit(value: float, decimals: int) -> float:
+def _half_unit(text: str) -> float:
+    """Half a unit of the last digit of a number as printed: '11.25' -> 0.005."""
+    decimals = len(text.split(".")[1]) if "." in text else 0
     return 0.5 * 10.0**-decimals
-
-
-def _decimals(text: str) -> int:
-    return len(text.split(".")[1]) if "." in text else 0
 
 
 def _printed_strings(name: str) -> pd.DataFrame:
@@ -352,7 +350,7 @@ def _audit_table5() -> list[dict]:
     z = stats.norm.ppf(0.975)
     for factor, row in table5().set_index("factor").iterrows():
         text = printed.loc[factor]
-        db, dse = _half_unit(row.B, _decimals(text["B"])), _half_unit(row.SE, _decimals(text["SE"]))
+        db, dse = _half_unit(text["B"]), _half_unit(text["SE"])
         checks = [
             ("odds_ratio = exp(B)", row.odds_ratio, math.exp(row.B), math.exp(row.B) * db, "odds_ratio"),
             (
@@ -378,7 +376,7 @@ def _audit_table5() -> list[dict]:
             ),
         ]
         for quantity, shown, recomputed, propagated, column in checks:
-            tolerance = propagated + _half_unit(shown, _decimals(text[column]))
+            tolerance = propagated + _half_unit(text[column])
             ok = abs(shown - recomputed) <= tolerance
             reason = (
                 "agrees within the rounding of the printed digits"
@@ -387,7 +385,7 @@ def _audit_table5() -> list[dict]:
             )
             rows.append(_row("Table 5", quantity, factor, shown, recomputed, ok, reason))
         p_from_wald = float(stats.chi2.sf(row.wald, df=1))
-        ok = abs(p_from_wald - row.p) <= _half_unit(row.p, _decimals(text["p"]))
+        ok = abs(p_from_wald - row.p) <= _half_unit(text["p"])
         reason = (
             "P printed as 0.000 means P < 0.0005"
             if row.p == 0 and ok
@@ -436,8 +434,8 @@ def _t_range(row: pd.Series, text: pd.Series) -> tuple[float, float, float, floa
     welch = (m1 - m0) / math.sqrt(s0**2 / n + s1**2 / n)
     pooled_sd = math.sqrt(((n - 1) * s0**2 + (n - 1) * s1**2) / (2 * n - 2))
     pooled = (m1 - m0) / (pooled_sd * math.sqrt(2 / n))
-    dm = _half_unit(m0, _decimals(text["satisfactory_mean"])) + _half_unit(m1, _decimals(text["unsatisfactory_mean"]))
-    ds0, ds1 = _half_unit(s0, _decimals(text["satisfactory_sd"])), _half_unit(s1, _decimals(text["unsatisfactory_sd"]))
+    dm = _half_unit(text["satisfactory_mean"]) + _half_unit(text["unsatisfactory_mean"])
+    ds0, ds1 = _half_unit(text["satisfactory_sd"]), _half_unit(text["unsatisfactory_sd"])
     spread = abs(m1 - m0)
     low = max(spread - dm, 0.0) / math.sqrt((s0 + ds0) ** 2 / n + (s1 + ds1) ** 2 / n)
     high = (spread + dm) / math.sqrt(max(s0 - ds0, 1e-9) ** 2 / n + max(s1 - ds1, 1e-9) ** 2 / n)
@@ -473,7 +471,7 @@ def _audit_table4() -> list[dict]:
                 [int(row.unsatisfactory_n1), int(row.unsatisfactory_n0)],
             ]
             plain, yates = _chi_square(counts, yates=False), _chi_square(counts, yates=True)
-            tolerance = _half_unit(row.statistic, _decimals(text["statistic"]))
+            tolerance = _half_unit(text["statistic"])
             ok = min(abs(plain - row.statistic), abs(yates - row.statistic)) <= tolerance
             reason = "agrees" if ok else f"the 2x2 counts give {plain:.3f} ({yates:.3f} with Yates' correction)"
             rows.append(_row("Table 4", "chi2 from the 2x2 counts", factor, row.statistic, plain, ok, reason))
@@ -481,7 +479,7 @@ def _audit_table4() -> list[dict]:
         else:
             welch, pooled, low, high = _t_range(row, text)
             shown = abs(row.statistic)
-            ok = low - _half_unit(shown, 3) <= shown <= high + _half_unit(shown, 3)
+            ok = low - _half_unit(text["statistic"]) <= shown <= high + _half_unit(text["statistic"])
             reason = (
                 "inside the range the rounded means and SDs allow"
                 if ok
@@ -491,14 +489,14 @@ def _audit_table4() -> list[dict]:
             rows.append(_row("Table 4", "|t| from means and SDs (Welch)", factor, shown, abs(welch), ok, reason))
             p_printed_stat = float(2 * stats.t.sf(abs(row.statistic), df=2 * GROUP_SIZE - 2))
         # the printed statistic is itself rounded: allow the change in P that its last digit makes
-        h = _half_unit(row.statistic, _decimals(text["statistic"]))
+        h = _half_unit(text["statistic"])
         if row.kind == "binary":
             p_low, p_high = stats.chi2.sf(abs(row.statistic) - h, df=1), stats.chi2.sf(abs(row.statistic) + h, df=1)
         else:
             df = 2 * GROUP_SIZE - 2
             p_low, p_high = 2 * stats.t.sf(abs(row.statistic) - h, df=df), 2 * stats.t.sf(abs(row.statistic) + h, df=df)
         slack = abs(float(p_low) - float(p_high)) / 2
-        ok = abs(p_printed_stat - row.p) <= _half_unit(row.p, _decimals(text["p"])) + slack
+        ok = abs(p_printed_stat - row.p) <= _half_unit(text["p"]) + slack
         rows.append(
             _row(
                 "Table 4",

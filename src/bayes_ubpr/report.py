@@ -97,8 +97,8 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
     columns += ["mle_or", "mle_lower", "mle_upper", "paper_or", "paper_lower", "paper_upper"]
     shown_odds = odds[columns]
     ppc = ppc_summary(idata, prob=prob, seed=seed)
-    risks = predict_risk(idata, example_patients(idata), prob=prob)
-    patients = example_patients(idata).join(risks)
+    examples = example_patients(idata)
+    patients = examples.join(predict_risk(idata, examples, prob=prob))
     scale = "population" if design == "case_control" else "cohort"
     return [
         ("Data", "What was fitted.", data_summary),

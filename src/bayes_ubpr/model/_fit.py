@@ -145,7 +145,8 @@ def _relabel(idata: az.InferenceData, inputs: ModelInputs) -> None:
 
 
 def _attach_data(idata: az.InferenceData, inputs: ModelInputs, data: pd.DataFrame) -> None:
-    obs = np.asarray(validate_index(data))
+    """Store the fitted outcome and raw design, which tables, checks and reports rebuild from."""
+    obs = np.asarray(_obs_index(data))
     idata.add_groups(
         observed_data=xr.Dataset({OUTCOME: ("obs", inputs.data["y"])}, coords={"obs": obs}),
         constant_data=xr.Dataset(
@@ -160,7 +161,7 @@ def _attach_data(idata: az.InferenceData, inputs: ModelInputs, data: pd.DataFram
     )
 
 
-def validate_index(data: pd.DataFrame) -> pd.Index:
+def _obs_index(data: pd.DataFrame) -> pd.Index:
     """Row labels of ``data`` for the ``obs`` dimension (positions if not unique)."""
     return data.index if data.index.is_unique else pd.RangeIndex(len(data))
 
