@@ -114,6 +114,14 @@ def test_sbc_of_the_model_is_uniform_and_a_wrong_prior_is_caught():
 
     strict = sbc_verdicts(good.ranks, good.n_values, prob=1 - 0.01 / 7)
     assert (strict["verdict"] == "consistent with uniform").all(), strict
+    # Averaged over the prior, a calibrated posterior's mean risk equals the true mean risk, so the corrected
+    # model's error is 0 within 4 Monte Carlo SE; the uncorrected (sample-scale) risks are far too high.
+    by_model = good.replicate_predictive.assign(error=lambda f: f["mean_risk"] - f["mean_true_risk"])
+    error = by_model.groupby("model")["error"].agg(["mean", "std", "count"])
+    mcse = error["std"] / np.sqrt(error["count"])
+    assert abs(error.loc["corrected", "mean"]) < 4 * mcse["corrected"], error
+    assert error.loc["uncorrected", "mean"] > 4 * mcse["uncorrected"], error
+    assert "Predictive calibration" in str(good)
     shifted = {f: Prior(mu=1.5, sigma=0.561, per="sd") for f in ("fascia_injury", "depression")}
     wrong = calibration_study(**{**kwargs, "n_replicates": 30}, fit_priors={**shifted})
     verdicts = wrong.verdicts.set_index("parameter")["verdict"]
@@ -138,7 +146,13 @@ def test_cli_calibrate_writes_tables_and_figure(tmp_path, capsys):
         str(tmp_path),
     ]
     assert main(args) == 0
-    assert {p.name for p in tmp_path.iterdir()} == {"summary.csv", "predictive.csv", "replicates.csv", "coverage.png"}
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "summary.csv",
+        "predictive.csv",
+        "replicates.csv",
+        "coverage.png",
+        "predicted_vs_true.png",
+    }
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert set(summary["factor"]) == {
         "bmd_tscore_abs",
@@ -150,6 +164,31 @@ def test_cli_calibrate_writes_tables_and_figure(tmp_path, capsys):
     }
     assert "replicate 3/3" in capsys.readouterr().err
     assert main(["calibrate", "--replicates", "1", "--out", str(tmp_path / "absent")]) == 2
+
+
+@pytest.mark.slow
+def test_cli_sbc_with_a_store_resumes(tmp_path, capsys):
+    from bayes_ubpr.cli import main
+
+    out, store = tmp_path / "out", tmp_path / "store"
+    out.mkdir()
+    args = ["calibrate", "--mode", "sbc", "--replicates", "2", "--draws", "200", "--tune", "300", "--chains", "2"]
+    args += ["--out", str(out), "--store", str(store)]
+    assert main(args) == 0
+    assert {p.name for p in out.iterdir()} == {
+        "verdicts.csv",
+        "ranks.csv",
+        "predictive.csv",
+        "sbc_ecdf.png",
+        "predicted_vs_true.png",
+    }
+    first = pd.read_csv(out / "ranks.csv")
+    stamps = sorted(p.stat().st_mtime_ns for p in store.glob("replicate_*.nc"))
+    assert len(stamps) == 2
+    assert main(args) == 0  # everything is read back from the store, nothing refitted
+    assert sorted(p.stat().st_mtime_ns for p in store.glob("replicate_*.nc")) == stamps
+    pd.testing.assert_frame_equal(first, pd.read_csv(out / "ranks.csv"))
+    assert "Predictive calibration" in capsys.readouterr().out
 
 
 def test_calibration_figures(tmp_path):
@@ -242,13 +281,25 @@ def test_killed_study_resumes_from_its_store_and_loses_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_dask_client_gives_the_same_results_as_serial():
+def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_path):
     from distributed import Client, LocalCluster
 
-    serial = calibration_study(n_replicates=4, seed=8, **SMALL)
+    from bayes_ubpr.calibrate import _replicate_file
+
+    store = tmp_path / "study"
+    serial = calibration_study(n_replicates=4, seed=8, store=store, **SMALL)
+    # Forget replicates 2 and 3, as if the study had been killed: the cluster must refit only those.
+    kept = {k: _replicate_file(store, k).stat().st_mtime_ns for k in (0, 1)}
+    for k in (2, 3):
+        _replicate_file(store, k).unlink()
     # worker processes, as on a real cluster: each compiles the model once
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     with cluster, Client(cluster) as client:
+        resumed = calibration_study(n_replicates=4, seed=8, client=client, store=store, **SMALL)
         distributed = calibration_study(n_replicates=4, seed=8, client=client, **SMALL)
-    pd.testing.assert_frame_equal(serial.replicates, distributed.replicates)
-    pd.testing.assert_frame_equal(serial.summary, distributed.summary)
+    assert {k: _replicate_file(store, k).stat().st_mtime_ns for k in (0, 1)} == kept
+    assert all(_replicate_file(store, k).exists() for k in (2, 3))
+    for other in (resumed, distributed):
+        pd.testing.assert_frame_equal(serial.replicates, other.replicates)
+        pd.testing.assert_frame_equal(serial.summary, other.summary)
+        pd.testing.assert_frame_equal(serial.replicate_predictive, other.replicate_predictive)

@@ -48,3 +48,12 @@ def test_simple_values():
     assert metrics.observed_expected_ratio(y, p) == pytest.approx(2 / 2.2)
     assert metrics.integrated_calibration_index(p, p) == 0.0
     assert metrics.integrated_calibration_index([0.1, 0.2], [0.2, 0.4]) == pytest.approx(0.15)
+
+
+def test_calibration_fits_that_have_no_finite_estimate_are_nan():
+    from bayes_ubpr.metrics import calibration_in_the_large, calibration_slope
+
+    separated = np.array([[0.1, 0.2, 0.3, 0.4], [0.1, 0.3, 0.2, 0.4]])
+    slopes = calibration_slope([0, 0, 1, 1], separated)
+    assert np.isnan(slopes[0]) and np.isfinite(slopes[1])
+    assert np.isnan(calibration_in_the_large([1, 1, 1], [0.2, 0.3, 0.1]))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--priors", choices=PRESETS, default="default", help="prior preset")
     calibrate.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"root seed (default {DEFAULT_SEED})")
     calibrate.add_argument("--out", type=Path, required=True, help="folder for the tables and figures")
+    calibrate.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="folder keeping every finished replicate; rerunning with it resumes a killed study",
+    )
+    where = calibrate.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of this many processes")
+    where.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
     _add_sampling_options(calibrate)
 
     audit_cmd = commands.add_parser("audit", help="recompute the paper's printed statistics and list what disagrees")
@@ -127,36 +137,65 @@ def _calibrate(args: argparse.Namespace) -> None:
     from matplotlib.figure import Figure
 
     from bayes_ubpr.calibrate import CalibrationResult, calibration_study
-    from bayes_ubpr.plots import coverage_plot, sbc_ecdf_plot
+    from bayes_ubpr.plots import coverage_plot, predicted_vs_true_plot, sbc_ecdf_plot
 
     if not args.out.is_dir():
         raise FileNotFoundError(f"output folder {args.out} does not exist")
-    result = calibration_study(
-        n_replicates=args.replicates,
-        mode=args.mode,
-        priors=args.priors,
-        seed=args.seed,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        sampler=args.sampler,
-        progress=True,
-    )
-    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    with _dask_client(args) as client:
+        result = calibration_study(
+            n_replicates=args.replicates,
+            mode=args.mode,
+            priors=args.priors,
+            seed=args.seed,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            sampler=args.sampler,
+            progress=True,
+            client=client,
+            store=args.store,
+        )
     if isinstance(result, CalibrationResult):
         tables = {"summary": result.summary, "predictive": result.predictive, "replicates": result.replicates}
-        coverage_plot(result, ax=figure.subplots())
-        name = "coverage.png"
+        figures = {"coverage.png": coverage_plot}
     else:
-        tables = {"verdicts": result.verdicts, "ranks": result.ranks}
-        sbc_ecdf_plot(result, ax=figure.subplots())
-        name = "sbc_ecdf.png"
+        tables = {"verdicts": result.verdicts, "ranks": result.ranks, "predictive": result.predictive}
+        figures = {"sbc_ecdf.png": sbc_ecdf_plot}
+    if result.risk_curve is not None and not result.risk_curve.empty:
+        figures["predicted_vs_true.png"] = predicted_vs_true_plot
+    if result.failed is not None and not result.failed.empty:
+        tables["failed"] = result.failed
     for stem, frame in tables.items():
         write_frame(frame, args.out / f"{stem}.csv")
-    with atomic_path(args.out / name) as temporary:
-        figure.savefig(temporary, format="png", dpi=110)
+    for name, plot in figures.items():
+        figure = Figure(figsize=(7, 4.5), layout="constrained")
+        plot(result, ax=figure.subplots())
+        with atomic_path(args.out / name) as temporary:
+            figure.savefig(temporary, format="png", dpi=110)
     print(result)
-    print(f"Saved {', '.join(f'{s}.csv' for s in tables)} and {name} in {args.out}", file=sys.stderr)
+    saved = [f"{stem}.csv" for stem in tables] + list(figures)
+    print(f"Saved {', '.join(saved)} in {args.out}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _dask_client(args: argparse.Namespace) -> Iterator[object]:
+    """Yield a Dask client for --workers (a local cluster of processes) or --scheduler, else None."""
+    if args.workers is None and args.scheduler is None:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if args.scheduler is not None:
+        with Client(args.scheduler) as client:
+            yield client
+        return
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1; got {args.workers}")
+    with (
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
 
 
 def _audit(args: argparse.Namespace) -> None:

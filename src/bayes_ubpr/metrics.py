@@ -66,35 +66,73 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def calibration_in_the_large(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
     """Intercept a of logit P(y) = a + logit(p) (offset logistic regression); 0 is ideal.
 
-    Solved by Newton's method, one problem per row of ``p``.
+    Solved by Newton's method, one problem per row of ``p``. NaN where the
+    estimate does not exist (all outcomes equal) or Newton's method did not
+    converge.
+
+    Examples
+    --------
+    >>> calibration_in_the_large([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5])
+    0.0
+    >>> calibration_in_the_large([0, 0, 0], [0.2, 0.3, 0.1])
+    nan
     """
     y = np.asarray(y, dtype=float)
     offset = _logit(_as_2d(p))
     a = np.zeros(offset.shape[0])
-    for _ in range(_NEWTON_STEPS):
-        mu = special.expit(a[:, None] + offset)
-        a = a + (y - mu).sum(axis=1) / np.maximum((mu * (1 - mu)).sum(axis=1), 1e-12)
-    return _squeeze(a, p)
+    step = np.full_like(a, np.inf)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(_NEWTON_STEPS):
+            mu = special.expit(a[:, None] + offset)
+            information = (mu * (1 - mu)).sum(axis=1)
+            step = (y - mu).sum(axis=1) / np.maximum(information, 1e-12)
+            a = a + step
+    return _squeeze(_unless_diverged(a, [step], information / y.size), p)
 
 
 def calibration_slope(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
     """Slope b of logit P(y) = a + b logit(p); 1 is ideal, below 1 means overfitting.
 
-    Two-parameter logistic regression by Newton's method, one per row of ``p``.
+    Two-parameter logistic regression by Newton's method, one per row of
+    ``p``. NaN where the estimate does not exist (all outcomes equal, or
+    outcomes separated by the predicted risk) or Newton's method did not
+    converge.
+
+    Examples
+    --------
+    >>> round(calibration_slope([0, 0, 1, 1], [0.1, 0.3, 0.2, 0.4]), 3)  # statsmodels Logit: 1.639
+    1.639
+    >>> calibration_slope([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4])  # separated: no finite slope
+    nan
     """
     y = np.asarray(y, dtype=float)
     lp = _logit(_as_2d(p))
     coef = np.zeros((lp.shape[0], 2))
     coef[:, 1] = 1.0
-    for _ in range(_NEWTON_STEPS):
-        mu = special.expit(coef[:, :1] + coef[:, 1:] * lp)
-        w = mu * (1 - mu)
-        g = np.stack([(y - mu).sum(axis=1), ((y - mu) * lp).sum(axis=1)], axis=1)
-        h00, h01, h11 = w.sum(axis=1), (w * lp).sum(axis=1), (w * lp**2).sum(axis=1)
-        det = np.maximum(h00 * h11 - h01**2, 1e-300)
-        coef[:, 0] += (h11 * g[:, 0] - h01 * g[:, 1]) / det
-        coef[:, 1] += (h00 * g[:, 1] - h01 * g[:, 0]) / det
-    return _squeeze(coef[:, 1], p)
+    step = np.full(lp.shape[0], np.inf)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(_NEWTON_STEPS):
+            mu = special.expit(coef[:, :1] + coef[:, 1:] * lp)
+            w = mu * (1 - mu)
+            g = np.stack([(y - mu).sum(axis=1), ((y - mu) * lp).sum(axis=1)], axis=1)
+            h00, h01, h11 = w.sum(axis=1), (w * lp).sum(axis=1), (w * lp**2).sum(axis=1)
+            det = np.maximum(h00 * h11 - h01**2, 1e-300)
+            steps = [(h11 * g[:, 0] - h01 * g[:, 1]) / det, (h00 * g[:, 1] - h01 * g[:, 0]) / det]
+            coef[:, 0] += steps[0]
+            coef[:, 1] += steps[1]
+    return _squeeze(_unless_diverged(coef[:, 1], steps, h00 / y.size), p)
+
+
+def _unless_diverged(estimate: np.ndarray, last_steps: list[np.ndarray], information: np.ndarray) -> np.ndarray:
+    """NaN where the MLE is infinite or was not reached.
+
+    Newton's last steps must be negligible, and the fitted risks must keep
+    some Fisher information: under separation the risks run to 0 and 1, the
+    information vanishes and the steps stall at a meaningless point.
+    """
+    small = np.all([np.abs(step) < 1e-6 * np.maximum(1.0, np.abs(estimate)) for step in last_steps], axis=0)
+    converged = np.isfinite(estimate) & small & (information > 1e-8)
+    return np.where(converged, estimate, np.nan)
 
 
 def integrated_calibration_index(true_risk: np.ndarray, p: np.ndarray) -> np.ndarray | float:

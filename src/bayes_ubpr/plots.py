@@ -201,8 +201,8 @@ def coverage_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def predicted_vs_true_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
-    """Predicted against true risk in a fixed-truth study, with and without the case-control correction.
+def predicted_vs_true_plot(result: CalibrationResult | SBCResult, *, ax: Axes | None = None) -> Axes:
+    """Predicted against true risk in a calibration study, with and without the case-control correction.
 
     Each point is a decile of one replicate's predicted risks (mean predicted,
     mean true); the lines join the averages over replicates per decile. On the
@@ -213,7 +213,7 @@ def predicted_vs_true_plot(result: CalibrationResult, *, ax: Axes | None = None)
     matplotlib.axes.Axes
     """
     if result.risk_curve is None or result.risk_curve.empty:
-        raise ValueError("the study holds no risk curve (run calibration_study in fixed mode)")
+        raise ValueError("the study holds no risk curve (every replicate failed?)")
     ax = _axes(ax, (5.5, 5))
     for i, (model, group) in enumerate(result.risk_curve.groupby("model", sort=False)):
         ax.scatter(group["predicted"], group["true"], s=6, alpha=0.25, color=f"C{i}")
