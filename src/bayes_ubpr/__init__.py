@@ -9,6 +9,12 @@ from importlib.metadata import version
 
 from bayes_ubpr._io import load_fit, save_fit
 from bayes_ubpr.calibrate import calibration_study, simulate_cohorts
+from bayes_ubpr.crosscheck import (
+    audit_across_tables,
+    audit_rows,
+    implied_case_group,
+    standard_error_plausibility,
+)
 from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import build_model, check_convergence, check_design, fit, prior_predictive
@@ -72,6 +78,11 @@ __all__ = [
     "case_control_sample",
     "simulate_cohort",
     "true_model",
+    # cross-table audit
+    "audit_across_tables",
+    "audit_rows",
+    "implied_case_group",
+    "standard_error_plausibility",
     # priors and model
     "DomainShrinkage",
     "Horseshoe",

@@ -125,6 +125,15 @@ def _parser() -> argparse.ArgumentParser:
     audit_cmd = commands.add_parser("audit", help="recompute the paper's printed statistics and list what disagrees")
     audit_cmd.add_argument("--all", action="store_true", help="list every check, not only the inconsistent ones")
     audit_cmd.add_argument("--out", type=Path, help="also save the whole audit table (.csv, .parquet, .xlsx)")
+    audit_cmd.add_argument(
+        "--across-tables",
+        action="store_true",
+        help="also check Table 4 against Table 5: the case group the ORs imply, and simulated 60:60 SEs",
+    )
+    audit_cmd.add_argument(
+        "--replicates", type=int, default=1000, help="simulated 60:60 samples for --across-tables (default 1000)"
+    )
+    audit_cmd.add_argument("--seed", type=int, default=0, help="root seed for --across-tables (default 0)")
 
     report = commands.add_parser("report", help="write the report of a saved fit (.nc) as HTML or Markdown")
     report.add_argument("fit", type=Path, help="fit saved by `bayes-ubpr fit --out` or bayes_ubpr.save_fit")
@@ -200,9 +209,25 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 
 def _audit(args: argparse.Namespace) -> None:
     findings = audit()
+    tables: dict[str, pd.DataFrame] = {}
+    if args.across_tables:
+        from bayes_ubpr.crosscheck import audit_rows, implied_case_group, standard_error_plausibility
+
+        tables = {
+            "Case group implied by Table 5's ORs (tilted control laws) beside Table 4's": implied_case_group(
+                n_replicates=args.replicates, seed=args.seed
+            ),
+            "Table 5's SEs and B among simulated 60:60 fits of samples like Table 4": standard_error_plausibility(
+                n_replicates=args.replicates, seed=args.seed
+            ),
+        }
+        findings = pd.concat([findings, *map(audit_rows, tables.values())], ignore_index=True)
     shown = findings if args.all else findings[~findings["consistent"]]
     with pd.option_context("display.max_colwidth", 90, "display.width", 200):
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        for title, table in tables.items():
+            print(f"\n{title} (seed {args.seed}, {table.attrs['n_used']} of {args.replicates} replicates used):")
+            print(table.drop(columns="reason").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"{(~findings['consistent']).sum()} of {len(findings)} checks disagree.", file=sys.stderr)
     if args.out is not None:
         write_frame(findings, args.out)
