@@ -1,0 +1,196 @@
+"""Sensitivity analyses: E-value kernel on arrays, and each refitting analysis on simulated data with known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayes_ubpr as bu
+from bayes_ubpr.priors import Prior
+from bayes_ubpr.sensitivity import (
+    _tipping_row,
+    control_resampling,
+    e_value,
+    e_value_table,
+    power_scaling,
+    prevalence_sensitivity,
+    prior_grid,
+    prior_sensitivity,
+    tipping_points,
+)
+
+FAST = {"draws": 300, "tune": 300, "chains": 2}
+
+
+# ----------------------------------------------------------------------------- E-values
+
+
+def test_e_value_matches_the_published_example_and_formula():
+    # VanderWeele & Ding (2017), breastfeeding example: RR 3.9 has E-value 7.26.
+    assert round(e_value(3.9), 2) == 7.26
+    ratios = np.array([0.25, 0.8, 1.0, 1.5, 10.0])
+    rr = np.maximum(ratios, 1 / ratios)
+    np.testing.assert_allclose(e_value(ratios), rr + np.sqrt(rr * (rr - 1)))
+    # A common outcome: RR is approximated by sqrt(OR) (VanderWeele & Ding 2017, eq. for OR with prevalence > 15%).
+    assert e_value(9.0, rare_outcome=False) == pytest.approx(e_value(3.0))
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.nan, np.inf])
+def test_e_value_rejects_impossible_odds_ratios(bad):
+    with pytest.raises(ValueError, match="odds_ratio must be positive and finite"):
+        e_value([1.2, bad])
+
+
+def test_e_value_table_uses_the_limit_nearest_one(small_fit):
+    table = e_value_table(small_fit).set_index("factor")
+    includes = (table["or_lower"] <= 1) & (table["or_upper"] >= 1)
+    assert (table.loc[includes, "e_value_limit"] == 1).all()
+    excludes = table.loc[~includes]
+    assert len(excludes) > 0, "the small cohort has effects whose intervals exclude 1"
+    nearest = np.where(excludes["or_median"] >= 1, excludes["or_lower"], excludes["or_upper"])
+    np.testing.assert_allclose(excludes["e_value_limit"], e_value(nearest))
+    # The point E-value lies within the posterior interval of per-draw E-values.
+    assert (table["e_value"].between(table["e_value_posterior_lower"], table["e_value_posterior_upper"])).all()
+    assert (table["e_value_limit"] <= table["e_value"]).all()
+
+
+# ----------------------------------------------------------------------------- prior grid and sensitivity
+
+
+def test_prior_grid_names_families_and_scales():
+    grid = prior_grid(["fascia_injury", "n_fractures"], scales=[0.5, 1])
+    assert len(grid) == 8
+    assert grid["default x 1"]["n_fractures"] == Prior(sigma=2.5, per="sd")
+    assert grid["student_t x 0.5"]["fascia_injury"] == Prior("student_t", sigma=1.25, nu=3)
+    # scale 0.5 of the paper family is the published SE itself (inflation 1)
+    assert grid["paper x 0.5"]["fascia_injury"].sigma == pytest.approx(0.423)
+    with pytest.raises(ValueError, match="prior family must be one of"):
+        prior_grid(families=["flat"])
+    with pytest.raises(ValueError, match="scales must be positive finite numbers; got -1"):
+        prior_grid(scales=[-1])
+    with pytest.raises(ValueError, match="inflation must be a number >= 1"):
+        prior_grid(families=["paper"], scales=[0.25])
+
+
+def test_prior_sensitivity_flags_a_conclusion_that_a_sceptic_overturns(small_cohort):
+    settings = {"default": "default", "dogmatic sceptic": {f: Prior(sigma=0.01) for f in ["fascia_injury"]}}
+    table = prior_sensitivity(small_cohort, priors=settings, design="cohort", seed=4, **FAST)
+    fascia = table[table["factor"] == "fascia_injury"].set_index("setting")
+    # The simulated OR is 3.8 (Table 5): the data exclude 1, a prior with SD 0.01 pins the OR at 1.
+    assert fascia.loc["default", "excludes_one"] and not fascia.loc["dogmatic sceptic", "excludes_one"]
+    assert fascia["flips"].all()
+    assert fascia.loc["dogmatic sceptic", "or_median"] == pytest.approx(1, abs=0.05)
+    assert table.attrs["draws"] == 300
+    with pytest.raises(TypeError, match="wrap a single preset in a list"):
+        prior_sensitivity(small_cohort, priors="default")
+    with pytest.raises(TypeError, match="unexpected fit options"):
+        prior_sensitivity(small_cohort, priors=["default"], target="x")
+
+
+def test_tipping_point_interpolates_where_the_limit_crosses_one():
+    sigma = np.array([0.1, 0.2, 0.4])
+    group = pd.DataFrame(
+        {
+            "sigma": sigma,
+            "or_median": [1.1, 1.5, 2.0],
+            "or_lower": [np.exp(-0.2), np.exp(-0.1), np.exp(0.1)],
+            "or_upper": [2.0, 3.0, 4.0],
+        }
+    )
+    row = _tipping_row("fascia_injury", group)
+    assert row["status"] == "flips"
+    # the log margin goes -0.1 -> +0.1 between sigma 0.2 and 0.4: halfway on log sigma
+    assert row["tipping_sigma"] == pytest.approx(np.sqrt(0.2 * 0.4))
+    assert row["tipping_or_bound"] == pytest.approx(np.exp(1.959963984540054 * np.sqrt(0.08)))
+    protective = group.assign(or_median=1 / group["or_median"], or_lower=0.2, or_upper=1 / group["or_lower"])
+    assert _tipping_row("x", protective)["tipping_sigma"] == pytest.approx(np.sqrt(0.08))
+    assert _tipping_row("x", group.assign(or_lower=1.5))["status"] == "excludes 1 on the whole grid"
+    assert _tipping_row("x", group.assign(or_lower=0.5))["status"] == "includes 1 on the whole grid"
+
+
+@pytest.mark.slow
+def test_tipping_points_separate_a_strong_effect_from_a_null_one(small_cohort):
+    # Simulated truth: cement volume has OR 0.079 per mL (strong), age is not in the model's world (null).
+    factors = ["cement_volume_ml", "age"]
+    result = tipping_points(small_cohort, factors=factors, scales=[0.01, 0.05, 0.25, 2.5], seed=2, **FAST)
+    status = result.set_index("factor")["status"]
+    assert status["cement_volume_ml"] == "flips"
+    assert status["age"] == "includes 1 on the whole grid"
+    assert 0.01 < result.set_index("factor").loc["cement_volume_ml", "tipping_sigma"] < 0.25
+    assert len(result.attrs["grid"]) == 8
+    with pytest.raises(ValueError, match="at least two positive prior SDs"):
+        tipping_points(small_cohort, scales=[1.0])
+
+
+# ----------------------------------------------------------------------------- power-scaling
+
+
+def test_power_scaling_diagnoses_conflict_and_a_dominant_prior(small_cohort):
+    quiet = power_scaling(bu.fit(small_cohort, seed=3, **FAST), small_cohort)
+    assert (quiet["diagnosis"] == "-").all(), quiet
+    # Truth log OR 1.34 for fascia injury; a prior at -3 with SD 0.3 contradicts the data.
+    conflict = bu.fit(small_cohort, priors={"fascia_injury": Prior(mu=-3, sigma=0.3)}, seed=3, **FAST)
+    table = power_scaling(conflict, small_cohort).set_index("factor")
+    assert table.loc["fascia_injury", "diagnosis"] == "prior-data conflict"
+    assert table["prior_sensitivity"].idxmax() == "fascia_injury"
+    # A prior at the truth with SD 0.05 agrees with the data but leaves the likelihood little to say.
+    dominant = bu.fit(small_cohort, priors={"fascia_injury": Prior(mu=1.336, sigma=0.05)}, seed=3, **FAST)
+    table = power_scaling(dominant, small_cohort).set_index("factor")
+    assert table.loc["fascia_injury", "diagnosis"] == "strong prior / weak likelihood"
+    assert (table.drop(index="fascia_injury")["diagnosis"] == "-").all()
+    with pytest.raises(ValueError, match="threshold must lie strictly between 0 and 1"):
+        power_scaling(dominant, small_cohort, threshold=1.5)
+
+
+# ----------------------------------------------------------------------------- prevalence
+
+
+@pytest.fixture(scope="module")
+def case_control_fit():
+    cohort = bu.simulate_cohort(n=3000, seed=7)
+    sample = bu.case_control_sample(cohort, controls_per_case=2, seed=8)
+    return bu.fit(sample, design="case_control", seed=1, check=False, **FAST)
+
+
+def test_prevalence_sensitivity_scales_risks_with_the_assumed_prevalence(case_control_fit):
+    from bayes_ubpr.report import example_patients
+
+    patients = example_patients(case_control_fit)
+    table = prevalence_sensitivity(case_control_fit, patients, prevalences=[0.046, 0.10, 0.22])
+    assert len(table) == 6
+    for _, rows in table.groupby("patient"):
+        assert rows["risk_median"].is_monotonic_increasing
+        assert rows["risk_ratio"].iloc[0] == 1
+    at_ten = table[(table["patient"] == "typical patient") & (table["prevalence"] == 0.10)]
+    direct = bu.predict_risk(case_control_fit, patients, prevalence=0.10).loc["typical patient"]
+    assert at_ten["risk_median"].item() == pytest.approx(direct["risk_median"])
+    cohort_fit = bu.fit(bu.simulate_cohort(n=600, prevalence=0.3, seed=11), seed=3, **FAST)
+    with pytest.raises(ValueError, match="needs a design='case_control' fit"):
+        prevalence_sensitivity(cohort_fit, patients)
+    with pytest.raises(ValueError, match="prevalences must be strictly between 0 and 1; got 1.5"):
+        prevalence_sensitivity(case_control_fit, patients, prevalences=[1.5])
+
+
+# ----------------------------------------------------------------------------- control resampling
+
+
+@pytest.mark.slow
+def test_control_resampling_splits_uncertainty_and_more_controls_narrow_intervals():
+    cohort = bu.simulate_cohort(seed=2016)
+    truth = bu.true_model().log_odds_ratios
+    result = control_resampling(cohort, n_draws=4, controls_per_case=(1, 4), seed=5, truth=truth, **FAST)
+    assert set(result["controls_per_case"]) == {1, 4}
+    assert result["share_from_controls"].between(0, 1).all()
+    one = result[result["controls_per_case"] == 1]
+    four = result[result["controls_per_case"] == 4].set_index("factor")
+    assert (one["width_vs_1to1"] == 1).all()
+    # Four times the controls: the posterior SD shrinks for every factor (about sqrt(1.25 / 2) = 0.79 for
+    # a binary factor's log OR when cases and controls are the only information).
+    assert (four["width_vs_1to1"] < 1).all(), four
+    per_draw = result.attrs["per_draw"]
+    assert len(per_draw) == 2 * 4 * 6
+    # Each draw fits a different control set: the posterior medians differ.
+    assert per_draw.groupby(["controls_per_case", "factor"])["median_log_or"].nunique().min() == 4
+    with pytest.raises(ValueError, match="n_draws must be >= 2; got 1"):
+        control_resampling(cohort, n_draws=1)
