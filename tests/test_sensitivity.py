@@ -194,3 +194,52 @@ def test_control_resampling_splits_uncertainty_and_more_controls_narrow_interval
     assert per_draw.groupby(["controls_per_case", "factor"])["median_log_or"].nunique().min() == 4
     with pytest.raises(ValueError, match="n_draws must be >= 2; got 1"):
         control_resampling(cohort, n_draws=1)
+
+
+def test_sensitivity_figures_draw_and_reject_wrong_tables():
+    import matplotlib.pyplot as plt
+
+    from bayes_ubpr.plots import (
+        control_resampling_plot,
+        prevalence_sensitivity_plot,
+        prior_sensitivity_plot,
+        tipping_point_plot,
+    )
+
+    factors = ["fascia_injury", "depression"]
+    grid = pd.DataFrame(
+        {
+            "setting": ["a", "a", "b", "b"],
+            "factor": factors * 2,
+            "or_median": [3.0, 2.0, 1.5, 1.1],
+            "or_lower": [1.5, 0.9, 0.8, 0.7],
+            "or_upper": [6.0, 4.0, 3.0, 1.8],
+            "paper_or": [3.8, 3.4, 3.8, 3.4],
+            "paper_lower": [1.7, 1.1, 1.7, 1.1],
+            "paper_upper": [8.7, 10.3, 8.7, 10.3],
+        }
+    )
+    ax = prior_sensitivity_plot(grid)
+    assert [t.get_text() for t in ax.get_yticklabels()] == factors
+    tipping = pd.DataFrame({"factor": factors, "tipping_sigma": [0.3, np.nan]})
+    tipping.attrs["grid"] = grid.assign(sigma=[0.1, 0.1, 1.0, 1.0])
+    assert len(tipping_point_plot(tipping).lines) >= 2
+    prevalence = pd.DataFrame(
+        {
+            "patient": ["p", "p"],
+            "prevalence": [0.05, 0.2],
+            "risk_median": [0.04, 0.15],
+            "risk_lower": [0.02, 0.1],
+            "risk_upper": [0.08, 0.25],
+        }
+    )
+    prevalence_sensitivity_plot(prevalence)
+    resampling = pd.DataFrame(
+        {"controls_per_case": [1, 1, 4, 4], "factor": factors * 2, "posterior_sd": [0.5, 0.6, 0.4, 0.45]}
+    ).assign(between_draw_sd=0.2)
+    assert len(control_resampling_plot(resampling).patches) == 4
+    plt.close("all")
+    with pytest.raises(ValueError, match=r"missing \['setting'\]"):
+        prior_sensitivity_plot(grid.drop(columns="setting"))
+    with pytest.raises(ValueError, match="needs the result of tipping_points"):
+        tipping_point_plot(pd.DataFrame())

@@ -31,11 +31,16 @@ from bayes_ubpr.paper import (
 )
 from bayes_ubpr.plots import (
     calibration_plot,
+    control_resampling_plot,
     coverage_plot,
     forest_plot,
     ppc_plot,
+    predicted_vs_true_plot,
+    prevalence_sensitivity_plot,
+    prior_sensitivity_plot,
     risk_distribution_plot,
     sbc_ecdf_plot,
+    tipping_point_plot,
 )
 from bayes_ubpr.posterior import (
     format_odds_ratio_table,
@@ -56,6 +61,16 @@ from bayes_ubpr.priors import (
     paper_priors,
 )
 from bayes_ubpr.report import write_report
+from bayes_ubpr.sensitivity import (
+    control_resampling,
+    e_value,
+    e_value_table,
+    power_scaling,
+    prevalence_sensitivity,
+    prior_grid,
+    prior_sensitivity,
+    tipping_points,
+)
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
 
 __version__ = version("bayes-ubpr")
@@ -107,8 +122,22 @@ __all__ = [
     # calibration studies
     "calibration_study",
     "simulate_cohorts",
+    # sensitivity analysis
+    "control_resampling",
+    "e_value",
+    "e_value_table",
+    "power_scaling",
+    "prevalence_sensitivity",
+    "prior_grid",
+    "prior_sensitivity",
+    "tipping_points",
     # figures and report
     "calibration_plot",
+    "control_resampling_plot",
+    "predicted_vs_true_plot",
+    "prevalence_sensitivity_plot",
+    "prior_sensitivity_plot",
+    "tipping_point_plot",
     "coverage_plot",
     "sbc_ecdf_plot",
     "forest_plot",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from scipy import optimize
 
@@ -14,12 +15,16 @@ from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, o
 
 __all__ = [
     "calibration_plot",
+    "control_resampling_plot",
     "coverage_plot",
     "forest_plot",
     "ppc_plot",
     "predicted_vs_true_plot",
+    "prevalence_sensitivity_plot",
+    "prior_sensitivity_plot",
     "risk_distribution_plot",
     "sbc_ecdf_plot",
+    "tipping_point_plot",
 ]
 
 
@@ -226,4 +231,144 @@ def predicted_vs_true_plot(result: CalibrationResult | SBCResult, *, ax: Axes | 
     ax.set_xlabel("predicted risk (posterior mean)")
     ax.set_ylabel("true risk")
     ax.legend(fontsize="small")
+    return ax
+
+
+def _require_columns(table: object, columns: list[str], *, what: str) -> None:
+    missing = [c for c in columns if c not in getattr(table, "columns", [])]
+    if missing:
+        raise ValueError(f"{what} needs a table with columns {columns}; missing {missing}")
+
+
+def prior_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Each factor's OR interval under every prior setting, with the paper's CI.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`bayes_ubpr.sensitivity.prior_sensitivity`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Log OR axis, one band per factor, one line per setting (a hollow
+        marker where the interval includes OR 1), the paper's 95% CI in black.
+    """
+    _require_columns(table, ["setting", "factor", "or_median", "or_lower", "or_upper"], what="prior_sensitivity_plot")
+    factors = list(dict.fromkeys(table["factor"]))
+    settings = list(dict.fromkeys(table["setting"]))
+    ax = _axes(ax, (7.5, 0.9 * len(factors) + 1.5))
+    offsets = np.linspace(0.35, -0.35, len(settings) + 1)
+    colours = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(settings), 2)))
+    for i, setting in enumerate(settings):
+        rows = table[table["setting"] == setting].set_index("factor").loc[factors]
+        y = len(factors) - 1 - np.arange(len(factors)) + offsets[i]
+        includes = ((rows["or_lower"] <= 1) & (rows["or_upper"] >= 1)).to_numpy()
+        ax.hlines(y, rows["or_lower"], rows["or_upper"], color=colours[i], linewidth=1.2)
+        ax.scatter(rows["or_median"][~includes], y[~includes], color=colours[i], s=14, label=setting)
+        ax.scatter(rows["or_median"][includes], y[includes], facecolor="white", edgecolor=colours[i], s=14)
+    if "paper_or" in table:
+        paper = table.drop_duplicates("factor").set_index("factor").loc[factors]
+        y = len(factors) - 1 - np.arange(len(factors)) + offsets[-1]
+        ax.hlines(y, paper["paper_lower"], paper["paper_upper"], color="black", linewidth=2)
+        ax.scatter(paper["paper_or"], y, color="black", marker="s", s=16, label="paper (Table 5)")
+    ax.axvline(1, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(len(factors) - 1 - np.arange(len(factors)), factors)
+    ax.set_xlabel("odds ratio (posterior median and credible interval; hollow: interval includes 1)")
+    ax.legend(fontsize="xx-small", ncol=2, loc="best")
+    return ax
+
+
+def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Distance of each factor's interval from OR 1 as the sceptical prior widens.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        From :func:`bayes_ubpr.sensitivity.tipping_points` (its grid is in
+        ``.attrs["grid"]``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Log prior SD against the log OR of the interval limit nearest 1
+        (signed: above 0 the interval excludes 1), tipping points marked.
+    """
+    grid = result.attrs.get("grid") if hasattr(result, "attrs") else None
+    if grid is None:
+        raise ValueError("tipping_point_plot needs the result of tipping_points (its grid is in .attrs['grid'])")
+    ax = _axes(ax, (6.5, 4.5))
+    for i, (factor, group) in enumerate(grid.groupby("factor", sort=False)):
+        above = group["or_median"].iloc[-1] >= 1
+        margin = np.log(group["or_lower"] if above else 1 / group["or_upper"])
+        ax.plot(group["sigma"], margin, marker="o", markersize=3, color=f"C{i}", label=factor)
+        tipping = result.set_index("factor").loc[factor, "tipping_sigma"]
+        if np.isfinite(tipping):
+            ax.axvline(tipping, color=f"C{i}", linestyle=":", linewidth=0.8)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("SD of the sceptical prior on the log OR (per unit or per reference SD)")
+    ax.set_ylabel("log OR of the limit nearest 1 (> 0: excludes 1)")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def prevalence_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Predicted absolute risk of each patient against the assumed population prevalence.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`bayes_ubpr.sensitivity.prevalence_sensitivity`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _require_columns(
+        table, ["patient", "prevalence", "risk_median", "risk_lower", "risk_upper"], what="prevalence_sensitivity_plot"
+    )
+    ax = _axes(ax, (6.5, 4.5))
+    for i, (patient, rows) in enumerate(table.groupby("patient", sort=False)):
+        rows = rows.sort_values("prevalence")
+        ax.plot(rows["prevalence"], rows["risk_median"], marker="o", color=f"C{i}", label=str(patient))
+        ax.fill_between(rows["prevalence"], rows["risk_lower"], rows["risk_upper"], color=f"C{i}", alpha=0.2)
+    ax.set_xlabel("assumed population prevalence of UBPR")
+    ax.set_ylabel("predicted risk (median and credible interval)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def control_resampling_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Posterior SD and between-control-set SD of each log OR, per control ratio.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        From :func:`bayes_ubpr.sensitivity.control_resampling`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Bars: root mean posterior variance; black ticks: SD of the posterior
+        median between random control sets.
+    """
+    _require_columns(
+        result, ["controls_per_case", "factor", "posterior_sd", "between_draw_sd"], what="control_resampling_plot"
+    )
+    factors = list(dict.fromkeys(result["factor"]))
+    ratios = sorted(result["controls_per_case"].unique())
+    ax = _axes(ax, (7.5, 4.5))
+    width = 0.8 / len(ratios)
+    x = np.arange(len(factors))
+    for i, ratio in enumerate(ratios):
+        rows = result[result["controls_per_case"] == ratio].set_index("factor").loc[factors]
+        position = x - 0.4 + width * (i + 0.5)
+        ax.bar(position, rows["posterior_sd"], width=width, color=f"C{i}", label=f"1:{ratio} posterior SD")
+        ax.scatter(position, rows["between_draw_sd"], color="black", marker="_", s=120, zorder=3)
+    ax.scatter([], [], color="black", marker="_", s=120, label="SD between control sets")
+    ax.set_xticks(x, factors, rotation=30, ha="right", fontsize="small")
+    ax.set_ylabel("SD of the log OR")
+    ax.legend(fontsize="x-small")
     return ax
