@@ -243,3 +243,20 @@ def test_sensitivity_figures_draw_and_reject_wrong_tables():
         prior_sensitivity_plot(grid.drop(columns="setting"))
     with pytest.raises(ValueError, match="needs the result of tipping_points"):
         tipping_point_plot(pd.DataFrame())
+
+
+@pytest.mark.slow
+def test_cli_sensitivity_writes_tables_and_figures(tmp_path, capsys):
+    from bayes_ubpr.cli import main
+
+    small = ["--draws", "300", "--tune", "300", "--chains", "2"]
+    assert main(["sensitivity", "prevalence", "--out", str(tmp_path), "--prevalences", "0.046", "0.22", *small]) == 0
+    table = pd.read_csv(tmp_path / "prevalence_sensitivity.csv")
+    assert sorted(table["prevalence"].unique()) == [0.046, 0.22]
+    assert (tmp_path / "prevalence_sensitivity.png").stat().st_size > 0
+    assert main(["sensitivity", "confounding", "--out", str(tmp_path), *small]) == 0
+    e_values = pd.read_csv(tmp_path / "e_values.csv")
+    assert len(e_values) == 6 and (e_values["e_value"] >= 1).all()
+    assert "e_value_limit" in capsys.readouterr().out
+    assert main(["sensitivity", "confounding", "--out", str(tmp_path / "absent")]) == 2
+    assert "output folder" in capsys.readouterr().err

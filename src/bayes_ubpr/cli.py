@@ -7,11 +7,12 @@ import contextlib
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
 from bayes_ubpr._io import atomic_path, load_fit, save_fit, write_frame
@@ -22,7 +23,7 @@ from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS, 
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
 from bayes_ubpr.report import write_report
-from bayes_ubpr.simulate import case_control_sample, simulate_cohort
+from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
 
 __all__ = ["main"]
 
@@ -134,6 +135,40 @@ def _parser() -> argparse.ArgumentParser:
         "--replicates", type=int, default=1000, help="simulated 60:60 samples for --across-tables (default 1000)"
     )
     audit_cmd.add_argument("--seed", type=int, default=0, help="root seed for --across-tables (default 0)")
+
+    sensitivity = commands.add_parser(
+        "sensitivity",
+        help="prior, prevalence, control-resampling or unmeasured-confounding sensitivity; tables and figures",
+    )
+    sensitivity.add_argument(
+        "analysis",
+        choices=("priors", "prevalence", "controls", "confounding"),
+        help="priors: refit over a prior grid, tipping points, power-scaling; prevalence: risks at 4.6%% and "
+        "5-22%%; controls: refit over random control sets and ratios; confounding: E-values",
+    )
+    sensitivity.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="a case-control sample (a whole cohort for `controls`); default: the simulated paper cohort",
+    )
+    sensitivity.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    sensitivity.add_argument(
+        "--prevalences",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="P",
+        help="population prevalences for `prevalence` (default 0.046 0.05 0.10 0.15 0.22)",
+    )
+    sensitivity.add_argument(
+        "--ratios", type=int, nargs="+", default=[1, 2, 4], metavar="K", help="controls per case for `controls`"
+    )
+    sensitivity.add_argument(
+        "--control-sets", type=int, default=20, help="random control sets per ratio for `controls` (default 20)"
+    )
+    sensitivity.add_argument("--out", type=Path, required=True, help="folder for the tables and figures")
+    _add_sampling_options(sensitivity)
 
     report = commands.add_parser("report", help="write the report of a saved fit (.nc) as HTML or Markdown")
     report.add_argument("fit", type=Path, help="fit saved by `bayes-ubpr fit --out` or bayes_ubpr.save_fit")
@@ -295,12 +330,83 @@ def _fit(args: argparse.Namespace) -> None:
     )
 
 
+def _paper_world(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Return the user's data (``--data``), else the simulated paper cohort's 60:60 sample, and the cohort."""
+    if args.data is not None:
+        data = load_cohort(args.data)
+        return data, None
+    cohort = simulate_cohort(seed=args.seed)
+    return case_control_sample(cohort, controls_per_case=1, seed=args.seed + 1), cohort
+
+
+def _save_outputs(out: Path, tables: dict[str, pd.DataFrame], figures: dict[str, Callable[[Axes], object]]) -> None:
+    from matplotlib.figure import Figure
+
+    for stem, frame in tables.items():
+        write_frame(frame, out / f"{stem}.csv")
+    for stem, draw in figures.items():
+        figure = Figure(figsize=(7.5, 5), layout="constrained")
+        draw(figure.subplots())
+        with atomic_path(out / f"{stem}.png") as temporary:
+            figure.savefig(temporary, format="png", dpi=110)
+    saved = [f"{stem}.csv" for stem in tables] + [f"{stem}.png" for stem in figures]
+    print(f"Saved {', '.join(saved)} in {out}", file=sys.stderr)
+
+
+def _sensitivity(args: argparse.Namespace) -> None:
+    from bayes_ubpr import plots, sensitivity
+    from bayes_ubpr.report import example_patients
+
+    if not args.out.is_dir():
+        raise FileNotFoundError(f"output folder {args.out} does not exist")
+    options = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "sampler": args.sampler}
+    data, cohort = _paper_world(args)
+    show = {"index": False, "float_format": lambda v: f"{v:.3g}"}
+    if args.analysis == "controls":
+        cohort = data if cohort is None else cohort
+        truth = true_model().log_odds_ratios if args.data is None else None
+        result = sensitivity.control_resampling(
+            cohort, n_draws=args.control_sets, controls_per_case=args.ratios, truth=truth, seed=args.seed, **options
+        )
+        print(result.to_string(**show))
+        tables = {"control_resampling": result, "control_resampling_draws": result.attrs["per_draw"]}
+        _save_outputs(args.out, tables, {"control_resampling": lambda ax: plots.control_resampling_plot(result, ax=ax)})
+        return
+    if args.analysis == "priors":
+        grid = sensitivity.prior_sensitivity(data, seed=args.seed, **options)
+        tipping = sensitivity.tipping_points(data, seed=args.seed, **options)
+        idata = fit(data, design="case_control", seed=args.seed, check=False, **options)
+        scaling = sensitivity.power_scaling(idata, data)
+        flips = grid.loc[grid["flips"], "factor"].unique()
+        print(f"Conclusions that change across the prior grid: {', '.join(flips) or 'none'}\n")
+        print(tipping.to_string(**show), "\n", scaling.to_string(**show), sep="\n")
+        tables = {"prior_sensitivity": grid, "tipping_points": tipping, "power_scaling": scaling}
+        figures = {
+            "prior_sensitivity": lambda ax: plots.prior_sensitivity_plot(grid, ax=ax),
+            "tipping_points": lambda ax: plots.tipping_point_plot(tipping, ax=ax),
+        }
+        _save_outputs(args.out, tables, figures)
+        return
+    idata = fit(data, design="case_control", seed=args.seed, check=False, **options)
+    if args.analysis == "prevalence":
+        prevalences = args.prevalences or sensitivity.LITERATURE_PREVALENCES
+        table = sensitivity.prevalence_sensitivity(idata, example_patients(idata), prevalences=prevalences)
+        print(table.to_string(**show))
+        figures = {"prevalence_sensitivity": lambda ax: plots.prevalence_sensitivity_plot(table, ax=ax)}
+        _save_outputs(args.out, {"prevalence_sensitivity": table}, figures)
+        return
+    table = sensitivity.e_value_table(idata)
+    print(table.to_string(**show))
+    _save_outputs(args.out, {"e_values": table}, {})
+
+
 _COMMANDS = {
     "reproduce": _reproduce,
     "simulate": _simulate,
     "fit": _fit,
     "calibrate": _calibrate,
     "audit": _audit,
+    "sensitivity": _sensitivity,
     "report": _report,
 }
 

@@ -109,7 +109,6 @@ def calibration_slope(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
     lp = _logit(_as_2d(p))
     coef = np.zeros((lp.shape[0], 2))
     coef[:, 1] = 1.0
-    step = np.full(lp.shape[0], np.inf)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for _ in range(_NEWTON_STEPS):
             mu = special.expit(coef[:, :1] + coef[:, 1:] * lp)

@@ -276,7 +276,7 @@ def prior_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     ax.set_xscale("log")
     ax.set_yticks(len(factors) - 1 - np.arange(len(factors)), factors)
     ax.set_xlabel("odds ratio (posterior median and credible interval; hollow: interval includes 1)")
-    ax.legend(fontsize="xx-small", ncol=2, loc="best")
+    ax.legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
 
