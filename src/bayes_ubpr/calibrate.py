@@ -213,7 +213,7 @@ def _one_replicate(
     settings: dict,
     truth: pd.Series,
     probs: Sequence[float],
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[list[dict], list[dict], list[dict]]:
     cohort = _cohort(
         child,
         n=settings["n"],
@@ -701,7 +701,9 @@ def _load_replicate(path: Path) -> dict:
     return parts
 
 
-def _run_replicates(task: Callable[..., dict], settings: dict, *, client: object, store: object) -> dict:
+def _run_replicates(
+    task: Callable[..., dict], settings: dict, *, client: object, store: str | os.PathLike[str] | None
+) -> dict:
     """Run every replicate not already stored, serially or on a Dask client; collect the tables."""
     folder = _open_store(store, settings)
     children = replicate_seeds(settings["seed"], settings["n_replicates"])

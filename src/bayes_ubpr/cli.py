@@ -7,7 +7,7 @@ import contextlib
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +199,8 @@ def _calibrate(args: argparse.Namespace) -> None:
             client=client,
             store=args.store,
         )
+    tables: dict[str, Any]
+    figures: dict[str, Callable[..., Axes]]
     if isinstance(result, CalibrationResult):
         tables = {"summary": result.summary, "predictive": result.predictive, "replicates": result.replicates}
         figures = {"coverage.png": coverage_plot}
@@ -339,7 +341,9 @@ def _paper_world(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame |
     return case_control_sample(cohort, controls_per_case=1, seed=args.seed + 1), cohort
 
 
-def _save_outputs(out: Path, tables: dict[str, pd.DataFrame], figures: dict[str, Callable[[Axes], object]]) -> None:
+def _save_outputs(
+    out: Path, tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Callable[[Axes], object]]
+) -> None:
     from matplotlib.figure import Figure
 
     for stem, frame in tables.items():

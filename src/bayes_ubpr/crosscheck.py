@@ -147,7 +147,7 @@ def _replicate_generators(seed: SeedLike, n_replicates: int) -> tuple[list[np.ra
     state is theirs.
     """
     root = as_generator(seed)
-    recorded = None if isinstance(seed, np.random.Generator) else int(root.bit_generator.seed_seq.entropy)
+    recorded = None if isinstance(seed, np.random.Generator) else int(root.bit_generator.seed_seq.entropy)  # type: ignore[attr-defined]
     return root.spawn(n_replicates), recorded
 
 

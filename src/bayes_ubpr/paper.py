@@ -420,7 +420,7 @@ def _audit_table5() -> list[dict]:
 def _chi_square(table: list[list[int]], *, yates: bool) -> float:
     (a, b), (c, d) = table
     n = a + b + c + d
-    difference = abs(a * d - b * c)
+    difference = float(abs(a * d - b * c))
     if yates:
         difference = max(0.0, difference - n / 2)
     denominator = (a + b) * (c + d) * (a + c) * (b + d)

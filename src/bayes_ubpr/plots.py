@@ -87,7 +87,7 @@ def ppc_plot(summary: PPCSummary, idata: az.InferenceData, *, seed: SeedLike = N
     replicated = (as_generator(seed).random(risk.shape) < risk).sum(axis=1)
     observed = summary.checks.set_index("statistic").loc["number of cases", "observed"]
     bins = np.arange(replicated.min(), replicated.max() + 2) - 0.5  # one bar per whole number of cases
-    ax.hist(replicated, bins=bins, color="C0", alpha=0.7, label="replicated data")
+    ax.hist(replicated, bins=bins.tolist(), color="C0", alpha=0.7, label="replicated data")
     ax.axvline(observed, color="C3", linewidth=2, label=f"observed ({observed:.0f})")
     ax.set_xlabel("number of cases")
     ax.set_ylabel("posterior draws")
@@ -148,7 +148,7 @@ def risk_distribution_plot(idata: az.InferenceData, *, ax: Axes | None = None) -
     ax = _axes(ax, (6, 3.5))
     _, y, _ = _fitted_data(idata)
     risk = _fitted_risk_draws(idata).mean(axis=0)
-    bins = np.linspace(0, 1, 26)
+    bins = np.linspace(0, 1, 26).tolist()
     ax.hist(risk[y == 0], bins=bins, alpha=0.6, color="C0", label="satisfactory relief (ubpr = 0)")
     ax.hist(risk[y == 1], bins=bins, alpha=0.6, color="C3", label="UBPR (ubpr = 1)")
     ax.set_xlabel("predicted risk on the fitted data's scale (posterior mean)")

@@ -24,6 +24,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import arviz as az
 import numpy as np
@@ -147,7 +148,7 @@ def _named_settings(priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | No
     return {p if isinstance(p, str) else f"setting {i}": p for i, p in enumerate(priors)}
 
 
-def _fit_options(options: Mapping[str, object]) -> dict[str, object]:
+def _fit_options(options: Mapping[str, object]) -> dict[str, Any]:
     unknown = set(options) - {"draws", "tune", "chains", "sampler"}
     if unknown:
         raise TypeError(f"unexpected fit options {sorted(unknown)}; allowed: draws, tune, chains, sampler")

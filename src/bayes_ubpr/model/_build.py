@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -211,7 +212,7 @@ def prepare_inputs(
     return ModelInputs(factors, spec, design, prevalence, group, slopes, values, coords, raw, bool(centred))
 
 
-def _prior_rv(name: str, prior: Prior, scale: pt.TensorLike = 1.0, **kwargs: object) -> pt.TensorVariable:
+def _prior_rv(name: str, prior: Prior, scale: Any = 1.0, **kwargs: object) -> pt.TensorVariable:
     """Random variable with ``prior``'s law multiplied by ``scale`` (location and scale alike)."""
     mu, sigma = prior.mu * scale, prior.sigma * scale
     if prior.family == "normal":

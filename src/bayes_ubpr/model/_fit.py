@@ -277,7 +277,13 @@ def fit(
     if check:
         _warn_design(data, inputs)
     int_seed = as_int_seed(seed)
-    settings = {"sampler": sampler, "draws": draws, "tune": tune, "chains": chains, "progressbar": progressbar}
+    settings: dict[str, Any] = {
+        "sampler": sampler,
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "progressbar": progressbar,
+    }
     idata = _sample(inputs, seed=int_seed, target_accept=target_accept, **settings)
     if _n_divergent(idata) and target_accept < RETRY_TARGET_ACCEPT:
         target_accept = RETRY_TARGET_ACCEPT
