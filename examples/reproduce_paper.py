@@ -8,16 +8,16 @@ script builds a cohort with the same size, prevalence, control-group
 distributions (Table 4) and true odds ratios (Table 5), draws the same kind of
 1:1 case-control sample, fits the Bayesian model and prints the posterior odds
 ratios beside the published ones. It saves the table as CSV and the fit as
-NetCDF in --output-dir.
+NetCDF in --output-dir (default output/reproduce_paper).
 
-Run:  python examples/reproduce_paper.py [--quick] [--seed 2016] [--output-dir output]
+Run:  python examples/reproduce_paper.py [--quick] [--seed 2016] [--output-dir DIR]
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
-from pathlib import Path
+
+from _common import example_parser, parse, print_saved
 
 import bayes_ubpr as bu
 from bayes_ubpr._io import write_frame, write_netcdf
@@ -25,17 +25,8 @@ from bayes_ubpr._io import write_frame, write_netcdf
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the example; see the module docstring."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
-    parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=2016)
-    parser.add_argument("--output-dir", type=Path, default=Path("output"))
-    parser.add_argument("--quick", action="store_true", help="fewer draws, for smoke tests")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.draws, args.tune, args.chains = 500, 500, 2
-    args.output_dir.mkdir(parents=True, exist_ok=True)
+    parser = example_parser(__doc__, name="reproduce_paper")
+    args = parse(parser, argv, quick={"draws": 500, "tune": 500, "chains": 2})
 
     cohort = bu.simulate_cohort(seed=args.seed)
     sample = bu.case_control_sample(cohort, seed=args.seed + 1)
@@ -49,9 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = bu.odds_ratio_table(idata)
     print()
     print(bu.format_odds_ratio_table(table))
-    write_frame(table, args.output_dir / "odds_ratios.csv")
-    write_netcdf(idata, args.output_dir / "reproduce_fit.nc")
-    print(f"\nSaved odds_ratios.csv and reproduce_fit.nc in {args.output_dir}/")
+    table_path, fit_path = args.output_dir / "odds_ratios.csv", args.output_dir / "reproduce_fit.nc"
+    write_frame(table, table_path)
+    write_netcdf(idata, fit_path)
+    print_saved([table_path, fit_path], args.output_dir)
     return 0
 
 
