@@ -12,8 +12,11 @@ import argparse
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+import bayes_ubpr as bu
 
 FIGURE_DPI = 110
 
@@ -75,6 +78,29 @@ def parse(
             setattr(args, key, value)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     return args
+
+
+def paper_like_sample(seed: int) -> pd.DataFrame:
+    """Simulate a cohort like the paper's and draw its 1:1 case-control sample, and say so.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the cohort; the control draw uses ``seed + 1``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every case of the simulated 1,316-patient cohort and as many random controls.
+    """
+    cohort = bu.simulate_cohort(seed=seed)
+    sample = bu.case_control_sample(cohort, seed=seed + 1)
+    n_cases = sample.attrs["n_cases"]
+    print(
+        f"Simulated {len(cohort):,} patients like the paper's; case-control sample of all {n_cases} cases "
+        f"and {n_cases} random controls (the paper had 60 and 60)."
+    )
+    return sample
 
 
 def sampling_options(args: argparse.Namespace) -> dict[str, int]:

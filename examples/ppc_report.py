@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from _common import example_parser, parse, print_saved, sampling_options, save_figure
+from _common import example_parser, paper_like_sample, parse, print_saved, sampling_options, save_figure
 
 import bayes_ubpr as bu
 from bayes_ubpr.paper import RISK_FACTORS
@@ -97,10 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = example_parser(__doc__, name="ppc_report")
     args = parse(parser, argv, quick={"draws": 200, "tune": 200, "chains": 2})
 
-    cohort = bu.simulate_cohort(seed=args.seed)
-    sample = bu.case_control_sample(cohort, seed=args.seed + 1)
-    n_cases = sample.attrs["n_cases"]
-    print(f"Simulated {len(cohort):,} patients; case-control sample of {n_cases} cases and {n_cases} controls.")
+    sample = paper_like_sample(args.seed)
     idata = bu.fit(sample, design="case_control", seed=args.seed + 2, **sampling_options(args))
 
     # For a case-control fit the checks are on the sample's scale, the scale its data were drawn on.

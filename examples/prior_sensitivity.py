@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from _common import example_parser, parse, print_saved, sampling_options, save_figure
+from _common import example_parser, paper_like_sample, parse, print_saved, sampling_options, save_figure
 
 import bayes_ubpr as bu
 from bayes_ubpr.paper import RISK_FACTORS
@@ -146,10 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(parser, argv, quick=quick)
     sampling = sampling_options(args)
 
-    cohort = bu.simulate_cohort(seed=args.seed)
-    sample = bu.case_control_sample(cohort, seed=args.seed + 1)
-    n_cases = sample.attrs["n_cases"]
-    print(f"Simulated {len(cohort):,} patients; case-control sample of {n_cases} cases and {n_cases} controls.")
+    sample = paper_like_sample(args.seed)
 
     grid = bu.prior_sensitivity(sample, priors=bu.prior_grid(scales=args.prior_scales), seed=args.seed + 2, **sampling)
     print("\nPosterior median OR under each prior (* : the 95% credible interval excludes OR 1)")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from _common import example_parser, parse, print_saved
+from _common import example_parser, paper_like_sample, parse, print_saved
 
 import bayes_ubpr as bu
 from bayes_ubpr._io import write_frame, write_netcdf
@@ -28,9 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = example_parser(__doc__, name="reproduce_paper")
     args = parse(parser, argv, quick={"draws": 500, "tune": 500, "chains": 2})
 
-    cohort = bu.simulate_cohort(seed=args.seed)
-    sample = bu.case_control_sample(cohort, seed=args.seed + 1)
-    print(f"Simulated {len(cohort):,} patients, {sample.attrs['n_cases']} cases (the paper had 60).")
+    sample = paper_like_sample(args.seed)
     print("Priors (per unit of each factor):")
     print(bu.describe_priors(bu.SIX_FACTORS).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
