@@ -33,8 +33,9 @@ quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks docs/make_figures.py
+	$(BIN)/ruff format --check src tests examples benchmarks docs/make_figures.py
+	$(BIN)/mypy src/bayes_ubpr
 
 # The [docs] extra's packages go into .venv without reinstalling bayes_ubpr itself.
 $(DOCS_STAMP): $(STAMP) pyproject.toml

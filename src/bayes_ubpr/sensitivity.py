@@ -355,16 +355,15 @@ def power_scaling(
         pm.compute_log_likelihood(scored, model=model, progressbar=False)
         likelihood = _as_values(az.psens(scored, component="likelihood", var_names=["beta"]))
         # Each factor's own prior is scaled in turn: scaling the joint prior would blame every factor
-        # for one factor's conflict, as their posteriors are correlated.
+        # for one factor's conflict, as their posteriors are correlated. The log prior group is cut to
+        # one factor by hand because ArviZ 0.23's psens ignores its component_coords argument.
         factors = [str(f) for f in scored.posterior["beta"].coords["factor"].values]
-        prior = [
-            float(
-                _as_values(
-                    az.psens(scored, component="prior", component_coords={"factor": [factor]}, var_names=["beta"])
-                )[j]
-            )
-            for j, factor in enumerate(factors)
-        ]
+        log_prior = scored.log_prior["beta_std"]
+        prior = []
+        for j, factor in enumerate(factors):
+            own = log_prior.sel(factor=factor, drop=True).to_dataset(name="beta_std")
+            single = az.InferenceData(posterior=scored.posterior, log_prior=own)
+            prior.append(float(_as_values(az.psens(single, component="prior", var_names=["beta"]))[j]))
     table = pd.DataFrame({"factor": factors, "prior_sensitivity": prior, "likelihood_sensitivity": likelihood})
     prior_flag = table["prior_sensitivity"] >= threshold
     likelihood_flag = table["likelihood_sensitivity"] >= threshold
