@@ -161,6 +161,15 @@ class CalibrationResult:
     risk_curve : pandas.DataFrame or None
         Per replicate, model and decile of predicted risk: mean ``predicted``
         and mean ``true`` risk of the cohort's patients (for the calibration curve).
+
+    Examples
+    --------
+    >>> from bayes_ubpr.calibrate import calibration_study
+    >>> result = calibration_study(n_replicates=2, n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1)
+    >>> list(result.summary.columns[:4])
+    ['factor', 'truth', 'bias', 'bias_mcse']
+    >>> str(result).startswith("Calibration study: 2 replicates, case_control design, n = 600")
+    True
     """
 
     summary: pd.DataFrame
@@ -492,6 +501,13 @@ def simultaneous_ecdf_band(
     uniformity and its applications in goodness-of-fit evaluation and
     multiple sample comparison. Statistics and Computing 32:32.
     doi:10.1007/s11222-022-10090-6
+
+    Examples
+    --------
+    >>> from bayes_ubpr.calibrate import simultaneous_ecdf_band
+    >>> z, lower, upper = simultaneous_ecdf_band(100, 20, seed=0)
+    >>> z.shape, bool((lower < 0).all() and (upper > 0).all())
+    ((19,), True)
     """
     from scipy import stats
 
@@ -527,6 +543,18 @@ def sbc_verdicts(ranks: pd.DataFrame, n_values: int, *, prob: float = 0.95, seed
         Per parameter: ``n_replicates``, ``max_ecdf_difference`` and
         ``verdict`` ("consistent with uniform" or "miscalibrated": the ECDF
         difference leaves its simultaneous ``prob`` band).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from bayes_ubpr.calibrate import sbc_verdicts
+    >>> rng = np.random.default_rng(1)
+    >>> ranks = pd.DataFrame({
+    ...     "parameter": ["uniform"] * 200 + ["too narrow"] * 200,
+    ...     "rank": np.r_[rng.integers(0, 100, 200), rng.choice([0, 99], 200)],  # truth always outside
+    ... })
+    >>> sbc_verdicts(ranks, 100)["verdict"].tolist()
+    ['consistent with uniform', 'miscalibrated']
     """
     rows = []
     for parameter, group in ranks.groupby("parameter", sort=False):
@@ -613,6 +641,15 @@ class SBCResult:
         Predictive calibration as in :class:`CalibrationResult`, where each
         replicate's true risks are the population risks under its prior draw
         (the drawn intercept mapped to the population as the model maps it).
+
+    Examples
+    --------
+    >>> from bayes_ubpr.calibrate import calibration_study
+    >>> sbc = calibration_study(
+    ...     n_replicates=2, mode="sbc", n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1, n_thinned=19
+    ... )
+    >>> sbc.n_values, list(sbc.verdicts.columns)
+    (20, ['parameter', 'n_replicates', 'max_ecdf_difference', 'verdict'])
     """
 
     verdicts: pd.DataFrame

@@ -44,12 +44,28 @@ _COMPILED_LOCK = threading.Lock()  # threads of one process (a Dask worker) shar
 
 
 def default_sampler() -> str:
-    """Return "nutpie" where it is installed, else "pymc"."""
+    """Return "nutpie" where it is installed, else "pymc".
+
+    Examples
+    --------
+    >>> from bayes_ubpr.model import SAMPLERS, default_sampler
+    >>> default_sampler() in SAMPLERS
+    True
+    """
     return "nutpie" if find_spec("nutpie") is not None else "pymc"
 
 
 def clear_compiled_models() -> None:
-    """Forget every compiled model (the next fit of each structure compiles anew)."""
+    """Forget every compiled model (the next fit of each structure compiles anew).
+
+    Useful to free memory after many model structures, or to time a cold
+    start in a benchmark.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.model import clear_compiled_models
+    >>> clear_compiled_models()
+    """
     _COMPILED.clear()
 
 
@@ -345,6 +361,14 @@ def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] | Non
     -----
     StatisticalWarning
         If any parameter fails or any transition diverged.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit, check_convergence
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> table = check_convergence(idata)
+    >>> bool(table["ok"].all()), list(table.columns[-3:])
+    (True, ['ess_tail', 'r_hat', 'ok'])
     """
     if var_names is None:
         optional = ("group_sd", "slope_sd", "global_scale")
