@@ -40,6 +40,7 @@ def test_example_runs_quick(path, tmp_path, capsys, monkeypatch):
 
 
 # A fresh interpreter from another directory, as a user runs it: the script must find its helper by itself.
+# About 3 s per script (importing bayes_ubpr), so all of them together stay out of the quick suite.
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_starts_from_another_directory(path, tmp_path):
