@@ -81,6 +81,15 @@ class RiskFactor:
         The row name printed in the paper's Tables 4 and 5.
     domain : str
         Clinical group used for hierarchical shrinkage across factors.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.paper import RISK_FACTORS
+    >>> factor = RISK_FACTORS["cement_volume_ml"]
+    >>> factor.kind, factor.unit, factor.paper_row
+    ('continuous', '1 mL', 'Cement volume injected per level')
+    >>> [name for name, f in RISK_FACTORS.items() if f.domain == "surgical_technique"][:2]
+    ['cement_distribution_poor', 'n_fractures']
     """
 
     name: str
