@@ -51,7 +51,25 @@ MAX_FRACTURES = 6
 
 @dataclass(frozen=True)
 class NormalLaw:
-    """Normal law of a continuous factor."""
+    """Normal law of a continuous factor.
+
+    Parameters
+    ----------
+    mean : float
+        Mean.
+    sd : float
+        Standard deviation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_ubpr.simulate import NormalLaw
+    >>> law = NormalLaw(mean=4.75, sd=0.5)  # cement volume per level, mL
+    >>> law.tilt(-2.0)  # the law among cases when the log OR per mL is -2
+    NormalLaw(mean=4.25, sd=0.5)
+    >>> law.sample(np.random.default_rng(1), 3).shape
+    (3,)
+    """
 
     mean: float
     sd: float
@@ -79,7 +97,23 @@ class NormalLaw:
 
 @dataclass(frozen=True)
 class BernoulliLaw:
-    """Bernoulli law of a 0/1 factor with P(X = 1) = ``p``."""
+    """Bernoulli law of a 0/1 factor with P(X = 1) = ``p``.
+
+    Parameters
+    ----------
+    p : float
+        Probability of a 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_ubpr.simulate import BernoulliLaw
+    >>> law = BernoulliLaw(0.25)
+    >>> round(law.tilt(np.log(3.0)).p, 3)  # odds 1:3 times an odds ratio of 3
+    0.5
+    >>> law.sample(np.random.default_rng(1), 5).tolist()
+    [0, 0, 1, 0, 0]
+    """
 
     p: float
 
@@ -106,7 +140,24 @@ class BernoulliLaw:
 
 @dataclass(frozen=True)
 class DiscreteLaw:
-    """Law on a finite set of whole numbers."""
+    """Law on a finite set of whole numbers.
+
+    Parameters
+    ----------
+    support : tuple of int
+        The values, in increasing order.
+    pmf : tuple of float
+        Their probabilities (summing to 1).
+
+    Examples
+    --------
+    >>> from bayes_ubpr.simulate import DiscreteLaw
+    >>> law = DiscreteLaw(support=(1, 2, 3), pmf=(0.5, 0.3, 0.2))
+    >>> [round(m, 3) for m in law.moments()]
+    [1.7, 0.781]
+    >>> [round(float(p), 3) for p in law.tilt(1.0).pmf]  # weights times e^k, renormalised
+    [0.179, 0.292, 0.529]
+    """
 
     support: tuple[int, ...]
     pmf: tuple[float, ...]
@@ -214,6 +265,18 @@ class TrueModel:
         Expected proportion of cases in the cohort.
     laws : dict
         Law of each factor among controls (see :func:`control_laws`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_ubpr.simulate import simulate_cohort, true_model
+    >>> model = true_model(prevalence=0.1)
+    >>> cohort = simulate_cohort(n=500, prevalence=0.1, seed=1)
+    >>> risk = model.risk(cohort)
+    >>> risk.shape, bool(np.allclose(risk, cohort["true_risk"]))
+    ((500,), True)
+    >>> sorted(model.as_dict())
+    ['intercept', 'log_odds_ratios', 'prevalence']
     """
 
     intercept: float
