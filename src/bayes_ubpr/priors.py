@@ -285,6 +285,15 @@ class Horseshoe:
     Piironen J, Vehtari A (2017). Sparsity information and regularization in
     the horseshoe and other shrinkage priors. Electronic Journal of
     Statistics 11(2):5018-5051. doi:10.1214/17-EJS1337SI
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import Horseshoe, describe_priors
+    >>> prior = Horseshoe(expected_nonzero=3)
+    >>> round(prior.global_scale(n_factors=15, n_obs=120), 3)  # tau0 = 3/12 * 2/sqrt(120)
+    0.046
+    >>> describe_priors(["fascia_injury", "age"], prior)["family"].tolist()
+    ['normal', 'horseshoe', 'horseshoe']
     """
 
     expected_nonzero: float = 6.0
@@ -329,6 +338,16 @@ class DomainShrinkage:
     domains : mapping of str to tuple of str, optional
         Domain of each factor; defaults to the paper's clinical grouping.
     intercept : Prior, default Normal(0, 2.5)
+        Prior on the log odds at the factors' sample mean.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import DomainShrinkage, resolve_priors
+    >>> prior = DomainShrinkage(domain_spread=0.25)
+    >>> prior.domain_of(["fascia_injury", "n_fractures", "cement_volume_ml"])
+    ['soft_tissue', 'surgical_technique', 'surgical_technique']
+    >>> resolve_priors(["fascia_injury", "n_fractures"], prior).kind
+    'domains'
     """
 
     global_scale: float = 1.0
@@ -360,6 +379,15 @@ class PopulationPrevalence:
     alpha, beta : float
         Beta parameters (> 0). ``PopulationPrevalence.from_counts(60, 1316)``
         gives Beta(60.5, 1256.5), the Jeffreys posterior of 60 cases in 1,316.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import PopulationPrevalence
+    >>> prevalence = PopulationPrevalence.from_counts(60, 1316)
+    >>> prevalence
+    PopulationPrevalence(alpha=60.5, beta=1256.5)
+    >>> round(prevalence.mean, 4)
+    0.0459
     """
 
     alpha: float
@@ -407,6 +435,17 @@ class PriorSpec:
         Independent per-unit priors per factor (empty for shrinkage structures).
     structure : Horseshoe, DomainShrinkage or None
         Joint shrinkage prior, if any.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import resolve_priors
+    >>> spec = resolve_priors(["fascia_injury", "cement_volume_ml"])
+    >>> spec.name, spec.kind
+    ('default', 'independent')
+    >>> round(spec.coefficients["cement_volume_ml"].sigma, 2)  # 2.5 per SD of 0.46 mL, per mL
+    5.43
+    >>> sorted(spec.to_dict())
+    ['coefficients', 'intercept', 'kind', 'name', 'structure']
     """
 
     name: str
