@@ -48,13 +48,29 @@ def auc(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
 
 
 def brier_score(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
-    """Mean squared difference between outcome and predicted risk."""
+    """Mean squared difference between outcome and predicted risk.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.metrics import brier_score
+    >>> round(brier_score([0, 1, 1], [0.2, 0.6, 0.9]), 3)
+    0.07
+    >>> brier_score([0, 1], [[0.5, 0.5], [0.1, 0.8]]).round(3).tolist()  # one score per posterior draw
+    [0.25, 0.025]
+    """
     values = ((_as_2d(p) - np.asarray(y, dtype=float)) ** 2).mean(axis=1)
     return _squeeze(values, p)
 
 
 def observed_expected_ratio(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
-    """Observed number of events over the expected number (sum of risks); 1 is ideal."""
+    """Observed number of events over the expected number (sum of risks); 1 is ideal.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.metrics import observed_expected_ratio
+    >>> round(observed_expected_ratio([0, 1, 1, 0], [0.25, 0.25, 0.5, 0.5]), 3)  # 2 events, 1.5 expected
+    1.333
+    """
     values = np.asarray(y, dtype=float).sum() / _as_2d(p).sum(axis=1)
     return _squeeze(values, p)
 
@@ -146,6 +162,15 @@ def integrated_calibration_index(true_risk: np.ndarray, p: np.ndarray) -> np.nda
     and related metrics for quantifying the calibration of logistic
     regression models. Statistics in Medicine 38(21):4051-4065.
     doi:10.1002/sim.8281
+
+    Examples
+    --------
+    >>> from bayes_ubpr.metrics import integrated_calibration_index
+    >>> true_risk = [0.1, 0.2, 0.4]
+    >>> round(integrated_calibration_index(true_risk, [0.15, 0.2, 0.3]), 3)
+    0.05
+    >>> integrated_calibration_index(true_risk, [[0.15, 0.2, 0.3], true_risk]).round(3).tolist()
+    [0.05, 0.0]
     """
     values = np.abs(_as_2d(p) - np.asarray(true_risk, dtype=float)).mean(axis=1)
     return _squeeze(values, p)
