@@ -261,3 +261,43 @@ def test_cli_sensitivity_writes_tables_and_figures(tmp_path, capsys):
     assert "e_value_limit" in capsys.readouterr().out
     assert main(["sensitivity", "confounding", "--out", str(tmp_path / "absent")]) == 2
     assert "output folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_grid_of_one_prior_family_compiles_one_model(small_cohort):
+    from bayes_ubpr.model._fit import _COMPILED
+
+    grid = prior_grid(families=["student_t"], scales=[0.5, 2.0])
+    bu.fit(small_cohort, priors=grid["student_t x 0.5"], seed=1, check=False, **FAST)
+    compiled = len(_COMPILED)
+    wide = bu.fit(small_cohort, priors=grid["student_t x 2"], seed=1, check=False, **FAST)
+    assert len(_COMPILED) == compiled, "the second scale of the family must reuse the compiled model"
+    # ... and the refit really used the new scale: its prior SD on the log OR per reference SD is 5.
+    assert json_prior_sigma(wide, "fascia_injury") == pytest.approx(5.0)
+
+
+def json_prior_sigma(idata, factor):
+    import json
+
+    return json.loads(idata.attrs["priors"])["coefficients"][factor]["sigma"]
+
+
+@pytest.mark.slow
+def test_power_scaling_with_mixed_prior_families(small_cohort):
+    priors = {"depression": Prior("student_t", 0.0, 2.5, nu=3), "fascia_injury": Prior("laplace", 0.0, 2.5)}
+    idata = bu.fit(small_cohort, priors=priors, seed=2, check=False, **FAST)
+    table = power_scaling(idata, small_cohort)
+    assert table["prior_sensitivity"].notna().all() and (table["diagnosis"] == "-").all(), table
+
+
+def test_e_values_per_sd_and_seeds_as_generators(small_fit, small_cohort):
+    per_sd = e_value_table(small_fit, scale="sd")
+    reference = bu.odds_ratio_table(small_fit, scale="sd")
+    np.testing.assert_allclose(per_sd["or_median"], reference["or_median"])
+    np.testing.assert_allclose(per_sd["e_value"], e_value(reference["or_median"].to_numpy()))
+    with pytest.raises(ValueError, match="scale must be one of 'unit', 'sd'; got 'mL'"):
+        e_value_table(small_fit, scale="mL")
+    options = {"n_draws": 2, "controls_per_case": (1,), **FAST}
+    from_int = control_resampling(small_cohort, seed=5, **options).attrs["per_draw"]
+    from_generator = control_resampling(small_cohort, seed=np.random.default_rng(5), **options).attrs["per_draw"]
+    pd.testing.assert_frame_equal(from_int, from_generator)

@@ -14,8 +14,8 @@ returning a tidy DataFrame (settings in ``.attrs``):
 - :func:`e_value` and :func:`e_value_table` (VanderWeele & Ding 2017).
 
 The E-value kernel is plain NumPy, tested on arrays; the other functions fit
-models and reuse the compiled model of each structure, so a grid of priors
-costs one compilation.
+models and reuse the compiled model of each structure: a prior's parameters
+are data, so a grid of priors costs one compilation per prior family.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability, require_dataframe
 from bayes_ubpr.model import build_model, fit
 from bayes_ubpr.paper import PREVALENCE, SIX_FACTORS
-from bayes_ubpr.posterior import odds_ratio_table, predict_risk
+from bayes_ubpr.posterior import _fitted_data, odds_ratio_table, predict_risk
 from bayes_ubpr.priors import (
     DEFAULT_SCALE,
     PAPER_INFLATION,
@@ -349,19 +349,21 @@ def power_scaling(
         priors=_priors_from_attrs(attrs["priors"]),
         design=attrs["design"],
     )
+    coefficient_priors = [v.name for v in model.free_RVs if v.name == "beta_std" or v.name.startswith("beta_std_")]
+    if not coefficient_priors:
+        raise NotImplementedError("power_scaling supports independent priors per factor, not shrinkage structures")
     scored = az.InferenceData(posterior=idata.posterior[[v.name for v in model.free_RVs] + ["beta"]])
+    factors = [str(f) for f in scored.posterior["beta"].coords["factor"].values]
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        pm.compute_log_prior(scored, model=model, var_names=["beta_std"], progressbar=False)
+        pm.compute_log_prior(scored, model=model, var_names=coefficient_priors, progressbar=False)
         pm.compute_log_likelihood(scored, model=model, progressbar=False)
         likelihood = _as_values(az.psens(scored, component="likelihood", var_names=["beta"]))
         # Each factor's own prior is scaled in turn: scaling the joint prior would blame every factor
         # for one factor's conflict, as their posteriors are correlated. The log prior group is cut to
         # one factor by hand because ArviZ 0.23's psens ignores its component_coords argument.
-        factors = [str(f) for f in scored.posterior["beta"].coords["factor"].values]
-        log_prior = scored.log_prior["beta_std"]
         prior = []
         for j, factor in enumerate(factors):
-            own = log_prior.sel(factor=factor, drop=True).to_dataset(name="beta_std")
+            own = _factor_log_prior(scored.log_prior, factor).to_dataset(name="log_prior")
             single = az.InferenceData(posterior=scored.posterior, log_prior=own)
             prior.append(float(_as_values(az.psens(single, component="prior", var_names=["beta"]))[j]))
     table = pd.DataFrame({"factor": factors, "prior_sensitivity": prior, "likelihood_sensitivity": likelihood})
@@ -372,6 +374,13 @@ def power_scaling(
     )
     table.attrs.update({"threshold": threshold})
     return table
+
+
+def _factor_log_prior(log_prior: xr.Dataset, factor: str) -> xr.DataArray:
+    """One factor's log prior density per draw: a slice of the vector prior, or its own variable."""
+    if "beta_std" in log_prior:
+        return log_prior["beta_std"].sel(factor=factor, drop=True)
+    return log_prior[f"beta_std_{factor}"]
 
 
 def _as_values(result: object) -> np.ndarray:
@@ -456,7 +465,7 @@ def control_resampling(
     priors: PriorsLike = None,
     truth: Mapping[str, float] | None = None,
     prob: float = 0.95,
-    seed: int | None = None,
+    seed: SeedLike = None,
     **fit_options: object,
 ) -> pd.DataFrame:
     """Refit one cohort over many random control sets and several control ratios.
@@ -484,9 +493,12 @@ def control_resampling(
     truth : mapping, optional
         True log odds ratios per factor (a simulated cohort's, e.g.
         ``true_model().log_odds_ratios``), adding ``bias`` and ``coverage``.
+        The cases are this one cohort's, so both include the cohort's own
+        sampling error: more controls concentrate the posterior on the
+        cohort's values, not on the truth.
     prob : float, default 0.95
         Credible interval mass.
-    seed : int, optional
+    seed : None, int or numpy.random.Generator
         Root seed; control set d of ratio k uses its own spawned child.
 
     Returns
@@ -508,17 +520,19 @@ def control_resampling(
         raise ValueError("controls_per_case must hold at least one ratio")
     prob = check_probability(prob, name="prob")
     options = _fit_options(fit_options)
-    children = np.random.SeedSequence(seed).spawn(len(ratios) * n_draws)
+    children = as_generator(seed).spawn(len(ratios) * n_draws)
     rows = []
     for i, k in enumerate(ratios):
         for d in range(n_draws):
-            rng = np.random.default_rng(children[i * n_draws + d])
+            rng = children[i * n_draws + d]
             sample = case_control_sample(cohort, k, seed=rng)
             idata = fit(sample, factors=factors, priors=priors, design="case_control", seed=rng, check=False, **options)
             rows.extend(_draw_rows(idata, k, d, prob))
     per_draw = pd.DataFrame(rows)
     summary = _summarise_resampling(per_draw, truth)
-    summary.attrs.update({"prob": prob, "seed": seed, **options, "per_draw": per_draw})
+    summary.attrs.update(
+        {"prob": prob, "seed": seed if isinstance(seed, int) else None, **options, "per_draw": per_draw}
+    )
     return summary
 
 
@@ -617,7 +631,9 @@ def e_value(odds_ratio: float | np.ndarray, *, rare_outcome: bool = True) -> flo
     return float(values) if values.ndim == 0 else values
 
 
-def e_value_table(idata: az.InferenceData, *, prob: float = 0.95, rare_outcome: bool = True) -> pd.DataFrame:
+def e_value_table(
+    idata: az.InferenceData, *, prob: float = 0.95, rare_outcome: bool = True, scale: str = "unit"
+) -> pd.DataFrame:
     """Tabulate E-values of each posterior odds ratio and of its credible limit nearest 1.
 
     Parameters
@@ -629,6 +645,10 @@ def e_value_table(idata: az.InferenceData, *, prob: float = 0.95, rare_outcome: 
     rare_outcome : bool, default True
         Whether the outcome is rare in the population (the case-control
         odds ratio estimates the population one, where UBPR's 4.6% is rare).
+    scale : {"unit", "sd"}, default "unit"
+        E-values of the odds ratio per unit of each factor, or per SD of the
+        factor in the fitted data. A continuous factor's E-value depends on
+        its unit (per mL of cement it is large); per SD compares factors.
 
     Returns
     -------
@@ -645,14 +665,16 @@ def e_value_table(idata: az.InferenceData, *, prob: float = 0.95, rare_outcome: 
     VanderWeele TJ, Ding P (2017). doi:10.7326/M16-2607
     """
     prob = check_probability(prob, name="prob")
-    table = odds_ratio_table(idata, prob=prob)[["factor", "or_median", "or_lower", "or_upper"]].copy()
+    check_choice(scale, ("unit", "sd"), name="scale")
+    table = odds_ratio_table(idata, prob=prob, scale=scale)[["factor", "or_median", "or_lower", "or_upper"]].copy()
     table["e_value"] = e_value(table["or_median"].to_numpy(), rare_outcome=rare_outcome)
     includes_one = (table["or_lower"] <= 1) & (table["or_upper"] >= 1)
     nearest = np.where(table["or_median"] >= 1, table["or_lower"], table["or_upper"])
     table["e_value_limit"] = np.where(includes_one, 1.0, e_value(nearest, rare_outcome=rare_outcome))
-    draws = np.exp(idata.posterior["beta"].stack(sample=("chain", "draw")).transpose("sample", "factor").to_numpy())
-    per_draw = e_value(draws, rare_outcome=rare_outcome)
+    log_or = idata.posterior["beta"].stack(sample=("chain", "draw")).transpose("sample", "factor").to_numpy()
+    per = _fitted_data(idata)[2] if scale == "sd" else 1.0
+    per_draw = e_value(np.exp(log_or * per), rare_outcome=rare_outcome)
     low, high = np.quantile(per_draw, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
     table["e_value_posterior_lower"], table["e_value_posterior_upper"] = low, high
-    table.attrs.update({"prob": prob, "rare_outcome": rare_outcome})
+    table.attrs.update({"prob": prob, "rare_outcome": rare_outcome, "scale": scale})
     return table

@@ -82,8 +82,11 @@ class ModelInputs:
         """Hashable description of what must be compiled anew when it changes."""
         if self.spec.kind == "independent":
             families = tuple(p.family for p in self.spec.coefficients.values())
+            # One family for all factors: its parameters are data (see _prior_data). Mixed families are baked in.
             non_normal = tuple(
-                (f, p.mu, p.sigma, p.nu) for f, p in self.spec.coefficients.items() if p.family != "normal"
+                (f, p.mu, p.sigma, p.nu)
+                for f, p in self.spec.coefficients.items()
+                if p.family != "normal" and len(set(families)) > 1
             )
         else:
             families, non_normal = (), ()
@@ -152,9 +155,7 @@ def prepare_inputs(
         "x_scale": scale,
         "y": y,
     }
-    if spec.kind == "independent" and all(p.family == "normal" for p in spec.coefficients.values()):
-        values["prior_mu"] = np.array([p.mu for p in spec.coefficients.values()])
-        values["prior_sigma"] = np.array([p.sigma for p in spec.coefficients.values()])
+    values.update(_prior_data(spec))
     if spec.kind == "horseshoe":
         assert isinstance(spec.structure, Horseshoe)
         values["tau0"] = np.array(spec.structure.global_scale(len(factors), len(y)))
@@ -222,10 +223,31 @@ def _prior_rv(name: str, prior: Prior, scale: Any = 1.0, **kwargs: object) -> pt
     return pm.Laplace(name, mu=mu, b=sigma, **kwargs)
 
 
+def _prior_data(spec: PriorSpec) -> dict[str, np.ndarray]:
+    """Prior parameters as data when every factor's prior is of one family.
+
+    Data, not constants, so that a grid of priors of one family refits one
+    compiled model instead of compiling one per setting.
+    """
+    priors = list(spec.coefficients.values())
+    if spec.kind != "independent" or len({p.family for p in priors}) != 1:
+        return {}
+    values = {"prior_mu": np.array([p.mu for p in priors]), "prior_sigma": np.array([p.sigma for p in priors])}
+    if priors[0].family == "student_t":
+        values["prior_nu"] = np.array([p.nu for p in priors], dtype=float)
+    return values
+
+
 def _independent(inputs: ModelInputs, data: Mapping[str, pt.TensorVariable]) -> pt.TensorVariable:
     x_scale = data["x_scale"]
     if "prior_mu" in data:
-        return pm.Normal("beta_std", mu=data["prior_mu"] * x_scale, sigma=data["prior_sigma"] * x_scale, dims="factor")
+        mu, sigma = data["prior_mu"] * x_scale, data["prior_sigma"] * x_scale
+        family = next(iter(inputs.spec.coefficients.values())).family
+        if family == "student_t":
+            return pm.StudentT("beta_std", nu=data["prior_nu"], mu=mu, sigma=sigma, dims="factor")
+        if family == "laplace":
+            return pm.Laplace("beta_std", mu=mu, b=sigma, dims="factor")
+        return pm.Normal("beta_std", mu=mu, sigma=sigma, dims="factor")
     priors = inputs.spec.coefficients
     parts = [_prior_rv(f"beta_std_{f}", priors[f], x_scale[j]) for j, f in enumerate(inputs.factors)]
     return pm.Deterministic("beta_std", pt.stack(parts), dims="factor")
