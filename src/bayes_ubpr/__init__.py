@@ -8,7 +8,7 @@ bayes_ubpr re-analyses the risk factors for unsatisfactory back pain relief
 from importlib.metadata import version
 
 from bayes_ubpr._io import load_fit, save_fit
-from bayes_ubpr.calibrate import calibration_study, simulate_cohorts
+from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.crosscheck import (
     audit_across_tables,
     audit_rows,
@@ -43,6 +43,7 @@ from bayes_ubpr.plots import (
     tipping_point_plot,
 )
 from bayes_ubpr.posterior import (
+    PPCSummary,
     format_odds_ratio_table,
     maximum_likelihood,
     odds_ratio_table,
@@ -60,8 +61,9 @@ from bayes_ubpr.priors import (
     describe_priors,
     paper_priors,
 )
-from bayes_ubpr.report import write_report
+from bayes_ubpr.report import example_patients, write_report
 from bayes_ubpr.sensitivity import (
+    LITERATURE_PREVALENCES,
     control_resampling,
     e_value,
     e_value_table,
@@ -112,6 +114,7 @@ __all__ = [
     "fit",
     "prior_predictive",
     # posterior
+    "PPCSummary",
     "format_odds_ratio_table",
     "maximum_likelihood",
     "odds_ratio_table",
@@ -120,9 +123,12 @@ __all__ = [
     "reanalyse_published",
     "risk_draws",
     # calibration studies
+    "CalibrationResult",
+    "SBCResult",
     "calibration_study",
     "simulate_cohorts",
     # sensitivity analysis
+    "LITERATURE_PREVALENCES",
     "control_resampling",
     "e_value",
     "e_value_table",
@@ -143,6 +149,7 @@ __all__ = [
     "forest_plot",
     "ppc_plot",
     "risk_distribution_plot",
+    "example_patients",
     "write_report",
     # saving fits
     "load_fit",
