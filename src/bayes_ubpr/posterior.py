@@ -82,7 +82,7 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
     Examples
     --------
     >>> from bayes_ubpr import simulate_cohort, fit, maximum_likelihood
-    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), draws=500, tune=500, chains=2, seed=1)
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
     >>> mle = maximum_likelihood(idata).set_index("factor")
     >>> list(mle.columns)
     ['mle_log_or', 'mle_se', 'mle_or', 'mle_lower', 'mle_upper']
@@ -400,14 +400,14 @@ def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: f
     --------
     >>> import pandas as pd
     >>> from bayes_ubpr import simulate_cohort, fit, risk_draws
-    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), draws=500, tune=500, chains=2, seed=1)
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
     >>> patients = pd.DataFrame(
     ...     {"bmd_tscore_abs": [3.0, 3.6], "fascia_injury": [0, 1], "cement_distribution_poor": [0, 0],
     ...      "n_fractures": [1, 3], "cement_volume_ml": [5.5, 4.0], "depression": [0, 0]},
     ...     index=["typical", "high risk"])
     >>> risk = risk_draws(idata, patients)
     >>> risk.dims, risk.shape
-    (('chain', 'draw', 'patient'), (2, 500, 2))
+    (('chain', 'draw', 'patient'), (2, 1000, 2))
     >>> bool((risk.sel(patient="high risk") > risk.sel(patient="typical")).mean() > 0.9)
     True
     """
@@ -503,7 +503,7 @@ class PPCSummary:
     Examples
     --------
     >>> from bayes_ubpr import simulate_cohort, fit, ppc_summary
-    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), draws=500, tune=500, chains=2, seed=1)
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
     >>> summary = ppc_summary(idata, seed=2)
     >>> summary.checks.shape  # number of cases, then each factor's case mean
     (7, 6)
