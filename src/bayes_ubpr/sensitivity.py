@@ -200,6 +200,18 @@ def prior_sensitivity(
     tipping_points : how sceptical a prior must be to flip each conclusion.
     power_scaling : prior and likelihood sensitivity without refitting.
     bayes_ubpr.plots.prior_sensitivity_plot : the figure of this table.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr.sensitivity import prior_sensitivity
+    >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
+    >>> table = prior_sensitivity(sample, priors=["default", "sceptical"], chains=2, seed=1)
+    >>> table.groupby("setting").size().to_dict()
+    {'default': 6, 'sceptical': 6}
+    >>> ors = table.pivot(index="factor", columns="setting", values="or_median")
+    >>> bool(ors.loc["fascia_injury", "sceptical"] < ors.loc["fascia_injury", "default"])  # pulled towards 1
+    True
     """
     require_dataframe(data)
     prob = check_probability(prob, name="prob")
@@ -264,6 +276,17 @@ def tipping_points(
     ----------
     Spiegelhalter DJ, Freedman LS, Parmar MKB (1994). Bayesian approaches to
     randomized trials. J R Stat Soc A 157(3):357-416. doi:10.2307/2983527
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr.sensitivity import tipping_points
+    >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
+    >>> result = tipping_points(sample, scales=[0.1, 0.3, 1.0], chains=2, seed=1)
+    >>> list(result.columns)
+    ['factor', 'tipping_sigma', 'tipping_or_bound', 'excludes_one_at_widest', 'status']
+    >>> result.attrs["grid"].shape  # 3 prior SDs x 6 factors
+    (18, 13)
     """
     scales = sorted(float(s) for s in scales)
     if len(scales) < 2 or scales[0] <= 0:
@@ -335,6 +358,18 @@ def power_scaling(
     Kallioinen N, Paananen T, Bürkner PC, Vehtari A (2023). Detecting and
     diagnosing prior and likelihood sensitivity with power-scaling.
     Statistics and Computing 34:57. doi:10.1007/s11222-023-10366-5
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit
+    >>> from bayes_ubpr.sensitivity import power_scaling
+    >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
+    >>> idata = fit(cohort, chains=2, seed=1)
+    >>> table = power_scaling(idata, cohort)
+    >>> list(table.columns)
+    ['factor', 'prior_sensitivity', 'likelihood_sensitivity', 'diagnosis']
+    >>> bool((table["prior_sensitivity"] < 0.05).all())  # 185 cases outweigh the weakly informative prior
+    True
     """
     import pymc as pm
 
@@ -435,6 +470,21 @@ def prevalence_sensitivity(
         ``prevalence``, ``risk_median``, ``risk_lower``, ``risk_upper`` and
         ``risk_ratio`` (median risk over the median risk at the first
         prevalence).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayes_ubpr import simulate_cohort, case_control_sample, fit
+    >>> from bayes_ubpr.sensitivity import prevalence_sensitivity
+    >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
+    >>> idata = fit(sample, design="case_control", chains=2, seed=1, check=False)
+    >>> patient = pd.DataFrame({"bmd_tscore_abs": [3.0], "fascia_injury": [1], "cement_distribution_poor": [0],
+    ...                         "n_fractures": [2], "cement_volume_ml": [5.0], "depression": [0]})
+    >>> table = prevalence_sensitivity(idata, patient, prevalences=[0.05, 0.10, 0.22])
+    >>> table.shape
+    (3, 6)
+    >>> bool(table["risk_median"].is_monotonic_increasing)
+    True
     """
     if idata.attrs.get("design") != "case_control":
         raise ValueError("prevalence_sensitivity needs a design='case_control' fit; a cohort fit estimates its own")
@@ -512,6 +562,17 @@ def control_resampling(
         scale) and ``width_vs_1to1`` (relative to 1:1); with ``truth``,
         ``truth``, ``bias`` and ``coverage``. Per-draw rows are in
         ``.attrs["per_draw"]``.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort
+    >>> from bayes_ubpr.sensitivity import control_resampling
+    >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
+    >>> result = control_resampling(cohort, n_draws=2, controls_per_case=[1, 2], chains=2, seed=1)
+    >>> result.shape, result.attrs["per_draw"].shape  # 2 ratios x 6 factors, each from 2 control sets
+    ((12, 9), (24, 7))
+    >>> bool((result.loc[result["controls_per_case"] == 2, "width_vs_1to1"] < 1).all())  # more controls, narrower
+    True
     """
     require_dataframe(cohort, name="cohort")
     n_draws = check_positive_int(n_draws, name="n_draws", minimum=2)
@@ -663,6 +724,17 @@ def e_value_table(
     References
     ----------
     VanderWeele TJ, Ding P (2017). doi:10.7326/M16-2607
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit
+    >>> from bayes_ubpr.sensitivity import e_value_table
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> table = e_value_table(idata, rare_outcome=False).set_index("factor")  # 30% is not a rare outcome
+    >>> list(table.columns[:5])
+    ['or_median', 'or_lower', 'or_upper', 'e_value', 'e_value_limit']
+    >>> bool(table.loc["fascia_injury", "e_value_limit"] > 1)  # its interval excludes OR 1
+    True
     """
     prob = check_probability(prob, name="prob")
     check_choice(scale, ("unit", "sd"), name="scale")
