@@ -57,3 +57,14 @@ def test_calibration_fits_that_have_no_finite_estimate_are_nan():
     slopes = calibration_slope([0, 0, 1, 1], separated)
     assert np.isnan(slopes[0]) and np.isfinite(slopes[1])
     assert np.isnan(calibration_in_the_large([1, 1, 1], [0.2, 0.3, 0.1]))
+
+
+def test_calibration_fits_with_extreme_risks_match_statsmodels():
+    # Risks spread over logit -17..13: plain Newton from (0, 1) overshoots here; the damped fit must not.
+    rng = np.random.default_rng(3)
+    lp = rng.normal(-2, 5, size=1316)
+    y = (rng.random(1316) < special.expit(-3.5 + 0.59 * lp)).astype(int)
+    reference = sm.Logit(y, sm.add_constant(lp)).fit(disp=0).params
+    assert metrics.calibration_slope(y, special.expit(lp)) == pytest.approx(reference[1], rel=1e-6)
+    offset_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp).fit()
+    assert metrics.calibration_in_the_large(y, special.expit(lp)) == pytest.approx(offset_fit.params[0], rel=1e-6)

@@ -21,7 +21,8 @@ __all__ = [
     "observed_expected_ratio",
 ]
 
-_NEWTON_STEPS = 50
+_NEWTON_STEPS = 100
+_HALVINGS = 40
 
 
 def _as_2d(p: np.ndarray) -> np.ndarray:
@@ -93,17 +94,9 @@ def calibration_in_the_large(y: np.ndarray, p: np.ndarray) -> np.ndarray | float
     >>> calibration_in_the_large([0, 0, 0], [0.2, 0.3, 0.1])
     nan
     """
-    y = np.asarray(y, dtype=float)
     offset = _logit(_as_2d(p))
-    a = np.zeros(offset.shape[0])
-    step = np.full_like(a, np.inf)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(_NEWTON_STEPS):
-            mu = special.expit(a[:, None] + offset)
-            information = (mu * (1 - mu)).sum(axis=1)
-            step = (y - mu).sum(axis=1) / np.maximum(information, 1e-12)
-            a = a + step
-    return _squeeze(_unless_diverged(a, [step], information / y.size), p)
+    coef = _logistic_mle(np.asarray(y, dtype=float), [np.ones_like(offset)], offset, start=[0.0])
+    return _squeeze(coef[:, 0], p)
 
 
 def calibration_slope(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
@@ -121,33 +114,56 @@ def calibration_slope(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
     >>> calibration_slope([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4])  # separated: no finite slope
     nan
     """
-    y = np.asarray(y, dtype=float)
     lp = _logit(_as_2d(p))
-    coef = np.zeros((lp.shape[0], 2))
-    coef[:, 1] = 1.0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(_NEWTON_STEPS):
-            mu = special.expit(coef[:, :1] + coef[:, 1:] * lp)
-            w = mu * (1 - mu)
-            g = np.stack([(y - mu).sum(axis=1), ((y - mu) * lp).sum(axis=1)], axis=1)
-            h00, h01, h11 = w.sum(axis=1), (w * lp).sum(axis=1), (w * lp**2).sum(axis=1)
-            det = np.maximum(h00 * h11 - h01**2, 1e-300)
-            steps = [(h11 * g[:, 0] - h01 * g[:, 1]) / det, (h00 * g[:, 1] - h01 * g[:, 0]) / det]
-            coef[:, 0] += steps[0]
-            coef[:, 1] += steps[1]
-    return _squeeze(_unless_diverged(coef[:, 1], steps, h00 / y.size), p)
+    coef = _logistic_mle(np.asarray(y, dtype=float), [np.ones_like(lp), lp], np.zeros_like(lp), start=[0.0, 1.0])
+    return _squeeze(coef[:, 1], p)
 
 
-def _unless_diverged(estimate: np.ndarray, last_steps: list[np.ndarray], information: np.ndarray) -> np.ndarray:
-    """NaN where the MLE is infinite or was not reached.
+def _log_likelihood(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    return (y * eta - np.logaddexp(0.0, eta)).sum(axis=1)
 
-    Newton's last steps must be negligible, and the fitted risks must keep
-    some Fisher information: under separation the risks run to 0 and 1, the
-    information vanishes and the steps stall at a meaningless point.
+
+def _logistic_mle(y: np.ndarray, columns: list[np.ndarray], offset: np.ndarray, *, start: list[float]) -> np.ndarray:
+    """Maximum-likelihood logistic regressions, one per row of the (rows, n) ``columns`` and ``offset``.
+
+    Newton's method with step halving, so the log likelihood never falls
+    (plain Newton overshoots when predicted risks reach 0 or 1). A row gets
+    NaN where its estimate does not exist or was not reached: the steps did
+    not become negligible, or the Fisher information vanished as the fitted
+    risks ran to 0 and 1 (all outcomes equal, or separation).
     """
-    small = np.all([np.abs(step) < 1e-6 * np.maximum(1.0, np.abs(estimate)) for step in last_steps], axis=0)
-    converged = np.isfinite(estimate) & small & (information > 1e-8)
-    return np.where(converged, estimate, np.nan)
+    design = np.stack(columns, axis=-1)  # (rows, n, k)
+    design_t = design.transpose(0, 2, 1)
+    coef = np.tile(np.asarray(start, dtype=float), (design.shape[0], 1))
+    converged = np.zeros(design.shape[0], dtype=bool)
+    information = np.zeros(design.shape[0])
+    ridge = 1e-12 * np.eye(design.shape[2])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        eta = offset + (design @ coef[..., None])[..., 0]
+        current = _log_likelihood(y, eta)
+        for _ in range(_NEWTON_STEPS):
+            mu = special.expit(eta)
+            weights = mu * (1 - mu)
+            gradient = (design_t @ (y - mu)[..., None])[..., 0]
+            hessian = design_t @ (design * weights[..., None])
+            information = weights.sum(axis=1) / y.size
+            step = np.linalg.solve(hessian + ridge, gradient[..., None])[..., 0]
+            size = np.ones(design.shape[0])
+            for _ in range(_HALVINGS):  # halve each row's step until its log likelihood does not fall
+                trial = coef + size[:, None] * step
+                trial_eta = offset + (design @ trial[..., None])[..., 0]
+                trial_ll = _log_likelihood(y, trial_eta)
+                worse = ~(trial_ll >= current - 1e-12)
+                if not worse.any():
+                    break
+                size = np.where(worse, size / 2, size)
+            moved = np.abs(size[:, None] * step)
+            coef, eta, current = trial, trial_eta, trial_ll
+            converged = np.all(moved < 1e-9 * np.maximum(1.0, np.abs(coef)), axis=1)
+            if converged.all():
+                break
+    ok = converged & np.all(np.isfinite(coef), axis=1) & (information > 1e-8)
+    return np.where(ok[:, None], coef, np.nan)
 
 
 def integrated_calibration_index(true_risk: np.ndarray, p: np.ndarray) -> np.ndarray | float:
