@@ -40,9 +40,29 @@ def forest_plot(idata: az.InferenceData, *, prob: float = 0.95, ax: Axes | None 
 
     Log-scaled odds-ratio axis; a dashed line at OR 1.
 
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit from :func:`bayes_ubpr.fit`.
+    prob : float, default 0.95
+        Credible interval mass.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort, fit
+    >>> from bayes_ubpr.plots import forest_plot
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> ax = forest_plot(idata)
+    >>> ax.get_xlabel(), ax.get_xscale(), len(ax.get_yticks())  # one row per factor
+    ('odds ratio', 'log', 6)
+    >>> plt.close("all")
     """
     table = odds_ratio_table(idata, prob=prob)
     ax = _axes(ax, (7, 0.6 * len(table) + 1.5))
@@ -78,9 +98,32 @@ def forest_plot(idata: az.InferenceData, *, prob: float = 0.95, ax: Axes | None 
 def ppc_plot(summary: PPCSummary, idata: az.InferenceData, *, seed: SeedLike = None, ax: Axes | None = None) -> Axes:
     """Replicated number of cases against the observed number.
 
+    Parameters
+    ----------
+    summary : PPCSummary
+        From :func:`bayes_ubpr.ppc_summary` of ``idata``.
+    idata : arviz.InferenceData
+        The fit.
+    seed : None, int or numpy.random.Generator
+        For the replicated outcomes.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort, fit
+    >>> from bayes_ubpr.posterior import ppc_summary
+    >>> from bayes_ubpr.plots import ppc_plot
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> ax = ppc_plot(ppc_summary(idata, seed=2), idata, seed=3)
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['replicated data', 'observed (185)']
+    >>> plt.close("all")
     """
     ax = _axes(ax, (6, 3.5))
     risk = _fitted_risk_draws(idata)
@@ -106,15 +149,37 @@ def calibration_plot(
     outcomes resampled as Bernoulli(risk). Binned curves mislead with few
     events; this one needs no bins.
 
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit from :func:`bayes_ubpr.fit`.
+    n_consistency : int, default 200
+        Outcome sets resampled for the consistency band.
+    seed : None, int or numpy.random.Generator
+        For the resampled outcomes.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
     References
     ----------
     Dimitriadis T, Gneiting T, Jordan AI (2021). Stable reliability diagrams
     for probabilistic classifiers. PNAS 118(8):e2016191118.
     doi:10.1073/pnas.2016191118
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort, fit
+    >>> from bayes_ubpr.plots import calibration_plot
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> ax = calibration_plot(idata, seed=2)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('predicted risk (posterior mean)', 'observed rate (PAV)')
+    >>> plt.close("all")
     """
     ax = _axes(ax, (5, 5))
     _, y, _ = _fitted_data(idata)
@@ -141,9 +206,27 @@ def calibration_plot(
 def risk_distribution_plot(idata: az.InferenceData, *, ax: Axes | None = None) -> Axes:
     """Distribution of posterior-mean predicted risks among cases and among controls.
 
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit from :func:`bayes_ubpr.fit`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort, fit
+    >>> from bayes_ubpr.plots import risk_distribution_plot
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> ax = risk_distribution_plot(idata)
+    >>> ax.get_ylabel(), len(ax.patches)  # two histograms of 25 bins
+    ('patients', 50)
+    >>> plt.close("all")
     """
     ax = _axes(ax, (6, 3.5))
     _, y, _ = _fitted_data(idata)
@@ -163,9 +246,31 @@ def sbc_ecdf_plot(result: SBCResult, *, prob: float = 0.95, ax: Axes | None = No
     A calibrated inference keeps every line inside the grey band
     (Säilynoja et al. 2022).
 
+    Parameters
+    ----------
+    result : SBCResult
+        From :func:`bayes_ubpr.calibration_study` with ``mode="sbc"``.
+    prob : float, default 0.95
+        Mass of the simultaneous band.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr.calibrate import calibration_study
+    >>> from bayes_ubpr.plots import sbc_ecdf_plot
+    >>> sbc = calibration_study(
+    ...     n_replicates=2, mode="sbc", n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1, n_thinned=19
+    ... )
+    >>> ax = sbc_ecdf_plot(sbc)
+    >>> [text.get_text() for text in ax.get_legend().get_texts()][:3]  # the band, then one line per parameter
+    ['95% simultaneous band', 'alpha', 'beta[bmd_tscore_abs]']
+    >>> plt.close("all")
     """
     ax = _axes(ax, (7, 4))
     n_replicates = int(result.ranks.groupby("parameter").size().iloc[0])
@@ -185,9 +290,27 @@ def sbc_ecdf_plot(result: SBCResult, *, prob: float = 0.95, ax: Axes | None = No
 def coverage_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
     """Interval coverage per factor against nominal, with 2 Monte Carlo SE bars.
 
+    Parameters
+    ----------
+    result : CalibrationResult
+        From :func:`bayes_ubpr.calibration_study`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr.calibrate import calibration_study
+    >>> from bayes_ubpr.plots import coverage_plot
+    >>> result = calibration_study(n_replicates=2, n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1)
+    >>> ax = coverage_plot(result)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('nominal credible-interval mass', 'coverage of the true log OR')
+    >>> plt.close("all")
     """
     ax = _axes(ax, (6, 4))
     columns = [c for c in result.summary.columns if c.startswith("coverage_") and not c.endswith("_mcse")]
@@ -213,9 +336,32 @@ def predicted_vs_true_plot(result: CalibrationResult | SBCResult, *, ax: Axes | 
     mean true); the lines join the averages over replicates per decile. On the
     diagonal, predicted risks are calibrated to the population.
 
+    Parameters
+    ----------
+    result : CalibrationResult or SBCResult
+        From :func:`bayes_ubpr.calibration_study`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If the study holds no risk curve.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr.calibrate import calibration_study
+    >>> from bayes_ubpr.plots import predicted_vs_true_plot
+    >>> result = calibration_study(n_replicates=2, n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1)
+    >>> ax = predicted_vs_true_plot(result)
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['corrected', 'uncorrected']
+    >>> plt.close("all")
     """
     if result.risk_curve is None or result.risk_curve.empty:
         raise ValueError("the study holds no risk curve (every replicate failed?)")
@@ -247,12 +393,31 @@ def prior_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     ----------
     table : pandas.DataFrame
         From :func:`bayes_ubpr.sensitivity.prior_sensitivity`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
     matplotlib.axes.Axes
         Log OR axis, one band per factor, one line per setting (a hollow
         marker where the interval includes OR 1), the paper's 95% CI in black.
+
+    Raises
+    ------
+    ValueError
+        If ``table`` lacks the columns of a prior-sensitivity table.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr.sensitivity import prior_sensitivity
+    >>> from bayes_ubpr.plots import prior_sensitivity_plot
+    >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
+    >>> ax = prior_sensitivity_plot(prior_sensitivity(sample, priors=["default", "sceptical"], chains=2, seed=1))
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['default', 'sceptical', 'paper (Table 5)']
+    >>> plt.close("all")
     """
     _require_columns(table, ["setting", "factor", "or_median", "or_lower", "or_upper"], what="prior_sensitivity_plot")
     factors = list(dict.fromkeys(table["factor"]))
@@ -288,12 +453,31 @@ def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     result : pandas.DataFrame
         From :func:`bayes_ubpr.sensitivity.tipping_points` (its grid is in
         ``.attrs["grid"]``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
     matplotlib.axes.Axes
         Log prior SD against the log OR of the interval limit nearest 1
         (signed: above 0 the interval excludes 1), tipping points marked.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` carries no grid in ``.attrs["grid"]``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr.sensitivity import tipping_points
+    >>> from bayes_ubpr.plots import tipping_point_plot
+    >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
+    >>> ax = tipping_point_plot(tipping_points(sample, scales=[0.1, 0.3, 1.0], chains=2, seed=1))
+    >>> ax.get_xscale(), len(ax.get_legend().get_texts())  # one line per factor
+    ('log', 6)
+    >>> plt.close("all")
     """
     grid = result.attrs.get("grid") if hasattr(result, "attrs") else None
     if grid is None:
@@ -321,10 +505,35 @@ def prevalence_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) 
     ----------
     table : pandas.DataFrame
         From :func:`bayes_ubpr.sensitivity.prevalence_sensitivity`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``table`` lacks the columns of a prevalence-sensitivity table.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from bayes_ubpr import simulate_cohort, case_control_sample, fit
+    >>> from bayes_ubpr.sensitivity import prevalence_sensitivity
+    >>> from bayes_ubpr.plots import prevalence_sensitivity_plot
+    >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
+    >>> idata = fit(sample, design="case_control", chains=2, seed=1, check=False)
+    >>> patients = pd.DataFrame(
+    ...     {"bmd_tscore_abs": [3.0, 3.6], "fascia_injury": [0, 1], "cement_distribution_poor": [0, 0],
+    ...      "n_fractures": [1, 3], "cement_volume_ml": [5.5, 4.0], "depression": [0, 0]},
+    ...     index=["typical", "high risk"])
+    >>> ax = prevalence_sensitivity_plot(prevalence_sensitivity(idata, patients))
+    >>> ax.get_xlabel(), [text.get_text() for text in ax.get_legend().get_texts()]
+    ('assumed population prevalence of UBPR', ['typical', 'high risk'])
+    >>> plt.close("all")
     """
     _require_columns(
         table, ["patient", "prevalence", "risk_median", "risk_lower", "risk_upper"], what="prevalence_sensitivity_plot"
@@ -347,12 +556,31 @@ def control_resampling_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> 
     ----------
     result : pandas.DataFrame
         From :func:`bayes_ubpr.sensitivity.control_resampling`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
 
     Returns
     -------
     matplotlib.axes.Axes
         Bars: root mean posterior variance; black ticks: SD of the posterior
         median between random control sets.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` lacks the columns of a control-resampling table.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort
+    >>> from bayes_ubpr.sensitivity import control_resampling
+    >>> from bayes_ubpr.plots import control_resampling_plot
+    >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
+    >>> ax = control_resampling_plot(control_resampling(cohort, n_draws=2, controls_per_case=[1, 2], chains=2, seed=1))
+    >>> sorted(text.get_text() for text in ax.get_legend().get_texts())
+    ['1:1 posterior SD', '1:2 posterior SD', 'SD between control sets']
+    >>> plt.close("all")
     """
     _require_columns(
         result, ["controls_per_case", "factor", "posterior_sd", "between_draw_sd"], what="control_resampling_plot"
