@@ -42,6 +42,29 @@ def example_patients(idata: az.InferenceData) -> pd.DataFrame:
 
     The high-risk patient takes the values of :data:`EXAMPLE_PATIENT` where
     the model has the factor, and the typical values elsewhere.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit from :func:`bayes_ubpr.fit` (its fitted data give the typical values).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``"typical patient"`` and ``"high-risk example"``, one column per
+        factor of the fit: ready for :func:`bayes_ubpr.predict_risk`.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit, predict_risk
+    >>> from bayes_ubpr.report import example_patients
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> patients = example_patients(idata)
+    >>> patients.loc["high-risk example", ["fascia_injury", "n_fractures", "cement_volume_ml"]].tolist()
+    [1.0, 3.0, 4.0]
+    >>> risk = predict_risk(idata, patients)
+    >>> bool(risk.loc["high-risk example", "risk_median"] > risk.loc["typical patient", "risk_median"])
+    True
     """
     factors = json.loads(idata.attrs["factors"])
     x = pd.DataFrame(idata.constant_data["x"].to_numpy(), columns=factors)
@@ -242,6 +265,18 @@ def write_report(
     ------
     ValueError
         For another file type.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from bayes_ubpr import simulate_cohort, fit, write_report
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = write_report(idata, Path(folder) / "report.html", seed=2)
+    ...     text = path.read_text(encoding="utf-8")
+    >>> path.name, "<h2>Odds ratios beside the paper</h2>" in text, text.count("<img ")
+    ('report.html', True, 4)
     """
     target = Path(path)
     renderer = {".html": _render_html, ".htm": _render_html, ".md": _render_markdown}.get(target.suffix.lower())
