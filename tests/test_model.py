@@ -130,3 +130,21 @@ def test_recovers_true_odds_ratios_from_a_large_cohort(sampler):
     assert np.all(np.abs(z) < 4), dict(zip(factors, np.round(z, 2), strict=True))
     # and the effects are actually resolved, not just covered by wide intervals
     assert float(sd.sel(factor="fascia_injury")) < 0.15
+
+
+def test_convergence_check_uses_unrounded_r_hat(rng):
+    # An R-hat of 1.0105-1.0149 prints as 1.01 when rounded to two decimals; it still exceeds the 1.01 limit.
+    import arviz as az
+
+    base = rng.normal(size=(4, 2000))
+    for shift in np.linspace(0.25, 0.45, 201):
+        draws = base + np.array([shift, 0, 0, 0])[:, None]
+        r_hat = float(az.rhat(az.convert_to_dataset({"alpha": draws}))["alpha"])
+        if 1.0105 < r_hat < 1.0149:
+            break
+    else:
+        pytest.fail("no shift gave an R-hat between 1.0105 and 1.0149")
+    idata = az.from_dict(posterior={"alpha": draws})
+    with pytest.warns(StatisticalWarning, match=r"alpha \(R-hat 1\.01"):
+        table = bu.check_convergence(idata, var_names=["alpha"])
+    assert table.loc["alpha", "r_hat"] == pytest.approx(r_hat)

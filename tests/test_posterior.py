@@ -5,6 +5,7 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 import pandas as pd
+import xarray as xr
 import pytest
 from scipy import special, stats
 
@@ -253,3 +254,17 @@ class TestPPC:
         wrong = bu.fit(small_cohort, priors={"depression": Prior(mu=np.log(20), sigma=0.01)}, chains=2, seed=4)
         checks = bu.ppc_summary(wrong, seed=5).checks.set_index("statistic")
         assert checks.loc["case mean: depression", "ppp"] > 0.999
+
+
+def test_maximum_likelihood_is_nan_under_separation():
+    # fascia_injury = 1 exactly for the cases: no finite MLE exists (statsmodels 0.15 only warns).
+    x = np.column_stack([np.r_[np.ones(20), np.zeros(20)], np.linspace(-1, 1, 40)])
+    idata = az.InferenceData(
+        observed_data=xr.Dataset({"ubpr": ("obs", np.r_[np.ones(20), np.zeros(20)].astype(int))}),
+        constant_data=xr.Dataset(
+            {"x": (("obs", "factor"), x), "x_scale": ("factor", x.std(axis=0))},
+            coords={"factor": ["fascia_injury", "age"]},
+        ),
+    )
+    mle = bu.maximum_likelihood(idata)
+    assert mle[["mle_log_or", "mle_se", "mle_or", "mle_lower", "mle_upper"]].isna().all().all(), mle

@@ -84,6 +84,18 @@ def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
         If there is no file at ``path``.
     ValueError
         If the file is not a bayes_ubpr fit (no factors or fitted data in it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from bayes_ubpr import fit, load_fit, save_fit, simulate_cohort
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_fit(idata, Path(folder) / "fit.nc")
+    ...     loaded = load_fit(path)
+    >>> loaded.attrs["factors"] == idata.attrs["factors"]
+    True
     """
     file = Path(path)
     if not file.is_file():

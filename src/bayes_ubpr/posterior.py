@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy import special, stats
-from statsmodels.tools.sm_exceptions import PerfectSeparationError
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
 from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, as_generator
@@ -77,7 +77,8 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
     -------
     pandas.DataFrame
         ``factor``, ``mle_log_or``, ``mle_se``, ``mle_or``, ``mle_lower``,
-        ``mle_upper``. NaN where the fit fails (separation).
+        ``mle_upper``. NaN for every factor where no finite estimate exists
+        (separation) or the fit did not converge.
 
     Examples
     --------
@@ -94,13 +95,17 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
     x, y, _ = _fitted_data(idata)
     factors = [str(f) for f in idata.constant_data["factor"].values]
     z = stats.norm.ppf(0.5 + prob / 2)
+    b = se = np.full(len(factors), np.nan)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             result = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=0)
-        b, se = np.asarray(result.params)[1:], np.asarray(result.bse)[1:]
+        # statsmodels 0.15 warns about separation instead of raising: no finite MLE exists then.
+        trouble = any(issubclass(w.category, (PerfectSeparationWarning, ConvergenceWarning)) for w in caught)
+        if not trouble and result.mle_retvals.get("converged", True):
+            b, se = np.asarray(result.params)[1:], np.asarray(result.bse)[1:]
     except (np.linalg.LinAlgError, PerfectSeparationError, ValueError):
-        b = se = np.full(len(factors), np.nan)
+        pass
     return pd.DataFrame(
         {
             "factor": factors,
@@ -174,7 +179,7 @@ def odds_ratio_table(
     draws = draws * per
     lower, upper = _interval_bounds(draws, prob, interval)
     with np.errstate(divide="ignore", invalid="ignore"):  # a constant draw has no R-hat: NaN, not a warning
-        diagnostics = az.summary(idata, var_names=["beta"], kind="diagnostics")
+        diagnostics = az.summary(idata, var_names=["beta"], kind="diagnostics", round_to="none")
     table = pd.DataFrame(
         {
             "factor": factors,

@@ -147,6 +147,8 @@ def _sample(
 
 
 def _n_divergent(idata: az.InferenceData) -> int:
+    if "sample_stats" not in idata.groups():  # draws from elsewhere may carry no sampler statistics
+        return 0
     stats = idata.sample_stats
     return int(stats["diverging"].sum()) if "diverging" in stats else 0
 
@@ -376,7 +378,7 @@ def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] | Non
     chains = idata.posterior.sizes["chain"]
     # A stuck chain has zero variance: ArviZ then divides by zero and reports R-hat inf, which we report.
     with np.errstate(divide="ignore", invalid="ignore"):
-        summary = az.summary(idata, var_names=list(var_names), kind="diagnostics")
+        summary = az.summary(idata, var_names=list(var_names), kind="diagnostics", round_to="none")
     ess_min = ESS_PER_CHAIN_MIN * chains
     ess_ok = (summary["ess_bulk"] >= ess_min) & (summary["ess_tail"] >= ess_min)
     summary["ok"] = ess_ok & (summary["r_hat"] <= RHAT_MAX) if chains > 1 else ess_ok
