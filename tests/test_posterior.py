@@ -5,8 +5,8 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 import pandas as pd
-import xarray as xr
 import pytest
+import xarray as xr
 from scipy import special, stats
 
 import bayes_ubpr as bu
