@@ -303,3 +303,14 @@ def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_pa
         pd.testing.assert_frame_equal(serial.replicates, other.replicates)
         pd.testing.assert_frame_equal(serial.summary, other.summary)
         pd.testing.assert_frame_equal(serial.replicate_predictive, other.replicate_predictive)
+
+
+def test_a_store_from_another_package_version_is_refused(tmp_path, monkeypatch):
+    import bayes_ubpr.calibrate as calibrate
+
+    settings = {"n_replicates": 2, "seed": 1}
+    calibrate._open_store(tmp_path, settings)
+    calibrate._open_store(tmp_path, settings)  # same settings, same version: reopened
+    monkeypatch.setattr(calibrate, "version", lambda name: "9.9.9")
+    with pytest.raises(ValueError, match="other settings or from another bayes_ubpr version"):
+        calibrate._open_store(tmp_path, settings)

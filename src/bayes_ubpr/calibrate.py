@@ -16,6 +16,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import arviz as az
@@ -691,7 +692,10 @@ def _guarded(task: Callable[..., dict], k: int, child: np.random.SeedSequence) -
 
 
 def _store_settings(settings: dict) -> str:
-    return json.dumps({k: repr(v) for k, v in settings.items() if k != "progress"}, sort_keys=True)
+    """Fingerprint of a study: its settings and the package version that computes its replicates."""
+    fingerprint = {k: repr(v) for k, v in settings.items() if k != "progress"}
+    fingerprint["bayes_ubpr_version"] = version("bayes-ubpr")
+    return json.dumps(fingerprint, sort_keys=True)
 
 
 def _open_store(store: str | os.PathLike[str] | None, settings: dict) -> Path | None:
@@ -706,7 +710,10 @@ def _open_store(store: str | os.PathLike[str] | None, settings: dict) -> Path | 
     fingerprint = _store_settings(settings)
     if stamp.exists():
         if stamp.read_text() != fingerprint:
-            raise ValueError(f"store {folder} holds a study with other settings; use a new folder to start afresh")
+            raise ValueError(
+                f"store {folder} holds a study with other settings or from another bayes_ubpr version; "
+                "use a new folder to start afresh"
+            )
     else:
         with atomic_path(stamp) as temporary:
             temporary.write_text(fingerprint)

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from bayes_ubpr import __version__
 from bayes_ubpr._io import atomic_path, load_fit, save_fit, write_frame
 from bayes_ubpr.data import load_cohort
-from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
+from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, fit
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS, audit
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
@@ -424,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
         try:
             _COMMANDS[args.command](args)
-        except (CohortValidationError, ValueError, TypeError, OSError) as error:
+        except (CohortValidationError, ConvergenceError, ValueError, TypeError, OSError) as error:
             print(f"bayes-ubpr {args.command}: error: {error}", file=sys.stderr)
             return 2
         finally:
