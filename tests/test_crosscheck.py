@@ -204,8 +204,10 @@ class TestFits:
     def test_seed_is_recorded_and_reproduces_the_run(self):
         by_int = crosscheck.standard_error_plausibility(n_replicates=40, seed=4)
         assert by_int.attrs["seed"] == 4
-        fresh = crosscheck.standard_error_plausibility(n_replicates=40, seed=None)
-        again = crosscheck.standard_error_plausibility(n_replicates=40, seed=fresh.attrs["seed"])
+        # seed=None draws fresh entropy, so this run is not fixed: 400 replicates keep it far from the limits
+        # (about 0.3% of fits separate: >= 10 exclusions, the 2.5% warning level, has probability ~1e-6).
+        fresh = crosscheck.standard_error_plausibility(n_replicates=400, seed=None)
+        again = crosscheck.standard_error_plausibility(n_replicates=400, seed=fresh.attrs["seed"])
         pd.testing.assert_frame_equal(fresh, again)
         by_generator = crosscheck.standard_error_plausibility(n_replicates=40, seed=np.random.default_rng(4))
         assert by_generator.attrs["seed"] is None
