@@ -195,6 +195,22 @@ class CalibrationResult:
         )
 
 
+def _replicate_sample(
+    child: np.random.SeedSequence, settings: dict, *, n_cases: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame, np.random.Generator]:
+    """One replicate's cohort, its case-control sample, and the generator for the rest of the replicate."""
+    cohort = _cohort(
+        child,
+        n=settings["n"],
+        prevalence=settings["prevalence"],
+        odds_ratios=settings["odds_ratios"],
+        n_cases=n_cases,
+        correlation=settings["correlation"],
+    )
+    rng = np.random.default_rng(child.spawn(1)[0])
+    return cohort, case_control_sample(cohort, settings["controls_per_case"], seed=rng), rng
+
+
 def _fit_replicate(
     sample: pd.DataFrame, settings: dict, priors: PriorsLike, rng: np.random.Generator
 ) -> tuple[az.InferenceData, bool]:
@@ -224,16 +240,7 @@ def _one_replicate(
     truth: pd.Series,
     probs: Sequence[float],
 ) -> tuple[list[dict], list[dict], list[dict]]:
-    cohort = _cohort(
-        child,
-        n=settings["n"],
-        prevalence=settings["prevalence"],
-        odds_ratios=settings["odds_ratios"],
-        n_cases=settings["n_cases"],
-        correlation=settings["correlation"],
-    )
-    rng = np.random.default_rng(child.spawn(1)[0])
-    sample = case_control_sample(cohort, settings["controls_per_case"], seed=rng)
+    cohort, sample, rng = _replicate_sample(child, settings, n_cases=settings["n_cases"])
     idata, flagged = _fit_replicate(sample, settings, settings["priors"], rng)
     post = idata.posterior.stack(sample=("chain", "draw"))
     beta = post["beta"].transpose("sample", "factor").to_numpy()
@@ -582,16 +589,7 @@ def _sbc_replicate(
 
     from bayes_ubpr.model import build_model
 
-    cohort = _cohort(
-        child,
-        n=settings["n"],
-        prevalence=settings["prevalence"],
-        odds_ratios=settings["odds_ratios"],
-        n_cases=None,
-        correlation=settings["correlation"],
-    )
-    rng = np.random.default_rng(child.spawn(1)[0])
-    sample = case_control_sample(cohort, settings["controls_per_case"], seed=rng)
+    cohort, sample, rng = _replicate_sample(child, settings, n_cases=None)
     model = build_model(sample, factors=settings["factors"], priors=settings["priors"], design=settings["design"])
     x = model["X"].get_value()
     for _ in range(1000):

@@ -178,13 +178,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _calibrate(args: argparse.Namespace) -> None:
-    from matplotlib.figure import Figure
-
     from bayes_ubpr.calibrate import CalibrationResult, calibration_study
     from bayes_ubpr.plots import coverage_plot, predicted_vs_true_plot, sbc_ecdf_plot
 
-    if not args.out.is_dir():
-        raise FileNotFoundError(f"output folder {args.out} does not exist")
+    _require_folder(args.out)
     with _dask_client(args) as client:
         result = calibration_study(
             n_replicates=args.replicates,
@@ -200,27 +197,19 @@ def _calibrate(args: argparse.Namespace) -> None:
             store=args.store,
         )
     tables: dict[str, Any]
-    figures: dict[str, Callable[..., Axes]]
+    plots: dict[str, Callable[..., Axes]]
     if isinstance(result, CalibrationResult):
         tables = {"summary": result.summary, "predictive": result.predictive, "replicates": result.replicates}
-        figures = {"coverage.png": coverage_plot}
+        plots = {"coverage": coverage_plot}
     else:
         tables = {"verdicts": result.verdicts, "ranks": result.ranks, "predictive": result.predictive}
-        figures = {"sbc_ecdf.png": sbc_ecdf_plot}
+        plots = {"sbc_ecdf": sbc_ecdf_plot}
     if result.risk_curve is not None and not result.risk_curve.empty:
-        figures["predicted_vs_true.png"] = predicted_vs_true_plot
+        plots["predicted_vs_true"] = predicted_vs_true_plot
     if result.failed is not None and not result.failed.empty:
         tables["failed"] = result.failed
-    for stem, frame in tables.items():
-        write_frame(frame, args.out / f"{stem}.csv")
-    for name, plot in figures.items():
-        figure = Figure(figsize=(7, 4.5), layout="constrained")
-        plot(result, ax=figure.subplots())
-        with atomic_path(args.out / name) as temporary:
-            figure.savefig(temporary, format="png", dpi=110)
     print(result)
-    saved = [f"{stem}.csv" for stem in tables] + list(figures)
-    print(f"Saved {', '.join(saved)} in {args.out}", file=sys.stderr)
+    _save_outputs(args.out, tables, {stem: _drawing(plot, result) for stem, plot in plots.items()})
 
 
 @contextlib.contextmanager
@@ -297,8 +286,7 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, factors: Seq
 def _reproduce(args: argparse.Namespace) -> None:
     progress = _Progress(3)
     progress(f"Simulating {N_PATIENTS:,} patients at {PREVALENCE:.1%} prevalence (seed {args.seed})")
-    cohort = simulate_cohort(seed=args.seed)
-    sample = case_control_sample(cohort, controls_per_case=1, seed=args.seed + 1)
+    sample, _ = _paper_sample(args.seed)
     progress(
         f"Case-control sample: {sample.attrs['n_cases']} cases (paper: 60) and {sample.attrs['n_controls']} "
         f"random controls; fitting {args.chains} chains x {args.draws} draws"
@@ -335,10 +323,25 @@ def _fit(args: argparse.Namespace) -> None:
 def _paper_world(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Return the user's data (``--data``), else the simulated paper cohort's 60:60 sample, and the cohort."""
     if args.data is not None:
-        data = load_cohort(args.data)
-        return data, None
-    cohort = simulate_cohort(seed=args.seed)
-    return case_control_sample(cohort, controls_per_case=1, seed=args.seed + 1), cohort
+        return load_cohort(args.data), None
+    return _paper_sample(args.seed)
+
+
+def _paper_sample(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the simulated paper cohort's 1:1 case-control sample and the cohort (seeds seed and seed + 1)."""
+    cohort = simulate_cohort(seed=seed)
+    return case_control_sample(cohort, controls_per_case=1, seed=seed + 1), cohort
+
+
+def _drawing(plot: Callable[..., Axes], result: object) -> Callable[[Axes], Axes]:
+    """Bind a figure function to its result, for :func:`_save_outputs`."""
+    return lambda ax: plot(result, ax=ax)
+
+
+def _require_folder(out: Path) -> None:
+    """Fail before a long computation, not after it, when the output folder is missing."""
+    if not out.is_dir():
+        raise FileNotFoundError(f"output folder {out} does not exist")
 
 
 def _save_outputs(
@@ -361,8 +364,7 @@ def _sensitivity(args: argparse.Namespace) -> None:
     from bayes_ubpr import plots, sensitivity
     from bayes_ubpr.report import example_patients
 
-    if not args.out.is_dir():
-        raise FileNotFoundError(f"output folder {args.out} does not exist")
+    _require_folder(args.out)
     options = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "sampler": args.sampler}
     data, cohort = _paper_world(args)
     show = {"index": False, "float_format": lambda v: f"{v:.3g}"}

@@ -12,6 +12,7 @@ from scipy import optimize
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr.calibrate import CalibrationResult, SBCResult, simultaneous_ecdf_band
 from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, odds_ratio_table
+from bayes_ubpr.sensitivity import _margin_from_one
 
 __all__ = [
     "calibration_plot",
@@ -484,9 +485,7 @@ def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         raise ValueError("tipping_point_plot needs the result of tipping_points (its grid is in .attrs['grid'])")
     ax = _axes(ax, (6.5, 4.5))
     for i, (factor, group) in enumerate(grid.groupby("factor", sort=False)):
-        above = group["or_median"].iloc[-1] >= 1
-        margin = np.log(group["or_lower"] if above else 1 / group["or_upper"])
-        ax.plot(group["sigma"], margin, marker="o", markersize=3, color=f"C{i}", label=factor)
+        ax.plot(group["sigma"], _margin_from_one(group), marker="o", markersize=3, color=f"C{i}", label=factor)
         tipping = result.set_index("factor").loc[factor, "tipping_sigma"]
         if np.isfinite(tipping):
             ax.axvline(tipping, color=f"C{i}", linestyle=":", linewidth=0.8)

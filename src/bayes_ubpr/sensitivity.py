@@ -300,10 +300,18 @@ def tipping_points(
     return result
 
 
-def _tipping_row(factor: str, group: pd.DataFrame) -> dict[str, object]:
-    # Signed log-distance of the limit nearest OR 1 from it: positive while the interval excludes 1.
+def _margin_from_one(group: pd.DataFrame) -> np.ndarray:
+    """Signed log-distance from OR 1 of the interval limit nearest it, along one factor's prior grid.
+
+    Positive while the interval excludes 1. The side is the one the widest
+    prior's median lies on, so the margin is comparable along the grid.
+    """
     above = group["or_median"].iloc[-1] >= 1
-    margin = np.log(group["or_lower"] if above else 1 / group["or_upper"]).to_numpy()
+    return np.log(group["or_lower"] if above else 1 / group["or_upper"]).to_numpy()
+
+
+def _tipping_row(factor: str, group: pd.DataFrame) -> dict[str, object]:
+    margin = _margin_from_one(group)
     log_sigma = np.log(group["sigma"].to_numpy())
     status, tipping = "includes 1 on the whole grid", math.nan
     if (margin > 0).all():
