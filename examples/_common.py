@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import bayes_ubpr as bu
+from bayes_ubpr._io import atomic_path
 
 FIGURE_DPI = 110
 
@@ -127,7 +128,13 @@ def save_figure(draw: Callable[[Axes], object], path: Path, *, size: tuple[float
     """
     figure = Figure(figsize=size, layout="constrained")
     draw(figure.subplots())
-    figure.savefig(path, dpi=FIGURE_DPI)
+    return save_figure_file(figure, path)
+
+
+def save_figure_file(figure: Figure, path: Path) -> Path:
+    """Save a drawn Figure atomically (a killed run leaves no half-written file); return ``path``."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=FIGURE_DPI, format=path.suffix.lstrip("."))
     return path
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from _common import example_parser, parse, print_saved, sampling_options, save_figure
 
 import bayes_ubpr as bu
+from bayes_ubpr._io import write_frame
 
 # 40 control sets at three ratios are 120 fits, about 0.4 s each on a 2-core machine after the ~15 s
 # compilation: about 70 s in all, inside the two minutes an example may take, and enough for each
@@ -108,8 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     summary_path = args.output_dir / "control_resampling.csv"
     per_draw_path = args.output_dir / "control_resampling_per_draw.csv"
-    summary.to_csv(summary_path, index=False)
-    summary.attrs["per_draw"].to_csv(per_draw_path, index=False)
+    write_frame(summary, summary_path)
+    write_frame(summary.attrs["per_draw"], per_draw_path)
     figure_path = save_figure(
         lambda ax: bu.control_resampling_plot(summary, ax=ax),
         args.output_dir / "control_resampling.png",

@@ -23,10 +23,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from _common import FIGURE_DPI, example_parser, parse, print_saved, sampling_options
+from _common import example_parser, parse, print_saved, sampling_options, save_figure_file
 from matplotlib.figure import Figure
 
 import bayes_ubpr as bu
+from bayes_ubpr._io import write_frame
 from bayes_ubpr.paper import RISK_FACTORS
 
 # The new hospital's true odds ratios per unit: the same directions as Table 5, five of them weaker (another
@@ -172,9 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(_reading(comparison)))
 
     table_path = args.output_dir / "new_hospital_odds_ratios.csv"
-    comparison.to_csv(table_path, index=False)
+    write_frame(comparison, table_path)
     figure_path = args.output_dir / "new_hospital_forest.png"
-    _forest_figure(fits, truth).savefig(figure_path, dpi=FIGURE_DPI)
+    save_figure_file(_forest_figure(fits, truth), figure_path)
     print_saved([figure_path, table_path], args.output_dir)
     return 0
 

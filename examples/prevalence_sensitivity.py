@@ -23,6 +23,7 @@ import pandas as pd
 from _common import example_parser, paper_like_sample, parse, print_saved, sampling_options, save_figure
 
 import bayes_ubpr as bu
+from bayes_ubpr._io import write_frame
 from bayes_ubpr.report import example_patients
 from bayes_ubpr.sensitivity import LITERATURE_PREVALENCES
 
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(_reading(table)))
 
     table_path = args.output_dir / "prevalence_sensitivity.csv"
-    table.to_csv(table_path, index=False)
+    write_frame(table, table_path)
     figure_path = save_figure(
         lambda ax: bu.prevalence_sensitivity_plot(table, ax=ax), args.output_dir / "prevalence_sensitivity.png"
     )

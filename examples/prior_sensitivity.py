@@ -34,6 +34,7 @@ import pandas as pd
 from _common import example_parser, paper_like_sample, parse, print_saved, sampling_options, save_figure
 
 import bayes_ubpr as bu
+from bayes_ubpr._io import write_frame
 from bayes_ubpr.paper import RISK_FACTORS
 
 # The library's default tipping-point grid: sceptical prior SDs from 0.05 (95% sure the OR lies within
@@ -172,8 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(_reading(grid, tipping, scaling)))
 
     grid_path, tipping_path = args.output_dir / "prior_sensitivity.csv", args.output_dir / "tipping_points.csv"
-    grid.to_csv(grid_path, index=False)
-    tipping.to_csv(tipping_path, index=False)
+    write_frame(grid, grid_path)
+    write_frame(tipping, tipping_path)
     saved = [
         save_figure(
             lambda ax: bu.prior_sensitivity_plot(grid, ax=ax), args.output_dir / "prior_sensitivity.png", size=(8, 7)
