@@ -66,7 +66,7 @@ def test_fit_unknown_factor_and_unsupported_output(tmp_path, capsys):
     cohort = tmp_path / "cohort.csv"
     bu.simulate_cohort(n=100, prevalence=0.3, seed=1).to_csv(cohort, index=False)
     assert main(["fit", str(cohort), "--factors", "bmd"]) == 2
-    assert "unknown factor(s) bmd" in capsys.readouterr().err
+    assert "Missing required column(s): bmd." in capsys.readouterr().err
     assert main(["simulate", "--out", str(tmp_path / "cohort.json")]) == 2
     assert "use one of" in capsys.readouterr().err
 

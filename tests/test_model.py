@@ -3,8 +3,6 @@ known odds ratios from a large simulated cohort."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pymc as pm
 import pytest
@@ -53,9 +51,9 @@ def test_fit_returns_labelled_inference_data(small_fit, small_cohort):
     assert list(posterior["beta"].coords["factor"].values) == list(bu.SIX_FACTORS)
     assert posterior.sizes["chain"] == 2 and posterior.sizes["draw"] == 500
     assert {"alpha", "intercept", "beta"} <= set(posterior.data_vars)
-    assert json.loads(small_fit.attrs["factors"]) == list(bu.SIX_FACTORS)
-    priors = json.loads(small_fit.attrs["priors"])
-    assert priors["coefficients"]["cement_volume_ml"]["sigma"] == pytest.approx(2.5 / 0.46)
+    spec = bu.ModelSpec.from_idata(small_fit)
+    assert spec.factor_names == bu.SIX_FACTORS
+    assert spec.prior_spec().coefficients["cement_volume_ml"].sigma == pytest.approx(2.5 / 0.46)
     assert small_fit.observed_data["ubpr"].sum() == small_cohort["ubpr"].sum()
 
 
@@ -106,7 +104,7 @@ def test_too_short_a_run_warns_naming_the_parameter(small_cohort):
         ({"draws": 0}, ValueError, "draws must be >= 1; got 0"),
         ({"chains": 1.5}, TypeError, "chains must be an integer"),
         ({"sampler": "stan"}, ValueError, "sampler must be one of 'nutpie', 'pymc', 'numpyro'; got 'stan'"),
-        ({"factors": ["bmd"]}, ValueError, 'Unknown risk factor "bmd"'),
+        ({"factors": ["bmd"]}, bu.CohortValidationError, r"Missing required column\(s\): bmd\."),
         ({"seed": -3}, ValueError, "seed must be a non-negative integer; got -3"),
     ],
 )

@@ -17,7 +17,8 @@ from bayes_ubpr.crosscheck import (
 )
 from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
-from bayes_ubpr.model import build_model, check_convergence, check_design, fit, prior_predictive
+from bayes_ubpr.factors import Factor
+from bayes_ubpr.model import ModelSpec, build_model, check_convergence, check_design, fit, prior_predictive
 from bayes_ubpr.paper import (
     N_CASES,
     N_PATIENTS,
@@ -89,6 +90,7 @@ __all__ = [
     "table4",
     "table5",
     # data
+    "Factor",
     "load_cohort",
     "validate_cohort",
     # simulation
@@ -108,6 +110,7 @@ __all__ = [
     "default_prior",
     "describe_priors",
     "paper_priors",
+    "ModelSpec",
     "build_model",
     "check_convergence",
     "check_design",

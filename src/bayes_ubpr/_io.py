@@ -60,8 +60,9 @@ def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
     """Save a fit to NetCDF, atomically, with everything needed to rebuild its tables and report.
 
     The posterior, sample statistics, fitted data (``observed_data``,
-    ``constant_data``) and the settings in ``attrs`` (factors, priors,
-    design, seed, sampler, version) all go into the one file.
+    ``constant_data``) and the settings in ``attrs`` (the model's
+    :class:`~bayes_ubpr.ModelSpec`, seed, sampler, version) all go into the
+    one file.
 
     Examples
     --------
@@ -69,8 +70,8 @@ def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
     >>> from bayes_ubpr import simulate_cohort, fit, save_fit, load_fit
     >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
     >>> path = save_fit(idata, pathlib.Path(tempfile.mkdtemp()) / "fit.nc")
-    >>> load_fit(path).attrs["design"]
-    'cohort'
+    >>> "model_spec" in load_fit(path).attrs
+    True
     """
     return write_netcdf(idata, path)
 
@@ -94,7 +95,7 @@ def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = save_fit(idata, Path(folder) / "fit.nc")
     ...     loaded = load_fit(path)
-    >>> loaded.attrs["factors"] == idata.attrs["factors"]
+    >>> loaded.attrs["model_spec"] == idata.attrs["model_spec"]
     True
     """
     file = Path(path)
@@ -102,10 +103,11 @@ def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
         raise FileNotFoundError(f"No fit file at {file}")
     idata = az.from_netcdf(str(file))
     missing = [group for group in ("posterior", "observed_data", "constant_data") if group not in idata.groups()]
-    if missing or "factors" not in idata.attrs:
+    # "model_spec" since 0.2 (ModelSpec.to_attrs); 0.1 stored "factors" and its other settings one by one.
+    if missing or not ("model_spec" in idata.attrs or "factors" in idata.attrs):
         raise ValueError(
             f"{file.name} is not a bayes_ubpr fit: it lacks "
-            + (", ".join(missing) if missing else "the 'factors' attribute")
+            + (", ".join(missing) if missing else "the model specification ('model_spec' attribute)")
             + ". Save fits with bayes_ubpr.save_fit."
         )
     return idata

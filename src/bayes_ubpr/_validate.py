@@ -9,9 +9,10 @@ import pandas as pd
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """Return ' Did you mean "x"?' for the closest choice, or an empty string."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
-    return f' Did you mean "{close[0]}"?' if close else ""
+    """Return ' Did you mean "x"?' for the closest choice (ignoring case), or an empty string."""
+    by_lower = {str(choice).lower(): str(choice) for choice in choices}
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.6)
+    return f' Did you mean "{by_lower[close[0]]}"?' if close else ""
 
 
 def check_names(names: Iterable[str], allowed: Collection[str], *, what: str) -> None:

@@ -29,7 +29,7 @@ from bayes_ubpr import metrics
 from bayes_ubpr._io import atomic_path
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
 from bayes_ubpr.exceptions import StatisticalWarning
-from bayes_ubpr.model import fit
+from bayes_ubpr.model import ModelSpec, fit
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS
 from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
@@ -211,6 +211,11 @@ def _replicate_sample(
     return cohort, case_control_sample(cohort, settings["controls_per_case"], seed=rng), rng
 
 
+def _model_spec(settings: dict, priors: PriorsLike) -> ModelSpec:
+    """Return the study's model: the simulated paper world's factors and outcome, its priors and design."""
+    return ModelSpec(factors=tuple(settings["factors"]), priors=priors, design=settings["design"])
+
+
 def _fit_replicate(
     sample: pd.DataFrame, settings: dict, priors: PriorsLike, rng: np.random.Generator
 ) -> tuple[az.InferenceData, bool]:
@@ -219,9 +224,7 @@ def _fit_replicate(
         warnings.simplefilter("always", StatisticalWarning)
         idata = fit(
             sample,
-            factors=settings["factors"],
-            priors=priors,
-            design=settings["design"],
+            _model_spec(settings, priors),
             draws=settings["draws"],
             tune=settings["tune"],
             chains=settings["chains"],
@@ -590,7 +593,7 @@ def _sbc_replicate(
     from bayes_ubpr.model import build_model
 
     cohort, sample, rng = _replicate_sample(child, settings, n_cases=None)
-    model = build_model(sample, factors=settings["factors"], priors=settings["priors"], design=settings["design"])
+    model = build_model(sample, _model_spec(settings, settings["priors"]))
     x = model["X"].get_value()
     for _ in range(1000):
         alpha, beta_std, beta, intercept_population = pm.draw(

@@ -16,10 +16,10 @@ from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
 from bayes_ubpr._io import atomic_path, load_fit, save_fit, write_frame
-from bayes_ubpr.data import load_cohort
+from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
-from bayes_ubpr.model import DESIGNS, SAMPLERS, fit
-from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS, audit
+from bayes_ubpr.model import DESIGNS, SAMPLERS, ModelSpec, fit, read_factor_file
+from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS, audit
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
 from bayes_ubpr.report import write_report
@@ -87,9 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     fit_cmd.add_argument(
         "--factors",
         nargs="+",
-        default=list(SIX_FACTORS),
+        default=None,
         metavar="FACTOR",
-        help="factors (default: the six of Table 5)",
+        help="factor columns: the paper's names or any other column (default: the factor file's, else Table 5's six)",
+    )
+    fit_cmd.add_argument("--outcome", default=OUTCOME, help=f"outcome column, coded 0/1 (default {OUTCOME})")
+    fit_cmd.add_argument(
+        "--factor-file",
+        type=Path,
+        default=None,
+        help="TOML file of factor labels, kinds, scales, ranges and priors (see bayes_ubpr.model.read_factor_file)",
     )
     fit_cmd.add_argument("--id-column", default=None, help="column of unique patient ids to check")
     fit_cmd.add_argument("--priors", choices=PRESETS, default="default", help="prior preset (default: default)")
@@ -264,11 +271,10 @@ def _report(args: argparse.Namespace) -> None:
     print(f"Wrote the report to {path}", file=sys.stderr)
 
 
-def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, factors: Sequence[str], **options: Any) -> None:
+def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelSpec) -> None:
     idata = fit(
         sample,
-        factors=factors,
-        **options,
+        spec,
         draws=args.draws,
         tune=args.tune,
         chains=args.chains,
@@ -291,7 +297,7 @@ def _reproduce(args: argparse.Namespace) -> None:
         f"Case-control sample: {sample.attrs['n_cases']} cases (paper: 60) and {sample.attrs['n_controls']} "
         f"random controls; fitting {args.chains} chains x {args.draws} draws"
     )
-    _fit_and_report(sample, args, SIX_FACTORS, design="case_control")
+    _fit_and_report(sample, args, ModelSpec(factors=as_factors(SIX_FACTORS), design="case_control"))
     progress("Done. Posterior ORs are per unit of each factor, 95% equal-tailed credible intervals.")
 
 
@@ -303,21 +309,32 @@ def _simulate(args: argparse.Namespace) -> None:
     print(f"Wrote {len(frame):,} patients ({int(frame['ubpr'].sum())} cases) to {args.out}", file=sys.stderr)
 
 
-def _fit(args: argparse.Namespace) -> None:
-    unknown = [name for name in args.factors if name not in RISK_FACTORS]
-    if unknown:
-        raise ValueError(f"unknown factor(s) {', '.join(unknown)}; choose from {', '.join(RISK_FACTORS)}")
-    cohort = load_cohort(args.file, factors=args.factors, id_column=args.id_column)
-    print(f"Fitting {len(cohort):,} patients ({int(cohort['ubpr'].sum())} cases)", file=sys.stderr)
-    _fit_and_report(
-        cohort,
-        args,
-        args.factors,
-        priors=args.priors,
+def _fit_spec(args: argparse.Namespace) -> ModelSpec:
+    """Return the model the `fit` command's arguments describe, checked before any data are read."""
+    described, file_priors = read_factor_file(args.factor_file) if args.factor_file else ((), {})
+    by_name = {f.name: f for f in described}
+    names = args.factors if args.factors is not None else list(by_name) or list(SIX_FACTORS)
+    priors: Any = args.priors
+    if file_priors:
+        if args.priors != "default":
+            raise ValueError(f"--priors {args.priors} and the priors in {args.factor_file} exclude each other")
+        priors = file_priors
+    return ModelSpec(
+        factors=as_factors([by_name.get(name, name) for name in names]),
+        outcome=args.outcome,
+        priors=priors,
         design=args.design,
         population_prevalence=args.prevalence,
         group=args.group,
     )
+
+
+def _fit(args: argparse.Namespace) -> None:
+    spec = _fit_spec(args)
+    cohort = load_cohort(args.file, factors=spec.factors, outcome=spec.outcome, id_column=args.id_column)
+    n_cases = int(cohort[spec.outcome].sum())
+    print(f"Fitting {len(cohort):,} patients ({n_cases} with {spec.outcome} = 1)", file=sys.stderr)
+    _fit_and_report(cohort, args, spec)
 
 
 def _paper_world(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:

@@ -1,10 +1,13 @@
 """Loading and validating a user's cohort against the data contract.
 
-The contract is the set of column names in :data:`bayes_ubpr.paper.RISK_FACTORS`
-plus the outcome :data:`bayes_ubpr.paper.OUTCOME`. Validation never changes the
-caller's frame and never drops a row: it returns a checked copy with clean
-dtypes, or raises :class:`~bayes_ubpr.exceptions.CohortValidationError` naming
-the column, the first offending rows and what was expected.
+The contract: one row per patient, one numeric column per risk factor and a
+0/1 outcome column (``ubpr`` unless told otherwise). Factors are the paper's
+catalogue (:data:`bayes_ubpr.paper.RISK_FACTORS`, with their plausible ranges)
+or any other column, described by a :class:`~bayes_ubpr.factors.Factor` or
+read off the data. Validation never changes the caller's frame and never drops
+a row: it returns a checked copy with clean dtypes, or raises
+:class:`~bayes_ubpr.exceptions.CohortValidationError` naming the column, the
+first offending rows and what was expected.
 """
 
 from __future__ import annotations
@@ -16,23 +19,55 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_ubpr._validate import check_names, describe_rows, did_you_mean, require_dataframe
+from bayes_ubpr._validate import describe_rows, did_you_mean, require_dataframe
 from bayes_ubpr.exceptions import CohortValidationError
-from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, SIX_FACTORS
+from bayes_ubpr.factors import Factor
+from bayes_ubpr.paper import OUTCOME, PLAUSIBLE_RANGES, RISK_FACTORS, SIX_FACTORS
 
-__all__ = ["PLAUSIBLE_RANGES", "load_cohort", "validate_cohort"]
+__all__ = ["PLAUSIBLE_RANGES", "FactorLike", "as_factors", "load_cohort", "validate_cohort"]
 
-PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
-    "bmd_tscore_abs": (0.0, 10.0),
-    "cement_volume_ml": (0.5, 20.0),
-    "n_fractures": (1.0, 20.0),
-    "age": (0.0, 120.0),
-    "height_cm": (100.0, 230.0),
-    "weight_kg": (20.0, 250.0),
-}
-"""Closed ranges outside which a value is rejected as implausible (likely a unit
-or sign error): a T-score magnitude above 10, more than 20 mL of cement in one
-vertebra, more than 20 treated fractures."""
+FactorLike = str | Factor
+"""A factor given by column name (the paper's catalogue, or read off the data) or as a :class:`Factor`."""
+
+
+def as_factors(factors: Sequence[FactorLike]) -> tuple[Factor, ...]:
+    """Turn names and :class:`Factor` objects into Factors, checking that no column repeats.
+
+    A name in the paper's catalogue gives the catalogue's Factor (label, unit,
+    Table 4 scale, plausible range); any other name gives a bare Factor whose
+    kind and scale are read off the data when it is fitted.
+
+    Raises
+    ------
+    TypeError
+        If an entry is neither a string nor a Factor, or ``factors`` is a bare string.
+    ValueError
+        If ``factors`` is empty or names a column twice.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.data import as_factors
+    >>> [(f.name, f.kind) for f in as_factors(["depression", "intravertebral_cleft"])]
+    [('depression', 'binary'), ('intravertebral_cleft', None)]
+    """
+    if isinstance(factors, (str, Factor)):
+        raise TypeError(f"factors must be a sequence of names or Factors, not a single {type(factors).__name__}")
+    out = []
+    for item in factors:
+        if isinstance(item, Factor):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(RISK_FACTORS.get(item) or Factor(item))
+        else:
+            raise TypeError(f"each factor must be a column name or a Factor; got {type(item).__name__} {item!r}")
+    if not out:
+        raise ValueError("factors must name at least one risk factor")
+    names = [f.name for f in out]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"factors lists {', '.join(repeated)} more than once; give each factor once")
+    return tuple(out)
+
 
 _HINTS = {
     "bmd_tscore_abs": " bmd_tscore_abs is the magnitude of the T-score: pass abs(T), e.g. 3.1 for T = -3.1.",
@@ -53,7 +88,8 @@ _READERS = {
 def load_cohort(
     path: str | PathLike[str],
     *,
-    factors: Sequence[str] = SIX_FACTORS,
+    factors: Sequence[FactorLike] = SIX_FACTORS,
+    outcome: str = OUTCOME,
     require_outcome: bool = True,
     id_column: str | None = None,
 ) -> pd.DataFrame:
@@ -63,7 +99,7 @@ def load_cohort(
     ----------
     path : str or path-like
         File ending in ``.csv``, ``.parquet``/``.pq`` or ``.xlsx``/``.xls``.
-    factors, require_outcome, id_column
+    factors, outcome, require_outcome, id_column
         Passed to :func:`validate_cohort`.
 
     Returns
@@ -98,32 +134,40 @@ def load_cohort(
     if not file.is_file():
         raise FileNotFoundError(f"No cohort file at {file}")
     frame = reader(file)
-    return validate_cohort(frame, factors=factors, require_outcome=require_outcome, id_column=id_column)
+    return validate_cohort(
+        frame, factors=factors, outcome=outcome, require_outcome=require_outcome, id_column=id_column
+    )
 
 
 def validate_cohort(
     data: pd.DataFrame,
     *,
-    factors: Sequence[str] = SIX_FACTORS,
+    factors: Sequence[FactorLike] = SIX_FACTORS,
+    outcome: str = OUTCOME,
     require_outcome: bool = True,
     id_column: str | None = None,
 ) -> pd.DataFrame:
     """Check a cohort against the data contract and return a clean copy.
 
-    Every column named in ``factors`` must be present; every other known
-    factor column that is present is checked too. Binary factors must be 0/1,
-    ``n_fractures`` a whole number of at least 1, continuous factors finite
-    and inside :data:`PLAUSIBLE_RANGES`; nothing may be missing.
+    Every factor column must be present, numeric, finite and complete.
+    Binary factors must be 0/1 and counts whole numbers; a factor with a
+    plausible range (the catalogue's, :data:`PLAUSIBLE_RANGES`, or a
+    :class:`Factor`'s ``range``) must lie inside it. A factor without a
+    declared kind is checked for what its values are. Other columns are left
+    alone.
 
     Parameters
     ----------
     data : pandas.DataFrame
         One row per patient. It is not modified.
-    factors : sequence of str, default SIX_FACTORS
-        Factor columns that must be present.
+    factors : sequence of str or Factor, default SIX_FACTORS
+        Factor columns that must be present: catalogue names, any other
+        column name, or :class:`~bayes_ubpr.factors.Factor` objects.
+    outcome : str, default "ubpr"
+        Outcome column, coded 0/1 (1 = the event).
     require_outcome : bool, default True
-        Whether the outcome column ``ubpr`` must be present, with at least one
-        case and one control.
+        Whether the outcome column must be present, with at least one case
+        and one control.
     id_column : str, optional
         Column of patient identifiers, which must be unique and not missing.
 
@@ -141,8 +185,11 @@ def validate_cohort(
         Naming the column, the first offending row labels and what was
         expected, for: an empty frame, a missing column, a non-numeric,
         missing or infinite value, a binary value outside {0, 1}, a
-        fractional or < 1 fracture count, an implausible value, duplicate
-        patient ids, or an outcome without cases or without controls.
+        fractional count, a value outside a factor's plausible range, a
+        factor that is also the outcome, duplicate patient ids, or an outcome
+        without cases or without controls.
+    ValueError
+        If ``factors`` is empty or lists a column twice.
 
     Examples
     --------
@@ -156,10 +203,17 @@ def validate_cohort(
     fascia_injury [2]
     """
     frame = require_dataframe(data).copy()
-    check_names(factors, RISK_FACTORS, what="risk factor")
+    specs = as_factors(factors)
+    names = [f.name for f in specs]
+    if outcome in names:
+        raise CohortValidationError(
+            f'Column "{outcome}" is both the outcome and a factor; a factor cannot predict itself. '
+            "Remove it from factors or name another outcome.",
+            column=outcome,
+        )
     if frame.empty:
         raise CohortValidationError("The cohort is empty: it has no rows.")
-    required = [*factors, OUTCOME] if require_outcome else list(factors)
+    required = [*names, outcome] if require_outcome else names
     missing = [column for column in required if column not in frame.columns]
     if missing:
         hints = "".join(did_you_mean(column, map(str, frame.columns)) for column in missing)
@@ -170,10 +224,10 @@ def validate_cohort(
         )
     if id_column is not None:
         _check_ids(frame, id_column)
-    for column in [name for name in RISK_FACTORS if name in frame.columns]:
-        frame[column] = _check_factor(frame, column)
-    if OUTCOME in frame.columns:
-        frame[OUTCOME] = _check_outcome(frame, require_both_classes=require_outcome)
+    for factor in specs:
+        frame[factor.name] = _check_factor(frame, factor)
+    if outcome in frame.columns:
+        frame[outcome] = _check_outcome(frame, outcome, require_both_classes=require_outcome)
     return frame
 
 
@@ -223,37 +277,39 @@ def _reject(
         )
 
 
-def _check_factor(frame: pd.DataFrame, column: str) -> pd.Series:
-    factor = RISK_FACTORS[column]
+def _check_factor(frame: pd.DataFrame, factor: Factor) -> pd.Series:
+    column = factor.name
     values = _numeric(frame, column)
+    coding = f" ({factor.coding})" if factor.coding else ""
+    whole = (values.to_numpy() == np.round(values.to_numpy())) if len(values) else np.array([], bool)
     if factor.kind == "binary":
-        _reject(frame, column, ~values.isin([0.0, 1.0]).to_numpy(), f"0 or 1 (binary: {factor.coding})", values)
-        return values.astype("int64")
-    low, high = PLAUSIBLE_RANGES.get(column, (-np.inf, np.inf))
-    if factor.kind == "count":
-        whole = values.to_numpy() == np.round(values.to_numpy())
+        _reject(frame, column, ~values.isin([0.0, 1.0]).to_numpy(), f"0 or 1 (binary{coding or ''})", values)
+    elif factor.kind == "count":
         _reject(frame, column, ~whole, "a whole number", values)
-        _reject(frame, column, (values < low).to_numpy(), f"at least {low:g} ({factor.coding})", values)
-    implausible = ((values < low) | (values > high)).to_numpy()
-    expected = f"between {low:g} and {high:g} ({factor.coding})"
-    _reject(frame, column, implausible, expected, values, _HINTS.get(column, ""))
-    return values.astype("int64") if factor.kind == "count" else values
+    if factor.range is not None:
+        low, high = factor.range
+        if factor.kind == "count":
+            _reject(frame, column, (values < low).to_numpy(), f"at least {low:g}{coding}", values)
+        implausible = ((values < low) | (values > high)).to_numpy()
+        _reject(frame, column, implausible, f"between {low:g} and {high:g}{coding}", values, _HINTS.get(column, ""))
+    discrete = factor.kind in ("binary", "count") or (factor.kind is None and bool(whole.all()))
+    return values.astype("int64") if discrete else values
 
 
-def _check_outcome(frame: pd.DataFrame, *, require_both_classes: bool) -> pd.Series:
-    values = _numeric(frame, OUTCOME)
-    _reject(frame, OUTCOME, ~values.isin([0.0, 1.0]).to_numpy(), "0 or 1 (1 = unsatisfactory relief)", values)
-    outcome = values.astype("int64")
+def _check_outcome(frame: pd.DataFrame, outcome: str, *, require_both_classes: bool) -> pd.Series:
+    values = _numeric(frame, outcome)
+    _reject(frame, outcome, ~values.isin([0.0, 1.0]).to_numpy(), "0 or 1 (1 = the event)", values)
+    result = values.astype("int64")
     if require_both_classes:
-        n_cases = int(outcome.sum())
-        if n_cases == 0 or n_cases == len(outcome):
-            which = "no cases (ubpr = 1)" if n_cases == 0 else "no controls (ubpr = 0)"
+        n_cases = int(result.sum())
+        if n_cases == 0 or n_cases == len(result):
+            which = f"no cases ({outcome} = 1)" if n_cases == 0 else f"no controls ({outcome} = 0)"
             raise CohortValidationError(
-                f'Column "{OUTCOME}" has {which} among {len(outcome)} rows; '
+                f'Column "{outcome}" has {which} among {len(result)} rows; '
                 "a risk-factor model needs both cases and controls.",
-                column=OUTCOME,
+                column=outcome,
             )
-    return outcome
+    return result
 
 
 def _check_ids(frame: pd.DataFrame, id_column: str) -> None:

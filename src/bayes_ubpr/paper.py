@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import replace
 from importlib import resources
-from typing import Literal
 
 import pandas as pd
+
+from bayes_ubpr.factors import Factor, FactorKind
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -31,6 +32,7 @@ __all__ = [
     "N_PATIENTS",
     "NULL_FACTORS",
     "OUTCOME",
+    "PLAUSIBLE_RANGES",
     "PREVALENCE",
     "RISK_FACTORS",
     "SIX_FACTORS",
@@ -56,53 +58,25 @@ OUTCOME = "ubpr"
 """Outcome column: 1 = unsatisfactory back pain relief (VAS > 4 immediately
 and one month after PVP), 0 = satisfactory relief."""
 
-FactorKind = Literal["continuous", "binary", "count"]
+
+def _entry(name: str, label: str, kind: FactorKind, unit: str, coding: str, paper_row: str, domain: str) -> Factor:
+    """Return a catalogue factor before its Table 4 scale and plausible range are attached."""
+    return Factor(
+        name,
+        kind=kind,
+        label=label,
+        unit=unit,
+        coding=coding,
+        paper_row=paper_row,
+        domain=domain,  # type: ignore[arg-type]
+    )
 
 
-@dataclass(frozen=True)
-class RiskFactor:
-    """Metadata of one candidate risk factor of Table 4.
-
-    Attributes
-    ----------
-    name : str
-        Column name in every DataFrame of this package (the data contract).
-    label : str
-        Human-readable label for tables and figures.
-    kind : {"continuous", "binary", "count"}
-        Measurement type; binary factors are coded 0/1, counts are whole
-        numbers of at least 1.
-    unit : str
-        Unit of one step of the factor, so that an odds ratio reads
-        "per <unit>".
-    coding : str
-        What the values mean.
-    paper_row : str
-        The row name printed in the paper's Tables 4 and 5.
-    domain : str
-        Clinical group used for hierarchical shrinkage across factors.
-
-    Examples
-    --------
-    >>> from bayes_ubpr.paper import RISK_FACTORS
-    >>> factor = RISK_FACTORS["cement_volume_ml"]
-    >>> factor.kind, factor.unit, factor.paper_row
-    ('continuous', '1 mL', 'Cement volume injected per level')
-    >>> [name for name, f in RISK_FACTORS.items() if f.domain == "surgical_technique"][:2]
-    ['cement_distribution_poor', 'n_fractures']
-    """
-
-    name: str
-    label: str
-    kind: FactorKind
-    unit: str
-    coding: str
-    paper_row: str
-    domain: str
-
+RiskFactor = Factor
+"""Former name of :class:`bayes_ubpr.factors.Factor` (deprecated; removed in 0.3)."""
 
 _FACTORS = (
-    RiskFactor(
+    _entry(
         "bmd_tscore_abs",
         "BMD T-score (magnitude)",
         "continuous",
@@ -111,7 +85,7 @@ _FACTORS = (
         "BMD",
         "bone_quality",
     ),
-    RiskFactor(
+    _entry(
         "fascia_injury",
         "Lumbodorsal fascia injury",
         "binary",
@@ -120,7 +94,7 @@ _FACTORS = (
         "Lumbodorsal fascia contusion",
         "soft_tissue",
     ),
-    RiskFactor(
+    _entry(
         "cement_distribution_poor",
         "Unsatisfactory cement distribution",
         "binary",
@@ -129,7 +103,7 @@ _FACTORS = (
         "Cement distribution",
         "surgical_technique",
     ),
-    RiskFactor(
+    _entry(
         "n_fractures",
         "Number of fractures",
         "count",
@@ -138,7 +112,7 @@ _FACTORS = (
         "Number of fractures",
         "surgical_technique",
     ),
-    RiskFactor(
+    _entry(
         "cement_volume_ml",
         "Cement volume per level",
         "continuous",
@@ -147,7 +121,7 @@ _FACTORS = (
         "Cement volume injected per level",
         "surgical_technique",
     ),
-    RiskFactor(
+    _entry(
         "depression",
         "Depression",
         "binary",
@@ -156,11 +130,11 @@ _FACTORS = (
         "Depression",
         "psychological_comorbidity",
     ),
-    RiskFactor("age", "Age", "continuous", "1 year", "age, years", "Age", "demographics"),
-    RiskFactor("sex_male", "Male sex", "binary", "male vs female", "1 = male, 0 = female", "Gender", "demographics"),
-    RiskFactor("height_cm", "Height", "continuous", "1 cm", "height, cm", "Height", "demographics"),
-    RiskFactor("weight_kg", "Weight", "continuous", "1 kg", "weight, kg", "Weight", "demographics"),
-    RiskFactor(
+    _entry("age", "Age", "continuous", "1 year", "age, years", "Age", "demographics"),
+    _entry("sex_male", "Male sex", "binary", "male vs female", "1 = male, 0 = female", "Gender", "demographics"),
+    _entry("height_cm", "Height", "continuous", "1 cm", "height, cm", "Height", "demographics"),
+    _entry("weight_kg", "Weight", "continuous", "1 kg", "weight, kg", "Weight", "demographics"),
+    _entry(
         "bilateral_approach",
         "Bilateral approach",
         "binary",
@@ -169,7 +143,7 @@ _FACTORS = (
         "Surgical approach",
         "surgical_technique",
     ),
-    RiskFactor(
+    _entry(
         "general_anesthesia",
         "General anaesthesia",
         "binary",
@@ -178,7 +152,7 @@ _FACTORS = (
         "Anesthesia",
         "surgical_technique",
     ),
-    RiskFactor(
+    _entry(
         "hypertension",
         "Hypertension",
         "binary",
@@ -187,7 +161,7 @@ _FACTORS = (
         "Hypertension",
         "psychological_comorbidity",
     ),
-    RiskFactor(
+    _entry(
         "diabetes",
         "Diabetes",
         "binary",
@@ -196,7 +170,7 @@ _FACTORS = (
         "Diabetes",
         "psychological_comorbidity",
     ),
-    RiskFactor(
+    _entry(
         "copd",
         "COPD",
         "binary",
@@ -207,18 +181,9 @@ _FACTORS = (
     ),
 )
 
-RISK_FACTORS: dict[str, RiskFactor] = {factor.name: factor for factor in _FACTORS}
-"""All fifteen Table 4 candidate factors by column name, Table 5's six first."""
-
-SIX_FACTORS: tuple[str, ...] = tuple(RISK_FACTORS)[:6]
-"""The six factors of the paper's multivariate model (Table 5)."""
-
-NULL_FACTORS: tuple[str, ...] = tuple(RISK_FACTORS)[6:]
-"""The nine Table 4 factors without a detectable effect in the paper."""
-
 DOMAINS: dict[str, tuple[str, ...]] = {
     domain: tuple(f.name for f in _FACTORS if f.domain == domain)
-    for domain in dict.fromkeys(f.domain for f in _FACTORS)
+    for domain in dict.fromkeys(str(f.domain) for f in _FACTORS)
 }
 """Factor names grouped by clinical domain."""
 
@@ -324,6 +289,50 @@ def table5() -> pd.DataFrame:
     """
     return _read_dataset("table5")
 
+
+PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
+    "bmd_tscore_abs": (0.0, 10.0),
+    "cement_volume_ml": (0.5, 20.0),
+    "n_fractures": (1.0, 20.0),
+    "age": (0.0, 120.0),
+    "height_cm": (100.0, 230.0),
+    "weight_kg": (20.0, 250.0),
+}
+"""Closed ranges outside which a catalogue factor's value is rejected as implausible
+(likely a unit or sign error): a T-score magnitude above 10, more than 20 mL of
+cement in one vertebra, fewer than 1 or more than 20 treated fractures."""
+
+
+def _satisfactory_sd(row: pd.Series) -> float:
+    """SD of a factor in the paper's satisfactory group: sqrt(q (1 - q)) for a binary one."""
+    if row["kind"] == "binary":
+        q = row["satisfactory_n1"] / (row["satisfactory_n1"] + row["satisfactory_n0"])
+        return float(math.sqrt(q * (1 - q)))
+    return float(row["satisfactory_sd"])
+
+
+def _catalogue() -> dict[str, Factor]:
+    """Return the fifteen factors with Table 4's satisfactory-group SD as reference scale."""
+    rows = _load_dataset("table4").set_index("factor")
+    return {
+        f.name: replace(f, scale=_satisfactory_sd(rows.loc[f.name]), range=PLAUSIBLE_RANGES.get(f.name))
+        for f in _FACTORS
+    }
+
+
+RISK_FACTORS: dict[str, Factor] = _catalogue()
+"""All fifteen Table 4 candidate factors by column name, Table 5's six first.
+
+Each is a :class:`~bayes_ubpr.factors.Factor` whose reference scale is its SD
+in the paper's satisfactory group (Table 4; sqrt(q (1 - q)) for a binary
+factor with a proportion q of ones) and whose plausible range is in
+:data:`PLAUSIBLE_RANGES`."""
+
+SIX_FACTORS: tuple[str, ...] = tuple(RISK_FACTORS)[:6]
+"""The six factors of the paper's multivariate model (Table 5)."""
+
+NULL_FACTORS: tuple[str, ...] = tuple(RISK_FACTORS)[6:]
+"""The nine Table 4 factors without a detectable effect in the paper."""
 
 # --------------------------------------------------------------------------------------------------
 # Published-statistics audit

@@ -11,6 +11,8 @@ from scipy import optimize
 
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr.calibrate import CalibrationResult, SBCResult, simultaneous_ecdf_band
+from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, odds_ratio_table
 from bayes_ubpr.sensitivity import _margin_from_one
 
@@ -77,17 +79,18 @@ def forest_plot(idata: az.InferenceData, *, prob: float = 0.95, ax: Axes | None 
         label=f"posterior median, {prob:.0%} credible interval",
     )
     has_paper = table["paper_or"].notna().to_numpy()
-    ax.errorbar(
-        table.loc[has_paper, "paper_or"],
-        rows[has_paper] - 0.12,
-        xerr=[
-            (table["paper_or"] - table["paper_lower"])[has_paper],
-            (table["paper_upper"] - table["paper_or"])[has_paper],
-        ],
-        fmt="s",
-        color="C3",
-        label="paper (Table 5), 95% CI",
-    )
+    if has_paper.any():  # the paper's values only where they describe the same factor and outcome
+        ax.errorbar(
+            table.loc[has_paper, "paper_or"],
+            rows[has_paper] - 0.12,
+            xerr=[
+                (table["paper_or"] - table["paper_lower"])[has_paper],
+                (table["paper_upper"] - table["paper_or"])[has_paper],
+            ],
+            fmt="s",
+            color="C3",
+            label="paper (Table 5), 95% CI",
+        )
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
     ax.set_xscale("log")
     ax.set_yticks(rows, [f"{label}\n(per {unit})" for label, unit in zip(table["label"], table["unit"], strict=True)])
@@ -231,10 +234,12 @@ def risk_distribution_plot(idata: az.InferenceData, *, ax: Axes | None = None) -
     """
     ax = _axes(ax, (6, 3.5))
     _, y, _ = _fitted_data(idata)
+    outcome = ModelSpec.from_idata(idata).outcome
     risk = _fitted_risk_draws(idata).mean(axis=0)
     bins = np.linspace(0, 1, 26).tolist()
-    ax.hist(risk[y == 0], bins=bins, alpha=0.6, color="C0", label="satisfactory relief (ubpr = 0)")
-    ax.hist(risk[y == 1], bins=bins, alpha=0.6, color="C3", label="UBPR (ubpr = 1)")
+    names = ("satisfactory relief ", "UBPR ") if outcome == OUTCOME else ("", "")
+    ax.hist(risk[y == 0], bins=bins, alpha=0.6, color="C0", label=f"{names[0]}({outcome} = 0)")
+    ax.hist(risk[y == 1], bins=bins, alpha=0.6, color="C3", label=f"{names[1]}({outcome} = 1)")
     ax.set_xlabel("predicted risk on the fitted data's scale (posterior mean)")
     ax.set_ylabel("patients")
     ax.legend(fontsize="small")

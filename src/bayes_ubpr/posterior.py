@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,8 +16,10 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparatio
 from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_choice, check_names, check_probability
-from bayes_ubpr.data import validate_cohort
-from bayes_ubpr.paper import RISK_FACTORS, table5
+from bayes_ubpr.data import as_factors, validate_cohort
+from bayes_ubpr.factors import Factor
+from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, table5
 from bayes_ubpr.priors import DEFAULT_SCALE, SCEPTICAL_SCALE, reference_sd
 
 __all__ = [
@@ -42,6 +43,22 @@ def _log_odds_ratio_draws(idata: az.InferenceData) -> np.ndarray:
     return beta.stack(sample=("chain", "draw")).transpose("sample", "factor").to_numpy()
 
 
+def _spec(idata: az.InferenceData) -> ModelSpec:
+    """Return the fit's model; for draws made elsewhere (no stored spec), the factors their coordinates name."""
+    try:
+        return ModelSpec.from_idata(idata)
+    except ValueError:
+        pass
+    for group, variable in (("posterior", "beta"), ("constant_data", "x")):
+        if group in idata.groups() and variable in idata[group]:
+            factors = [str(f) for f in idata[group]["factor"].values]
+            break
+    else:
+        raise ValueError("idata has no posterior variable 'beta': pass the result of bayes_ubpr.fit.")
+    observed = list(idata.observed_data.data_vars) if "observed_data" in idata.groups() else []
+    return ModelSpec(factors=as_factors(factors), outcome=str(observed[0]) if len(observed) == 1 else OUTCOME)
+
+
 def _interval_bounds(draws: np.ndarray, prob: float, interval: str) -> tuple[np.ndarray, np.ndarray]:
     if interval == "hdi":
         bounds = az.hdi(draws[None, :, :], hdi_prob=prob)
@@ -56,7 +73,8 @@ def _fitted_data(idata: az.InferenceData) -> tuple[np.ndarray, np.ndarray, np.nd
     if "constant_data" not in idata.groups() or "x" not in idata.constant_data:
         raise ValueError("idata holds no fitted data (constant_data.x): pass the result of bayes_ubpr.fit.")
     constant = idata.constant_data
-    return constant["x"].to_numpy(), idata.observed_data["ubpr"].to_numpy(), constant["x_scale"].to_numpy()
+    outcome = _spec(idata).outcome
+    return constant["x"].to_numpy(), idata.observed_data[outcome].to_numpy(), constant["x_scale"].to_numpy()
 
 
 def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.DataFrame:
@@ -118,9 +136,16 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
     )
 
 
-def _unit(factor: str, sd: float | None = None) -> str:
-    unit = RISK_FACTORS[factor].unit if factor in RISK_FACTORS else "1 unit"
-    return unit if sd is None else f"1 SD ({sd:.3g} x {unit})"
+def _unit(factor: Factor, sd: float | None = None) -> str:
+    return factor.unit if sd is None else f"1 SD ({sd:.3g} x {factor.unit})"
+
+
+def _published_rows(spec: ModelSpec) -> list[str]:
+    """Factors whose Table 5 row describes the same quantity as the fit's: the paper's factor, outcome and coding."""
+    if spec.outcome != OUTCOME:
+        return []
+    published = set(table5()["factor"])
+    return [f.name for f in spec.factors if f.name in published and f.paper_row == RISK_FACTORS[f.name].paper_row]
 
 
 def odds_ratio_table(
@@ -172,7 +197,8 @@ def odds_ratio_table(
     check_choice(interval, ("eti", "hdi"), name="interval")
     check_choice(scale, ("unit", "sd"), name="scale")
     draws = _log_odds_ratio_draws(idata)
-    factors = [str(f) for f in idata.posterior["beta"].coords["factor"].values]
+    spec = _spec(idata)
+    factors = list(spec.factor_names)
     per = np.ones(len(factors))
     if scale == "sd":
         per = _fitted_data(idata)[2]
@@ -183,8 +209,8 @@ def odds_ratio_table(
     table = pd.DataFrame(
         {
             "factor": factors,
-            "label": [RISK_FACTORS[f].label if f in RISK_FACTORS else f for f in factors],
-            "unit": [_unit(f, sd) if scale == "sd" else _unit(f) for f, sd in zip(factors, per, strict=True)],
+            "label": [f.label for f in spec.factors],
+            "unit": [_unit(f, sd) if scale == "sd" else _unit(f) for f, sd in zip(spec.factors, per, strict=True)],
             "or_median": np.exp(np.median(draws, axis=0)),
             "or_lower": np.exp(lower),
             "or_upper": np.exp(upper),
@@ -195,7 +221,7 @@ def odds_ratio_table(
             "ess_bulk": diagnostics["ess_bulk"].to_numpy(),
         }
     )
-    paper = table5().set_index("factor")
+    paper = table5().set_index("factor").loc[_published_rows(spec)]
     sd = pd.Series(per, index=factors)
     paper_sd = sd.reindex(paper.index)
     published = paper[["odds_ratio", "ci_lower", "ci_upper"]]
@@ -416,8 +442,9 @@ def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: f
     >>> bool((risk.sel(patient="high risk") > risk.sel(patient="typical")).mean() > 0.9)
     True
     """
-    factors = json.loads(idata.attrs["factors"])
-    clean = validate_cohort(patients, factors=factors, require_outcome=False)
+    spec = ModelSpec.from_idata(idata)
+    factors = list(spec.factor_names)
+    clean = validate_cohort(patients, factors=spec.factors, outcome=spec.outcome, require_outcome=False)
     x = xr.DataArray(
         clean[factors].to_numpy(float), dims=("patient", "factor"), coords={"patient": clean.index, "factor": factors}
     )
@@ -425,9 +452,9 @@ def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: f
     intercept = post["intercept_population"]
     if prevalence is not None:
         prevalence = check_probability(prevalence, name="prevalence")
-        if idata.attrs.get("design") != "case_control":
+        if spec.design != "case_control":
             raise ValueError("prevalence can be changed only for a design='case_control' fit")
-        y = idata.observed_data["ubpr"].to_numpy()
+        y = idata.observed_data[spec.outcome].to_numpy()
         log_ratio = np.log(y.sum() / (len(y) - y.sum()))
         intercept = post["intercept"] + special.logit(prevalence) - log_ratio
     eta = intercept + (post["beta"] * x).sum("factor")
@@ -479,7 +506,7 @@ def predict_risk(
         },
         index=patients.index,
     )
-    table.attrs.update({"prob": prob, "prevalence": prevalence, "design": idata.attrs.get("design")})
+    table.attrs.update({"prob": prob, "prevalence": prevalence, "design": ModelSpec.from_idata(idata).design})
     return table
 
 

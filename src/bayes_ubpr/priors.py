@@ -27,14 +27,20 @@ Applied Statistics 2(4):1360-1383. doi:10.1214/08-AOAS191
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+import numpy as np
 import pandas as pd
 
 from bayes_ubpr._validate import check_choice, check_names
-from bayes_ubpr.paper import DOMAINS, N_CASES, N_PATIENTS, RISK_FACTORS, table4, table5
+from bayes_ubpr.data import FactorLike, as_factors
+from bayes_ubpr.factors import Factor
+from bayes_ubpr.paper import N_CASES, N_PATIENTS, table5
+
+if TYPE_CHECKING:  # PyMC is imported where a model is built, not when priors are described
+    import pytensor.tensor as pt
 
 __all__ = [
     "DEFAULT_SCALE",
@@ -50,6 +56,8 @@ __all__ = [
     "default_prior",
     "describe_priors",
     "paper_priors",
+    "priors_from_dict",
+    "priors_to_dict",
     "reference_sd",
     "resolve_priors",
     "sceptical_priors",
@@ -58,7 +66,34 @@ __all__ = [
 Family = Literal["normal", "student_t", "laplace"]
 Per = Literal["unit", "sd"]
 
-FAMILIES: tuple[str, ...] = ("normal", "student_t", "laplace")
+
+def _normal(name: str, mu: Any, sigma: Any, nu: Any, **kwargs: Any) -> pt.TensorVariable:
+    import pymc as pm
+
+    return pm.Normal(name, mu=mu, sigma=sigma, **kwargs)
+
+
+def _student_t(name: str, mu: Any, sigma: Any, nu: Any, **kwargs: Any) -> pt.TensorVariable:
+    import pymc as pm
+
+    return pm.StudentT(name, nu=nu, mu=mu, sigma=sigma, **kwargs)
+
+
+def _laplace(name: str, mu: Any, sigma: Any, nu: Any, **kwargs: Any) -> pt.TensorVariable:
+    import pymc as pm
+
+    return pm.Laplace(name, mu=mu, b=sigma, **kwargs)
+
+
+_FAMILY_BUILDERS: dict[str, Callable[..., pt.TensorVariable]] = {
+    "normal": _normal,
+    "student_t": _student_t,
+    "laplace": _laplace,
+}
+"""How each family becomes a PyMC variable from location, scale and (Student-t) degrees of freedom.
+A new family is one function here plus its name in :data:`Family`; nothing else dispatches on families."""
+
+FAMILIES: tuple[str, ...] = tuple(_FAMILY_BUILDERS)
 DEFAULT_SCALE = 2.5
 """Scale of the default normal prior on each log odds ratio (Gelman et al. 2008)."""
 
@@ -134,6 +169,15 @@ class Prior:
         """Plain-Python form, for storing in ``InferenceData.attrs``."""
         return asdict(self)
 
+    def build(self, name: str, *, scale: Any = 1.0, **kwargs: Any) -> pt.TensorVariable:
+        """Create this prior as a PyMC random variable inside a model context.
+
+        Location and scale are multiplied by ``scale`` (a number or tensor),
+        so a per-unit prior becomes one per SD of a factor; ``kwargs`` (e.g.
+        ``dims``) go to the distribution.
+        """
+        return _FAMILY_BUILDERS[self.family](name, self.mu * scale, self.sigma * scale, self.nu, **kwargs)
+
 
 def _exp(x: float) -> float:
     """Exp that saturates at 0 and inf instead of overflowing, for very wide priors."""
@@ -144,10 +188,25 @@ def _is_finite_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def reference_sd(factor: str) -> float:
-    """SD of ``factor`` in the paper's satisfactory group, the scale of per-SD priors.
+def _known(factor: FactorLike) -> Factor:
+    """Return the Factor of a name or Factor, with its kind and reference scale known."""
+    resolved = as_factors([factor])[0]
+    if resolved.kind is None or resolved.scale is None:
+        raise ValueError(
+            f'Factor "{resolved.name}" has no {"kind" if resolved.kind is None else "reference scale"} yet: '
+            "fit() reads it off the data; to describe priors before fitting, pass "
+            f'Factor("{resolved.name}", kind=..., scale=...) or call Factor.resolve(values).'
+        )
+    return resolved
 
-    For binary factors it is sqrt(q (1 - q)) with q the group's proportion of 1s.
+
+def reference_sd(factor: FactorLike) -> float:
+    """Return the reference SD of ``factor``, the scale of its per-SD priors.
+
+    For the paper's catalogue it is the SD in the paper's satisfactory group
+    (Table 4), sqrt(q (1 - q)) for a binary factor with a proportion q of 1s;
+    for any other factor its :attr:`Factor.scale` (by default the SD of the
+    fitted data).
 
     Examples
     --------
@@ -155,15 +214,10 @@ def reference_sd(factor: str) -> float:
     >>> reference_sd("cement_volume_ml")
     0.46
     """
-    check_names([factor], RISK_FACTORS, what="risk factor")
-    row = table4().set_index("factor").loc[factor]
-    if row["kind"] == "binary":
-        q = row["satisfactory_n1"] / (row["satisfactory_n1"] + row["satisfactory_n0"])
-        return float(math.sqrt(q * (1 - q)))
-    return float(row["satisfactory_sd"])
+    return float(_known(factor).scale)  # type: ignore[arg-type]
 
 
-def default_prior(factor: str) -> Prior:
+def default_prior(factor: FactorLike) -> Prior:
     """Return the documented default prior for ``factor``'s log odds ratio.
 
     Normal(0, 2.5) per unit for binary factors, per reference SD otherwise;
@@ -178,8 +232,7 @@ def default_prior(factor: str) -> Prior:
     """
     if factor == INTERCEPT:
         return Prior("normal", 0.0, DEFAULT_SCALE)
-    check_names([factor], RISK_FACTORS, what="risk factor")
-    per: Per = "unit" if RISK_FACTORS[factor].kind == "binary" else "sd"
+    per: Per = "unit" if _known(factor).kind == "binary" else "sd"
     return Prior("normal", 0.0, DEFAULT_SCALE, per=per)
 
 
@@ -195,7 +248,7 @@ a0 = 0.25: the paper's 60:60 study counts as a quarter of its size, a
 discount for a different hospital, era and case mix (Ibrahim & Chen 2000)."""
 
 
-def sceptical_priors(factors: Sequence[str]) -> dict[str, Prior]:
+def sceptical_priors(factors: Sequence[FactorLike]) -> dict[str, Prior]:
     """Sceptical priors centred on OR 1 (Spiegelhalter et al. 1994).
 
     Normal(0, ln 3 / 1.96) on each log odds ratio, per unit for binary factors
@@ -214,10 +267,10 @@ def sceptical_priors(factors: Sequence[str]) -> dict[str, Prior]:
     >>> round(sceptical_priors(["depression"])["depression"].sigma, 3)
     0.561
     """
-    return {f: replace(default_prior(f), sigma=SCEPTICAL_SCALE) for f in factors}
+    return {_known(f).name: replace(default_prior(f), sigma=SCEPTICAL_SCALE) for f in factors}
 
 
-def paper_priors(factors: Sequence[str], *, inflation: float = PAPER_INFLATION) -> dict[str, Prior]:
+def paper_priors(factors: Sequence[FactorLike], *, inflation: float = PAPER_INFLATION) -> dict[str, Prior]:
     """Literature-informed priors centred on the paper's Table 5.
 
     Each Table 5 factor gets Normal(B, (SE * inflation)^2) per unit; other
@@ -225,7 +278,7 @@ def paper_priors(factors: Sequence[str], *, inflation: float = PAPER_INFLATION) 
 
     Parameters
     ----------
-    factors : sequence of str
+    factors : sequence of str or Factor
         Factors in the model.
     inflation : float, default 2.0
         Multiplier (>= 1) of the published SE; ``1 / inflation**2`` is the
@@ -246,11 +299,12 @@ def paper_priors(factors: Sequence[str], *, inflation: float = PAPER_INFLATION) 
         raise ValueError(f"inflation must be a number >= 1 (1 = take the paper at face value); got {inflation!r}")
     published = table5().set_index("factor")
     priors = {}
-    for f in factors:
-        if f in published.index:
+    for factor in as_factors(factors):
+        f = factor.name
+        if f in published.index and factor.paper_row:
             priors[f] = Prior("normal", float(published.loc[f, "B"]), float(published.loc[f, "SE"]) * inflation)
         else:
-            priors[f] = default_prior(f)
+            priors[f] = default_prior(factor)
     return priors
 
 
@@ -312,6 +366,49 @@ class Horseshoe:
         p0 = min(self.expected_nonzero, n_factors - 0.5)
         return p0 / (n_factors - p0) * 2.0 / math.sqrt(n_obs)
 
+    def data_values(self, factors: Sequence[Factor], n_obs: int) -> dict[str, np.ndarray]:
+        """Return the data containers of the model: tau0 depends on the number of patients."""
+        return {"tau0": np.array(self.global_scale(len(factors), n_obs))}
+
+    def coords(self, factors: Sequence[Factor]) -> dict[str, list[Hashable]]:
+        """Extra model dimensions (none)."""
+        return {}
+
+    def build(self, data: Mapping[str, Any], *, centred: bool) -> pt.TensorVariable:
+        """Create ``beta_std`` (dim ``factor``) inside a model context.
+
+        The horseshoe stays non-centred whatever ``centred`` says: its null
+        coefficients' tiny scales make a centred funnel.
+        """
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        local = _half_cauchy("local_scale", 1.0, dims="factor")
+        tau = _half_cauchy("global_scale", data["tau0"])
+        slab2 = pm.InverseGamma("slab_variance", alpha=self.slab_df / 2, beta=self.slab_df * self.slab_scale**2 / 2)
+        local_tilde = pt.sqrt(slab2 * local**2 / (slab2 + tau**2 * local**2))
+        z = pm.Normal("z", 0.0, 1.0, dims="factor")
+        return pm.Deterministic("beta_std", z * tau * local_tilde, dims="factor")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form, for JSON in ``InferenceData.attrs``."""
+        return {**asdict(self), "intercept": self.intercept.to_dict()}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Horseshoe:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{**values, "intercept": Prior(**values["intercept"])})
+
+
+def _half_cauchy(name: str, scale: Any, **kwargs: Any) -> pt.TensorVariable:
+    """Half-Cauchy as |N(0, 1)| * sqrt(InvGamma(1/2, 1/2)): same law, far easier geometry for NUTS."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    normal = pm.HalfNormal(f"{name}_normal", 1.0, **kwargs)
+    inverse_gamma = pm.InverseGamma(f"{name}_inverse_gamma", 0.5, 0.5, **kwargs)
+    return pm.Deterministic(name, scale * normal * pt.sqrt(inverse_gamma), **kwargs)
+
 
 @dataclass(frozen=True)
 class DomainShrinkage:
@@ -336,7 +433,10 @@ class DomainShrinkage:
     domain_spread : float, default 0.5
         Scale of the half-normal prior on how much domain scales differ (log scale).
     domains : mapping of str to tuple of str, optional
-        Domain of each factor; defaults to the paper's clinical grouping.
+        Factors of each domain; it must then name every factor of the model.
+        Default: each factor's own :attr:`Factor.domain <bayes_ubpr.factors.Factor.domain>`,
+        which for the paper's factors is its clinical grouping
+        (:data:`bayes_ubpr.paper.DOMAINS`).
     intercept : Prior, default Normal(0, 2.5)
         Prior on the log odds at the factors' sample mean.
 
@@ -352,7 +452,7 @@ class DomainShrinkage:
 
     global_scale: float = 1.0
     domain_spread: float = 0.5
-    domains: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DOMAINS))
+    domains: Mapping[str, tuple[str, ...]] | None = None
     intercept: Prior = field(default_factory=lambda: default_prior(INTERCEPT))
 
     def __post_init__(self) -> None:
@@ -361,13 +461,63 @@ class DomainShrinkage:
             if not _is_finite_number(value) or value <= 0:
                 raise ValueError(f"DomainShrinkage {name} must be a positive number; got {value!r}")
 
-    def domain_of(self, factors: Sequence[str]) -> list[str]:
-        """Domain name of each factor, in order."""
-        lookup = {f: d for d, members in self.domains.items() for f in members}
-        missing = [f for f in factors if f not in lookup]
+    def domain_of(self, factors: Sequence[FactorLike]) -> list[str]:
+        """Domain name of each factor, in order: from ``domains`` if given, else the Factor's own ``domain``."""
+        named = as_factors(factors)
+        if self.domains is None:
+            lookup = {f.name: f.domain for f in named if f.domain is not None}
+            how = "give each Factor a domain, or DomainShrinkage(domains=...)"
+        else:
+            lookup = {f: d for d, members in self.domains.items() for f in members}
+            how = "add them to DomainShrinkage(domains=...)"
+        missing = [f.name for f in named if f.name not in lookup]
         if missing:
-            raise ValueError(f"DomainShrinkage has no domain for factor(s) {', '.join(missing)}")
-        return [lookup[f] for f in factors]
+            raise ValueError(f"DomainShrinkage has no domain for factor(s) {', '.join(missing)}: {how}")
+        return [str(lookup[f.name]) for f in named]
+
+    def data_values(self, factors: Sequence[Factor], n_obs: int) -> dict[str, np.ndarray]:
+        """Return the data containers of the model: each factor's domain index."""
+        names = self.domain_of(factors)
+        return {"domain_idx": pd.factorize(pd.Series(names), sort=False)[0].astype(np.int64)}
+
+    def coords(self, factors: Sequence[Factor]) -> dict[str, list[Hashable]]:
+        """Extra model dimension ``domain``, in order of first appearance."""
+        return {"domain": list(dict.fromkeys(self.domain_of(factors)))}
+
+    def build(self, data: Mapping[str, Any], *, centred: bool) -> pt.TensorVariable:
+        """Create ``beta_std`` (dim ``factor``) inside a model context.
+
+        A non-centred coefficient suits weak data, a centred one strong data
+        (Betancourt & Girolami 2015); ``centred`` says which.
+        """
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        tau = pm.HalfNormal("global_scale", self.global_scale)
+        spread = pm.HalfNormal("domain_spread", self.domain_spread)
+        eta = pm.Normal("domain_z", 0.0, 1.0, dims="domain")
+        domain_scale = pm.Deterministic("domain_scale", tau * pt.exp(spread * eta), dims="domain")
+        if centred:
+            return pm.Normal("beta_std", 0.0, domain_scale[data["domain_idx"]], dims="factor")
+        z = pm.Normal("z", 0.0, 1.0, dims="factor")
+        return pm.Deterministic("beta_std", z * domain_scale[data["domain_idx"]], dims="factor")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form, for JSON in ``InferenceData.attrs``."""
+        domains = None if self.domains is None else {d: list(members) for d, members in self.domains.items()}
+        return {
+            "global_scale": self.global_scale,
+            "domain_spread": self.domain_spread,
+            "domains": domains,
+            "intercept": self.intercept.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> DomainShrinkage:
+        """Inverse of :meth:`to_dict`."""
+        stored = values["domains"]
+        domains = None if stored is None else {d: tuple(members) for d, members in stored.items()}
+        return cls(values["global_scale"], values["domain_spread"], domains, Prior(**values["intercept"]))
 
 
 @dataclass(frozen=True)
@@ -417,7 +567,13 @@ PAPER_PREVALENCE = PopulationPrevalence.from_counts(N_CASES, N_PATIENTS)
 
 PriorsLike: TypeAlias = str | Mapping[str, Prior] | Horseshoe | DomainShrinkage | None
 
-PRESETS = ("default", "paper", "sceptical", "horseshoe", "domains")
+Structure: TypeAlias = Horseshoe | DomainShrinkage
+
+_STRUCTURES: dict[str, type[Horseshoe] | type[DomainShrinkage]] = {"horseshoe": Horseshoe, "domains": DomainShrinkage}
+"""Joint shrinkage priors by name: a new structure is a class with ``data_values``, ``coords``,
+``build``, ``to_dict`` and ``from_dict`` (as :class:`Horseshoe`), registered here."""
+
+PRESETS = ("default", "paper", "sceptical", *_STRUCTURES)
 """Named prior presets accepted wherever ``priors`` is."""
 
 
@@ -435,6 +591,8 @@ class PriorSpec:
         Independent per-unit priors per factor (empty for shrinkage structures).
     structure : Horseshoe, DomainShrinkage or None
         Joint shrinkage prior, if any.
+    factors : tuple of Factor
+        The factors, in model order, with their kinds and reference scales.
 
     Examples
     --------
@@ -451,38 +609,147 @@ class PriorSpec:
     name: str
     intercept: Prior
     coefficients: dict[str, Prior]
-    structure: Horseshoe | DomainShrinkage | None = None
+    structure: Structure | None = None
+    factors: tuple[Factor, ...] = ()
 
     @property
     def kind(self) -> str:
-        """Return "independent", "horseshoe" or "domains"."""
-        if isinstance(self.structure, Horseshoe):
-            return "horseshoe"
-        if isinstance(self.structure, DomainShrinkage):
-            return "domains"
-        return "independent"
+        """Return "independent" or the structure's name ("horseshoe", "domains")."""
+        if self.structure is None:
+            return "independent"
+        return next(name for name, cls in _STRUCTURES.items() if isinstance(self.structure, cls))
 
     def to_dict(self) -> dict[str, object]:
         """Plain-Python form, for ``InferenceData.attrs``."""
-        structure = None
-        if self.structure is not None:
-            structure = {k: (v.to_dict() if isinstance(v, Prior) else v) for k, v in asdict(self.structure).items()}
         return {
             "name": self.name,
             "kind": self.kind,
             "intercept": self.intercept.to_dict(),
             "coefficients": {k: v.to_dict() for k, v in self.coefficients.items()},
-            "structure": structure,
+            "structure": self.structure.to_dict() if self.structure is not None else None,
         }
 
+    def _single_family(self) -> str | None:
+        """Return the one family of every independent prior, if there is one (its parameters are then data)."""
+        families = {p.family for p in self.coefficients.values()}
+        return families.pop() if self.structure is None and len(families) == 1 else None
 
-def resolve_priors(factors: Sequence[str], priors: PriorsLike = None) -> PriorSpec:
+    def data_values(self, n_obs: int) -> dict[str, np.ndarray]:
+        """Prior parameters a model holds as data, so that one compiled model serves a grid of priors."""
+        if self.structure is not None:
+            return self.structure.data_values(self.factors, n_obs)
+        family = self._single_family()
+        if family is None:
+            return {}
+        priors = list(self.coefficients.values())
+        values = {"prior_mu": np.array([p.mu for p in priors]), "prior_sigma": np.array([p.sigma for p in priors])}
+        if family == "student_t":
+            values["prior_nu"] = np.array([p.nu for p in priors], dtype=float)
+        return values
+
+    def coords(self) -> dict[str, list[Hashable]]:
+        """Model dimensions the priors add (a shrinkage structure's groups)."""
+        return self.structure.coords(self.factors) if self.structure is not None else {}
+
+    def build_coefficients(self, data: Mapping[str, Any], *, centred: bool) -> pt.TensorVariable:
+        """Create ``beta_std``, the log odds ratios per sample SD (dim ``factor``), in a model context.
+
+        ``data`` holds the model's data containers: ``x_scale`` (sample SDs),
+        which turns per-unit priors into per-SD ones, and what
+        :meth:`data_values` put there.
+        """
+        if self.structure is not None:
+            return self.structure.build(data, centred=centred)
+        x_scale = data["x_scale"]
+        family = self._single_family()
+        if family is not None:
+            nu = data.get("prior_nu")
+            build = _FAMILY_BUILDERS[family]
+            return build("beta_std", data["prior_mu"] * x_scale, data["prior_sigma"] * x_scale, nu, dims="factor")
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        parts = [
+            prior.build(f"beta_std_{f}", scale=x_scale[j]) for j, (f, prior) in enumerate(self.coefficients.items())
+        ]
+        return pm.Deterministic("beta_std", pt.stack(parts), dims="factor")
+
+    def compile_key(self) -> tuple:
+        """Return what must be compiled anew when it changes (the rest is data)."""
+        intercept = self.intercept
+        common = (intercept.family, intercept.mu, intercept.sigma, intercept.nu)
+        if self.structure is not None:
+            return (self.kind, repr(self.structure.to_dict()), common)
+        family = self._single_family()
+        if family is not None:
+            return ("independent", family, common)
+        return ("independent", tuple((p.family, p.mu, p.sigma, p.nu) for p in self.coefficients.values()), common)
+
+
+def priors_to_dict(priors: PriorsLike) -> dict[str, Any]:
+    """Return a ``priors`` argument as plain Python (JSON), exactly as given; :func:`priors_from_dict` inverts it.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import Horseshoe, priors_from_dict, priors_to_dict
+    >>> priors_from_dict(priors_to_dict(Horseshoe(expected_nonzero=2))) == Horseshoe(expected_nonzero=2)
+    True
+    """
+    if priors is None:
+        return {"preset": "default"}
+    if isinstance(priors, str):
+        return {"preset": priors}
+    if isinstance(priors, (Horseshoe, DomainShrinkage)):
+        name = next(name for name, cls in _STRUCTURES.items() if isinstance(priors, cls))
+        return {name: priors.to_dict()}
+    return {"mapping": {key: prior.to_dict() for key, prior in priors.items()}}
+
+
+def priors_from_dict(values: Mapping[str, Any]) -> PriorsLike:
+    """Inverse of :func:`priors_to_dict`.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import Prior, priors_from_dict
+    >>> priors_from_dict({"mapping": {"depression": {"family": "normal", "mu": 0.0, "sigma": 1.0}}})
+    {'depression': Prior(family='normal', mu=0.0, sigma=1.0, nu=None, per='unit')}
+    """
+    ((kind, content),) = values.items()
+    if kind == "preset":
+        return str(content)
+    if kind == "mapping":
+        return {key: Prior(**prior) for key, prior in content.items()}
+    check_choice(kind, tuple(_STRUCTURES), name="stored prior structure")
+    return _STRUCTURES[kind].from_dict(content)
+
+
+def check_priors_argument(priors: PriorsLike, factor_names: Sequence[str]) -> None:
+    """Raise if ``priors`` is not a valid ``priors`` argument for a model on these factors."""
+    if priors is None or isinstance(priors, (Horseshoe, DomainShrinkage)):
+        return
+    if isinstance(priors, str):
+        check_choice(priors, PRESETS, name="priors preset")
+        return
+    if not isinstance(priors, Mapping):
+        raise TypeError(
+            "priors must be None, a preset name, a {factor: Prior} mapping, Horseshoe or DomainShrinkage; "
+            f"got {type(priors).__name__}"
+        )
+    check_names(priors, [INTERCEPT, *factor_names], what="prior key (a factor in the model or 'intercept')")
+    for key, value in priors.items():
+        if not isinstance(value, Prior):
+            raise TypeError(f'priors["{key}"] must be a bayes_ubpr.priors.Prior; got {type(value).__name__}')
+
+
+def resolve_priors(factors: Sequence[FactorLike], priors: PriorsLike = None) -> PriorSpec:
     """Resolve a ``priors`` argument into the :class:`PriorSpec` a model uses.
 
     Parameters
     ----------
-    factors : sequence of str
-        Factors in the model.
+    factors : sequence of str or Factor
+        Factors in the model, with known kinds and reference scales (the
+        paper's catalogue names, or :class:`~bayes_ubpr.factors.Factor`
+        objects given ``kind`` and ``scale`` or resolved on data).
     priors : str, mapping, Horseshoe, DomainShrinkage or None
         None or ``"default"``: :func:`default_prior` for every factor;
         ``"paper"``: :func:`paper_priors`; ``"sceptical"``:
@@ -499,8 +766,8 @@ def resolve_priors(factors: Sequence[str], priors: PriorsLike = None) -> PriorSp
     Raises
     ------
     ValueError
-        For an unknown preset or a key that is neither a model factor nor
-        ``"intercept"``.
+        For an unknown preset, a key that is neither a model factor nor
+        ``"intercept"``, or a factor whose kind or scale is not yet known.
     TypeError
         If a mapping value is not a :class:`Prior`, or ``priors`` is of an
         unsupported type.
@@ -512,46 +779,34 @@ def resolve_priors(factors: Sequence[str], priors: PriorsLike = None) -> PriorSp
     >>> spec.kind, round(spec.coefficients["depression"].sigma, 3)
     ('independent', 0.561)
     """
-    factors = list(factors)
-    check_names(factors, RISK_FACTORS, what="risk factor")
+    known = tuple(_known(f) for f in as_factors(factors))
+    names = [f.name for f in known]
+    check_priors_argument(priors, names)
     if isinstance(priors, str):
-        check_choice(priors, PRESETS, name="priors preset")
-        presets: dict[str, PriorsLike] = {
-            "default": {},
-            "paper": paper_priors(factors),
-            "sceptical": sceptical_priors(factors),
-            "horseshoe": Horseshoe(),
-            "domains": DomainShrinkage(),
+        presets: dict[str, Callable[[], PriorsLike]] = {
+            "default": dict,
+            "paper": lambda: paper_priors(known),
+            "sceptical": lambda: sceptical_priors(known),
+            **_STRUCTURES,
         }
-        spec = resolve_priors(factors, presets[priors])
-        return replace(spec, name=priors)
+        return replace(resolve_priors(known, presets[priors]()), name=priors)
     if isinstance(priors, (Horseshoe, DomainShrinkage)):
         if isinstance(priors, DomainShrinkage):
-            priors.domain_of(factors)
-        name = "horseshoe" if isinstance(priors, Horseshoe) else "domains"
-        return PriorSpec(name, priors.intercept, {}, priors)
-    if priors is not None and not isinstance(priors, Mapping):
-        raise TypeError(
-            "priors must be None, a preset name, a {factor: Prior} mapping, Horseshoe or DomainShrinkage; "
-            f"got {type(priors).__name__}"
-        )
+            priors.domain_of(known)
+        return PriorSpec(priors_to_dict(priors).popitem()[0], priors.intercept, {}, priors, known)
     given = dict(priors or {})
-    check_names(given, [INTERCEPT, *factors], what="prior key (a factor in the model or 'intercept')")
-    for key, value in given.items():
-        if not isinstance(value, Prior):
-            raise TypeError(f'priors["{key}"] must be a bayes_ubpr.priors.Prior; got {type(value).__name__}')
-    coefficients = {f: given.get(f, default_prior(f)).per_unit(reference_sd(f)) for f in factors}
+    coefficients = {f.name: given.get(f.name, default_prior(f)).per_unit(float(f.scale)) for f in known}  # type: ignore[arg-type]
     name = "custom" if given else "default"
-    return PriorSpec(name, given.get(INTERCEPT, default_prior(INTERCEPT)), coefficients)
+    return PriorSpec(name, given.get(INTERCEPT, default_prior(INTERCEPT)), coefficients, None, known)
 
 
-def describe_priors(factors: Sequence[str], priors: PriorsLike = None) -> pd.DataFrame:
-    """Table of the priors a model on ``factors`` will use, per unit of each factor.
+def describe_priors(factors: Sequence[FactorLike], priors: PriorsLike = None) -> pd.DataFrame:
+    """Table of the priors a model on ``factors`` will use, per unit and per reference SD of each factor.
 
     Parameters
     ----------
-    factors : sequence of str
-        Factors in the model.
+    factors : sequence of str or Factor
+        Factors in the model (with known kinds and scales, see :func:`resolve_priors`).
     priors : str, mapping, Horseshoe, DomainShrinkage or None
         As for :func:`resolve_priors`.
 
@@ -559,11 +814,16 @@ def describe_priors(factors: Sequence[str], priors: PriorsLike = None) -> pd.Dat
     -------
     pandas.DataFrame
         One row per parameter: ``parameter``, ``family``, ``mu``, ``sigma``,
-        ``nu``, ``source`` and the central 95% prior interval of the odds
-        ratio, ``or_lower`` and ``or_upper`` (normal priors; NaN otherwise).
-        For a shrinkage structure the factor rows name it in ``family`` and
-        leave the numbers NaN: use :func:`bayes_ubpr.prior_predictive` to see
-        the odds ratios it implies. ``.attrs["preset"]`` names the preset.
+        ``nu`` (per unit of the factor), ``source``, ``unit``,
+        ``reference_sd``, the central 95% prior interval of the odds ratio
+        per unit, ``or_lower`` and ``or_upper``, and ``statement``, the same
+        in words per unit and per reference SD (normal priors; NaN and an
+        empty statement otherwise). Per-SD and per-unit scales read alike but
+        are not: for cement volume (SD 0.46 mL) the default's 95% range per
+        mL is far wider than per SD. For a shrinkage structure the factor
+        rows name it in ``family`` and leave the numbers NaN: use
+        :func:`bayes_ubpr.prior_predictive` to see the odds ratios it implies.
+        ``.attrs["preset"]`` names the preset.
 
     Examples
     --------
@@ -572,23 +832,50 @@ def describe_priors(factors: Sequence[str], priors: PriorsLike = None) -> pd.Dat
            parameter  sigma
     0      intercept    2.5
     1  fascia_injury    2.5
+    >>> print(describe_priors(["bmd_tscore_abs"], "sceptical")["statement"].iloc[1])
+    95% prior mass on OR 0.0123 to 81 per 1 T-score unit (OR 0.333 to 3 per SD of 0.25)
     """
     spec = resolve_priors(factors, priors)
     user_keys = set(priors) if isinstance(priors, Mapping) else set()
     source = spec.name if spec.name != "custom" else "default"
     rows = [_prior_row(INTERCEPT, spec.intercept, "user" if INTERCEPT in user_keys else source)]
-    for factor in factors:
+    for factor in spec.factors:
         if spec.structure is None:
-            rows.append(_prior_row(factor, spec.coefficients[factor], "user" if factor in user_keys else source))
+            row = _prior_row(
+                factor.name, spec.coefficients[factor.name], "user" if factor.name in user_keys else source
+            )
+            row.update(_per_sd_statement(spec.coefficients[factor.name], factor))
+            rows.append(row)
         else:
-            rows.append({"parameter": factor, "family": spec.kind, "source": spec.name})
-    table = pd.DataFrame(rows, columns=["parameter", "family", "mu", "sigma", "nu", "source", "or_lower", "or_upper"])
+            rows.append({"parameter": factor.name, "family": spec.kind, "source": spec.name, "unit": factor.unit})
+    columns = ["parameter", "family", "mu", "sigma", "nu", "source", "unit", "reference_sd"]
+    table = pd.DataFrame(rows, columns=[*columns, "or_lower", "or_upper", "statement"])
+    table["statement"] = table["statement"].astype(object).where(table["statement"].notna(), "")
     table.attrs["preset"] = spec.name
     return table
 
 
+def _per_sd_statement(prior: Prior, factor: Factor) -> dict[str, object]:
+    """Return the unit, reference SD and the prior's 95% OR range in words, per unit and per SD."""
+    row: dict[str, object] = {"unit": factor.unit, "reference_sd": factor.scale, "statement": ""}
+    if prior.family == "normal":
+        per_sd = replace(prior, mu=prior.mu * float(factor.scale), sigma=prior.sigma * float(factor.scale))  # type: ignore[arg-type]
+        low, high = _or_range(prior)
+        low_sd, high_sd = _or_range(per_sd)
+        row["statement"] = (
+            f"95% prior mass on OR {low:.3g} to {high:.3g} per {factor.unit} "
+            f"(OR {low_sd:.3g} to {high_sd:.3g} per SD of {factor.scale:.3g})"
+        )
+    return row
+
+
+def _or_range(prior: Prior) -> tuple[float, float]:
+    half_width = 1.959963984540054 * prior.sigma
+    return _exp(prior.mu - half_width), _exp(prior.mu + half_width)
+
+
 def _prior_row(name: str, prior: Prior, source: str) -> dict[str, object]:
-    half_width = 1.959963984540054 * prior.sigma if prior.family == "normal" else math.nan
+    low, high = _or_range(prior) if prior.family == "normal" else (math.nan, math.nan)
     return {
         "parameter": name,
         "family": prior.family,
@@ -596,6 +883,6 @@ def _prior_row(name: str, prior: Prior, source: str) -> dict[str, object]:
         "sigma": prior.sigma,
         "nu": prior.nu,
         "source": source,
-        "or_lower": _exp(prior.mu - half_width),
-        "or_upper": _exp(prior.mu + half_width),
+        "or_lower": low,
+        "or_upper": high,
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import os
 import warnings
 from collections.abc import Callable
@@ -19,10 +18,11 @@ from matplotlib.figure import Figure
 
 from bayes_ubpr._io import atomic_path
 from bayes_ubpr._rng import SeedLike, as_int_seed
-from bayes_ubpr.model import check_convergence
-from bayes_ubpr.paper import RISK_FACTORS
+from bayes_ubpr.model import ModelSpec, check_convergence
+from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
 from bayes_ubpr.plots import calibration_plot, forest_plot, ppc_plot, risk_distribution_plot
 from bayes_ubpr.posterior import odds_ratio_table, ppc_summary, predict_risk
+from bayes_ubpr.priors import describe_priors
 
 __all__ = ["example_patients", "write_report"]
 
@@ -37,11 +37,16 @@ EXAMPLE_PATIENT = {
 """A high-risk patient: low bone density (T = -3.6), fascia injury, three fractures, 4 mL of cement."""
 
 
+PAPER_TITLE = "Bayesian re-analysis of unsatisfactory back pain relief after vertebroplasty"
+
+
 def example_patients(idata: az.InferenceData) -> pd.DataFrame:
     """Return a typical patient (median of each factor in the fitted data) and a high-risk one.
 
-    The high-risk patient takes the values of :data:`EXAMPLE_PATIENT` where
-    the model has the factor, and the typical values elsewhere.
+    The high-risk patient takes the values of :data:`EXAMPLE_PATIENT` for the
+    paper's factors and, for any other factor, the 90th percentile of the
+    fitted data if the factor's posterior median log odds ratio is positive,
+    else the 10th (rounded for binary and count factors).
 
     Parameters
     ----------
@@ -66,13 +71,19 @@ def example_patients(idata: az.InferenceData) -> pd.DataFrame:
     >>> bool(risk.loc["high-risk example", "risk_median"] > risk.loc["typical patient", "risk_median"])
     True
     """
-    factors = json.loads(idata.attrs["factors"])
+    spec = ModelSpec.from_idata(idata)
+    factors = list(spec.factor_names)
     x = pd.DataFrame(idata.constant_data["x"].to_numpy(), columns=factors)
-    typical = {
-        f: float(x[f].median()) if RISK_FACTORS[f].kind == "continuous" else float(round(x[f].median()))
-        for f in factors
-    }
-    high = {f: EXAMPLE_PATIENT.get(f, typical[f]) for f in factors}
+    beta = idata.posterior["beta"].median(("chain", "draw")).to_numpy()
+    typical, high = {}, {}
+    for factor, b in zip(spec.factors, beta, strict=True):
+        column = x[factor.name]
+        typical[factor.name] = float(column.median()) if factor.kind == "continuous" else float(round(column.median()))
+        if factor.name in EXAMPLE_PATIENT and factor.paper_row == RISK_FACTORS[factor.name].paper_row:
+            high[factor.name] = float(EXAMPLE_PATIENT[factor.name])
+        else:  # the unfavourable tail of the fitted data, by the sign of the posterior median
+            value = float(column.quantile(0.9 if b > 0 else 0.1))
+            high[factor.name] = value if factor.kind == "continuous" else float(round(value))
     return pd.DataFrame([typical, high], index=["typical patient", "high-risk example"])
 
 
@@ -87,45 +98,61 @@ def _figure_png(draw: Callable[[Axes], object], size: tuple[float, float] = (7.0
 
 def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str, str, object]]:
     """(title, text, content) triples; content is a DataFrame or a base64 PNG string."""
-    factors = json.loads(idata.attrs["factors"])
-    y = idata.observed_data["ubpr"].to_numpy()
-    design = idata.attrs.get("design", "cohort")
+    spec = ModelSpec.from_idata(idata)
+    factors = [f.label for f in spec.factors]
+    y = idata.observed_data[spec.outcome].to_numpy()
+    design = spec.design
     data_summary = pd.DataFrame(
         {
-            "quantity": ["patients", "cases (UBPR)", "controls", "design", "factors", "group"],
+            "quantity": ["patients", f"cases ({spec.outcome} = 1)", "controls", "design", "factors", "group"],
             "value": [
                 len(y),
                 int(y.sum()),
                 int(len(y) - y.sum()),
                 design,
                 ", ".join(factors),
-                idata.attrs.get("group") or "none",
+                spec.group or "none",
             ],
         }
     )
-    priors = json.loads(idata.attrs["priors"])
-    prior_rows = [{"parameter": "intercept (log odds at the mean)", **priors["intercept"]}]
-    prior_rows += [{"parameter": f, **p} for f, p in priors["coefficients"].items()]
-    prior_table = pd.DataFrame(prior_rows)
-    if priors.get("structure"):
-        prior_table = pd.concat(
-            [prior_table, pd.DataFrame([{"parameter": f"{priors['kind']} shrinkage", **priors["structure"]}])]
-        )
+    prior_table = describe_priors(spec.factors, spec.priors).drop(columns=["or_lower", "or_upper"])
+    structure = spec.prior_spec().structure
+    if structure is not None:
+        settings = {k: v for k, v in structure.to_dict().items() if k not in ("intercept", "domains")}
+        row = {"parameter": f"{spec.prior_spec().kind} shrinkage", "statement": str(settings)}
+        prior_table = pd.concat([prior_table, pd.DataFrame([row])], ignore_index=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         diagnostics = check_convergence(idata).reset_index(names="parameter")
     n_divergent = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     odds = odds_ratio_table(idata, prob=prob, include_mle=True)
-    columns = ["label", "unit", "or_median", "or_lower", "or_upper", "prob_positive"]
-    columns += ["mle_or", "mle_lower", "mle_upper", "paper_or", "paper_lower", "paper_upper"]
+    columns = [
+        "label",
+        "unit",
+        "or_median",
+        "or_lower",
+        "or_upper",
+        "prob_positive",
+        "mle_or",
+        "mle_lower",
+        "mle_upper",
+    ]
+    has_paper = bool(odds["paper_or"].notna().any())
+    if has_paper:  # say nothing of the paper where its numbers answer another question
+        columns += ["paper_or", "paper_lower", "paper_upper"]
     shown_odds = odds[columns]
+    event = "UBPR" if spec.outcome == OUTCOME else f"{spec.outcome} = 1"
     ppc = ppc_summary(idata, prob=prob, seed=seed)
     examples = example_patients(idata)
     patients = examples.join(predict_risk(idata, examples, prob=prob))
     scale = "population" if design == "case_control" else "cohort"
     return [
         ("Data", "What was fitted.", data_summary),
-        ("Priors", "Prior on each log odds ratio, per unit of the factor.", prior_table),
+        (
+            "Priors",
+            "Prior on each log odds ratio, per unit of the factor (and, in words, per reference SD).",
+            prior_table,
+        ),
         (
             "Sampling diagnostics",
             f"R-hat should be at most 1.01 and bulk/tail ESS at least 100 per chain; "
@@ -133,14 +160,14 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
             diagnostics,
         ),
         (
-            "Odds ratios beside the paper",
+            "Odds ratios beside the paper" if has_paper else "Odds ratios",
             f"Posterior median and {prob:.0%} credible interval; maximum likelihood (Wald interval) on the same "
-            "data; the paper's Table 5 with its 95% CI. Per unit of each factor.",
+            "data" + ("; the paper's Table 5 with its 95% CI" if has_paper else "") + ". Per unit of each factor.",
             shown_odds,
         ),
         (
             "Forest plot",
-            "Posterior odds ratios (circles) and the paper's (squares), log scale.",
+            "Posterior odds ratios (circles)" + (" and the paper's (squares)" if has_paper else "") + ", log scale.",
             _figure_png(lambda ax: forest_plot(idata, prob=prob, ax=ax), (7.5, 0.7 * len(factors) + 2.0)),
         ),
         (
@@ -160,7 +187,7 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
         ("Predicted risks by outcome", "", _figure_png(lambda ax: risk_distribution_plot(idata, ax=ax))),
         (
             "Absolute risk: two example patients",
-            f"Risk of UBPR on the {scale} scale, posterior median and {prob:.0%} credible interval.",
+            f"Risk of {event} on the {scale} scale, posterior median and {prob:.0%} credible interval.",
             patients,
         ),
     ]
@@ -232,7 +259,7 @@ def write_report(
     *,
     prob: float = 0.95,
     seed: SeedLike = None,
-    title: str = "Bayesian re-analysis of unsatisfactory back pain relief after vertebroplasty",
+    title: str | None = None,
 ) -> Path:
     """Write a self-contained report of a fit: HTML (images inline, no network) or Markdown.
 
@@ -253,8 +280,9 @@ def write_report(
         Credible interval mass throughout.
     seed : None, int or numpy.random.Generator
         For the replicated data of the checks.
-    title : str
-        Report title.
+    title : str, optional
+        Report title; default names the paper's question for the outcome
+        ``ubpr``, else the fit's own outcome.
 
     Returns
     -------
@@ -283,6 +311,9 @@ def write_report(
     if renderer is None:
         raise ValueError(f"Cannot write a report to {target.name}: use a .html or .md file.")
     int_seed = as_int_seed(seed)
+    if title is None:
+        outcome = ModelSpec.from_idata(idata).outcome
+        title = PAPER_TITLE if outcome == OUTCOME else f"Bayesian logistic regression of {outcome}"
     sections = _sections(idata, int_seed, prob)
     footer = (
         f"bayes_ubpr {idata.attrs.get('bayes_ubpr_version', '?')}; fit seed {idata.attrs.get('seed', '?')}, "

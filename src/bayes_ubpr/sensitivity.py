@@ -20,7 +20,6 @@ are data, so a grid of priors costs one compilation per prior family.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -33,13 +32,14 @@ import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability, require_dataframe
-from bayes_ubpr.model import build_model, fit
+from bayes_ubpr.data import FactorLike, as_factors, validate_cohort
+from bayes_ubpr.factors import Factor
+from bayes_ubpr.model import ModelSpec, build_model, fit
 from bayes_ubpr.paper import PREVALENCE, SIX_FACTORS
 from bayes_ubpr.posterior import _fitted_data, odds_ratio_table, predict_risk
 from bayes_ubpr.priors import (
     DEFAULT_SCALE,
     PAPER_INFLATION,
-    PRESETS,
     SCEPTICAL_SCALE,
     Prior,
     PriorsLike,
@@ -79,7 +79,7 @@ _FIT_DEFAULTS = {"draws": 1000, "tune": 1000, "chains": 4}
 # ----------------------------------------------------------------------------- priors
 
 
-def _family_prior(factor: str, family: str, scale: float) -> Prior:
+def _family_prior(factor: FactorLike, family: str, scale: float) -> Prior:
     base = default_prior(factor)
     if family == "default":
         return replace(base, sigma=DEFAULT_SCALE * scale)
@@ -89,7 +89,7 @@ def _family_prior(factor: str, family: str, scale: float) -> Prior:
 
 
 def prior_grid(
-    factors: Sequence[str] = SIX_FACTORS,
+    factors: Sequence[FactorLike] = SIX_FACTORS,
     *,
     families: Sequence[str] = PRIOR_FAMILIES,
     scales: Sequence[float] = (0.5, 1.0, 2.0),
@@ -98,8 +98,10 @@ def prior_grid(
 
     Parameters
     ----------
-    factors : sequence of str
-        Factors in the model.
+    factors : sequence of str or Factor
+        Factors in the model, with known kinds and reference scales (catalogue
+        names, or Factors resolved on the data as :func:`prior_sensitivity`
+        does).
     families : sequence of {"default", "student_t", "sceptical", "paper"}
         ``"default"``: Normal(0, 2.5 x scale); ``"student_t"``: Student-t(3)
         with the same scale; ``"sceptical"``: Normal(0, ln 3 / 1.96 x scale),
@@ -133,12 +135,12 @@ def prior_grid(
             if family == "paper":
                 priors = paper_priors(factors, inflation=PAPER_INFLATION * scale)
             else:
-                priors = {f: _family_prior(f, family, scale) for f in factors}
+                priors = {f.name: _family_prior(f, family, scale) for f in as_factors(factors)}
             grid[f"{family} x {scale:g}"] = priors
     return grid
 
 
-def _named_settings(priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | None, factors: Sequence[str]) -> dict:
+def _named_settings(priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | None, factors: Sequence[Factor]) -> dict:
     if priors is None:
         return prior_grid(factors)
     if isinstance(priors, Mapping):
@@ -146,6 +148,23 @@ def _named_settings(priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | No
     if isinstance(priors, str):
         raise TypeError("priors must be a sequence or mapping of prior settings; wrap a single preset in a list")
     return {p if isinstance(p, str) else f"setting {i}": p for i, p in enumerate(priors)}
+
+
+def _resolved_spec(
+    data: pd.DataFrame,
+    spec: ModelSpec | None,
+    *,
+    factors: Sequence[FactorLike] | None = None,
+    priors: PriorsLike = None,
+    design: str | None = None,
+) -> ModelSpec:
+    """Return the analysis' model resolved on ``data``: factor kinds and scales known, so priors can be set."""
+    if spec is None and design is None:
+        design = "case_control"  # sensitivity analyses re-read the paper's case-control sample
+    spec = ModelSpec.from_arguments(spec, factors=factors, priors=priors, design=design)
+    clean = validate_cohort(data, factors=spec.factors, outcome=spec.outcome)
+    clean.attrs = dict(data.attrs)
+    return spec.resolve(clean)
 
 
 def _fit_options(options: Mapping[str, object]) -> dict[str, Any]:
@@ -157,10 +176,11 @@ def _fit_options(options: Mapping[str, object]) -> dict[str, Any]:
 
 def prior_sensitivity(
     data: pd.DataFrame,
+    spec: ModelSpec | None = None,
     *,
     priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | None = None,
-    factors: Sequence[str] = SIX_FACTORS,
-    design: str = "case_control",
+    factors: Sequence[FactorLike] | None = None,
+    design: str | None = None,
     prob: float = 0.95,
     seed: SeedLike = None,
     **fit_options: object,
@@ -171,12 +191,16 @@ def prior_sensitivity(
     ----------
     data : pandas.DataFrame
         The sample to fit (e.g. the paper's 60:60 case-control sample).
+    spec : ModelSpec, optional
+        The model whose priors are varied (its own priors are replaced by
+        each setting). Default: ``factors`` and ``design`` below.
     priors : mapping or sequence, optional
         Settings to compare: ``{name: priors}`` or a list of anything
         :func:`bayes_ubpr.fit` accepts as ``priors`` (presets are named by
         themselves). Default: :func:`prior_grid`, 12 settings.
     factors, design
-        As for :func:`bayes_ubpr.fit`.
+        As for :func:`bayes_ubpr.fit` when no ``spec`` is given; the
+        design defaults to ``"case_control"``.
     prob : float, default 0.95
         Credible interval mass.
     seed : None, int or numpy.random.Generator
@@ -216,13 +240,14 @@ def prior_sensitivity(
     require_dataframe(data)
     prob = check_probability(prob, name="prob")
     options = _fit_options(fit_options)
-    settings = _named_settings(priors, factors)
+    base = _resolved_spec(data, spec, factors=factors, design=design)
+    settings = _named_settings(priors, base.factors)
     if not settings:
         raise ValueError("priors must name at least one prior setting")
     int_seed = int(as_generator(seed).integers(2**31 - 1))
     rows = []
     for name, setting in settings.items():
-        idata = fit(data, factors=factors, priors=setting, design=design, seed=int_seed, check=False, **options)
+        idata = fit(data, base.replace(priors=setting), seed=int_seed, check=False, **options)
         table = odds_ratio_table(idata, prob=prob)
         table.insert(0, "setting", name)
         rows.append(table)
@@ -231,16 +256,17 @@ def prior_sensitivity(
     result = pd.concat(rows, ignore_index=True)[columns]
     result.insert(6, "excludes_one", (result["or_lower"] > 1) | (result["or_upper"] < 1))
     result.insert(7, "flips", result.groupby("factor")["excludes_one"].transform("nunique") > 1)
-    result.attrs.update({"prob": prob, "design": design, "seed": int_seed, **options})
+    result.attrs.update({"prob": prob, "design": base.design, "seed": int_seed, **options})
     return result
 
 
 def tipping_points(
     data: pd.DataFrame,
+    spec: ModelSpec | None = None,
     *,
     scales: Sequence[float] = tuple(np.geomspace(0.05, 2.5, 9)),
-    factors: Sequence[str] = SIX_FACTORS,
-    design: str = "case_control",
+    factors: Sequence[FactorLike] | None = None,
+    design: str | None = None,
     prob: float = 0.95,
     seed: SeedLike = None,
     **fit_options: object,
@@ -257,6 +283,8 @@ def tipping_points(
     ----------
     data : pandas.DataFrame
         The sample to fit.
+    spec : ModelSpec, optional
+        The model whose priors are varied; default from ``factors`` and ``design``.
     scales : sequence of float
         Prior SDs on the log OR to fit, in increasing order.
     factors, design, prob, seed, **fit_options
@@ -291,9 +319,12 @@ def tipping_points(
     scales = sorted(float(s) for s in scales)
     if len(scales) < 2 or scales[0] <= 0:
         raise ValueError(f"scales must hold at least two positive prior SDs; got {scales}")
-    settings = {f"sceptical sigma {s:.4g}": {f: replace(default_prior(f), sigma=s) for f in factors} for s in scales}
-    grid = prior_sensitivity(data, priors=settings, factors=factors, design=design, prob=prob, seed=seed, **fit_options)
-    grid.insert(1, "sigma", np.repeat(scales, len(factors)))
+    base = _resolved_spec(data, spec, factors=factors, design=design)
+    settings = {
+        f"sceptical sigma {s:.4g}": {f.name: replace(default_prior(f), sigma=s) for f in base.factors} for s in scales
+    }
+    grid = prior_sensitivity(data, base, priors=settings, prob=prob, seed=seed, **_fit_options(fit_options))
+    grid.insert(1, "sigma", np.repeat(scales, len(base.factors)))
     rows = [_tipping_row(factor, group) for factor, group in grid.groupby("factor", sort=False)]
     result = pd.DataFrame(rows)
     result.attrs.update({**grid.attrs, "grid": grid})
@@ -383,15 +414,10 @@ def power_scaling(
 
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must lie strictly between 0 and 1; got {threshold!r}")
-    attrs = idata.attrs
-    if attrs.get("group"):
+    spec = ModelSpec.from_idata(idata)
+    if spec.group is not None:
         raise NotImplementedError("power_scaling supports fits without group effects")
-    model = build_model(
-        data,
-        factors=json.loads(attrs["factors"]),
-        priors=_priors_from_attrs(attrs["priors"]),
-        design=attrs["design"],
-    )
+    model = build_model(data, spec)
     coefficient_priors = [v.name for v in model.free_RVs if v.name == "beta_std" or v.name.startswith("beta_std_")]
     if not coefficient_priors:
         raise NotImplementedError("power_scaling supports independent priors per factor, not shrinkage structures")
@@ -429,17 +455,6 @@ def _factor_log_prior(log_prior: xr.Dataset, factor: str) -> xr.DataArray:
 def _as_values(result: object) -> np.ndarray:
     """ArviZ returns a Dataset, or a DataArray when one variable is asked for."""
     return np.asarray(result["beta"] if isinstance(result, xr.Dataset) else result)
-
-
-def _priors_from_attrs(text: str) -> PriorsLike:
-    """Rebuild the priors a fit used from the JSON its attrs record."""
-    spec = json.loads(text)
-    if spec["kind"] == "independent":
-        priors = {factor: Prior(**prior) for factor, prior in spec["coefficients"].items()}
-        return {**priors, "intercept": Prior(**spec["intercept"])}
-    if spec["name"] in PRESETS:
-        return spec["name"]
-    raise NotImplementedError(f"power_scaling cannot rebuild a custom {spec['kind']} prior from the fit's attrs")
 
 
 # ----------------------------------------------------------------------------- prevalence
@@ -494,7 +509,7 @@ def prevalence_sensitivity(
     >>> bool(table["risk_median"].is_monotonic_increasing)
     True
     """
-    if idata.attrs.get("design") != "case_control":
+    if ModelSpec.from_idata(idata).design != "case_control":
         raise ValueError("prevalence_sensitivity needs a design='case_control' fit; a cohort fit estimates its own")
     if len(prevalences) == 0:
         raise ValueError("prevalences must hold at least one prevalence")
@@ -516,10 +531,11 @@ def prevalence_sensitivity(
 
 def control_resampling(
     cohort: pd.DataFrame,
+    spec: ModelSpec | None = None,
     *,
     n_draws: int = 20,
     controls_per_case: Sequence[int] = (1, 2, 4),
-    factors: Sequence[str] = SIX_FACTORS,
+    factors: Sequence[FactorLike] | None = None,
     priors: PriorsLike = None,
     truth: Mapping[str, float] | None = None,
     prob: float = 0.95,
@@ -540,7 +556,10 @@ def control_resampling(
     ----------
     cohort : pandas.DataFrame
         A whole cohort (e.g. from :func:`bayes_ubpr.simulate_cohort`) with
-        ``ubpr`` and the factor columns.
+        the outcome and the factor columns.
+    spec : ModelSpec, optional
+        The model (its design is set to ``"case_control"``); default from
+        ``factors`` and ``priors``.
     n_draws : int, default 20
         Random control sets per ratio.
     controls_per_case : sequence of int, default (1, 2, 4)
@@ -589,13 +608,15 @@ def control_resampling(
         raise ValueError("controls_per_case must hold at least one ratio")
     prob = check_probability(prob, name="prob")
     options = _fit_options(fit_options)
+    model = ModelSpec.from_arguments(spec, factors=factors, priors=priors)
+    model = model.replace(design="case_control") if model.design != "case_control" else model
     children = as_generator(seed).spawn(len(ratios) * n_draws)
     rows = []
     for i, k in enumerate(ratios):
         for d in range(n_draws):
             rng = children[i * n_draws + d]
-            sample = case_control_sample(cohort, k, seed=rng)
-            idata = fit(sample, factors=factors, priors=priors, design="case_control", seed=rng, check=False, **options)
+            sample = case_control_sample(cohort, k, seed=rng, outcome=model.outcome)
+            idata = fit(sample, model, seed=rng, check=False, **options)
             rows.extend(_draw_rows(idata, k, d, prob))
     per_draw = pd.DataFrame(rows)
     summary = _summarise_resampling(per_draw, truth)

@@ -496,16 +496,20 @@ def _site_offsets(effects: np.ndarray, prevalence: float) -> np.ndarray:
     return shift + effects
 
 
-def case_control_sample(cohort: pd.DataFrame, controls_per_case: int = 1, *, seed: SeedLike = None) -> pd.DataFrame:
+def case_control_sample(
+    cohort: pd.DataFrame, controls_per_case: int = 1, *, seed: SeedLike = None, outcome: str = OUTCOME
+) -> pd.DataFrame:
     """Take every case and a simple random sample of controls, as the paper did.
 
     Parameters
     ----------
     cohort : pandas.DataFrame
-        A cohort with a 0/1 ``ubpr`` column.
+        A cohort with a 0/1 outcome column.
     controls_per_case : int, default 1
         Controls drawn per case without replacement (1 gives the paper's 60:60).
     seed : None, int or numpy.random.Generator
+    outcome : str, default "ubpr"
+        The outcome column (1 = case).
 
     Returns
     -------
@@ -518,7 +522,7 @@ def case_control_sample(cohort: pd.DataFrame, controls_per_case: int = 1, *, see
     Raises
     ------
     CohortValidationError
-        If ``ubpr`` is missing or not 0/1, there are no cases, or there are
+        If the outcome is missing or not 0/1, there are no cases, or there are
         fewer controls than requested.
 
     Examples
@@ -530,22 +534,22 @@ def case_control_sample(cohort: pd.DataFrame, controls_per_case: int = 1, *, see
     """
     require_dataframe(cohort, name="cohort")
     controls_per_case = check_positive_int(controls_per_case, name="controls_per_case")
-    if OUTCOME not in cohort.columns:
-        raise CohortValidationError(f'cohort has no "{OUTCOME}" column to sample cases from.', column=OUTCOME)
-    outcome = cohort[OUTCOME]
-    bad = ~outcome.isin([0, 1])
+    if outcome not in cohort.columns:
+        raise CohortValidationError(f'cohort has no "{outcome}" column to sample cases from.', column=outcome)
+    values = cohort[outcome]
+    bad = ~values.isin([0, 1])
     if bad.any():
         raise CohortValidationError(
-            f'Column "{OUTCOME}" must be 0 or 1; rows {list(cohort.index[bad.to_numpy()][:5])} are not.',
-            column=OUTCOME,
+            f'Column "{outcome}" must be 0 or 1; rows {list(cohort.index[bad.to_numpy()][:5])} are not.',
+            column=outcome,
             rows=list(cohort.index[bad.to_numpy()]),
         )
-    is_case = outcome.to_numpy() == 1
+    is_case = values.to_numpy() == 1
     n_cases = int(is_case.sum())
     n_controls = controls_per_case * n_cases
     available = len(cohort) - n_cases
     if n_cases == 0:
-        raise CohortValidationError("cohort has no cases (ubpr = 1) to build a case-control sample from.")
+        raise CohortValidationError(f"cohort has no cases ({outcome} = 1) to build a case-control sample from.")
     if n_controls > available:
         raise CohortValidationError(
             f"{controls_per_case} controls per case needs {n_controls} controls, but the cohort has only {available}."

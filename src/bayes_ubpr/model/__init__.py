@@ -5,7 +5,7 @@ factor, joint shrinkage (regularised horseshoe, clinical domains), group
 intercepts and slopes, and the case-control correction of the intercept.
 """
 
-from bayes_ubpr.model._build import DESIGNS, build_model
+from bayes_ubpr.model._build import build_model
 from bayes_ubpr.model._fit import (
     ESS_PER_CHAIN_MIN,
     RHAT_MAX,
@@ -17,12 +17,14 @@ from bayes_ubpr.model._fit import (
 )
 from bayes_ubpr.model._prior_predictive import prior_predictive
 from bayes_ubpr.model.design import check_design, expected_shrinkage, max_cox_snell_r2
+from bayes_ubpr.model.spec import DESIGNS, ModelSpec, read_factor_file
 
 __all__ = [
     "DESIGNS",
     "ESS_PER_CHAIN_MIN",
     "RHAT_MAX",
     "SAMPLERS",
+    "ModelSpec",
     "build_model",
     "check_convergence",
     "check_design",
@@ -32,4 +34,5 @@ __all__ = [
     "fit",
     "max_cox_snell_r2",
     "prior_predictive",
+    "read_factor_file",
 ]

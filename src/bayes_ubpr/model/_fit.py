@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import warnings
 from collections import OrderedDict
@@ -19,10 +18,11 @@ import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
+from bayes_ubpr.data import FactorLike
 from bayes_ubpr.exceptions import StatisticalWarning
-from bayes_ubpr.model._build import ModelInputs, PrevalenceLike, build_from_inputs, prepare_inputs
+from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model.design import check_design
-from bayes_ubpr.paper import OUTCOME, SIX_FACTORS
+from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
 
 RHAT_MAX = 1.01
@@ -166,7 +166,7 @@ def _attach_data(idata: az.InferenceData, inputs: ModelInputs, data: pd.DataFram
     """Store the fitted outcome and raw design, which tables, checks and reports rebuild from."""
     obs = np.asarray(_obs_index(data))
     idata.add_groups(
-        observed_data=xr.Dataset({OUTCOME: ("obs", inputs.data["y"])}, coords={"obs": obs}),
+        observed_data=xr.Dataset({inputs.spec.outcome: ("obs", inputs.data["outcome_values"])}, coords={"obs": obs}),
         constant_data=xr.Dataset(
             {
                 "x": (("obs", "factor"), inputs.raw),
@@ -186,13 +186,15 @@ def _obs_index(data: pd.DataFrame) -> pd.Index:
 
 def fit(
     data: pd.DataFrame,
+    spec: ModelSpec | None = None,
     *,
-    factors: Sequence[str] = SIX_FACTORS,
+    factors: Sequence[FactorLike] | None = None,
+    outcome: str | None = None,
     priors: PriorsLike = None,
-    design: str = "cohort",
+    design: str | None = None,
     population_prevalence: PrevalenceLike = None,
     group: str | None = None,
-    varying_slopes: Sequence[str] = (),
+    varying_slopes: Sequence[str] | None = None,
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -202,15 +204,24 @@ def fit(
     progressbar: bool = False,
     check: bool = True,
 ) -> az.InferenceData:
-    """Fit the Bayesian logistic regression of UBPR on risk factors.
+    """Fit the Bayesian logistic regression of an outcome (UBPR by default) on risk factors.
+
+    The model is given either as a :class:`~bayes_ubpr.ModelSpec` or by the
+    keywords ``factors`` to ``varying_slopes`` (the spec's fields), not both.
 
     Parameters
     ----------
     data : pandas.DataFrame
-        Cohort or case-control sample: the ``factors`` columns and ``ubpr``.
-    factors : sequence of str, default SIX_FACTORS
-        Risk factors in the model (any of the fifteen in
-        :data:`~bayes_ubpr.paper.RISK_FACTORS`).
+        Cohort or case-control sample: the factor columns and the outcome.
+    spec : ModelSpec, optional
+        The whole model in one object.
+    factors : sequence of str or Factor, default the six of Table 5
+        Risk factors: names from the paper's catalogue
+        (:data:`~bayes_ubpr.paper.RISK_FACTORS`), any other column (kind and
+        reference scale read off the data, see :mod:`bayes_ubpr.factors`), or
+        :class:`~bayes_ubpr.Factor` objects.
+    outcome : str, default "ubpr"
+        Outcome column, coded 0/1.
     priors : str, mapping, Horseshoe, DomainShrinkage or None
         ``None``/``"default"``, ``"paper"``, ``"sceptical"``,
         ``"horseshoe"``, ``"domains"``, a ``{factor: Prior}`` mapping of
@@ -224,7 +235,8 @@ def fit(
         Case-control design only: the population prevalence, fixed or with a
         Beta prior. Default: the cohort counts that
         :func:`~bayes_ubpr.case_control_sample` records in ``data.attrs``,
-        else the paper's 60/1316 as Beta(60.5, 1256.5).
+        else, for the outcome ``ubpr``, the paper's 60/1316 as
+        Beta(60.5, 1256.5); other outcomes must state it.
     group : str, optional
         Column of a grouping (hospital, surgeon, region) for partially
         pooled, non-centred group intercepts.
@@ -252,9 +264,12 @@ def fit(
         ``posterior`` with ``alpha``, ``beta`` (dim ``factor``, log odds
         ratio per unit), ``intercept``, ``alpha_population``,
         ``intercept_population`` and the structure's own parameters;
-        ``sample_stats``; ``observed_data`` (``ubpr``) and ``constant_data``
-        (raw design ``x``, ``x_center``, ``x_scale``). ``attrs`` records the
-        factors, priors (JSON), design, seed, sampler and package version.
+        ``sample_stats``; ``observed_data`` (the outcome) and
+        ``constant_data`` (raw design ``x``, ``x_center``, ``x_scale``).
+        ``attrs`` records the resolved model (read it back with
+        :meth:`ModelSpec.from_idata <bayes_ubpr.ModelSpec.from_idata>`:
+        factors with the kinds and reference scales used, priors, design,
+        prevalence), seed, sampler and package version.
 
     Warns
     -----
@@ -280,17 +295,19 @@ def fit(
     chains = check_positive_int(chains, name="chains")
     sampler = default_sampler() if sampler is None else sampler
     check_choice(sampler, SAMPLERS, name="sampler")
-    inputs = prepare_inputs(
-        data,
+    spec = ModelSpec.from_arguments(
+        spec,
         factors=factors,
+        outcome=outcome,
         priors=priors,
         design=design,
         population_prevalence=population_prevalence,
         group=group,
         varying_slopes=varying_slopes,
     )
+    inputs = prepare_inputs(data, spec)
     if target_accept is None:
-        target_accept = 0.8 if inputs.spec.kind == "independent" else SHRINKAGE_TARGET_ACCEPT
+        target_accept = 0.8 if inputs.priors.kind == "independent" else SHRINKAGE_TARGET_ACCEPT
     target_accept = check_probability(target_accept, name="target_accept")
     if check:
         _warn_design(data, inputs)
@@ -311,12 +328,7 @@ def fit(
     idata.attrs.update(
         {
             "bayes_ubpr_version": version("bayes-ubpr"),
-            "factors": json.dumps(list(inputs.factors)),
-            "priors": json.dumps(inputs.spec.to_dict()),
-            "design": inputs.design,
-            "population_prevalence": json.dumps(_prevalence_attr(inputs.prevalence)),
-            "group": inputs.group or "",
-            "varying_slopes": json.dumps(list(inputs.varying_slopes)),
+            **inputs.spec.to_attrs(),
             "seed": int_seed,
             "sampler": sampler,
             "target_accept": target_accept,
@@ -326,14 +338,8 @@ def fit(
     return idata
 
 
-def _prevalence_attr(prevalence: object) -> object:
-    if prevalence is None or isinstance(prevalence, float):
-        return prevalence
-    return {"beta_alpha": prevalence.alpha, "beta_beta": prevalence.beta}  # type: ignore[attr-defined]
-
-
 def _warn_design(data: pd.DataFrame, inputs: ModelInputs) -> None:
-    report = check_design(data, inputs.factors)
+    report = check_design(data, inputs.spec.factors, outcome=inputs.spec.outcome)
     problems = report[report["severity"] != "ok"]
     if not problems.empty:
         lines = "; ".join(f"{row.message} Suggestion: {row.suggestion}" for row in problems.itertuples())

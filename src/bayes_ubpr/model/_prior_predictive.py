@@ -11,8 +11,9 @@ from scipy import special
 
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr._validate import check_positive_int
-from bayes_ubpr.model._build import PrevalenceLike, build_from_inputs, prepare_inputs
-from bayes_ubpr.paper import SIX_FACTORS
+from bayes_ubpr.data import FactorLike
+from bayes_ubpr.model._build import build_from_inputs, prepare_inputs
+from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
 
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
@@ -20,13 +21,15 @@ QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
 
 def prior_predictive(
     data: pd.DataFrame,
+    spec: ModelSpec | None = None,
     *,
-    factors: Sequence[str] = SIX_FACTORS,
+    factors: Sequence[FactorLike] | None = None,
+    outcome: str | None = None,
     priors: PriorsLike = None,
-    design: str = "cohort",
+    design: str | None = None,
     population_prevalence: PrevalenceLike = None,
     group: str | None = None,
-    varying_slopes: Sequence[str] = (),
+    varying_slopes: Sequence[str] | None = None,
     draws: int = 4000,
     seed: SeedLike = None,
 ) -> pd.DataFrame:
@@ -40,7 +43,7 @@ def prior_predictive(
 
     Parameters
     ----------
-    data, factors, priors, design, population_prevalence, group, varying_slopes
+    data, spec, factors, outcome, priors, design, population_prevalence, group, varying_slopes
         As for :func:`bayes_ubpr.fit`. The outcome column is needed only to
         set up the design; its values are not used.
     draws : int, default 4000
@@ -63,28 +66,30 @@ def prior_predictive(
     'prevalence'
     """
     draws = check_positive_int(draws, name="draws")
-    inputs = prepare_inputs(
-        data,
+    spec = ModelSpec.from_arguments(
+        spec,
         factors=factors,
+        outcome=outcome,
         priors=priors,
         design=design,
         population_prevalence=population_prevalence,
         group=group,
         varying_slopes=varying_slopes,
     )
+    inputs = prepare_inputs(data, spec)
     model = build_from_inputs(inputs)
     names = ["alpha_population", "beta_std", "beta"]
-    if group is not None:
+    if spec.group is not None:
         names.append("group_offset")
-        if varying_slopes:
+        if spec.varying_slopes:
             names.append("slope_offset_std")
     prior = pm.sample_prior_predictive(draws=draws, model=model, var_names=names, random_seed=as_int_seed(seed)).prior
     flat = {name: prior[name].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy() for name in names}
     eta = flat["alpha_population"][:, None] + flat["beta_std"] @ inputs.data["X"].T
-    if group is not None:
+    if spec.group is not None:
         idx = inputs.data["group_idx"]
         eta = eta + flat["group_offset"][:, idx]
-        if varying_slopes:
+        if spec.varying_slopes:
             x_slopes = inputs.data["X"][:, inputs.data["slope_idx"]]
             eta = eta + np.einsum("sng,ng->sn", flat["slope_offset_std"][:, idx, :], x_slopes)
     rows = [("prevalence", special.expit(eta).mean(axis=1))]
@@ -94,5 +99,5 @@ def prior_predictive(
         [[name, *np.quantile(values, QUANTILES)] for name, values in rows],
         columns=["quantity", *[f"q{100 * q:g}" for q in QUANTILES]],
     )
-    table.attrs.update({"draws": draws, "priors": inputs.spec.name, "design": inputs.design})
+    table.attrs.update({"draws": draws, "priors": inputs.priors.name, "design": spec.design})
     return table

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from bayes_ubpr.data import validate_cohort
-from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, SIX_FACTORS
+from bayes_ubpr.data import FactorLike, as_factors, validate_cohort
+from bayes_ubpr.factors import infer_kind
+from bayes_ubpr.paper import OUTCOME, SIX_FACTORS
 
 __all__ = ["check_design", "expected_shrinkage", "max_cox_snell_r2"]
 
@@ -79,11 +80,11 @@ def _finding(check: str, factor: str, value: float, severity: str, message: str,
     return dict(zip(COLUMNS, [check, factor, value, severity, message, suggestion], strict=True))
 
 
-def _univariate_separation(x: np.ndarray, y: np.ndarray, factor: str) -> dict | None:
+def _univariate_separation(x: np.ndarray, y: np.ndarray, factor: str, kind: str, outcome: str) -> dict | None:
     cases, controls = x[y == 1], x[y == 0]
-    if RISK_FACTORS[factor].kind == "binary":
-        cells = {(level, outcome): int(np.sum((x == level) & (y == outcome))) for level in (0, 1) for outcome in (0, 1)}
-        empty = [f"{factor}={lv} with ubpr={out}" for (lv, out), count in cells.items() if count == 0]
+    if kind == "binary":
+        cells = {(level, value): int(np.sum((x == level) & (y == value))) for level in (0, 1) for value in (0, 1)}
+        empty = [f"{factor}={lv} with {outcome}={out}" for (lv, out), count in cells.items() if count == 0]
         if not empty:
             return None
         detail = "no patients with " + " or ".join(empty)
@@ -132,16 +133,22 @@ def _multivariate_separation(z: np.ndarray, y: np.ndarray, factors: Sequence[str
 
 
 def check_design(
-    data: pd.DataFrame, factors: Sequence[str] = SIX_FACTORS, *, n_parameters: int | None = None
+    data: pd.DataFrame,
+    factors: Sequence[FactorLike] = SIX_FACTORS,
+    *,
+    outcome: str = OUTCOME,
+    n_parameters: int | None = None,
 ) -> pd.DataFrame:
     """Report whether the data can support a logistic model on ``factors``.
 
     Parameters
     ----------
     data : pandas.DataFrame
-        Cohort or case-control sample with the factor columns and ``ubpr``.
-    factors : sequence of str, default SIX_FACTORS
+        Cohort or case-control sample with the factor columns and the outcome.
+    factors : sequence of str or Factor, default SIX_FACTORS
         Factors in the model.
+    outcome : str, default "ubpr"
+        Outcome column (0/1).
     n_parameters : int, optional
         Number of regression parameters, if more than one per factor.
 
@@ -180,12 +187,14 @@ def check_design(
     >>> report.set_index("check").loc["events_per_parameter", "severity"]
     'warning'
     """
-    factors = list(factors)
-    clean = validate_cohort(data, factors=factors)
-    y = clean[OUTCOME].to_numpy()
-    x = clean[factors].to_numpy(dtype=float)
+    specs = as_factors(factors)
+    columns = [f.name for f in specs]
+    clean = validate_cohort(data, factors=specs, outcome=outcome)
+    kinds = {f.name: f.kind or infer_kind(clean[f.name]) for f in specs}
+    y = clean[outcome].to_numpy()
+    x = clean[columns].to_numpy(dtype=float)
     n, n_cases = len(y), int(y.sum())
-    p = n_parameters if n_parameters is not None else len(factors)
+    p = n_parameters if n_parameters is not None else len(columns)
     findings = []
 
     events = min(n_cases, n - n_cases) / p
@@ -218,7 +227,7 @@ def check_design(
     )
 
     spread = x.std(axis=0)
-    for f, s in zip(factors, spread, strict=True):
+    for f, s in zip(columns, spread, strict=True):
         if s == 0:
             findings.append(
                 _finding(
@@ -227,7 +236,7 @@ def check_design(
             )
     varying = [j for j, s in enumerate(spread) if s > 0]
     z = (x[:, varying] - x[:, varying].mean(axis=0)) / spread[varying]
-    names = [factors[j] for j in varying]
+    names = [columns[j] for j in varying]
     if len(varying) > 1:
         corr = np.corrcoef(z, rowvar=False)
         for a in range(len(names)):
@@ -258,7 +267,11 @@ def check_design(
                         "drop or combine collinear factors",
                     )
                 )
-    separated = [found for f in names if (found := _univariate_separation(clean[f].to_numpy(float), y, f))]
+    separated = [
+        found
+        for f in names
+        if (found := _univariate_separation(clean[f].to_numpy(float), y, f, kinds[f], outcome)) is not None
+    ]
     findings.extend(separated)
     if not separated and names:
         joint = _multivariate_separation(z, y, names)

@@ -1,0 +1,455 @@
+"""One object for what a model is: factors, outcome, priors, design, prevalence, groups.
+
+A :class:`ModelSpec` is checked once, when it is made. :func:`bayes_ubpr.fit`
+resolves it on the data (each factor's kind and reference scale, the
+case-control prevalence), stores the resolved spec in the fit, and every
+function that rebuilds a model reads it back with :meth:`ModelSpec.from_idata`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayes_ubpr._validate import check_choice, check_names
+from bayes_ubpr.data import FactorLike, as_factors
+from bayes_ubpr.exceptions import CohortValidationError
+from bayes_ubpr.factors import Factor
+from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, SIX_FACTORS
+from bayes_ubpr.priors import (
+    PAPER_PREVALENCE,
+    PopulationPrevalence,
+    Prior,
+    PriorsLike,
+    PriorSpec,
+    check_priors_argument,
+    priors_from_dict,
+    priors_to_dict,
+    resolve_priors,
+)
+
+__all__ = ["DESIGNS", "RESERVED_NAMES", "ModelSpec", "read_factor_file"]
+
+DESIGNS = ("cohort", "case_control")
+
+RESERVED_NAMES = frozenset(
+    {
+        # data containers
+        "X", "x_center", "x_scale", "outcome_values", "prior_mu", "prior_sigma", "prior_nu", "tau0",
+        "domain_idx", "log_sampling_ratio", "prevalence_a", "prevalence_b", "prevalence_logit",
+        "group_idx", "slope_idx",
+        # parameters and deterministics
+        "alpha", "beta", "beta_std", "intercept", "alpha_population", "intercept_population", "prevalence",
+        "group_sd", "group_z", "group_offset", "slope_sd", "slope_z", "slope_offset_std", "z",
+        "local_scale", "local_scale_normal", "local_scale_inverse_gamma", "global_scale",
+        "global_scale_normal", "global_scale_inverse_gamma", "slab_variance", "domain_spread", "domain_z",
+        "domain_scale",
+        # dimensions
+        "factor", "group", "slope", "domain", "obs", "chain", "draw",
+    }
+)  # fmt: skip
+"""Names of the model's own variables and dimensions, which an outcome column may not take."""
+
+PrevalenceLike = float | PopulationPrevalence | None
+
+_SPEC_ATTR = "model_spec"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a Bayesian logistic model of a risk-factor study is, checked once.
+
+    Parameters
+    ----------
+    factors : sequence of str or Factor, default the six of Table 5
+        Risk factors: the paper's catalogue names
+        (:data:`~bayes_ubpr.paper.RISK_FACTORS`), any other column name (kind
+        and scale then read off the data), or :class:`~bayes_ubpr.factors.Factor`
+        objects. Stored as a tuple of Factors.
+    outcome : str, default "ubpr"
+        Outcome column, coded 0/1.
+    priors : str, mapping, Horseshoe, DomainShrinkage or None, default "default"
+        See :func:`bayes_ubpr.priors.resolve_priors`. ``None`` means "default".
+    design : {"cohort", "case_control"}, default "cohort"
+        ``"case_control"`` keeps the odds ratios and maps the intercept to
+        the population (Prentice & Pyke 1979).
+    population_prevalence : float or PopulationPrevalence, optional
+        Case-control design only: the population prevalence, fixed or with a
+        Beta prior. When ``None``, :meth:`resolve` takes the cohort counts
+        that :func:`~bayes_ubpr.case_control_sample` records, else (outcome
+        ``ubpr`` only) the paper's 60/1316.
+    group : str, optional
+        Column of a grouping (hospital, surgeon) for group intercepts.
+    varying_slopes : sequence of str, default ()
+        Factors whose log odds ratio also varies by group.
+
+    Raises
+    ------
+    ValueError
+        For a factor listed twice, an outcome that is also a factor or a
+        group, an unknown design or prior preset, a prevalence outside (0, 1)
+        or given for a cohort design, varying slopes without a group or of a
+        factor not in the model, or an outcome named like one of the model's
+        own variables.
+    TypeError
+        For arguments of the wrong type.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import ModelSpec, Factor
+    >>> spec = ModelSpec(factors=["depression", Factor("cleft", kind="binary")], outcome="residual_pain")
+    >>> spec.factor_names, spec.design
+    (('depression', 'cleft'), 'cohort')
+    >>> ModelSpec(factors=["depression"], outcome="depression")
+    Traceback (most recent call last):
+    ...
+    ValueError: "depression" is both the outcome and a factor; a factor cannot predict itself.
+    """
+
+    factors: tuple[Factor, ...] = field(default_factory=lambda: as_factors(SIX_FACTORS))
+    outcome: str = OUTCOME
+    priors: PriorsLike = "default"
+    design: str = "cohort"
+    population_prevalence: PrevalenceLike = None
+    group: str | None = None
+    varying_slopes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        factors = as_factors(self.factors)
+        names = [f.name for f in factors]
+        object.__setattr__(self, "factors", factors)
+        if not isinstance(self.outcome, str) or not self.outcome:
+            raise TypeError(f"outcome must be a column name (a non-empty string); got {self.outcome!r}")
+        if self.outcome in names:
+            raise ValueError(f'"{self.outcome}" is both the outcome and a factor; a factor cannot predict itself.')
+        if self.outcome in RESERVED_NAMES:
+            raise ValueError(
+                f'outcome column "{self.outcome}" has the name of one of the model\'s own variables; '
+                "rename the column (e.g. df.rename(columns={...}))"
+            )
+        priors = "default" if self.priors is None else self.priors
+        check_priors_argument(priors, names)
+        if isinstance(priors, Mapping):
+            priors = dict(priors)
+        object.__setattr__(self, "priors", priors)
+        check_choice(self.design, DESIGNS, name="design")
+        self._check_prevalence()
+        if self.group is not None:
+            if not isinstance(self.group, str) or not self.group:
+                raise TypeError(f"group must be a column name; got {self.group!r}")
+            if self.group == self.outcome or self.group in names:
+                raise ValueError(f'group column "{self.group}" is also the outcome or a factor')
+        if isinstance(self.varying_slopes, str):
+            raise TypeError("varying_slopes must be a sequence of factor names, not a single string")
+        slopes = tuple(self.varying_slopes)
+        check_names(slopes, names, what="varying slope (a factor in the model)")
+        if slopes and self.group is None:
+            raise ValueError("varying_slopes needs a group column (group=...)")
+        object.__setattr__(self, "varying_slopes", slopes)
+
+    def _check_prevalence(self) -> None:
+        prevalence = self.population_prevalence
+        if prevalence is None or isinstance(prevalence, PopulationPrevalence):
+            pass
+        elif isinstance(prevalence, bool) or not isinstance(prevalence, (int, float)) or not 0 < prevalence < 1:
+            raise ValueError(
+                "population_prevalence must be a number strictly between 0 and 1 or a PopulationPrevalence; "
+                f"got {prevalence!r}"
+            )
+        else:
+            object.__setattr__(self, "population_prevalence", float(prevalence))
+        if prevalence is not None and self.design != "case_control":
+            raise ValueError('population_prevalence applies only to design="case_control"')
+
+    @property
+    def factor_names(self) -> tuple[str, ...]:
+        """Column names of the factors, in model order."""
+        return tuple(f.name for f in self.factors)
+
+    @property
+    def resolved(self) -> bool:
+        """Whether every factor's kind and scale, and a case-control prevalence, are known."""
+        prevalence_known = self.design == "cohort" or self.population_prevalence is not None
+        return prevalence_known and all(f.resolved for f in self.factors)
+
+    def replace(self, **changes: Any) -> ModelSpec:
+        """Return a copy with some settings changed (checked again).
+
+        Examples
+        --------
+        >>> from bayes_ubpr import ModelSpec
+        >>> ModelSpec().replace(priors="sceptical").priors
+        'sceptical'
+        """
+        return replace(self, **changes)
+
+    def resolve(self, data: pd.DataFrame) -> ModelSpec:
+        """Fill in what the data decide: factor kinds and scales, and the case-control prevalence.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            The validated data (see :func:`bayes_ubpr.validate_cohort`); its
+            ``attrs`` may carry the cohort counts of a case-control sample.
+
+        Raises
+        ------
+        CohortValidationError
+            If a factor's declared kind contradicts its column, or a factor
+            without a reference scale is constant.
+        ValueError
+            For a case-control design of an outcome other than ``ubpr`` with
+            no population prevalence and no recorded cohort counts.
+        """
+        factors = []
+        for factor in self.factors:
+            try:
+                factors.append(factor.resolve(data[factor.name].to_numpy(dtype=float)))
+            except ValueError as error:
+                raise CohortValidationError(str(error), column=factor.name) from None
+        prevalence = self.population_prevalence
+        if self.design == "case_control" and prevalence is None:
+            prevalence = _default_prevalence(data.attrs, self.outcome)
+        return replace(self, factors=tuple(factors), population_prevalence=prevalence)
+
+    def prior_spec(self) -> PriorSpec:
+        """Return the fully resolved priors (needs resolved factors, see :meth:`resolve`)."""
+        return resolve_priors(self.factors, self.priors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form (JSON); :meth:`from_dict` inverts it exactly."""
+        prevalence: object = self.population_prevalence
+        if isinstance(prevalence, PopulationPrevalence):
+            prevalence = {"beta_alpha": prevalence.alpha, "beta_beta": prevalence.beta}
+        return {
+            "factors": [f.to_dict() for f in self.factors],
+            "outcome": self.outcome,
+            "priors": priors_to_dict(self.priors),
+            "design": self.design,
+            "population_prevalence": prevalence,
+            "group": self.group,
+            "varying_slopes": list(self.varying_slopes),
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> ModelSpec:
+        """Inverse of :meth:`to_dict`."""
+        prevalence = values["population_prevalence"]
+        if isinstance(prevalence, Mapping):
+            prevalence = PopulationPrevalence(prevalence["beta_alpha"], prevalence["beta_beta"])
+        return cls(
+            factors=tuple(Factor.from_dict(f) for f in values["factors"]),
+            outcome=values["outcome"],
+            priors=priors_from_dict(values["priors"]),
+            design=values["design"],
+            population_prevalence=prevalence,
+            group=values["group"],
+            varying_slopes=tuple(values["varying_slopes"]),
+        )
+
+    def to_attrs(self) -> dict[str, str]:
+        """Return the spec as ``InferenceData.attrs`` entries (JSON text, which NetCDF keeps)."""
+        return {_SPEC_ATTR: json.dumps(self.to_dict())}
+
+    @classmethod
+    def from_idata(cls, idata: Any) -> ModelSpec:
+        """Return the resolved spec a fit was made with (also after ``save_fit``/``load_fit``).
+
+        Raises
+        ------
+        ValueError
+            If ``idata`` is not a bayes_ubpr fit.
+
+        Examples
+        --------
+        >>> from bayes_ubpr import ModelSpec, fit, simulate_cohort
+        >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+        >>> spec = ModelSpec.from_idata(idata)
+        >>> spec.factors[0].name, spec.factors[0].scale
+        ('bmd_tscore_abs', 0.25)
+        """
+        attrs = getattr(idata, "attrs", None) or {}
+        if _SPEC_ATTR in attrs:
+            return cls.from_dict(json.loads(attrs[_SPEC_ATTR]))
+        if "factors" in attrs and "priors" in attrs:
+            return _from_version_0_1_attrs(attrs)
+        raise ValueError("not a bayes_ubpr fit: its attrs hold no model specification")
+
+    @classmethod
+    def from_arguments(
+        cls,
+        spec: ModelSpec | None = None,
+        *,
+        factors: Sequence[FactorLike] | None = None,
+        outcome: str | None = None,
+        priors: PriorsLike = None,
+        design: str | None = None,
+        population_prevalence: PrevalenceLike = None,
+        group: str | None = None,
+        varying_slopes: Sequence[str] | None = None,
+    ) -> ModelSpec:
+        """Return a spec from either a ModelSpec or loose keywords (as :func:`~bayes_ubpr.fit` takes them), not both.
+
+        Raises
+        ------
+        TypeError
+            If ``spec`` is not a ModelSpec, or is given together with keywords.
+        """
+        given: dict[str, Any] = {
+            "factors": factors,
+            "outcome": outcome,
+            "priors": priors,
+            "design": design,
+            "population_prevalence": population_prevalence,
+            "group": group,
+            "varying_slopes": varying_slopes,
+        }
+        given = {key: value for key, value in given.items() if value is not None}
+        if spec is None:
+            return cls(**given)
+        if not isinstance(spec, ModelSpec):
+            raise TypeError(f"spec must be a bayes_ubpr.ModelSpec; got {type(spec).__name__}")
+        if given:
+            raise TypeError(
+                f"give the model either as spec or as keywords, not both (got spec and {', '.join(given)}); "
+                "use spec.replace(...) to change a spec"
+            )
+        return spec
+
+
+def _default_prevalence(attrs: Mapping[str, Any], outcome: str) -> PopulationPrevalence:
+    """Cohort counts recorded by case_control_sample if present, else the paper's 60/1316 for its outcome."""
+    if "cohort_size" in attrs and "n_cases" in attrs:
+        return PopulationPrevalence.from_counts(int(attrs["n_cases"]), int(attrs["cohort_size"]))
+    if outcome == OUTCOME:
+        return PAPER_PREVALENCE
+    raise ValueError(
+        f'A case-control design of "{outcome}" needs the population prevalence: pass population_prevalence= '
+        "(a number, or PopulationPrevalence.from_counts(cases, cohort_size))"
+    )
+
+
+def _from_version_0_1_attrs(attrs: Mapping[str, Any]) -> ModelSpec:
+    """Read a fit saved by bayes_ubpr 0.1, which stored its settings as separate attrs."""
+    stored = json.loads(attrs["priors"])
+    priors: PriorsLike
+    if stored["name"] in ("default", "paper", "sceptical") or stored["kind"] != "independent":
+        priors = stored["name"]
+    else:
+        priors = {f: Prior(**p) for f, p in stored["coefficients"].items()} | {
+            "intercept": Prior(**stored["intercept"])
+        }
+    prevalence = json.loads(attrs.get("population_prevalence", "null"))
+    if isinstance(prevalence, Mapping):
+        prevalence = PopulationPrevalence(prevalence["beta_alpha"], prevalence["beta_beta"])
+    return ModelSpec(
+        factors=tuple(json.loads(attrs["factors"])),
+        priors=priors,
+        design=attrs.get("design", "cohort"),
+        population_prevalence=prevalence,
+        group=attrs.get("group") or None,
+        varying_slopes=tuple(json.loads(attrs.get("varying_slopes", "[]"))),
+    )
+
+
+_FACTOR_FILE_KEYS = ("kind", "label", "unit", "scale", "range", "domain", "coding", "prior")
+_PRIOR_KEYS = ("family", "mu", "sigma", "nu", "per")
+
+
+def read_factor_file(path: str | os.PathLike[str]) -> tuple[tuple[Factor, ...], dict[str, Prior]]:
+    r"""Read user factors (labels, kinds, scales, ranges, priors) from a TOML file.
+
+    One table per factor under ``[factors]``, in model order; every key is
+    optional::
+
+        [factors.intravertebral_cleft]
+        kind = "binary"                 # binary | count | continuous
+        label = "Intravertebral cleft"
+        unit = "present vs absent"
+        domain = "bone_quality"         # for priors="domains"
+        prior = { family = "normal", mu = 0.0, sigma = 1.0 }
+
+        [factors.crp_mg_l]
+        kind = "continuous"
+        scale = 12.0                    # reference SD for per-SD priors
+        range = [0, 500]                # plausible values
+        prior = { sigma = 2.5, per = "sd" }
+
+    A factor named like one of the paper's catalogue starts from the
+    catalogue's entry; the file's keys override it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The TOML file.
+
+    Returns
+    -------
+    factors : tuple of Factor
+        In file order.
+    priors : dict of str to Prior
+        The factors' own ``prior`` entries.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the key, for invalid TOML, no ``[factors]``
+        table, an unknown key, an unknown kind or an invalid prior.
+    FileNotFoundError
+        If there is no such file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from bayes_ubpr.model import read_factor_file
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "factors.toml"
+    >>> _ = path.write_text('[factors.cleft]\nkind = "binary"\nprior = { sigma = 1.0 }\n', encoding="utf-8")
+    >>> factors, priors = read_factor_file(path)
+    >>> factors[0].kind, priors["cleft"].sigma
+    ('binary', 1.0)
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"No factor file at {file}")
+    try:
+        content = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{file}: not a valid UTF-8 TOML file ({error})") from None
+    unknown = [key for key in content if key != "factors"]
+    if unknown or not isinstance(content.get("factors"), dict) or not content["factors"]:
+        raise ValueError(
+            f"{file}: expected one [factors.<column>] table per factor; unknown top-level key(s) {unknown}"
+        )
+    factors, priors = [], {}
+    for name, entry in content["factors"].items():
+        where = f"{file}: [factors.{name}]"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} must be a table of settings")
+        bad = [key for key in entry if key not in _FACTOR_FILE_KEYS]
+        if bad:
+            raise ValueError(f"{where} has unknown key {bad[0]!r}; allowed: {', '.join(_FACTOR_FILE_KEYS)}")
+        settings = {key: value for key, value in entry.items() if key != "prior"}
+        try:
+            base = RISK_FACTORS.get(name)
+            factors.append(replace(base, **settings) if base is not None else Factor(name, **settings))
+            if "prior" in entry:
+                priors[name] = _file_prior(entry["prior"])
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: {error}") from None
+    return tuple(factors), priors
+
+
+def _file_prior(entry: object) -> Prior:
+    if not isinstance(entry, dict):
+        raise ValueError("prior must be a table such as { family = 'normal', mu = 0, sigma = 1 }")
+    bad = [key for key in entry if key not in _PRIOR_KEYS]
+    if bad:
+        raise ValueError(f"prior has unknown key {bad[0]!r}; allowed: {', '.join(_PRIOR_KEYS)}")
+    return Prior(**entry)
