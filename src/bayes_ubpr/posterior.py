@@ -255,7 +255,8 @@ def format_odds_ratio_table(table: pd.DataFrame) -> str:
 
     Odds ratios are shown to three significant digits, which is what the
     Monte Carlo error of a few thousand draws supports; the table itself keeps
-    full precision.
+    full precision. The paper's column appears only if Table 5 applies to at
+    least one row ("-" in the others).
 
     Examples
     --------
@@ -269,14 +270,16 @@ def format_odds_ratio_table(table: pd.DataFrame) -> str:
     Depression  present vs absent  3.12 (1.2 to 9.87)      0.991      3.43 (1.15 to 10.3)
     """
     prob = table.attrs.get("prob", 0.95)
-    header = ["Factor", "Per", f"Posterior OR ({prob:.0%} CrI)", "P(OR > 1)", "Paper OR (95% CI)"]
+    show_paper = "paper_or" in table and bool(table["paper_or"].notna().any())
+    header = ["Factor", "Per", f"Posterior OR ({prob:.0%} CrI)", "P(OR > 1)"]
+    header += ["Paper OR (95% CI)"] if show_paper else []
     rows = [
         [
             row.label,
             row.unit,
             _interval(row.or_median, row.or_lower, row.or_upper),
             f"{row.prob_positive:.3f}",
-            _interval(row.paper_or, row.paper_lower, row.paper_upper),
+            *([_interval(row.paper_or, row.paper_lower, row.paper_upper)] if show_paper else []),
         ]
         for row in table.itertuples(index=False)
     ]
