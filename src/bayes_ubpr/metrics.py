@@ -331,13 +331,7 @@ def calibration_curve(
     """
     smoothed = _smoothed_rows(y, p, frac)
     if at is not None:
-        points = np.asarray(at, dtype=float)
-        rows = _as_2d(p)
-        curves = []
-        for risk, fitted in zip(rows, smoothed, strict=True):
-            order = np.argsort(risk, kind="stable")
-            curves.append(np.interp(points, risk[order], fitted[order]))
-        smoothed = np.array(curves)
+        smoothed = _curves_at(_as_2d(p), smoothed, np.asarray(at, dtype=float))
     return smoothed if np.ndim(p) == 2 else smoothed[0]
 
 
@@ -383,14 +377,28 @@ def calibration_indices(y: np.ndarray, p: np.ndarray, *, frac: float = LOWESS_FR
     >>> bool(good["ici"] < 0.02), bool(bad["ici"] > 0.1)
     (True, True)
     """
-    error = np.abs(_as_2d(p) - _smoothed_rows(y, p, frac))
-    values = {
+    values = _indices_of_curves(_as_2d(p), _smoothed_rows(y, p, frac))
+    return {name: _squeeze(value, p) for name, value in values.items()}
+
+
+def _indices_of_curves(rows: np.ndarray, smoothed: np.ndarray) -> dict[str, np.ndarray]:
+    """ICI, E50, E90 and Emax of each row of risks against its smoothed calibration curve."""
+    error = np.abs(rows - smoothed)
+    return {
         "ici": error.mean(axis=1),
         "e50": np.median(error, axis=1),
         "e90": np.quantile(error, 0.9, axis=1),
         "emax": error.max(axis=1),
     }
-    return {name: _squeeze(value, p) for name, value in values.items()}
+
+
+def _curves_at(rows: np.ndarray, smoothed: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Each row's smoothed curve read at ``at`` by linear interpolation between its patients' risks."""
+    curves = []
+    for risk, fitted in zip(rows, smoothed, strict=True):
+        order = np.argsort(risk, kind="stable")
+        curves.append(np.interp(at, risk[order], fitted[order]))
+    return np.array(curves)
 
 
 def _check_thresholds(thresholds: Sequence[float] | np.ndarray) -> np.ndarray:
