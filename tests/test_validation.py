@@ -74,7 +74,7 @@ def test_a_cohort_fit_at_another_prevalence_is_miscalibrated_in_the_large(small_
     # about 0.13 here (99% interval about 0.7 wide), so 0.4 is three SDs; the interval must exclude 0 clearly.
     other = bu.simulate_cohort(n=1500, prevalence=0.1, seed=13)
     result = bu.validate_model(small_fit, other, prob=0.99, n_draws=200, seed=3)
-    low, median, high = _interval(result.performance, "calibration_in_the_large")
+    _, median, high = _interval(result.performance, "calibration_in_the_large")
     assert high < -0.3 and median == pytest.approx(-1.35, abs=0.4)
     assert _interval(result.performance, "observed_expected")[2] < 0.8  # observed events well below expected
     with pytest.raises(ValueError, match="prevalence can be changed only for a design='case_control' fit"):
