@@ -11,6 +11,7 @@ from scipy import optimize, special
 
 import bayes_ubpr as bu
 from bayes_ubpr import metrics
+from bayes_ubpr.cli import main
 from bayes_ubpr.validation import intercept_for_mean_risk
 
 
@@ -148,3 +149,65 @@ def test_bad_input(small_fit, new_cohort):
     with pytest.raises(ValueError, match="prevalence must be strictly between 0 and 1"):
         bu.validate_model("paper", new_cohort, prevalence=1.2)
     assert isinstance(new_cohort, pd.DataFrame)
+
+
+def test_report_gains_validation_sections(small_fit, new_cohort, tmp_path):
+    result = bu.validate_model(small_fit, new_cohort, n_draws=60, seed=1)
+    text = bu.write_report(small_fit, tmp_path / "report.md", seed=1, validation=result).read_text(encoding="utf-8")
+    for heading in ("## External validation", "## Flexible calibration in the validation cohort", "## Decision curves"):
+        assert heading in text
+    assert "## Odds ratios beside the paper" in text  # the existing sections stay
+    assert "apparent_median" in text and "validation_median" in text
+    with pytest.raises(TypeError, match="validation must be a ValidationResult"):
+        bu.write_report(small_fit, tmp_path / "r.md", validation=result.performance)
+
+
+class TestCommandLine:
+    def test_validate_a_saved_fit_writes_tables_figures_and_report(self, small_fit, new_cohort, tmp_path, capsys):
+        fit_path = bu.save_fit(small_fit, tmp_path / "fit.nc")
+        cohort_path = tmp_path / "cohort.csv"
+        new_cohort.to_csv(cohort_path, index=False)
+        out = tmp_path / "out"
+        out.mkdir()
+        report = tmp_path / "report.html"
+        args = [
+            "validate",
+            str(fit_path),
+            str(cohort_path),
+            "--draws",
+            "60",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+        ]
+        assert main(args) == 0
+        printed = capsys.readouterr().out
+        assert "External validation of the fit in 1500 patients" in printed and "Decision curve" in printed
+        saved = {p.name for p in out.iterdir()}
+        assert {"validation_performance.csv", "decision_curve.csv", "apparent_performance.csv"} <= saved
+        assert {"validation_calibration.png", "decision_curve.png"} <= saved
+        assert "<h2>Decision curves</h2>" in report.read_text(encoding="utf-8")
+
+    def test_validate_the_published_model(self, new_cohort, tmp_path, capsys):
+        cohort_path = tmp_path / "cohort.csv"
+        new_cohort.to_csv(cohort_path, index=False)
+        assert main(["validate", "paper", str(cohort_path), "--prevalence", "0.3", "--draws", "60"]) == 0
+        assert "published model (Table 5)" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        ("change", "extra", "message"),
+        [
+            (lambda c: c.drop(columns="depression"), [], "Missing required column(s): depression"),
+            (lambda c: c.assign(ubpr=1), [], "has no controls"),
+            (lambda c: c, ["--prevalence", "1.5"], "prevalence must be strictly between 0 and 1"),
+            (lambda c: c, ["--report", "r.html"], "--report needs a saved fit"),
+        ],
+    )
+    def test_bad_input_is_one_line_and_exit_2(self, new_cohort, tmp_path, capsys, change, extra, message):
+        cohort_path = tmp_path / "cohort.csv"
+        change(new_cohort).to_csv(cohort_path, index=False)
+        assert main(["validate", "paper", str(cohort_path), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("bayes-ubpr validate: error:") and message in err
+        assert len(err.splitlines()) == 1
