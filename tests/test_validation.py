@@ -151,6 +151,7 @@ def test_bad_input(small_fit, new_cohort):
     assert isinstance(new_cohort, pd.DataFrame)
 
 
+@pytest.mark.slow
 def test_report_gains_validation_sections(small_fit, new_cohort, tmp_path):
     result = bu.validate_model(small_fit, new_cohort, n_draws=60, seed=1)
     text = bu.write_report(small_fit, tmp_path / "report.md", seed=1, validation=result).read_text(encoding="utf-8")

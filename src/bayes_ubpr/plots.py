@@ -655,7 +655,7 @@ def validation_calibration_plot(result: ValidationResult, *, ax: Axes | None = N
         color="C0",
         label=f"calibration curve; ICI {ici['median']:.3f} ({ici['lower']:.3f} to {ici['upper']:.3f})",
     )
-    top = float(max(curve["predicted"].max(), curve["observed_upper"].max())) * 1.05
+    top = min(1.0, float(max(curve["predicted"].max(), curve["observed_upper"].max())) * 1.05)
     ax.plot([0, top], [0, top], color="black", linewidth=0.8, linestyle=":", label="perfect calibration")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
