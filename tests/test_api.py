@@ -24,6 +24,7 @@ MODULES = [
     "bayes_ubpr.metrics",
     "bayes_ubpr.calibrate",
     "bayes_ubpr.sensitivity",
+    "bayes_ubpr.validation",
     "bayes_ubpr.crosscheck",
     "bayes_ubpr.plots",
     "bayes_ubpr.report",

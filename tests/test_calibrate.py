@@ -51,7 +51,7 @@ def test_the_correction_calibrates_population_risks_and_its_absence_does_not():
     assert uncorrected["calibration_in_the_large"] < -2.0
     gap = abs(uncorrected["calibration_in_the_large"]) - abs(corrected["calibration_in_the_large"])
     assert gap > 4 * (corrected["calibration_in_the_large_mcse"] + uncorrected["calibration_in_the_large_mcse"])
-    assert corrected["ici"] < uncorrected["ici"]
+    assert corrected["mean_abs_risk_error"] < uncorrected["mean_abs_risk_error"]
     assert set(result.summary["factor"]) == set(result.replicates["factor"])
     assert "Predictive calibration" in str(result)
 

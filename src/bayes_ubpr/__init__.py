@@ -34,6 +34,7 @@ from bayes_ubpr.plots import (
     calibration_plot,
     control_resampling_plot,
     coverage_plot,
+    decision_curve_plot,
     forest_plot,
     ppc_plot,
     predicted_vs_true_plot,
@@ -42,6 +43,7 @@ from bayes_ubpr.plots import (
     risk_distribution_plot,
     sbc_ecdf_plot,
     tipping_point_plot,
+    validation_calibration_plot,
 )
 from bayes_ubpr.posterior import (
     PPCSummary,
@@ -75,6 +77,7 @@ from bayes_ubpr.sensitivity import (
     tipping_points,
 )
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
+from bayes_ubpr.validation import ValidationResult, validate_model
 
 __version__ = version("bayes-ubpr")
 
@@ -140,6 +143,9 @@ __all__ = [
     "prior_grid",
     "prior_sensitivity",
     "tipping_points",
+    # external validation and decision curves
+    "ValidationResult",
+    "validate_model",
     # figures and report
     "calibration_plot",
     "control_resampling_plot",
@@ -147,6 +153,8 @@ __all__ = [
     "prevalence_sensitivity_plot",
     "prior_sensitivity_plot",
     "tipping_point_plot",
+    "validation_calibration_plot",
+    "decision_curve_plot",
     "coverage_plot",
     "sbc_ecdf_plot",
     "forest_plot",

@@ -149,8 +149,9 @@ class CalibrationResult:
         Per model (``corrected``: case-control corrected population risks;
         ``uncorrected``: the sample-scale risks) the mean over replicates of
         calibration-in-the-large, calibration slope, Brier score and
-        integrated calibration index of the whole cohort's predicted risks,
-        each with its Monte Carlo standard error.
+        mean absolute error against the true risks (``mean_abs_risk_error``,
+        :func:`~bayes_ubpr.metrics.mean_absolute_risk_error`) of the whole
+        cohort's predicted risks, each with its Monte Carlo standard error.
     replicates : pandas.DataFrame
         One row per replicate and factor (and the replicate's diagnostics).
     replicate_predictive : pandas.DataFrame
@@ -288,7 +289,7 @@ def _predictive_calibration(
                 "calibration_in_the_large": metrics.calibration_in_the_large(y, risk),
                 "calibration_slope": metrics.calibration_slope(y, risk),
                 "brier": metrics.brier_score(y, risk),
-                "ici": metrics.integrated_calibration_index(true_risk, risk),
+                "mean_abs_risk_error": metrics.mean_absolute_risk_error(true_risk, risk),
                 "mean_risk": float(risk.mean()),
                 "mean_true_risk": float(true_risk.mean()),
                 "prevalence": float(y.mean()),
@@ -341,7 +342,7 @@ def _summarise_predictive(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for model, group in frame.groupby("model", sort=False):
         row: dict[str, object] = {"model": model}
-        for column in ("calibration_in_the_large", "calibration_slope", "brier", "ici"):
+        for column in ("calibration_in_the_large", "calibration_slope", "brier", "mean_abs_risk_error"):
             # NaN where the metric does not exist (e.g. no finite slope under separation): counted, not averaged
             row[column] = group[column].mean()
             row[f"{column}_mcse"] = group[column].std(ddof=1) / np.sqrt(group[column].count())

@@ -177,6 +177,26 @@ def _parser() -> argparse.ArgumentParser:
     sensitivity.add_argument("--out", type=Path, required=True, help="folder for the tables and figures")
     _add_sampling_options(sensitivity)
 
+    validate = commands.add_parser(
+        "validate",
+        help="validate a saved fit (or the published model) in a new cohort: calibration, discrimination, "
+        "decision curves",
+    )
+    validate.add_argument("fit", help="fit saved by `bayes-ubpr fit --out` (.nc), or `paper` for Table 5's model")
+    validate.add_argument("cohort", type=Path, help="validation cohort (.csv, .parquet, .xlsx) with the outcome")
+    validate.add_argument(
+        "--prevalence",
+        type=float,
+        default=None,
+        help="prevalence the published model's intercept is set to (`paper`; default 60/1316), or the population "
+        "prevalence for a case-control fit",
+    )
+    validate.add_argument("--prob", type=float, default=0.95, help="credible interval mass (default 0.95)")
+    validate.add_argument("--draws", type=int, default=1000, help="posterior draws used (default 1000)")
+    validate.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    validate.add_argument("--out", type=Path, help="folder for the tables (.csv) and figures (.png)")
+    validate.add_argument("--report", type=Path, help="also write the fit's report with validation sections")
+
     report = commands.add_parser("report", help="write the report of a saved fit (.nc) as HTML or Markdown")
     report.add_argument("fit", type=Path, help="fit saved by `bayes-ubpr fit --out` or bayes_ubpr.save_fit")
     report.add_argument("--out", type=Path, required=True, help="report file (.html or .md)")
@@ -264,6 +284,35 @@ def _audit(args: argparse.Namespace) -> None:
     print(f"{(~findings['consistent']).sum()} of {len(findings)} checks disagree.", file=sys.stderr)
     if args.out is not None:
         write_frame(findings, args.out)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from bayes_ubpr.plots import decision_curve_plot, validation_calibration_plot
+    from bayes_ubpr.validation import PAPER, validate_model
+
+    if args.out is not None:
+        _require_folder(args.out)
+    if args.fit == PAPER and args.report is not None:
+        raise ValueError("--report needs a saved fit: the published model has no posterior to report on")
+    model = args.fit if args.fit == PAPER else load_fit(args.fit)
+    cohort = load_cohort(args.cohort, factors=())
+    result = validate_model(
+        model, cohort, prevalence=args.prevalence, prob=args.prob, n_draws=args.draws, seed=args.seed
+    )
+    print(result)
+    if args.out is not None:
+        tables = {"validation_performance": result.performance, "calibration_curve": result.calibration}
+        tables["decision_curve"] = result.decision
+        if result.apparent is not None:
+            tables["apparent_performance"] = result.apparent
+        figures = {
+            "validation_calibration": _drawing(validation_calibration_plot, result),
+            "decision_curve": _drawing(decision_curve_plot, result),
+        }
+        _save_outputs(args.out, tables, figures)
+    if args.report is not None:
+        path = write_report(model, args.report, prob=args.prob, seed=args.seed, validation=result)
+        print(f"Wrote the report to {path}", file=sys.stderr)
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -430,6 +479,7 @@ _COMMANDS = {
     "calibrate": _calibrate,
     "audit": _audit,
     "sensitivity": _sensitivity,
+    "validate": _validate,
     "report": _report,
 }
 

@@ -15,11 +15,13 @@ from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, odds_ratio_table
 from bayes_ubpr.sensitivity import _margin_from_one
+from bayes_ubpr.validation import ValidationResult
 
 __all__ = [
     "calibration_plot",
     "control_resampling_plot",
     "coverage_plot",
+    "decision_curve_plot",
     "forest_plot",
     "ppc_plot",
     "predicted_vs_true_plot",
@@ -28,6 +30,7 @@ __all__ = [
     "risk_distribution_plot",
     "sbc_ecdf_plot",
     "tipping_point_plot",
+    "validation_calibration_plot",
 ]
 
 
@@ -603,4 +606,116 @@ def control_resampling_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> 
     ax.set_xticks(x, factors, rotation=30, ha="right", fontsize="small")
     ax.set_ylabel("SD of the log OR")
     ax.legend(fontsize="x-small")
+    return ax
+
+
+def validation_calibration_plot(result: ValidationResult, *, ax: Axes | None = None) -> Axes:
+    """Flexible calibration curve in a validation cohort, with its credible band.
+
+    The lowess-smoothed observed risk against the predicted risk (Austin &
+    Steyerberg 2019), posterior median and band over the draws of the
+    predicted risks, beside the diagonal of perfect calibration; the ICI with
+    its interval in the legend.
+
+    Parameters
+    ----------
+    result : ValidationResult
+        From :func:`bayes_ubpr.validate_model`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort, validate_model
+    >>> from bayes_ubpr.plots import validation_calibration_plot
+    >>> result = validate_model("paper", simulate_cohort(n=800, prevalence=0.1, seed=3), prevalence=0.1,
+    ...                         n_draws=100, seed=1)
+    >>> ax = validation_calibration_plot(result)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('predicted risk', 'observed risk (lowess-smoothed)')
+    >>> plt.close("all")
+    """
+    if not isinstance(result, ValidationResult):
+        raise TypeError(f"result must be a ValidationResult from validate_model; got {type(result).__name__}")
+    ax = _axes(ax, (5, 5))
+    curve = result.calibration
+    ici = result.performance.set_index("metric").loc["ici"]
+    prob = result.settings.get("prob", 0.95)
+    ax.fill_between(
+        curve["predicted"],
+        curve["observed_lower"],
+        curve["observed_upper"],
+        color="C0",
+        alpha=0.25,
+        label=f"{prob:.0%} credible band",
+    )
+    ax.plot(
+        curve["predicted"],
+        curve["observed_median"],
+        color="C0",
+        label=f"calibration curve; ICI {ici['median']:.3f} ({ici['lower']:.3f} to {ici['upper']:.3f})",
+    )
+    top = min(1.0, float(max(curve["predicted"].max(), curve["observed_upper"].max())) * 1.05)
+    ax.plot([0, top], [0, top], color="black", linewidth=0.8, linestyle=":", label="perfect calibration")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("predicted risk")
+    ax.set_ylabel("observed risk (lowess-smoothed)")
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def decision_curve_plot(result: ValidationResult | pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Net benefit of the model, of treating everyone and of treating no one, by threshold risk.
+
+    Posterior medians with credible bands (Bayesian decision curve analysis:
+    Vickers & Elkin 2006; Wynants et al. 2018); the vertical axis stops a
+    little below 0, where treating everyone at high thresholds would
+    dominate the picture.
+
+    Parameters
+    ----------
+    result : ValidationResult or pandas.DataFrame
+        From :func:`bayes_ubpr.validate_model`, or a table from
+        :func:`bayes_ubpr.metrics.bayesian_decision_curve`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr.metrics import bayesian_decision_curve
+    >>> from bayes_ubpr.plots import decision_curve_plot
+    >>> rng = np.random.default_rng(1)
+    >>> p = rng.uniform(0.01, 0.5, 400)
+    >>> y = (rng.random(400) < p).astype(int)
+    >>> ax = decision_curve_plot(bayesian_decision_curve(y, p, np.arange(0.01, 0.5, 0.01), seed=2))
+    >>> ax.get_xlabel(), len(ax.get_lines())  # model, treat all, treat none
+    ('threshold risk', 3)
+    >>> plt.close("all")
+    """
+    table = result.decision if isinstance(result, ValidationResult) else result
+    _require_columns(table, ["threshold", "nb_model_median", "nb_all_median"], what="a decision-curve table")
+    ax = _axes(ax, (7, 4.5))
+    t = table["threshold"]
+    for name, label, colour in (("model", "model", "C0"), ("all", "treat all", "C1")):
+        ax.fill_between(t, table[f"nb_{name}_lower"], table[f"nb_{name}_upper"], color=colour, alpha=0.2)
+        ax.plot(t, table[f"nb_{name}_median"], color=colour, label=label)
+    ax.axhline(0.0, color="black", linewidth=1, label="treat none")
+    top = float(max(table["nb_model_upper"].max(), table["nb_all_upper"].max()))
+    ax.set_ylim(-0.15 * top, 1.05 * top)
+    ax.set_xlim(float(t.min()), float(t.max()))
+    ax.set_xlabel("threshold risk")
+    ax.set_ylabel("net benefit")
+    ax.legend(fontsize="small")
     return ax

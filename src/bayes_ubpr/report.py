@@ -20,9 +20,17 @@ from bayes_ubpr._io import atomic_path
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr.model import ModelSpec, check_convergence
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
-from bayes_ubpr.plots import calibration_plot, forest_plot, ppc_plot, risk_distribution_plot
+from bayes_ubpr.plots import (
+    calibration_plot,
+    decision_curve_plot,
+    forest_plot,
+    ppc_plot,
+    risk_distribution_plot,
+    validation_calibration_plot,
+)
 from bayes_ubpr.posterior import odds_ratio_table, ppc_summary, predict_risk
 from bayes_ubpr.priors import describe_priors
+from bayes_ubpr.validation import ValidationResult
 
 __all__ = ["example_patients", "write_report"]
 
@@ -193,6 +201,46 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
     ]
 
 
+def _validation_sections(result: ValidationResult) -> list[tuple[str, str, object]]:
+    """Sections on a validation cohort: metrics beside the apparent ones, the calibration curve, decision curves."""
+    prob = result.settings.get("prob", 0.95)
+    table = result.performance[["label", "ideal"]].join(
+        result.performance[["median", "lower", "upper"]].add_prefix("validation_")
+    )
+    if result.apparent is not None:
+        apparent = result.apparent[["median", "lower", "upper"]].add_prefix("apparent_")
+        table = pd.concat([table, apparent], axis=1)
+    every = result.decision[result.decision["threshold"].round(6).mul(100) % 5 == 0]
+    decision = (every if len(every) else result.decision)[
+        ["threshold", "nb_model", "nb_model_lower", "nb_model_upper", "nb_all", "prob_useful", "prob_best_none"]
+    ]
+    n, events = result.settings.get("n"), result.settings.get("n_events")
+    return [
+        (
+            "External validation",
+            f"In a validation cohort of {n} patients ({events} events): posterior median and {prob:.0%} interval "
+            "of each metric over the posterior draws of the risks, each draw scored on a bootstrap resample of "
+            "the cohort when sampling=True; beside it (apparent_*) the same on the fitted data, optimistic by "
+            "construction.",
+            table,
+        ),
+        (
+            "Flexible calibration in the validation cohort",
+            "Lowess-smoothed observed risk against predicted risk (Austin & Steyerberg 2019) with its band; the "
+            "dotted diagonal is perfect calibration.",
+            _figure_png(lambda ax: validation_calibration_plot(result, ax=ax), (5.0, 5.0)),
+        ),
+        (
+            "Decision curves",
+            "Net benefit of treating patients whose predicted risk is at least the threshold, against treating "
+            "everyone and no one (Vickers & Elkin 2006), with the Bayesian intervals of Wynants et al. (2018); "
+            "prob_useful is the posterior probability that the model beats both.",
+            _figure_png(lambda ax: decision_curve_plot(result, ax=ax)),
+        ),
+        ("Net benefit every 5%", "", decision),
+    ]
+
+
 def _html_table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-", border=0, classes="table")
 
@@ -260,6 +308,7 @@ def write_report(
     prob: float = 0.95,
     seed: SeedLike = None,
     title: str | None = None,
+    validation: ValidationResult | None = None,
 ) -> Path:
     """Write a self-contained report of a fit: HTML (images inline, no network) or Markdown.
 
@@ -267,7 +316,8 @@ def write_report(
     ratios beside maximum likelihood and the paper's Table 5, a forest plot,
     posterior-predictive checks, predictive performance, a CORP calibration
     diagram and table, predicted risks by outcome, and the absolute risk of a
-    typical and a high-risk patient. The file is written atomically: a crash
+    typical and a high-risk patient; with ``validation``, external
+    validation and decision curves. The file is written atomically: a crash
     never leaves half a report.
 
     Parameters
@@ -283,6 +333,10 @@ def write_report(
     title : str, optional
         Report title; default names the paper's question for the outcome
         ``ubpr``, else the fit's own outcome.
+    validation : ValidationResult, optional
+        From :func:`bayes_ubpr.validate_model` on a validation cohort: adds
+        sections on external validation (metrics beside the apparent ones),
+        the flexible calibration curve and the decision curves.
 
     Returns
     -------
@@ -315,6 +369,12 @@ def write_report(
         outcome = ModelSpec.from_idata(idata).outcome
         title = PAPER_TITLE if outcome == OUTCOME else f"Bayesian logistic regression of {outcome}"
     sections = _sections(idata, int_seed, prob)
+    if validation is not None:
+        if not isinstance(validation, ValidationResult):
+            raise TypeError(
+                f"validation must be a ValidationResult from validate_model; got {type(validation).__name__}"
+            )
+        sections += _validation_sections(validation)
     footer = (
         f"bayes_ubpr {idata.attrs.get('bayes_ubpr_version', '?')}; fit seed {idata.attrs.get('seed', '?')}, "
         f"sampler {idata.attrs.get('sampler', '?')}; report seed {int_seed}; "

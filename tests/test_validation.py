@@ -1,0 +1,214 @@
+"""External validation: plumbing against the metric kernels, calibration of well- and mis-specified models, errors."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from scipy import optimize, special
+
+import bayes_ubpr as bu
+from bayes_ubpr import metrics
+from bayes_ubpr.cli import main
+from bayes_ubpr.validation import intercept_for_mean_risk
+
+
+@pytest.fixture(scope="module")
+def new_cohort():
+    """A second hospital of the small_fit's world (prevalence 30%)."""
+    return bu.simulate_cohort(n=1500, prevalence=0.3, seed=12)
+
+
+def _interval(table, metric):
+    row = table.set_index("metric").loc[metric]
+    return row["lower"], row["median"], row["upper"]
+
+
+def test_intercept_solver_matches_brentq():
+    rng = np.random.default_rng(1)
+    eta = rng.normal(0, 1.5, size=(3, 200))
+    for row, a in zip(eta, intercept_for_mean_risk(eta, 0.07), strict=True):
+        reference = optimize.brentq(lambda c, r=row: special.expit(c + r).mean() - 0.07, -30, 30, xtol=1e-14)
+        assert a == pytest.approx(reference, abs=1e-10)
+
+
+def test_metrics_are_the_kernels_over_the_posterior_draws(small_fit, new_cohort):
+    # With sampling=False every metric is the metric kernel applied to each thinned draw of the risks.
+    result = bu.validate_model(small_fit, new_cohort, n_draws=100, sampling=False, seed=1)
+    risk = bu.risk_draws(small_fit, new_cohort[list(bu.SIX_FACTORS)]).stack(sample=("chain", "draw"))
+    risk = risk.transpose("sample", "patient").to_numpy()
+    risk = risk[np.linspace(0, len(risk) - 1, 100).round().astype(int)]
+    y = new_cohort["ubpr"].to_numpy()
+    table = result.performance.set_index("metric")
+    assert table.loc["auc", "median"] == pytest.approx(np.median(metrics.auc(y, risk)))
+    assert table.loc["calibration_slope", "median"] == pytest.approx(np.median(metrics.calibration_slope(y, risk)))
+    assert table.loc["ici", "upper"] == pytest.approx(np.quantile(metrics.calibration_indices(y, risk)["ici"], 0.975))
+    assert result.settings["n_events"] == int(y.sum()) and result.settings["n_draws"] == 100
+    assert result.apparent is not None and list(result.apparent["metric"]) == list(result.performance["metric"])
+    # the decision curve's point estimates are the closed form at the posterior-mean risks
+    np.testing.assert_allclose(
+        result.decision["nb_model"], metrics.net_benefit(y, risk.mean(axis=0), bu.validation.DEFAULT_THRESHOLDS)
+    )
+    curve = result.calibration
+    assert (curve["observed_lower"] <= curve["observed_median"]).all()
+    assert (curve["observed_median"] <= curve["observed_upper"]).all()
+
+
+def test_a_well_specified_model_validates_in_its_own_world(small_fit, new_cohort):
+    # Same world, same prevalence: calibration-in-the-large 0 and slope 1 are inside their 99% intervals, which
+    # (sampling=True) carry both the posterior and the cohort's sampling error. They must also be narrow enough to
+    # tell this model from the one of the next test, whose calibration-in-the-large is -1.35.
+    result = bu.validate_model(small_fit, new_cohort, prob=0.99, n_draws=300, seed=2)
+    low, _, high = _interval(result.performance, "calibration_in_the_large")
+    assert low < 0 < high and high - low < 1.35
+    low, _, high = _interval(result.performance, "calibration_slope")
+    assert low < 1 < high and high - low < 1.0
+    low, _, high = _interval(result.performance, "observed_expected")
+    assert low < 1 < high
+
+
+def test_a_cohort_fit_at_another_prevalence_is_miscalibrated_in_the_large(small_fit):
+    # The fit's intercept belongs to a 30% world; at 10% its risks are about three times too high: the true
+    # shift of the intercept is logit(0.1) - logit(0.3) = -1.35. The posterior SD of calibration-in-the-large is
+    # about 0.13 here (99% interval about 0.7 wide), so 0.4 is three SDs; the interval must exclude 0 clearly.
+    other = bu.simulate_cohort(n=1500, prevalence=0.1, seed=13)
+    result = bu.validate_model(small_fit, other, prob=0.99, n_draws=200, seed=3)
+    _, median, high = _interval(result.performance, "calibration_in_the_large")
+    assert high < -0.3 and median == pytest.approx(-1.35, abs=0.4)
+    assert _interval(result.performance, "observed_expected")[2] < 0.8  # observed events well below expected
+    with pytest.raises(ValueError, match="prevalence can be changed only for a design='case_control' fit"):
+        bu.validate_model(small_fit, other, prevalence=0.1)
+
+
+def test_the_published_model_at_the_right_prevalence_validates():
+    # The simulated world's odds ratios are Table 5's, so with the intercept set to the cohort's prevalence the
+    # published model is calibrated: CITL 0, slope 1 and O:E 1 inside their 99% intervals; stated at a prevalence
+    # three times too low, its risks are too low and CITL is clearly positive.
+    cohort = bu.simulate_cohort(n=3000, prevalence=0.15, seed=14)
+    good = bu.validate_model("paper", cohort, prevalence=0.15, prob=0.99, n_draws=300, seed=4)
+    for metric, ideal in (("calibration_in_the_large", 0.0), ("calibration_slope", 1.0), ("observed_expected", 1.0)):
+        low, _, high = _interval(good.performance, metric)
+        assert low < ideal < high, metric
+    assert good.apparent is None
+    assert good.settings["prevalence"] == 0.15
+    bad = bu.validate_model("paper", cohort, prevalence=0.05, prob=0.99, n_draws=300, seed=4)
+    assert _interval(bad.performance, "calibration_in_the_large")[0] > 0.5
+    assert _interval(bad.performance, "ici")[0] > _interval(good.performance, "ici")[2]
+    assert "published model (Table 5) in 3000 patients" in str(good)
+
+
+@pytest.mark.slow
+def test_a_case_control_fit_validates_at_another_prevalence_when_told_it():
+    # Paper-sized world at 4.6%, a 1:3 case-control sample fitted with the correction; a second hospital at 15%.
+    # Told the new prevalence, the corrected risks are calibrated there (0 and 1 within 99% intervals); left at
+    # the fit's 4.6% they are too low and calibration-in-the-large is clearly positive.
+    cohort = bu.simulate_cohort(seed=21)
+    sample = bu.case_control_sample(cohort, controls_per_case=3, seed=22)
+    idata = bu.fit(sample, design="case_control", chains=2, draws=1000, tune=1000, seed=23, check=False)
+    other = bu.simulate_cohort(n=2000, prevalence=0.15, seed=24)
+    told = bu.validate_model(idata, other, prevalence=0.15, prob=0.99, n_draws=300, seed=5)
+    for metric, ideal in (("calibration_in_the_large", 0.0), ("calibration_slope", 1.0)):
+        low, _, high = _interval(told.performance, metric)
+        assert low < ideal < high, metric
+    untold = bu.validate_model(idata, other, prob=0.99, n_draws=300, seed=5)
+    assert _interval(untold.performance, "calibration_in_the_large")[0] > 0.5
+    assert told.apparent is not None
+
+
+def test_plots(small_fit, new_cohort):
+    result = bu.validate_model(small_fit, new_cohort, n_draws=60, seed=1)
+    for draw in (lambda: bu.validation_calibration_plot(result), lambda: bu.decision_curve_plot(result)):
+        ax = draw()
+        assert isinstance(ax, Axes)
+        plt.close(ax.figure)
+    with pytest.raises(TypeError, match="result must be a ValidationResult"):
+        bu.validation_calibration_plot(result.decision)
+
+
+def test_bad_input(small_fit, new_cohort):
+    with pytest.raises(bu.CohortValidationError, match="Missing required column.*fascia_injury"):
+        bu.validate_model(small_fit, new_cohort.drop(columns="fascia_injury"))
+    with pytest.raises(bu.CohortValidationError, match='"ubpr" has no cases'):
+        bu.validate_model(small_fit, new_cohort.assign(ubpr=0))
+    binary_as_grade = new_cohort.assign(fascia_injury=new_cohort["fascia_injury"] * 2)
+    with pytest.raises(bu.CohortValidationError, match='"fascia_injury" must be 0 or 1'):
+        bu.validate_model(small_fit, binary_as_grade)
+    fractional = new_cohort.assign(n_fractures=new_cohort["n_fractures"] + 0.5)
+    with pytest.raises(bu.CohortValidationError, match='"n_fractures" must be a whole number'):
+        bu.validate_model("paper", fractional)
+    with pytest.raises(ValueError, match="thresholds must be risks strictly between 0 and 1.*got 1"):
+        bu.validate_model(small_fit, new_cohort, thresholds=[0.1, 1.0])
+    with pytest.raises(ValueError, match="model must be a fit or 'paper'; got 'papre'. Did you mean \"paper\""):
+        bu.validate_model("papre", new_cohort)
+    with pytest.raises(TypeError, match="model must be an arviz.InferenceData fit or 'paper'; got DataFrame"):
+        bu.validate_model(new_cohort, new_cohort)
+    with pytest.raises(TypeError, match="cohort must be a pandas DataFrame"):
+        bu.validate_model("paper", new_cohort.to_numpy())
+    with pytest.raises(ValueError, match="prevalence must be strictly between 0 and 1"):
+        bu.validate_model("paper", new_cohort, prevalence=1.2)
+    assert isinstance(new_cohort, pd.DataFrame)
+
+
+@pytest.mark.slow
+def test_report_gains_validation_sections(small_fit, new_cohort, tmp_path):
+    result = bu.validate_model(small_fit, new_cohort, n_draws=60, seed=1)
+    text = bu.write_report(small_fit, tmp_path / "report.md", seed=1, validation=result).read_text(encoding="utf-8")
+    for heading in ("## External validation", "## Flexible calibration in the validation cohort", "## Decision curves"):
+        assert heading in text
+    assert "## Odds ratios beside the paper" in text  # the existing sections stay
+    assert "apparent_median" in text and "validation_median" in text
+    with pytest.raises(TypeError, match="validation must be a ValidationResult"):
+        bu.write_report(small_fit, tmp_path / "r.md", validation=result.performance)
+
+
+class TestCommandLine:
+    def test_validate_a_saved_fit_writes_tables_figures_and_report(self, small_fit, new_cohort, tmp_path, capsys):
+        fit_path = bu.save_fit(small_fit, tmp_path / "fit.nc")
+        cohort_path = tmp_path / "cohort.csv"
+        new_cohort.to_csv(cohort_path, index=False)
+        out = tmp_path / "out"
+        out.mkdir()
+        report = tmp_path / "report.html"
+        args = [
+            "validate",
+            str(fit_path),
+            str(cohort_path),
+            "--draws",
+            "60",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+        ]
+        assert main(args) == 0
+        printed = capsys.readouterr().out
+        assert "External validation of the fit in 1500 patients" in printed and "Decision curve" in printed
+        saved = {p.name for p in out.iterdir()}
+        assert {"validation_performance.csv", "decision_curve.csv", "apparent_performance.csv"} <= saved
+        assert {"validation_calibration.png", "decision_curve.png"} <= saved
+        assert "<h2>Decision curves</h2>" in report.read_text(encoding="utf-8")
+
+    def test_validate_the_published_model(self, new_cohort, tmp_path, capsys):
+        cohort_path = tmp_path / "cohort.csv"
+        new_cohort.to_csv(cohort_path, index=False)
+        assert main(["validate", "paper", str(cohort_path), "--prevalence", "0.3", "--draws", "60"]) == 0
+        assert "published model (Table 5)" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        ("change", "extra", "message"),
+        [
+            (lambda c: c.drop(columns="depression"), [], "Missing required column(s): depression"),
+            (lambda c: c.assign(ubpr=1), [], "has no controls"),
+            (lambda c: c, ["--prevalence", "1.5"], "prevalence must be strictly between 0 and 1"),
+            (lambda c: c, ["--report", "r.html"], "--report needs a saved fit"),
+        ],
+    )
+    def test_bad_input_is_one_line_and_exit_2(self, new_cohort, tmp_path, capsys, change, extra, message):
+        cohort_path = tmp_path / "cohort.csv"
+        change(new_cohort).to_csv(cohort_path, index=False)
+        assert main(["validate", "paper", str(cohort_path), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("bayes-ubpr validate: error:") and message in err
+        assert len(err.splitlines()) == 1
