@@ -3,7 +3,6 @@ intercepts, the case-control correction, design checks and compiled-model reuse.
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import arviz as az
@@ -55,7 +54,7 @@ class TestCaseControlCorrection:
         post = idata.posterior
         expected = special.logit(0.05) - np.log(1 / 2)
         np.testing.assert_allclose(post["intercept_population"] - post["intercept"], expected)
-        assert json.loads(idata.attrs["population_prevalence"]) == 0.05
+        assert bu.ModelSpec.from_idata(idata).population_prevalence == 0.05
 
     @pytest.mark.slow
     def test_uncertain_prevalence_defaults_to_the_cohort_counts(self, small_cohort):

@@ -278,9 +278,7 @@ def test_a_grid_of_one_prior_family_compiles_one_model(small_cohort):
 
 
 def json_prior_sigma(idata, factor):
-    import json
-
-    return json.loads(idata.attrs["priors"])["coefficients"][factor]["sigma"]
+    return bu.ModelSpec.from_idata(idata).prior_spec().coefficients[factor].sigma
 
 
 @pytest.mark.slow
