@@ -82,3 +82,22 @@ def test_audit_command(tmp_path, capsys):
     assert "fascia_injury" in captured.out and "checks disagree" in captured.err
     saved = pd.read_csv(tmp_path / "audit.csv")
     assert len(saved) > (~saved["consistent"]).sum() > 0
+
+
+def test_fit_reads_a_latin1_file_with_encoding(tmp_path, capsys, monkeypatch):
+    import bayes_ubpr.cli as cli
+
+    path = tmp_path / "cohort.csv"
+    path.write_bytes(
+        bu.simulate_cohort(n=100, prevalence=0.3, seed=1).assign(site="Besançon").to_csv(index=False).encode("latin-1")
+    )
+    assert main(["fit", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "line 2 is not valid UTF-8" in err and "--encoding latin-1" in err
+
+    def fake_fit_and_report(sample, args, factors, **options):  # loading is what is tested here, not fitting
+        print(f"loaded {len(sample)} rows, site {sample['site'].iloc[0]}")
+
+    monkeypatch.setattr(cli, "_fit_and_report", fake_fit_and_report)
+    assert main(["fit", str(path), "--encoding", "latin-1"]) == 0
+    assert "loaded 100 rows, site Besançon" in capsys.readouterr().out

@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
         help="factors (default: the six of Table 5)",
     )
     fit_cmd.add_argument("--id-column", default=None, help="column of unique patient ids to check")
+    fit_cmd.add_argument(
+        "--encoding", default=None, help="text encoding of a CSV file (default UTF-8; e.g. latin-1 or cp1252)"
+    )
     fit_cmd.add_argument("--priors", choices=PRESETS, default="default", help="prior preset (default: default)")
     fit_cmd.add_argument(
         "--design", choices=DESIGNS, default="cohort", help="cohort, or case_control to map risks to the population"
@@ -307,7 +310,7 @@ def _fit(args: argparse.Namespace) -> None:
     unknown = [name for name in args.factors if name not in RISK_FACTORS]
     if unknown:
         raise ValueError(f"unknown factor(s) {', '.join(unknown)}; choose from {', '.join(RISK_FACTORS)}")
-    cohort = load_cohort(args.file, factors=args.factors, id_column=args.id_column)
+    cohort = load_cohort(args.file, factors=args.factors, id_column=args.id_column, encoding=args.encoding)
     print(f"Fitting {len(cohort):,} patients ({int(cohort['ubpr'].sum())} cases)", file=sys.stderr)
     _fit_and_report(
         cohort,
