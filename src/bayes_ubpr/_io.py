@@ -1,10 +1,22 @@
-"""Atomic file writing: a crash never leaves a half-written output behind."""
+"""Atomic file writing: a crash never leaves a half-written output behind.
+
+A write goes to a temporary file beside its target, named
+``.<target name>.bayes_ubpr-<pid>-<random>.tmp<suffix>``, and is renamed over
+the target only when complete. A writer killed mid-write leaves its
+temporary behind; the next write to the same target (or the opening of a
+calibration store, for its whole folder) removes the temporaries of ours
+whose process no longer exists, or that are older than
+:data:`STALE_AFTER_SECONDS` (a process id reused, or a writer on another
+machine sharing the folder).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,15 +29,64 @@ _FRAME_WRITERS = {
     ".pq": lambda frame, path: frame.to_parquet(path, index=False),
     ".xlsx": lambda frame, path: frame.to_excel(path, index=False),
 }
+FRAME_SUFFIXES = tuple(sorted(_FRAME_WRITERS))
+"""File types :func:`write_frame` writes."""
+FIT_SUFFIXES = (".nc",)
+"""File types of a saved fit (NetCDF)."""
+
+_TAG = "bayes_ubpr"
+_TEMPORARY = re.compile(rf"^\.(?P<target>.+)\.{_TAG}-(?P<pid>\d+)-[a-z0-9_]+\.tmp")
+STALE_AFTER_SECONDS = 6 * 3600
+"""Age after which a temporary of ours is removed even if its process id is in use (the id may be reused)."""
+
+
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill would terminate the process on Windows: rely on the age alone
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], target: str | None = None) -> list[Path]:
+    """Remove our temporaries in ``folder`` (of ``target`` only, if given) whose writer is gone; return them."""
+    removed = []
+    now = time.time()
+    for path in sorted(Path(folder).glob(f".*.{_TAG}-*.tmp*")):
+        match = _TEMPORARY.match(path.name)
+        if match is None or (target is not None and match["target"] != target):
+            continue
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:  # its writer finished (or another cleaner was first)
+            continue
+        if age < STALE_AFTER_SECONDS and _process_exists(int(match["pid"])):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only on success."""
+    """Yield a temporary path beside ``path``; move it into place only on success.
+
+    The temporary is ours by name (see the module docstring) and private to
+    this process; stale temporaries of earlier writers to ``path`` are removed first.
+    """
     target = Path(path)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"Cannot write {target}: folder {target.parent} does not exist")
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    remove_stale_temporaries(target.parent, target.name)
+    handle, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.{_TAG}-{os.getpid()}-", suffix=f".tmp{target.suffix}"
+    )
     os.close(handle)
     temporary = Path(name)
     try:
@@ -43,7 +104,7 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     writer = _FRAME_WRITERS.get(target.suffix.lower())
     if writer is None:
-        raise ValueError(f"Cannot write {target.name}: use one of {', '.join(sorted(_FRAME_WRITERS))}.")
+        raise ValueError(f"Cannot write {target.name}: use one of {', '.join(FRAME_SUFFIXES)}.")
     with atomic_path(target) as temporary:
         writer(frame, temporary)
     return target
