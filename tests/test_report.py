@@ -99,7 +99,7 @@ class TestReport:
     def test_markdown_and_bad_suffix(self, small_fit, tmp_path):
         text = bu.write_report(small_fit, tmp_path / "report.md", seed=1).read_text()
         assert text.startswith("# ") and "## Odds ratios beside the paper" in text and "| label |" in text
-        with pytest.raises(ValueError, match=r"use a \.html or \.md file"):
+        with pytest.raises(ValueError, match=r"use a \.html, \.htm or \.md file"):
             bu.write_report(small_fit, tmp_path / "report.pdf")
 
     def test_a_failed_write_leaves_no_file(self, small_fit, tmp_path, monkeypatch):

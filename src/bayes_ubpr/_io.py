@@ -40,6 +40,15 @@ STALE_AFTER_SECONDS = 6 * 3600
 """Age after which a temporary of ours is removed even if its process id is in use (the id may be reused)."""
 
 
+def check_suffix(path: str | os.PathLike[str], suffixes: tuple[str, ...], *, what: str) -> Path:
+    """Return ``path`` as a Path if its file type is one of ``suffixes``; else raise ValueError naming them."""
+    target = Path(path)
+    if target.suffix.lower() not in suffixes:
+        choices = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+        raise ValueError(f"Cannot write {what} to {target.name}: use a {choices} file.")
+    return target
+
+
 def _process_exists(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -101,12 +110,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``frame`` atomically as CSV, Parquet or Excel, chosen by the file's suffix."""
-    target = Path(path)
-    writer = _FRAME_WRITERS.get(target.suffix.lower())
-    if writer is None:
-        raise ValueError(f"Cannot write {target.name}: use one of {', '.join(FRAME_SUFFIXES)}.")
+    target = check_suffix(path, FRAME_SUFFIXES, what="a table")
     with atomic_path(target) as temporary:
-        writer(frame, temporary)
+        _FRAME_WRITERS[target.suffix.lower()](frame, temporary)
     return target
 
 
@@ -122,7 +128,7 @@ def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
 
     The posterior, sample statistics, fitted data (``observed_data``,
     ``constant_data``) and the settings in ``attrs`` (factors, priors,
-    design, seed, sampler, version) all go into the one file.
+    design, seed, sampler, version) all go into the one file, which must end in ``.nc``.
 
     Examples
     --------
@@ -133,7 +139,7 @@ def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
     >>> load_fit(path).attrs["design"]
     'cohort'
     """
-    return write_netcdf(idata, path)
+    return write_netcdf(idata, check_suffix(path, FIT_SUFFIXES, what="a fit"))
 
 
 def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:

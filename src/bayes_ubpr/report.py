@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bayes_ubpr._io import atomic_path
+from bayes_ubpr._io import atomic_path, check_suffix
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr.model import check_convergence
 from bayes_ubpr.paper import RISK_FACTORS
@@ -25,6 +25,9 @@ from bayes_ubpr.plots import calibration_plot, forest_plot, ppc_plot, risk_distr
 from bayes_ubpr.posterior import odds_ratio_table, ppc_summary, predict_risk
 
 __all__ = ["example_patients", "write_report"]
+
+REPORT_SUFFIXES = (".html", ".htm", ".md")
+"""File types :func:`write_report` writes (HTML or Markdown)."""
 
 EXAMPLE_PATIENT = {
     "bmd_tscore_abs": 3.6,
@@ -248,7 +251,7 @@ def write_report(
     idata : arviz.InferenceData
         A fit from :func:`bayes_ubpr.fit` or :func:`bayes_ubpr.load_fit`.
     path : str or path-like
-        Output file ending in ``.html`` or ``.md``.
+        Output file ending in ``.html`` (or ``.htm``) or ``.md``.
     prob : float, default 0.95
         Credible interval mass throughout.
     seed : None, int or numpy.random.Generator
@@ -278,10 +281,8 @@ def write_report(
     >>> path.name, "<h2>Odds ratios beside the paper</h2>" in text, text.count("<img ")
     ('report.html', True, 4)
     """
-    target = Path(path)
-    renderer = {".html": _render_html, ".htm": _render_html, ".md": _render_markdown}.get(target.suffix.lower())
-    if renderer is None:
-        raise ValueError(f"Cannot write a report to {target.name}: use a .html or .md file.")
+    target = check_suffix(path, REPORT_SUFFIXES, what="a report")
+    renderer = _render_markdown if target.suffix.lower() == ".md" else _render_html
     int_seed = as_int_seed(seed)
     sections = _sections(idata, int_seed, prob)
     footer = (
