@@ -10,6 +10,7 @@ so it is the same whatever the batch size or the order replicates run in.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ import xarray as xr
 from scipy import special
 
 from bayes_ubpr import metrics
-from bayes_ubpr._io import atomic_path
+from bayes_ubpr._io import atomic_path, remove_stale_temporaries
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model import fit
@@ -697,13 +698,16 @@ def _store_settings(settings: dict) -> str:
 
 
 def _open_store(store: str | os.PathLike[str] | None, settings: dict) -> Path | None:
-    """Create or reopen a study folder; refuse one written with other settings."""
+    """Create or reopen a study folder; refuse one written with other settings.
+
+    Temporaries of writers that were killed are removed; those of live
+    processes (another study on the same store) are left to them.
+    """
     if store is None:
         return None
     folder = Path(store)
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob(".replicate_*"):  # temporary files of a study killed mid-write
-        stale.unlink()
+    remove_stale_temporaries(folder)
     stamp = folder / "settings.json"
     fingerprint = _store_settings(settings)
     if stamp.exists():
@@ -722,25 +726,55 @@ def _replicate_file(folder: Path, k: int) -> Path:
     return folder / f"replicate_{k:06d}.nc"
 
 
+_SEAL = "bayes_ubpr_replicate"
+"""Root attribute of a replicate file, written last: its tables and the SHA-256 of their contents."""
+
+
 def _save_replicate(folder: Path, k: int, parts: dict) -> None:
-    """One NetCDF file per finished replicate, one group per table, written atomically."""
+    """One NetCDF file per finished replicate, one group per table, sealed with a checksum, written atomically.
+
+    The tables are read back from the temporary file and their checksum stored
+    in it as the last step, so that a file is accepted later only if every
+    table it should hold is there with the contents that were written.
+    """
+    import h5netcdf
+
     with atomic_path(_replicate_file(folder, k)) as temporary:
         temporary.unlink()
         for name, rows in parts.items():
             frame = pd.DataFrame(rows).reset_index(drop=True)
             xr.Dataset.from_dataframe(frame).to_netcdf(temporary, group=name, mode="a", engine="h5netcdf")
+        seal = {"tables": sorted(parts), "sha256": _checksum(_read_tables(temporary, sorted(parts)))}
+        with h5netcdf.File(temporary, "a") as handle:
+            handle.attrs[_SEAL] = json.dumps(seal)
 
 
-def _load_replicate(path: Path) -> dict:
-    import h5netcdf
-
-    with h5netcdf.File(path, "r") as handle:
-        groups = list(handle.groups)
+def _read_tables(path: Path, names: Sequence[str]) -> dict:
     parts = {}
-    for name in groups:
-        with xr.open_dataset(path, group=name, engine="h5netcdf") as dataset:
+    for name in names:
+        with xr.open_dataset(path, group=name, engine="h5netcdf", cache=False) as dataset:
             parts[name] = dataset.to_dataframe().reset_index(drop=True).to_dict("records")
     return parts
+
+
+def _checksum(parts: dict) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+def _load_replicate(path: Path) -> dict | None:
+    """Return the tables of a stored replicate, or None (with a warning) if the file is incomplete or damaged."""
+    import h5netcdf
+
+    try:
+        with h5netcdf.File(path, "r") as handle:
+            seal = json.loads(handle.attrs[_SEAL])
+        parts = _read_tables(path, seal["tables"])
+        if _checksum(parts) == seal["sha256"]:
+            return parts
+    except (OSError, KeyError, ValueError, TypeError):  # not HDF5, no seal, a table missing or unreadable
+        pass
+    warnings.warn(f"{path.name} in the study store is incomplete or damaged; computing it again", stacklevel=3)
+    return None
 
 
 def _run_replicates(
@@ -750,10 +784,14 @@ def _run_replicates(
     folder = _open_store(store, settings)
     children = replicate_seeds(settings["seed"], settings["n_replicates"])
     results: dict[int, dict] = {}
-    if folder is not None:
-        for k in range(settings["n_replicates"]):
-            if _replicate_file(folder, k).exists():
-                results[k] = _load_replicate(_replicate_file(folder, k))
+
+    def stored(k: int) -> dict | None:
+        path = None if folder is None else _replicate_file(folder, k)
+        return _load_replicate(path) if path is not None and path.exists() else None
+
+    for k in range(settings["n_replicates"]):
+        if (parts := stored(k)) is not None:
+            results[k] = parts
     todo = [k for k in range(settings["n_replicates"]) if k not in results]
 
     def finish(k: int, parts: dict) -> None:
@@ -764,7 +802,12 @@ def _run_replicates(
 
     if client is None:
         for k in todo:
-            finish(k, _guarded(task, k, children[k]))
+            parts = stored(k)  # another process on the same store may have finished it meanwhile
+            if parts is not None:
+                results[k] = parts
+                _report_progress(settings, len(results) - 1)
+            else:
+                finish(k, _guarded(task, k, children[k]))
     else:
         from distributed import as_completed
 
