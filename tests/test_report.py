@@ -102,6 +102,24 @@ class TestReport:
         with pytest.raises(ValueError, match=r"use a \.html, \.htm or \.md file"):
             bu.write_report(small_fit, tmp_path / "report.pdf")
 
+    def test_markdown_escapes_the_title_and_user_text(self, small_fit, tmp_path):
+        title = "Site <script>alert(1)</script> *all* [link](http://x) C# | a_b\nsecond line"
+        text = bu.write_report(small_fit, tmp_path / "report.md", title=title, seed=1).read_text()
+        first = text.splitlines()[0]
+        assert first == (r"# Site \<script\>alert(1)\</script\> \*all\* \[link\](http://x) C\# \| a\_b second line")
+        assert "<script>" not in text
+        assert "bmd\\_tscore\\_abs" in text  # factor names are text, not emphasis markers
+
+    def test_markdown_table_cells_are_escaped(self):
+        import pandas as pd
+
+        from bayes_ubpr.report import _render_markdown
+
+        group = pd.DataFrame({"quantity": ["group"], "value": ["<img src=x onerror=alert(1)> **x** | y\nz"]})
+        text = _render_markdown("T", [("Data", "", group)], "footer")
+        row = text.splitlines()[-3]
+        assert row == r"| group | \<img src=x onerror=alert(1)\> \*\*x\*\* \| y z |"
+
     def test_a_failed_write_leaves_no_file(self, small_fit, tmp_path, monkeypatch):
         import bayes_ubpr.report as report
 

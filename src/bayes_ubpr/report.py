@@ -7,6 +7,7 @@ import html
 import io
 import json
 import os
+import re
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -173,13 +174,21 @@ def _html_table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-", border=0, classes="table")
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!~&])")
+
+
+def _markdown_text(value: object) -> str:
+    """Text shown as itself in Markdown: markup characters backslash-escaped, on one line (as html.escape for HTML)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
 def _markdown_table(frame: pd.DataFrame) -> str:
     def cell(value: object) -> str:
         if isinstance(value, float):
             return "-" if pd.isna(value) else f"{value:.3g}"
-        return str(value).replace("|", "\\|")
+        return _markdown_text(value)
 
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    header = "| " + " | ".join(map(_markdown_text, frame.columns)) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
@@ -216,16 +225,16 @@ def _render_html(title: str, sections: list[tuple[str, str, object]], footer: st
 
 
 def _render_markdown(title: str, sections: list[tuple[str, str, object]], footer: str) -> str:
-    parts = [f"# {title}"]
+    parts = [f"# {_markdown_text(title)}"]
     for heading, text, content in sections:
-        parts.append(f"## {heading}")
+        parts.append(f"## {_markdown_text(heading)}")
         if text:
-            parts.append(text)
+            parts.append(_markdown_text(text))
         if isinstance(content, pd.DataFrame):
             parts.append(_markdown_table(content))
         else:
-            parts.append(f"![{heading}](data:image/png;base64,{content})")
-    parts.append(footer)
+            parts.append(f"![{_markdown_text(heading)}](data:image/png;base64,{content})")
+    parts.append(_markdown_text(footer))
     return "\n\n".join(parts) + "\n"
 
 
