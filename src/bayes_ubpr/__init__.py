@@ -16,7 +16,7 @@ from bayes_ubpr.crosscheck import (
     standard_error_plausibility,
 )
 from bayes_ubpr.data import load_cohort, validate_cohort
-from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
+from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, NotAFitError, StatisticalWarning
 from bayes_ubpr.model import build_model, check_convergence, check_design, fit, prior_predictive
 from bayes_ubpr.paper import (
     N_CASES,
@@ -156,6 +156,7 @@ __all__ = [
     "save_fit",
     # errors and warnings
     "CohortValidationError",
+    "NotAFitError",
     "ConvergenceError",
     "StatisticalWarning",
     "__version__",

@@ -13,6 +13,7 @@ machine sharing the folder).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -22,6 +23,9 @@ from pathlib import Path
 
 import arviz as az
 import pandas as pd
+
+from bayes_ubpr._validate import one_line
+from bayes_ubpr.exceptions import NotAFitError
 
 _FRAME_WRITERS = {
     ".csv": lambda frame, path: frame.to_csv(path, index=False),
@@ -149,8 +153,10 @@ def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
     ------
     FileNotFoundError
         If there is no file at ``path``.
-    ValueError
-        If the file is not a bayes_ubpr fit (no factors or fitted data in it).
+    NotAFitError
+        If the file is not a bayes_ubpr fit: not NetCDF, or without the
+        groups, variables or attributes that tables and reports are rebuilt
+        from. The message is one line, ``not a bayes_ubpr fit: PATH (reason)``.
 
     Examples
     --------
@@ -167,12 +173,40 @@ def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"No fit file at {file}")
-    idata = az.from_netcdf(str(file))
-    missing = [group for group in ("posterior", "observed_data", "constant_data") if group not in idata.groups()]
-    if missing or "factors" not in idata.attrs:
-        raise ValueError(
-            f"{file.name} is not a bayes_ubpr fit: it lacks "
-            + (", ".join(missing) if missing else "the 'factors' attribute")
-            + ". Save fits with bayes_ubpr.save_fit."
-        )
+    try:
+        idata = az.from_netcdf(str(file))
+    except Exception as error:  # h5py, netCDF4 and xarray raise OSError, ValueError, KeyError... for other files
+        raise NotAFitError(file, f"not a NetCDF file: {type(error).__name__}: {one_line(error)}") from None
+    problem = _fit_problem(idata)
+    if problem is not None:
+        raise NotAFitError(file, f"{problem}; save fits with bayes_ubpr.save_fit")
     return idata
+
+
+_FIT_CONTENTS = {"posterior": ("beta",), "observed_data": ("ubpr",), "constant_data": ("x", "x_scale")}
+"""Variables each group of a fit must hold: what odds-ratio tables, risks and reports are rebuilt from."""
+
+
+def _fit_problem(idata: az.InferenceData) -> str | None:
+    """Say what keeps ``idata`` from being a bayes_ubpr fit, or return None."""
+    missing = [group for group in _FIT_CONTENTS if group not in idata.groups()]
+    if missing:
+        return f"it lacks the {', '.join(missing)} group{'s' if len(missing) > 1 else ''}"
+    for attribute in ("factors", "priors"):
+        if attribute not in idata.attrs:
+            return f"it lacks the '{attribute}' attribute"
+    try:
+        factors = json.loads(idata.attrs["factors"])
+        json.loads(idata.attrs["priors"])
+    except (TypeError, ValueError):
+        factors = None
+    if not isinstance(factors, list) or not all(isinstance(name, str) for name in factors):
+        return "its 'factors' attribute is not a JSON list of names"
+    for group, names in _FIT_CONTENTS.items():
+        absent = [name for name in names if name not in idata[group]]
+        if absent:
+            return f"its {group} lacks {', '.join(absent)}"
+    labels = idata.posterior["beta"].coords.get("factor")
+    if labels is None or [str(label) for label in labels.values] != factors:
+        return "its posterior beta does not hold one coefficient per factor named in 'factors'"
+    return None

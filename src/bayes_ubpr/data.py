@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_ubpr._validate import check_names, describe_rows, did_you_mean, require_dataframe
+from bayes_ubpr._validate import check_names, describe_rows, did_you_mean, one_line, require_dataframe
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, SIX_FACTORS
 
@@ -170,7 +170,7 @@ def _read_csv(file: Path, encoding: str | None) -> tuple[pd.DataFrame, _RowNames
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise CohortValidationError(f"Cannot read {file} as CSV: {_one_line(error)}") from None
+        raise CohortValidationError(f"Cannot read {file} as CSV: {one_line(error)}") from None
     return frame, _RowNames("CSV lines", functools.partial(_csv_lines, text, delimiter, len(frame)))
 
 
@@ -212,18 +212,14 @@ def _read_table(file: Path, kind: str) -> tuple[pd.DataFrame, _RowNames]:
     except CohortValidationError:
         raise
     except ImportError as error:
-        raise CohortValidationError(f"Cannot read {file}: {_one_line(error)} Re-save it as .xlsx or .csv.") from None
+        raise CohortValidationError(f"Cannot read {file}: {one_line(error)} Re-save it as .xlsx or .csv.") from None
     except Exception as error:  # each engine (openpyxl, zipfile, pyarrow) raises its own types for a broken file
         raise CohortValidationError(
-            f"not a readable {kind} file: {file} ({type(error).__name__}: {_one_line(error)})"
+            f"not a readable {kind} file: {file} ({type(error).__name__}: {one_line(error)})"
         ) from None
     if kind == "Excel":
         return frame, _RowNames("Excel rows", lambda positions: [p + 2 for p in positions])
     return frame, _RowNames("Parquet rows", lambda positions: [p + 1 for p in positions], " (counting from 1)")
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _check_unique(columns: Sequence[object], *, where: str = "") -> None:
