@@ -187,3 +187,33 @@ def test_a_read_only_output_folder_fails_before_the_study(tmp_path, capsys, no_w
     assert "cannot write in" in _one_error_line(capsys, "fit")
     assert main(["calibrate", "--out", str(tmp_path), "--store", str(folder / "store")]) == 2
     assert "cannot write in" in _one_error_line(capsys, "calibrate")
+
+
+# --- A command prints only what it has to say ---
+
+
+def _fresh_python(tmp_path, code_or_args):
+    """Run Python in a fresh process whose ArviZ has never shown its daily notice (an empty cache folder)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONWARNINGS": ""}
+    return subprocess.run([sys.executable, *code_or_args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_importing_the_package_prints_nothing_but_other_warnings_still_show(tmp_path):
+    code = "import warnings, bayes_ubpr\nwarnings.warn('a FutureWarning of someone else', FutureWarning)\n"
+    result = _fresh_python(tmp_path, ["-c", code])
+    assert result.returncode == 0, result.stderr
+    assert "ArviZ is undergoing" not in result.stderr
+    assert result.stderr.strip() == "<string>:2: FutureWarning: a FutureWarning of someone else"
+
+
+@pytest.mark.slow
+def test_reproduce_prints_no_third_party_warnings(tmp_path):
+    result = _fresh_python(
+        tmp_path, ["-m", "bayes_ubpr.cli", "reproduce", "--draws", "300", "--tune", "300", "--chains", "2"]
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Number of fractures" in result.stdout
+    assert not re.search(r"\w+Warning\b|ArviZ is undergoing", result.stderr), result.stderr

@@ -7,6 +7,7 @@ bayes_ubpr re-analyses the risk factors for unsatisfactory back pain relief
 
 from importlib.metadata import version
 
+import bayes_ubpr._arviz  # noqa: F401  (first: ArviZ without its refactor notice; see the module)
 from bayes_ubpr._io import load_fit, save_fit
 from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.crosscheck import (
