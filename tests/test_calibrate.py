@@ -461,3 +461,61 @@ def test_killed_and_concurrent_writers_leave_a_store_equal_to_an_uninterrupted_s
     _assert_same_study(reference, finished)
     expected = ["settings.json", *(f"replicate_{k:06d}.nc" for k in range(n_replicates))]
     assert sorted(p.name for p in store.iterdir()) == sorted(expected), "stray files left in the store"
+
+
+# --- Results do not depend on the executor: every reduction sums in one fixed order ---
+
+
+def test_summaries_do_not_depend_on_the_order_replicates_arrive_in(cheap):
+    result = calibration_study(n_replicates=60, **STORE_SETTINGS)
+    from bayes_ubpr.calibrate import _summarise_predictive
+
+    rng = np.random.default_rng(8)
+    for frame, summarise in (
+        (result.replicates, lambda f: _summarise(f, [0.5, 0.8, 0.9, 0.95])),
+        (result.replicate_predictive, _summarise_predictive),
+    ):
+        # as a cluster would deliver them: whole replicates, in the order they complete
+        blocks = [block for _, block in frame.groupby("replicate", sort=True)]
+        shuffled = pd.concat([blocks[i] for i in rng.permutation(len(blocks))], ignore_index=True)
+        pd.testing.assert_frame_equal(summarise(frame), summarise(shuffled), check_exact=True)
+
+
+def test_predicted_risks_do_not_depend_on_blas_threads():
+    # Worker processes of a Dask cluster run BLAS with one thread; a serial run may use several.
+    import xarray as xr
+    from threadpoolctl import threadpool_limits
+
+    from bayes_ubpr.calibrate import _predictive_calibration
+
+    rng = np.random.default_rng(3)
+    n_samples, n, factors = 1000, 1316, 6
+    post = xr.Dataset(
+        {
+            "beta": (("sample", "factor"), rng.normal(0, 0.5, (n_samples, factors))),
+            "intercept": ("sample", rng.normal(-1, 0.1, n_samples)),
+            "intercept_population": ("sample", rng.normal(-3, 0.1, n_samples)),
+        }
+    )
+    x = rng.normal(size=(n, factors))
+    y = (rng.random(n) < 0.1).astype(np.int64)
+    true_risk = rng.uniform(0.01, 0.3, n)
+    with threadpool_limits(limits=1):
+        one = _predictive_calibration(0, post, x, y, true_risk)
+    with threadpool_limits(limits=2):
+        two = _predictive_calibration(0, post, x, y, true_risk)
+    assert one == two
+
+
+@pytest.mark.slow
+def test_cli_serial_and_dask_write_identical_tables(tmp_path):
+    from bayes_ubpr.cli import main
+
+    serial, cluster = tmp_path / "serial", tmp_path / "dask"
+    serial.mkdir()
+    cluster.mkdir()
+    args = ["calibrate", "--replicates", "3", "--draws", "200", "--tune", "300", "--chains", "2", "--seed", "5"]
+    assert main([*args, "--out", str(serial)]) == 0
+    assert main([*args, "--out", str(cluster), "--workers", "2"]) == 0
+    for table in ("predictive.csv", "summary.csv", "replicates.csv"):
+        assert (serial / table).read_bytes() == (cluster / table).read_bytes(), table

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import sys
 import warnings
@@ -275,7 +276,10 @@ def _predictive_calibration(
     step = max(1, post.sizes["sample"] // RISK_DRAWS)
     thinned = post.isel(sample=slice(None, None, step))
     beta = thinned["beta"].transpose("sample", "factor").to_numpy()
-    linear = beta @ x.T
+    # one factor at a time, in a fixed order: a BLAS product may sum differently with its thread count
+    linear = np.zeros((beta.shape[0], x.shape[0]))
+    for j in range(beta.shape[1]):
+        linear += np.multiply.outer(beta[:, j], x[:, j])
     predictive, curve = [], []
     for model, intercept in (("corrected", "intercept_population"), ("uncorrected", "intercept")):
         risk = special.expit(thinned[intercept].to_numpy()[:, None] + linear).mean(axis=0)
@@ -313,36 +317,56 @@ def _risk_curve(k: int, model: str, risk: np.ndarray, true_risk: np.ndarray, n_b
     ]
 
 
+def _moments(values: pd.Series) -> tuple[float, float, int]:
+    """Mean, SD (ddof 1) and number of the non-missing ``values``, with exact sums (:func:`math.fsum`).
+
+    Exactly rounded sums do not depend on the order of the values, so a
+    summary is the same to the last bit however the replicates were run.
+    """
+    x = values.dropna().to_numpy(float)
+    n = len(x)
+    mean = math.fsum(x) / n if n else math.nan
+    sd = math.sqrt(math.fsum((x - mean) ** 2) / (n - 1)) if n > 1 else math.nan
+    return mean, sd, n
+
+
+def _by_replicate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in replicate order (stable: each replicate's rows keep theirs), whatever order replicates finished in."""
+    return frame.sort_values("replicate", kind="stable") if "replicate" in frame else frame
+
+
 def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame:
     rows = []
-    for factor, group in replicates.groupby("factor", sort=False):
+    for factor, group in _by_replicate(replicates).groupby("factor", sort=False):
         error = group["median"] - group["truth"]
-        r = len(group)
+        bias, bias_sd, r = _moments(error)
+        mean_square, square_sd, _ = _moments(error**2)
         row = {
             "factor": factor,
             "truth": group["truth"].iloc[0],
-            "bias": error.mean(),
-            "bias_mcse": error.std(ddof=1) / np.sqrt(r),
-            "rmse": np.sqrt((error**2).mean()),
+            "bias": bias,
+            "bias_mcse": bias_sd / math.sqrt(r),
+            "rmse": math.sqrt(mean_square),
             # delta method: SE of sqrt(mean(e^2)) = SD(e^2) / (2 rmse sqrt(R))
-            "rmse_mcse": (error**2).std(ddof=1) / (2 * np.sqrt((error**2).mean()) * np.sqrt(r)),
+            "rmse_mcse": square_sd / (2 * math.sqrt(mean_square) * math.sqrt(r)),
         }
         for p in probs:
-            coverage = group[f"covered_{p:g}"].mean()
+            coverage = _moments(group[f"covered_{p:g}"].astype(float))[0]
             row[f"coverage_{p:g}"] = coverage
-            row[f"coverage_{p:g}_mcse"] = np.sqrt(coverage * (1 - coverage) / r)
+            row[f"coverage_{p:g}_mcse"] = math.sqrt(coverage * (1 - coverage) / r)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def _summarise_predictive(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for model, group in frame.groupby("model", sort=False):
+    for model, group in _by_replicate(frame).groupby("model", sort=False):
         row: dict[str, object] = {"model": model}
         for column in ("calibration_in_the_large", "calibration_slope", "brier", "ici"):
             # NaN where the metric does not exist (e.g. no finite slope under separation): counted, not averaged
-            row[column] = group[column].mean()
-            row[f"{column}_mcse"] = group[column].std(ddof=1) / np.sqrt(group[column].count())
+            mean, sd, count = _moments(group[column])
+            row[column] = mean
+            row[f"{column}_mcse"] = sd / math.sqrt(count) if count else math.nan
         row["n_undefined"] = int(group[["calibration_in_the_large", "calibration_slope"]].isna().any(axis=1).sum())
         rows.append(row)
     return pd.DataFrame(rows)
