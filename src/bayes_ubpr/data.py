@@ -318,7 +318,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     raw = frame[column]
     if pd.api.types.is_bool_dtype(raw):
         raw = raw.astype("Int64")
-    values = pd.to_numeric(raw, errors="coerce").astype("Float64").astype(float)
+    values = _real(raw)
     unparsable = values.isna() & raw.notna()
     if unparsable.any():
         bad = frame.index[unparsable.to_numpy()]
@@ -343,6 +343,15 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
             f'Column "{column}" has infinite values in {_rows(bad)}.', column=column, rows=list(bad)
         )
     return values
+
+
+def _real(raw: pd.Series) -> pd.Series:
+    """Column as float, NaN where an entry is not a real number (text, a complex number, a date...)."""
+    numeric = pd.to_numeric(raw, errors="coerce")
+    if pd.api.types.is_complex_dtype(numeric):
+        array = numeric.to_numpy()
+        return pd.Series(np.where(array.imag == 0, array.real, np.nan), index=raw.index)
+    return numeric.astype("Float64").astype(float)
 
 
 def _reject(
