@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -314,3 +316,206 @@ def test_a_store_from_another_package_version_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(calibrate, "version", lambda name: "9.9.9")
     with pytest.raises(ValueError, match="other settings or from another bayes_ubpr version"):
         calibrate._open_store(tmp_path, settings)
+
+
+# --- The store under faults and concurrent use. The replicate's fit is replaced by a cheap deterministic
+# function of its seed, so that only the store's logic is exercised (the fits are tested above).
+
+STORE_SETTINGS = {"n": 200, "prevalence": 0.2, "seed": 21}
+
+
+def _cheap_replicate(k, child, *, settings, truth, probs):
+    rng = np.random.default_rng(child)
+    rows = [
+        {
+            "replicate": k,
+            "factor": factor,
+            "truth": truth[factor],
+            "median": truth[factor] + rng.normal(0, 0.3),
+            **{f"covered_{p:g}": bool(rng.random() < p) for p in probs},
+            "flagged": bool(rng.random() < 0.2),
+        }
+        for factor in settings["factors"]
+    ]
+    metrics = ("calibration_in_the_large", "calibration_slope", "brier", "ici", "mean_risk", "mean_true_risk")
+    predictive = [
+        {"replicate": k, "model": model, **{m: float(rng.normal()) for m in metrics}, "prevalence": 0.2}
+        for model in ("corrected", "uncorrected")
+    ]
+    curve = [
+        {"replicate": k, "model": model, "bin": b, "predicted": rng.random(), "true": rng.random()}
+        for model in ("corrected", "uncorrected")
+        for b in range(10)
+    ]
+    return rows, predictive, curve
+
+
+@pytest.fixture
+def cheap(monkeypatch):
+    import bayes_ubpr.calibrate as calibrate
+
+    calls = []
+
+    def counted(k, child, **kwargs):
+        calls.append(k)
+        return _cheap_replicate(k, child, **kwargs)
+
+    monkeypatch.setattr(calibrate, "_one_replicate", counted)
+    return calls
+
+
+def _assert_same_study(a, b):
+    for name in ("summary", "predictive", "replicates", "replicate_predictive", "risk_curve"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
+
+
+def test_opening_a_store_leaves_a_live_writers_temporary_alone(tmp_path, cheap):
+    import subprocess
+    import sys
+
+    import bayes_ubpr.calibrate as calibrate
+
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as gone:
+        pass
+    live = tmp_path / f".replicate_000001.nc.bayes_ubpr-{os.getppid()}-abcd1234.tmp.nc"
+    dead = tmp_path / f".replicate_000002.nc.bayes_ubpr-{gone.pid}-abcd1234.tmp.nc"
+    live.write_bytes(b"being written")
+    dead.write_bytes(b"")
+    calibrate._open_store(tmp_path, {"n_replicates": 3, "seed": 1})
+    assert live.exists(), "another process's temporary was deleted while it may still be writing it"
+    assert not dead.exists(), "a killed writer's temporary was kept"
+
+
+def test_a_replicate_file_with_missing_parts_is_never_accepted(tmp_path, cheap):
+    import h5netcdf
+    import xarray as xr
+
+    from bayes_ubpr.calibrate import _replicate_file
+
+    store = tmp_path / "study"
+    first = calibration_study(n_replicates=4, store=store, **STORE_SETTINGS)
+    assert sorted(cheap) == [0, 1, 2, 3]
+    # replicate 1 without its coverage rows (what a concurrent cleaner used to cause); replicate 2 cut short;
+    # replicate 3 with a changed value
+    rows_only = _replicate_file(store, 1)
+    frame = first.replicate_predictive.query("replicate == 1").reset_index(drop=True)
+    rows_only.unlink()
+    xr.Dataset.from_dataframe(frame).to_netcdf(rows_only, group="predictive", engine="h5netcdf")
+    truncated = _replicate_file(store, 2)
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    with h5netcdf.File(_replicate_file(store, 3), "a") as handle:
+        handle.groups["rows"].variables["median"][0] = 99.0
+    cheap.clear()
+    with pytest.warns(UserWarning, match=r"replicate_00000[123]\.nc .*incomplete or damaged; computing it again"):
+        again = calibration_study(n_replicates=4, store=store, **STORE_SETTINGS)
+    assert sorted(cheap) == [1, 2, 3]
+    _assert_same_study(first, again)
+    cheap.clear()
+    _assert_same_study(first, calibration_study(n_replicates=4, store=store, **STORE_SETTINGS))
+    assert cheap == [], "the repaired files are accepted"
+
+
+def _study_in_child(store, n_replicates):
+    calibration_study(n_replicates=n_replicates, store=store, **STORE_SETTINGS)
+
+
+@pytest.mark.slow
+def test_killed_and_concurrent_writers_leave_a_store_equal_to_an_uninterrupted_study(tmp_path, cheap):
+    # Two writers at once on one store, killed (SIGKILL) at random moments, round after round; then the
+    # study is finished. Writers are forked so that each starts in milliseconds with the cheap replicate.
+    import multiprocessing
+    import signal
+    import time
+
+    n_replicates = 20
+    reference = calibration_study(n_replicates=n_replicates, **STORE_SETTINGS)
+    store = tmp_path / "study"
+    context = multiprocessing.get_context("fork")
+    rng = np.random.default_rng(2024)
+    killed = 0
+    for _ in range(6):
+        writers = []
+        for _ in range(2):  # staggered: the second opens the store while the first is writing
+            writers.append(context.Process(target=_study_in_child, args=(store, n_replicates)))
+            writers[-1].start()
+            time.sleep(rng.uniform(0.0, 0.3))
+        for writer in writers:
+            time.sleep(rng.uniform(0.0, 0.3))
+            if writer.is_alive() and rng.random() < 0.8:
+                os.kill(writer.pid, signal.SIGKILL)
+                killed += 1
+        for writer in writers:
+            writer.join(timeout=60)
+            assert writer.exitcode in (0, -signal.SIGKILL), f"a writer failed (exit code {writer.exitcode})"
+    assert killed > 0
+    # and two writers that run to the end at the same time
+    writers = [context.Process(target=_study_in_child, args=(store, n_replicates)) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+        assert writer.exitcode == 0
+    cheap.clear()
+    finished = calibration_study(n_replicates=n_replicates, store=store, **STORE_SETTINGS)
+    assert cheap == [], "every replicate was already in the store"
+    _assert_same_study(reference, finished)
+    expected = ["settings.json", *(f"replicate_{k:06d}.nc" for k in range(n_replicates))]
+    assert sorted(p.name for p in store.iterdir()) == sorted(expected), "stray files left in the store"
+
+
+# --- Results do not depend on the executor: every reduction sums in one fixed order ---
+
+
+def test_summaries_do_not_depend_on_the_order_replicates_arrive_in(cheap):
+    result = calibration_study(n_replicates=60, **STORE_SETTINGS)
+    from bayes_ubpr.calibrate import _summarise_predictive
+
+    rng = np.random.default_rng(8)
+    for frame, summarise in (
+        (result.replicates, lambda f: _summarise(f, [0.5, 0.8, 0.9, 0.95])),
+        (result.replicate_predictive, _summarise_predictive),
+    ):
+        # as a cluster would deliver them: whole replicates, in the order they complete
+        blocks = [block for _, block in frame.groupby("replicate", sort=True)]
+        shuffled = pd.concat([blocks[i] for i in rng.permutation(len(blocks))], ignore_index=True)
+        pd.testing.assert_frame_equal(summarise(frame), summarise(shuffled), check_exact=True)
+
+
+def test_predicted_risks_do_not_depend_on_blas_threads():
+    # Worker processes of a Dask cluster run BLAS with one thread; a serial run may use several.
+    import xarray as xr
+    from threadpoolctl import threadpool_limits
+
+    from bayes_ubpr.calibrate import _predictive_calibration
+
+    rng = np.random.default_rng(3)
+    n_samples, n, factors = 1000, 1316, 6
+    post = xr.Dataset(
+        {
+            "beta": (("sample", "factor"), rng.normal(0, 0.5, (n_samples, factors))),
+            "intercept": ("sample", rng.normal(-1, 0.1, n_samples)),
+            "intercept_population": ("sample", rng.normal(-3, 0.1, n_samples)),
+        }
+    )
+    x = rng.normal(size=(n, factors))
+    y = (rng.random(n) < 0.1).astype(np.int64)
+    true_risk = rng.uniform(0.01, 0.3, n)
+    with threadpool_limits(limits=1):
+        one = _predictive_calibration(0, post, x, y, true_risk)
+    with threadpool_limits(limits=2):
+        two = _predictive_calibration(0, post, x, y, true_risk)
+    assert one == two
+
+
+@pytest.mark.slow
+def test_cli_serial_and_dask_write_identical_tables(tmp_path):
+    from bayes_ubpr.cli import main
+
+    serial, cluster = tmp_path / "serial", tmp_path / "dask"
+    serial.mkdir()
+    cluster.mkdir()
+    args = ["calibrate", "--replicates", "3", "--draws", "200", "--tune", "300", "--chains", "2", "--seed", "5"]
+    assert main([*args, "--out", str(serial)]) == 0
+    assert main([*args, "--out", str(cluster), "--workers", "2"]) == 0
+    for table in ("predictive.csv", "summary.csv", "replicates.csv"):
+        assert (serial / table).read_bytes() == (cluster / table).read_bytes(), table

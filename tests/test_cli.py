@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
+from pathlib import Path
+
 import arviz as az
 import pandas as pd
 import pytest
@@ -68,7 +73,7 @@ def test_fit_unknown_factor_and_unsupported_output(tmp_path, capsys):
     assert main(["fit", str(cohort), "--factors", "bmd"]) == 2
     assert "Missing required column(s): bmd." in capsys.readouterr().err
     assert main(["simulate", "--out", str(tmp_path / "cohort.json")]) == 2
-    assert "use one of" in capsys.readouterr().err
+    assert "use a .csv, .parquet, .pq or .xlsx file" in capsys.readouterr().err
 
 
 def test_missing_output_folder(tmp_path, capsys):
@@ -82,3 +87,133 @@ def test_audit_command(tmp_path, capsys):
     assert "fascia_injury" in captured.out and "checks disagree" in captured.err
     saved = pd.read_csv(tmp_path / "audit.csv")
     assert len(saved) > (~saved["consistent"]).sum() > 0
+
+
+def test_fit_reads_a_latin1_file_with_encoding(tmp_path, capsys, monkeypatch):
+    import bayes_ubpr.cli as cli
+
+    path = tmp_path / "cohort.csv"
+    path.write_bytes(
+        bu.simulate_cohort(n=100, prevalence=0.3, seed=1).assign(site="Besançon").to_csv(index=False).encode("latin-1")
+    )
+    assert main(["fit", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "line 2 is not valid UTF-8" in err and "--encoding latin-1" in err
+
+    def fake_fit_and_report(sample, args, factors, **options):  # loading is what is tested here, not fitting
+        print(f"loaded {len(sample)} rows, site {sample['site'].iloc[0]}")
+
+    monkeypatch.setattr(cli, "_fit_and_report", fake_fit_and_report)
+    assert main(["fit", str(path), "--encoding", "latin-1"]) == 0
+    assert "loaded 100 rows, site Besançon" in capsys.readouterr().out
+
+
+# --- Outputs are checked before any work: nothing is fitted for results that could not be saved ---
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Make every long computation fail the test if a command reaches it."""
+    import bayes_ubpr.calibrate
+    import bayes_ubpr.cli as cli
+    import bayes_ubpr.sensitivity
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the command started work before checking its outputs")
+
+    monkeypatch.setattr(cli, "fit", forbidden)
+    monkeypatch.setattr(cli, "load_cohort", forbidden)
+    monkeypatch.setattr(cli, "load_fit", forbidden)
+    monkeypatch.setattr(cli, "audit", forbidden)
+    monkeypatch.setattr(cli, "simulate_cohort", forbidden)
+    monkeypatch.setattr(bayes_ubpr.calibrate, "calibration_study", forbidden)
+    for name in ("control_resampling", "prior_sensitivity", "e_value_table"):
+        monkeypatch.setattr(bayes_ubpr.sensitivity, name, forbidden)
+
+
+def _read_only_folder(tmp_path):
+    """A folder this process cannot write in: chmod for a normal user; root ignores modes, so a read-only mount."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    for folder in (Path("/sys"), Path("/proc")):  # read-only to root too
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError:
+            return folder
+    pytest.skip("running as root with no read-only folder to write to")
+
+
+def _one_error_line(capsys, command):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"bayes-ubpr {command}: error:"), err
+    return err
+
+
+def test_every_output_is_checked_before_work(tmp_path, capsys, no_work):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("a\n1\n")
+    absent = tmp_path / "absent"
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("")
+    cases = [
+        (["fit", str(cohort), "--out", str(absent / "fit.nc")], "does not exist"),
+        (["fit", str(cohort), "--report", str(tmp_path / "report.pdf")], r"use a \.html, \.htm or \.md file"),
+        (["fit", str(cohort), "--out", str(tmp_path / "fit.csv")], r"use a \.nc file"),
+        (["reproduce", "--report", str(tmp_path / "report.pdf")], r"\.html, \.htm or \.md"),
+        (["reproduce", "--out", str(absent / "fit.nc")], "does not exist"),
+        (["simulate", "--out", str(tmp_path / "cohort.json")], r"use a \.csv, \.parquet, \.pq or \.xlsx file"),
+        (["audit", "--across-tables", "--out", str(absent / "audit.csv")], "does not exist"),
+        (["calibrate", "--out", str(absent)], "does not exist"),
+        (["calibrate", "--out", str(a_file)], "is not a folder"),
+        (["calibrate", "--out", str(tmp_path), "--store", str(a_file / "store")], "is not a folder"),
+        (["sensitivity", "controls", "--out", str(absent)], "does not exist"),
+        (["report", str(tmp_path / "fit.nc"), "--out", str(tmp_path / "r.pdf")], r"\.html, \.htm or \.md"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        assert re.search(message, _one_error_line(capsys, argv[0])), argv
+
+
+def test_a_read_only_output_folder_fails_before_the_study(tmp_path, capsys, no_work):
+    folder = _read_only_folder(tmp_path)
+    assert main(["calibrate", "--replicates", "2", "--out", str(folder)]) == 2
+    assert "cannot write in" in _one_error_line(capsys, "calibrate")
+    assert main(["fit", str(tmp_path / "c.csv"), "--out", str(folder / "fit.nc")]) == 2
+    assert "cannot write in" in _one_error_line(capsys, "fit")
+    assert main(["calibrate", "--out", str(tmp_path), "--store", str(folder / "store")]) == 2
+    assert "cannot write in" in _one_error_line(capsys, "calibrate")
+
+
+# --- A command prints only what it has to say ---
+
+
+def _fresh_python(tmp_path, code_or_args):
+    """Run Python in a fresh process whose ArviZ has never shown its daily notice (an empty cache folder)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONWARNINGS": ""}
+    return subprocess.run([sys.executable, *code_or_args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_importing_the_package_prints_nothing_but_other_warnings_still_show(tmp_path):
+    code = "import warnings, bayes_ubpr\nwarnings.warn('a FutureWarning of someone else', FutureWarning)\n"
+    result = _fresh_python(tmp_path, ["-c", code])
+    assert result.returncode == 0, result.stderr
+    assert "ArviZ is undergoing" not in result.stderr
+    assert result.stderr.strip() == "<string>:2: FutureWarning: a FutureWarning of someone else"
+
+
+@pytest.mark.slow
+def test_reproduce_prints_no_third_party_warnings(tmp_path):
+    result = _fresh_python(
+        tmp_path, ["-m", "bayes_ubpr.cli", "reproduce", "--draws", "300", "--tune", "300", "--chains", "2"]
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Number of fractures" in result.stdout
+    assert not re.search(r"\w+Warning\b|ArviZ is undergoing", result.stderr), result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,7 +74,9 @@ def test_unknown_factor_name(cohort):
 def test_non_numeric_value_names_rows(cohort):
     bad = cohort.astype({"cement_volume_ml": object})
     bad.loc[[3, 7], "cement_volume_ml"] = "five"
-    with pytest.raises(CohortValidationError, match=r'"cement_volume_ml" must be numeric; rows 3, 7 .*five') as info:
+    with pytest.raises(
+        CohortValidationError, match=r'"cement_volume_ml" must be numeric; rows with index labels 3, 7 .*five'
+    ) as info:
         bu.validate_cohort(bad)
     assert info.value.rows == [3, 7]
 
@@ -80,14 +84,16 @@ def test_non_numeric_value_names_rows(cohort):
 def test_missing_value_names_rows(cohort):
     bad = cohort.copy()
     bad.loc[5, "bmd_tscore_abs"] = np.nan
-    with pytest.raises(CohortValidationError, match=r'"bmd_tscore_abs" has missing values in rows 5\b'):
+    with pytest.raises(
+        CohortValidationError, match=r'"bmd_tscore_abs" has missing values in rows with index labels 5\b'
+    ):
         bu.validate_cohort(bad)
 
 
 def test_infinite_value(cohort):
     bad = cohort.copy()
     bad.loc[2, "age"] = np.inf
-    with pytest.raises(CohortValidationError, match='"age" has infinite values in rows 2'):
+    with pytest.raises(CohortValidationError, match='"age" has infinite values in rows with index labels 2'):
         bu.validate_cohort(bad, factors=[*bu.SIX_FACTORS, "age"])
     assert len(bu.validate_cohort(bad)) == len(bad)  # columns outside the model are left alone
 
@@ -95,25 +101,31 @@ def test_infinite_value(cohort):
 def test_binary_outside_zero_one(cohort):
     bad = cohort.copy()
     bad.loc[[1, 4], "depression"] = 2
-    with pytest.raises(CohortValidationError, match=r'"depression" must be 0 or 1 .*rows 1, 4 have 2, 2'):
+    with pytest.raises(
+        CohortValidationError, match=r'"depression" must be 0 or 1 .*rows with index labels 1, 4 have 2, 2'
+    ):
         bu.validate_cohort(bad)
 
 
 def test_many_bad_rows_are_summarised(cohort):
     bad = cohort.copy()
     bad["depression"] = 7
-    with pytest.raises(CohortValidationError, match=r"rows 0, 1, 2, 3, 4 \(and 55 more\)"):
+    with pytest.raises(CohortValidationError, match=r"rows with index labels 0, 1, 2, 3, 4 \(and 55 more\)"):
         bu.validate_cohort(bad)
 
 
 def test_fracture_count_must_be_whole_and_at_least_one(cohort):
     fractional = cohort.astype({"n_fractures": float})
     fractional.loc[6, "n_fractures"] = 1.5
-    with pytest.raises(CohortValidationError, match=r'"n_fractures" must be a whole number; rows 6 have 1.5'):
+    with pytest.raises(
+        CohortValidationError, match=r'"n_fractures" must be a whole number; rows with index labels 6 have 1.5'
+    ):
         bu.validate_cohort(fractional)
     zero = cohort.copy()
     zero.loc[8, "n_fractures"] = 0
-    with pytest.raises(CohortValidationError, match=r'"n_fractures" must be at least 1 .*rows 8 have 0'):
+    with pytest.raises(
+        CohortValidationError, match=r'"n_fractures" must be at least 1 .*rows with index labels 8 have 0'
+    ):
         bu.validate_cohort(zero)
 
 
@@ -128,20 +140,24 @@ def test_signed_t_score_gets_a_hint(cohort):
 def test_implausible_cement_volume(cohort, volume):
     bad = cohort.copy()
     bad.loc[9, "cement_volume_ml"] = volume
-    with pytest.raises(CohortValidationError, match=r'"cement_volume_ml" must be between 0.5 and 20 .*rows 9'):
+    with pytest.raises(
+        CohortValidationError, match=r'"cement_volume_ml" must be between 0.5 and 20 .*rows with index labels 9'
+    ):
         bu.validate_cohort(bad)
 
 
 def test_duplicate_and_missing_ids(cohort):
     dup = cohort.copy()
     dup.loc[10, "patient_id"] = dup.loc[11, "patient_id"]
-    with pytest.raises(CohortValidationError, match=r"unique patient ids; ids 12 repeat in rows 10, 11"):
+    with pytest.raises(
+        CohortValidationError, match=r"unique patient ids; ids 12 repeat in rows with index labels 10, 11"
+    ):
         bu.validate_cohort(dup, id_column="patient_id")
     with pytest.raises(CohortValidationError, match=r'id_column "patient" is not a column. Did you mean "patient_id"'):
         bu.validate_cohort(cohort, id_column="patient")
     missing = cohort.astype({"patient_id": float})
     missing.loc[0, "patient_id"] = np.nan
-    with pytest.raises(CohortValidationError, match="missing patient ids in rows 0"):
+    with pytest.raises(CohortValidationError, match="missing patient ids in rows with index labels 0"):
         bu.validate_cohort(missing, id_column="patient_id")
 
 
@@ -177,3 +193,139 @@ def test_load_cohort_errors(tmp_path):
         bu.load_cohort(tmp_path / "cohort.json")
     with pytest.raises(FileNotFoundError, match="No cohort file"):
         bu.load_cohort(tmp_path / "absent.csv")
+
+
+# --- Files as users save them: duplicate headers, broken files, encodings, and where the bad rows are ---
+
+
+def test_csv_with_a_duplicated_column_is_refused(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    cohort.assign(extra=0).rename(columns={"extra": "depression"}).to_csv(path, index=False)
+    with pytest.raises(
+        CohortValidationError, match=r'"depression" appears 2 times in the header of cohort\.csv'
+    ) as info:
+        bu.load_cohort(path)
+    assert info.value.column == "depression"
+
+
+def test_frame_with_duplicated_column_names_is_refused(cohort):
+    doubled = pd.concat([cohort, cohort[["depression"]]], axis=1)
+    with pytest.raises(CohortValidationError, match=r'"depression" appears 2 times') as info:
+        bu.validate_cohort(doubled)
+    assert info.value.column == "depression"
+
+
+def test_unnamed_csv_columns_are_not_duplicates(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    text = cohort.to_csv(index=False)
+    header, body = text.split("\n", 1)
+    path.write_text(",," + header + "\n" + "".join(",," + line + "\n" for line in body.splitlines()))
+    assert len(bu.load_cohort(path)) == len(cohort)
+
+
+@pytest.mark.parametrize("content", [b"PK\x03\x04 not really a zip", b"patient_id,ubpr\n1,0\n", b""])
+def test_a_corrupt_excel_file_says_so(tmp_path, content):
+    path = tmp_path / "cohort.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(CohortValidationError, match=rf"not a readable Excel file: {re.escape(str(path))} \("):
+        bu.load_cohort(path)
+
+
+def test_a_corrupt_parquet_file_says_so(tmp_path):
+    path = tmp_path / "cohort.parquet"
+    path.write_bytes(b"PAR1 garbage")
+    with pytest.raises(CohortValidationError, match=rf"not a readable Parquet file: {re.escape(str(path))} \("):
+        bu.load_cohort(path)
+
+
+def test_latin1_csv_names_the_line_and_the_fix(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    labelled = cohort.assign(site="Zürich")
+    labelled.loc[4, "site"] = "Besançon"
+    path.write_bytes(labelled.to_csv(index=False).encode("latin-1"))
+    # "Zürich" is on every line from line 2, so the first undecodable byte is on line 2
+    with pytest.raises(CohortValidationError, match=r"cohort\.csv.* line 2 .*UTF-8.*encoding=") as info:
+        bu.load_cohort(path)
+    assert "\n" not in str(info.value)
+    loaded = bu.load_cohort(path, encoding="latin-1")
+    assert loaded.loc[4, "site"] == "Besançon"
+
+
+def test_utf8_with_byte_order_mark_is_read(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    path.write_bytes(cohort.to_csv(index=False).encode("utf-8-sig"))
+    loaded = bu.load_cohort(path)
+    assert list(loaded.columns) == list(cohort.columns)
+
+
+def test_semicolon_separated_csv_is_read(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    cohort.to_csv(path, index=False, sep=";")
+    pd.testing.assert_frame_equal(bu.load_cohort(path), bu.validate_cohort(cohort), check_dtype=False)
+
+
+def test_unknown_encoding_is_a_clear_error(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    cohort.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="encoding 'latin-9x' is not a known text encoding"):
+        bu.load_cohort(path, encoding="latin-9x")
+
+
+def _with_bad_depression(cohort: pd.DataFrame) -> pd.DataFrame:
+    bad = cohort.copy()
+    bad.loc[[3, 10], "depression"] = 2
+    return bad
+
+
+def test_frame_errors_name_index_labels(cohort):
+    bad = _with_bad_depression(cohort).set_index(cohort.index + 100)
+    with pytest.raises(CohortValidationError, match=r"rows with index labels 103, 110 have 2, 2") as info:
+        bu.validate_cohort(bad)
+    assert info.value.rows == [103, 110]
+
+
+def test_csv_errors_name_file_lines(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    _with_bad_depression(cohort).to_csv(path, index=False)
+    with pytest.raises(CohortValidationError, match=r"CSV lines 5, 12 have 2, 2"):
+        bu.load_cohort(path)
+    # blank lines are skipped when reading, and counted in the line numbers
+    text = path.read_text().splitlines()
+    path.write_text("\n".join([*text[:3], "", "  ", *text[3:]]) + "\n\n")
+    with pytest.raises(CohortValidationError, match=r"CSV lines 7, 14 have 2, 2"):
+        bu.load_cohort(path)
+
+
+def test_csv_line_numbers_count_quoted_line_breaks(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    noted = _with_bad_depression(cohort).assign(note="ok")
+    noted.loc[1, "note"] = "two\nlines"
+    noted.to_csv(path, index=False)
+    with pytest.raises(CohortValidationError, match=r"CSV lines 6, 13 have 2, 2"):
+        bu.load_cohort(path)
+
+
+def test_excel_and_parquet_errors_name_their_rows(tmp_path, cohort):
+    bad = _with_bad_depression(cohort)
+    bad.to_excel(tmp_path / "cohort.xlsx", index=False)
+    with pytest.raises(CohortValidationError, match=r"Excel rows 5, 12 have 2, 2"):
+        bu.load_cohort(tmp_path / "cohort.xlsx")
+    bad.to_parquet(tmp_path / "cohort.parquet", index=False)
+    with pytest.raises(CohortValidationError, match=r"Parquet rows 4, 11 \(counting from 1\) have 2, 2"):
+        bu.load_cohort(tmp_path / "cohort.parquet")
+
+
+def test_load_cohort_keeps_a_default_index(tmp_path, cohort):
+    path = tmp_path / "cohort.csv"
+    cohort.to_csv(path, index=False)
+    assert bu.load_cohort(path).index.equals(pd.RangeIndex(len(cohort)))
+
+
+def test_parquet_with_a_duplicated_column_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "cohort.parquet"
+    pq.write_table(pa.table([pa.array([1, 2]), pa.array([0, 1])], names=["depression", "depression"]), path)
+    with pytest.raises(CohortValidationError, match=r'"depression" appears 2 times in cohort\.parquet'):
+        bu.load_cohort(path)

@@ -72,8 +72,52 @@ class TestSaveLoad:
 
         other = az.from_dict(posterior={"x": np.zeros((2, 10))})
         other.to_netcdf(str(tmp_path / "other.nc"))
-        with pytest.raises(ValueError, match="is not a bayes_ubpr fit"):
+        with pytest.raises(ValueError, match="not a bayes_ubpr fit"):
             bu.load_fit(tmp_path / "other.nc")
+
+
+def _not_fits(small_fit, folder):
+    """NetCDF and other files that are not bayes_ubpr fits, with the reason each should be refused for."""
+    import arviz as az
+
+    posterior_only = az.from_dict(posterior={"x": np.zeros((2, 10))})
+    no_x = small_fit.copy()
+    del no_x.constant_data["x"]
+    bad_factors = small_fit.copy()
+    bad_factors.attrs["factors"] = "not json"
+    no_priors = small_fit.copy()
+    del no_priors.attrs["priors"]
+    cases = {
+        "posterior_only.nc": (posterior_only, r"lacks the observed_data, constant_data groups"),
+        "no_x.nc": (no_x, r"constant_data lacks x"),
+        "bad_factors.nc": (bad_factors, r"its 'factors' attribute is not a JSON list of names"),
+        "no_priors.nc": (no_priors, r"lacks the 'priors' attribute"),
+    }
+    for name, (idata, _) in cases.items():
+        idata.to_netcdf(str(folder / name))
+    (folder / "text.nc").write_text("patient,ubpr\n1,0\n")
+    (folder / "empty.nc").write_bytes(b"")
+    return {name: reason for name, (_, reason) in cases.items()} | {
+        "text.nc": "not a NetCDF file",
+        "empty.nc": "not a NetCDF file",
+    }
+
+
+def test_files_that_are_not_fits_are_named_with_the_reason(small_fit, tmp_path):
+    for name, reason in _not_fits(small_fit, tmp_path).items():
+        path = tmp_path / name
+        with pytest.raises(bu.NotAFitError, match=rf"^not a bayes_ubpr fit: {re.escape(str(path))} \(.*{reason}"):
+            bu.load_fit(path)
+
+
+def test_report_command_on_a_file_that_is_not_a_fit(small_fit, tmp_path, capsys):
+    for name in _not_fits(small_fit, tmp_path):
+        path = tmp_path / name
+        assert main(["report", str(path), "--out", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"bayes-ubpr report: error: not a bayes_ubpr fit: {path} ("), err
+        assert len(err.splitlines()) == 1, err
+    assert not (tmp_path / "r.html").exists()
 
 
 class TestReport:
@@ -98,8 +142,26 @@ class TestReport:
     def test_markdown_and_bad_suffix(self, small_fit, tmp_path):
         text = bu.write_report(small_fit, tmp_path / "report.md", seed=1).read_text()
         assert text.startswith("# ") and "## Odds ratios beside the paper" in text and "| label |" in text
-        with pytest.raises(ValueError, match=r"use a \.html or \.md file"):
+        with pytest.raises(ValueError, match=r"use a \.html, \.htm or \.md file"):
             bu.write_report(small_fit, tmp_path / "report.pdf")
+
+    def test_markdown_escapes_the_title_and_user_text(self, small_fit, tmp_path):
+        title = "Site <script>alert(1)</script> *all* [link](http://x) C# | a_b\nsecond line"
+        text = bu.write_report(small_fit, tmp_path / "report.md", title=title, seed=1).read_text()
+        first = text.splitlines()[0]
+        assert first == (r"# Site \<script\>alert(1)\</script\> \*all\* \[link\](http://x) C\# \| a\_b second line")
+        assert "<script>" not in text
+        assert "bmd\\_tscore\\_abs" in text  # factor names are text, not emphasis markers
+
+    def test_markdown_table_cells_are_escaped(self):
+        import pandas as pd
+
+        from bayes_ubpr.report import _render_markdown
+
+        group = pd.DataFrame({"quantity": ["group"], "value": ["<img src=x onerror=alert(1)> **x** | y\nz"]})
+        text = _render_markdown("T", [("Data", "", group)], "footer")
+        row = text.splitlines()[-3]
+        assert row == r"| group | \<img src=x onerror=alert(1)\> \*\*x\*\* \| y z |"
 
     def test_a_failed_write_leaves_no_file(self, small_fit, tmp_path, monkeypatch):
         import bayes_ubpr.report as report

@@ -7,6 +7,7 @@ bayes_ubpr re-analyses the risk factors for unsatisfactory back pain relief
 
 from importlib.metadata import version
 
+import bayes_ubpr._arviz  # noqa: F401  (first: ArviZ without its refactor notice; see the module)
 from bayes_ubpr._io import load_fit, save_fit
 from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.crosscheck import (
@@ -16,7 +17,7 @@ from bayes_ubpr.crosscheck import (
     standard_error_plausibility,
 )
 from bayes_ubpr.data import load_cohort, validate_cohort
-from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
+from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, NotAFitError, StatisticalWarning
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model import ModelSpec, build_model, check_convergence, check_design, fit, prior_predictive
 from bayes_ubpr.paper import (
@@ -167,6 +168,7 @@ __all__ = [
     "save_fit",
     # errors and warnings
     "CohortValidationError",
+    "NotAFitError",
     "ConvergenceError",
     "StatisticalWarning",
     "__version__",

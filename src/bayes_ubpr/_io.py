@@ -1,15 +1,30 @@
-"""Atomic file writing: a crash never leaves a half-written output behind."""
+"""Atomic file writing: a crash never leaves a half-written output behind.
+
+A write goes to a temporary file beside its target, named
+``.<target name>.bayes_ubpr-<pid>-<random>.tmp<suffix>``, and is renamed over
+the target only when complete. A writer killed mid-write leaves its
+temporary behind; the next write to the same target (or the opening of a
+calibration store, for its whole folder) removes the temporaries of ours
+whose process no longer exists, or that are older than
+:data:`STALE_AFTER_SECONDS` (a process id reused, or a writer on another
+machine sharing the folder).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import arviz as az
 import pandas as pd
+
+from bayes_ubpr._validate import one_line
+from bayes_ubpr.exceptions import NotAFitError
 
 _FRAME_WRITERS = {
     ".csv": lambda frame, path: frame.to_csv(path, index=False),
@@ -17,15 +32,73 @@ _FRAME_WRITERS = {
     ".pq": lambda frame, path: frame.to_parquet(path, index=False),
     ".xlsx": lambda frame, path: frame.to_excel(path, index=False),
 }
+FRAME_SUFFIXES = tuple(sorted(_FRAME_WRITERS))
+"""File types :func:`write_frame` writes."""
+FIT_SUFFIXES = (".nc",)
+"""File types of a saved fit (NetCDF)."""
+
+_TAG = "bayes_ubpr"
+_TEMPORARY = re.compile(rf"^\.(?P<target>.+)\.{_TAG}-(?P<pid>\d+)-[a-z0-9_]+\.tmp")
+STALE_AFTER_SECONDS = 6 * 3600
+"""Age after which a temporary of ours is removed even if its process id is in use (the id may be reused)."""
+
+
+def check_suffix(path: str | os.PathLike[str], suffixes: tuple[str, ...], *, what: str) -> Path:
+    """Return ``path`` as a Path if its file type is one of ``suffixes``; else raise ValueError naming them."""
+    target = Path(path)
+    if target.suffix.lower() not in suffixes:
+        choices = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+        raise ValueError(f"Cannot write {what} to {target.name}: use a {choices} file.")
+    return target
+
+
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill would terminate the process on Windows: rely on the age alone
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], target: str | None = None) -> list[Path]:
+    """Remove our temporaries in ``folder`` (of ``target`` only, if given) whose writer is gone; return them."""
+    removed = []
+    now = time.time()
+    for path in sorted(Path(folder).glob(f".*.{_TAG}-*.tmp*")):
+        match = _TEMPORARY.match(path.name)
+        if match is None or (target is not None and match["target"] != target):
+            continue
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:  # its writer finished (or another cleaner was first)
+            continue
+        if age < STALE_AFTER_SECONDS and _process_exists(int(match["pid"])):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only on success."""
+    """Yield a temporary path beside ``path``; move it into place only on success.
+
+    The temporary is ours by name (see the module docstring) and private to
+    this process; stale temporaries of earlier writers to ``path`` are removed first.
+    """
     target = Path(path)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"Cannot write {target}: folder {target.parent} does not exist")
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    remove_stale_temporaries(target.parent, target.name)
+    handle, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.{_TAG}-{os.getpid()}-", suffix=f".tmp{target.suffix}"
+    )
     os.close(handle)
     temporary = Path(name)
     try:
@@ -40,12 +113,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``frame`` atomically as CSV, Parquet or Excel, chosen by the file's suffix."""
-    target = Path(path)
-    writer = _FRAME_WRITERS.get(target.suffix.lower())
-    if writer is None:
-        raise ValueError(f"Cannot write {target.name}: use one of {', '.join(sorted(_FRAME_WRITERS))}.")
+    target = check_suffix(path, FRAME_SUFFIXES, what="a table")
     with atomic_path(target) as temporary:
-        writer(frame, temporary)
+        _FRAME_WRITERS[target.suffix.lower()](frame, temporary)
     return target
 
 
@@ -62,7 +132,7 @@ def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
     The posterior, sample statistics, fitted data (``observed_data``,
     ``constant_data``) and the settings in ``attrs`` (the model's
     :class:`~bayes_ubpr.ModelSpec`, seed, sampler, version) all go into the
-    one file.
+    one file, which must end in ``.nc``.
 
     Examples
     --------
@@ -73,7 +143,7 @@ def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
     >>> "model_spec" in load_fit(path).attrs
     True
     """
-    return write_netcdf(idata, path)
+    return write_netcdf(idata, check_suffix(path, FIT_SUFFIXES, what="a fit"))
 
 
 def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
@@ -83,8 +153,10 @@ def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
     ------
     FileNotFoundError
         If there is no file at ``path``.
-    ValueError
-        If the file is not a bayes_ubpr fit (no factors or fitted data in it).
+    NotAFitError
+        If the file is not a bayes_ubpr fit: not NetCDF, or without the
+        groups, variables or attributes that tables and reports are rebuilt
+        from. The message is one line, ``not a bayes_ubpr fit: PATH (reason)``.
 
     Examples
     --------
@@ -101,13 +173,37 @@ def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"No fit file at {file}")
-    idata = az.from_netcdf(str(file))
-    missing = [group for group in ("posterior", "observed_data", "constant_data") if group not in idata.groups()]
-    # "model_spec" since 0.2 (ModelSpec.to_attrs); 0.1 stored "factors" and its other settings one by one.
-    if missing or not ("model_spec" in idata.attrs or "factors" in idata.attrs):
-        raise ValueError(
-            f"{file.name} is not a bayes_ubpr fit: it lacks "
-            + (", ".join(missing) if missing else "the model specification ('model_spec' attribute)")
-            + ". Save fits with bayes_ubpr.save_fit."
-        )
+    try:
+        idata = az.from_netcdf(str(file))
+    except Exception as error:  # h5py, netCDF4 and xarray raise OSError, ValueError, KeyError... for other files
+        raise NotAFitError(file, f"not a NetCDF file: {type(error).__name__}: {one_line(error)}") from None
+    problem = _fit_problem(idata)
+    if problem is not None:
+        raise NotAFitError(file, f"{problem}; save fits with bayes_ubpr.save_fit")
     return idata
+
+
+_FIT_CONTENTS = {"posterior": ("beta",), "observed_data": (), "constant_data": ("x", "x_scale")}
+"""Variables each group of a fit must hold (and the outcome, named by its spec): what odds-ratio tables,
+risks and reports are rebuilt from."""
+
+
+def _fit_problem(idata: az.InferenceData) -> str | None:
+    """Say what keeps ``idata`` from being a bayes_ubpr fit, or return None."""
+    from bayes_ubpr.model.spec import ModelSpec  # the spec knows how a fit records its model
+
+    missing = [group for group in _FIT_CONTENTS if group not in idata.groups()]
+    if missing:
+        return f"it lacks the {', '.join(missing)} group{'s' if len(missing) > 1 else ''}"
+    try:
+        spec = ModelSpec.from_idata(idata)
+    except (ValueError, TypeError, KeyError) as error:
+        return f"its model specification is missing or unreadable ({one_line(error)})"
+    for group, names in {**_FIT_CONTENTS, "observed_data": (spec.outcome,)}.items():
+        absent = [name for name in names if name not in idata[group]]
+        if absent:
+            return f"its {group} lacks {', '.join(absent)}"
+    labels = idata.posterior["beta"].coords.get("factor")
+    if labels is None or [str(label) for label in labels.values] != list(spec.factor_names):
+        return "its posterior beta does not hold one coefficient per factor of its model specification"
+    return None

@@ -51,6 +51,11 @@ def check_probability(value: object, *, name: str) -> float:
     return number
 
 
+def one_line(error: BaseException) -> str:
+    """Return an exception's message on one line (for one-line CLI errors), or its type if it has none."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def describe_rows(labels: Sequence[object], *, limit: int = 5) -> str:
     """Describe offending row labels: the first few, then how many more."""
     shown = ", ".join(str(label) for label in list(labels)[:limit])

@@ -10,7 +10,9 @@ so it is the same whatever the batch size or the order replicates run in.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import math
 import os
 import sys
 import warnings
@@ -26,7 +28,7 @@ import xarray as xr
 from scipy import special
 
 from bayes_ubpr import metrics
-from bayes_ubpr._io import atomic_path
+from bayes_ubpr._io import atomic_path, remove_stale_temporaries
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model import ModelSpec, fit
@@ -278,7 +280,10 @@ def _predictive_calibration(
     step = max(1, post.sizes["sample"] // RISK_DRAWS)
     thinned = post.isel(sample=slice(None, None, step))
     beta = thinned["beta"].transpose("sample", "factor").to_numpy()
-    linear = beta @ x.T
+    # one factor at a time, in a fixed order: a BLAS product may sum differently with its thread count
+    linear = np.zeros((beta.shape[0], x.shape[0]))
+    for j in range(beta.shape[1]):
+        linear += np.multiply.outer(beta[:, j], x[:, j])
     predictive, curve = [], []
     for model, intercept in (("corrected", "intercept_population"), ("uncorrected", "intercept")):
         risk = special.expit(thinned[intercept].to_numpy()[:, None] + linear).mean(axis=0)
@@ -316,36 +321,56 @@ def _risk_curve(k: int, model: str, risk: np.ndarray, true_risk: np.ndarray, n_b
     ]
 
 
+def _moments(values: pd.Series) -> tuple[float, float, int]:
+    """Mean, SD (ddof 1) and number of the non-missing ``values``, with exact sums (:func:`math.fsum`).
+
+    Exactly rounded sums do not depend on the order of the values, so a
+    summary is the same to the last bit however the replicates were run.
+    """
+    x = values.dropna().to_numpy(float)
+    n = len(x)
+    mean = math.fsum(x) / n if n else math.nan
+    sd = math.sqrt(math.fsum((x - mean) ** 2) / (n - 1)) if n > 1 else math.nan
+    return mean, sd, n
+
+
+def _by_replicate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in replicate order (stable: each replicate's rows keep theirs), whatever order replicates finished in."""
+    return frame.sort_values("replicate", kind="stable") if "replicate" in frame else frame
+
+
 def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame:
     rows = []
-    for factor, group in replicates.groupby("factor", sort=False):
+    for factor, group in _by_replicate(replicates).groupby("factor", sort=False):
         error = group["median"] - group["truth"]
-        r = len(group)
+        bias, bias_sd, r = _moments(error)
+        mean_square, square_sd, _ = _moments(error**2)
         row = {
             "factor": factor,
             "truth": group["truth"].iloc[0],
-            "bias": error.mean(),
-            "bias_mcse": error.std(ddof=1) / np.sqrt(r),
-            "rmse": np.sqrt((error**2).mean()),
+            "bias": bias,
+            "bias_mcse": bias_sd / math.sqrt(r),
+            "rmse": math.sqrt(mean_square),
             # delta method: SE of sqrt(mean(e^2)) = SD(e^2) / (2 rmse sqrt(R))
-            "rmse_mcse": (error**2).std(ddof=1) / (2 * np.sqrt((error**2).mean()) * np.sqrt(r)),
+            "rmse_mcse": square_sd / (2 * math.sqrt(mean_square) * math.sqrt(r)),
         }
         for p in probs:
-            coverage = group[f"covered_{p:g}"].mean()
+            coverage = _moments(group[f"covered_{p:g}"].astype(float))[0]
             row[f"coverage_{p:g}"] = coverage
-            row[f"coverage_{p:g}_mcse"] = np.sqrt(coverage * (1 - coverage) / r)
+            row[f"coverage_{p:g}_mcse"] = math.sqrt(coverage * (1 - coverage) / r)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def _summarise_predictive(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for model, group in frame.groupby("model", sort=False):
+    for model, group in _by_replicate(frame).groupby("model", sort=False):
         row: dict[str, object] = {"model": model}
         for column in ("calibration_in_the_large", "calibration_slope", "brier", "mean_abs_risk_error"):
             # NaN where the metric does not exist (e.g. no finite slope under separation): counted, not averaged
-            row[column] = group[column].mean()
-            row[f"{column}_mcse"] = group[column].std(ddof=1) / np.sqrt(group[column].count())
+            mean, sd, count = _moments(group[column])
+            row[column] = mean
+            row[f"{column}_mcse"] = sd / math.sqrt(count) if count else math.nan
         row["n_undefined"] = int(group[["calibration_in_the_large", "calibration_slope"]].isna().any(axis=1).sum())
         rows.append(row)
     return pd.DataFrame(rows)
@@ -701,13 +726,16 @@ def _store_settings(settings: dict) -> str:
 
 
 def _open_store(store: str | os.PathLike[str] | None, settings: dict) -> Path | None:
-    """Create or reopen a study folder; refuse one written with other settings."""
+    """Create or reopen a study folder; refuse one written with other settings.
+
+    Temporaries of writers that were killed are removed; those of live
+    processes (another study on the same store) are left to them.
+    """
     if store is None:
         return None
     folder = Path(store)
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob(".replicate_*"):  # temporary files of a study killed mid-write
-        stale.unlink()
+    remove_stale_temporaries(folder)
     stamp = folder / "settings.json"
     fingerprint = _store_settings(settings)
     if stamp.exists():
@@ -726,25 +754,55 @@ def _replicate_file(folder: Path, k: int) -> Path:
     return folder / f"replicate_{k:06d}.nc"
 
 
+_SEAL = "bayes_ubpr_replicate"
+"""Root attribute of a replicate file, written last: its tables and the SHA-256 of their contents."""
+
+
 def _save_replicate(folder: Path, k: int, parts: dict) -> None:
-    """One NetCDF file per finished replicate, one group per table, written atomically."""
+    """One NetCDF file per finished replicate, one group per table, sealed with a checksum, written atomically.
+
+    The tables are read back from the temporary file and their checksum stored
+    in it as the last step, so that a file is accepted later only if every
+    table it should hold is there with the contents that were written.
+    """
+    import h5netcdf
+
     with atomic_path(_replicate_file(folder, k)) as temporary:
         temporary.unlink()
         for name, rows in parts.items():
             frame = pd.DataFrame(rows).reset_index(drop=True)
             xr.Dataset.from_dataframe(frame).to_netcdf(temporary, group=name, mode="a", engine="h5netcdf")
+        seal = {"tables": sorted(parts), "sha256": _checksum(_read_tables(temporary, sorted(parts)))}
+        with h5netcdf.File(temporary, "a") as handle:
+            handle.attrs[_SEAL] = json.dumps(seal)
 
 
-def _load_replicate(path: Path) -> dict:
-    import h5netcdf
-
-    with h5netcdf.File(path, "r") as handle:
-        groups = list(handle.groups)
+def _read_tables(path: Path, names: Sequence[str]) -> dict:
     parts = {}
-    for name in groups:
-        with xr.open_dataset(path, group=name, engine="h5netcdf") as dataset:
+    for name in names:
+        with xr.open_dataset(path, group=name, engine="h5netcdf", cache=False) as dataset:
             parts[name] = dataset.to_dataframe().reset_index(drop=True).to_dict("records")
     return parts
+
+
+def _checksum(parts: dict) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+def _load_replicate(path: Path) -> dict | None:
+    """Return the tables of a stored replicate, or None (with a warning) if the file is incomplete or damaged."""
+    import h5netcdf
+
+    try:
+        with h5netcdf.File(path, "r") as handle:
+            seal = json.loads(handle.attrs[_SEAL])
+        parts = _read_tables(path, seal["tables"])
+        if _checksum(parts) == seal["sha256"]:
+            return parts
+    except (OSError, KeyError, ValueError, TypeError):  # not HDF5, no seal, a table missing or unreadable
+        pass
+    warnings.warn(f"{path.name} in the study store is incomplete or damaged; computing it again", stacklevel=3)
+    return None
 
 
 def _run_replicates(
@@ -754,10 +812,14 @@ def _run_replicates(
     folder = _open_store(store, settings)
     children = replicate_seeds(settings["seed"], settings["n_replicates"])
     results: dict[int, dict] = {}
-    if folder is not None:
-        for k in range(settings["n_replicates"]):
-            if _replicate_file(folder, k).exists():
-                results[k] = _load_replicate(_replicate_file(folder, k))
+
+    def stored(k: int) -> dict | None:
+        path = None if folder is None else _replicate_file(folder, k)
+        return _load_replicate(path) if path is not None and path.exists() else None
+
+    for k in range(settings["n_replicates"]):
+        if (parts := stored(k)) is not None:
+            results[k] = parts
     todo = [k for k in range(settings["n_replicates"]) if k not in results]
 
     def finish(k: int, parts: dict) -> None:
@@ -768,7 +830,12 @@ def _run_replicates(
 
     if client is None:
         for k in todo:
-            finish(k, _guarded(task, k, children[k]))
+            parts = stored(k)  # another process on the same store may have finished it meanwhile
+            if parts is not None:
+                results[k] = parts
+                _report_progress(settings, len(results) - 1)
+            else:
+                finish(k, _guarded(task, k, children[k]))
     else:
         from distributed import as_completed
 

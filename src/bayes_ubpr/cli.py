@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,14 +16,14 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
-from bayes_ubpr._io import atomic_path, load_fit, save_fit, write_frame
+from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_suffix, load_fit, save_fit, write_frame
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, ModelSpec, fit, read_factor_file
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS, audit
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
-from bayes_ubpr.report import write_report
+from bayes_ubpr.report import REPORT_SUFFIXES, write_report
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
 
 __all__ = ["main"]
@@ -99,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
         help="TOML file of factor labels, kinds, scales, ranges and priors (see bayes_ubpr.model.read_factor_file)",
     )
     fit_cmd.add_argument("--id-column", default=None, help="column of unique patient ids to check")
+    fit_cmd.add_argument(
+        "--encoding", default=None, help="text encoding of a CSV file (default UTF-8; e.g. latin-1 or cp1252)"
+    )
     fit_cmd.add_argument("--priors", choices=PRESETS, default="default", help="prior preset (default: default)")
     fit_cmd.add_argument(
         "--design", choices=DESIGNS, default="cohort", help="cohort, or case_control to map risks to the population"
@@ -208,7 +212,6 @@ def _calibrate(args: argparse.Namespace) -> None:
     from bayes_ubpr.calibrate import CalibrationResult, calibration_study
     from bayes_ubpr.plots import coverage_plot, predicted_vs_true_plot, sbc_ecdf_plot
 
-    _require_folder(args.out)
     with _dask_client(args) as client:
         result = calibration_study(
             n_replicates=args.replicates,
@@ -290,8 +293,6 @@ def _validate(args: argparse.Namespace) -> None:
     from bayes_ubpr.plots import decision_curve_plot, validation_calibration_plot
     from bayes_ubpr.validation import PAPER, validate_model
 
-    if args.out is not None:
-        _require_folder(args.out)
     if args.fit == PAPER and args.report is not None:
         raise ValueError("--report needs a saved fit: the published model has no posterior to report on")
     model = args.fit if args.fit == PAPER else load_fit(args.fit)
@@ -380,7 +381,9 @@ def _fit_spec(args: argparse.Namespace) -> ModelSpec:
 
 def _fit(args: argparse.Namespace) -> None:
     spec = _fit_spec(args)
-    cohort = load_cohort(args.file, factors=spec.factors, outcome=spec.outcome, id_column=args.id_column)
+    cohort = load_cohort(
+        args.file, factors=spec.factors, outcome=spec.outcome, id_column=args.id_column, encoding=args.encoding
+    )
     n_cases = int(cohort[spec.outcome].sum())
     print(f"Fitting {len(cohort):,} patients ({n_cases} with {spec.outcome} = 1)", file=sys.stderr)
     _fit_and_report(cohort, args, spec)
@@ -404,10 +407,54 @@ def _drawing(plot: Callable[..., Axes], result: object) -> Callable[[Axes], Axes
     return lambda ax: plot(result, ax=ax)
 
 
-def _require_folder(out: Path) -> None:
-    """Fail before a long computation, not after it, when the output folder is missing."""
-    if not out.is_dir():
-        raise FileNotFoundError(f"output folder {out} does not exist")
+_OUTPUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "reproduce": (("out", "fit"), ("report", "report")),
+    "simulate": (("out", "table"),),
+    "fit": (("out", "fit"), ("report", "report")),
+    "calibrate": (("out", "folder"), ("store", "store")),
+    "audit": (("out", "table"),),
+    "sensitivity": (("out", "folder"),),
+    "report": (("out", "report"),),
+    "validate": (("out", "folder"), ("report", "report")),
+}
+"""Each command's output options and what they name: a file of a kind, a folder, or a store folder to create."""
+
+_SUFFIXES = {
+    "fit": (FIT_SUFFIXES, "a fit"),
+    "report": (REPORT_SUFFIXES, "a report"),
+    "table": (FRAME_SUFFIXES, "a table"),
+}
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before any work, not after it, when an output could not be written: every command calls this first."""
+    for option, kind in _OUTPUTS[args.command]:
+        path = getattr(args, option)
+        if path is None:
+            continue
+        if kind in _SUFFIXES:
+            suffixes, what = _SUFFIXES[kind]
+            check_suffix(path, suffixes, what=what)
+            _check_folder(path.parent, option)
+        elif kind == "store":  # created if missing: its nearest existing ancestor must take it
+            existing = next((folder for folder in (path, *path.parents) if folder.exists()), Path("."))
+            _check_folder(existing, option)
+        else:
+            _check_folder(path, option)
+
+
+def _check_folder(folder: Path, option: str) -> None:
+    """Raise naming ``--option`` unless ``folder`` is an existing folder this process can create files in."""
+    folder = folder if str(folder) else Path(".")
+    if not folder.exists():
+        raise FileNotFoundError(f"--{option}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"--{option}: {folder} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise PermissionError(f"--{option}: cannot write in {folder} ({error.strerror or error})") from None
 
 
 def _save_outputs(
@@ -430,7 +477,6 @@ def _sensitivity(args: argparse.Namespace) -> None:
     from bayes_ubpr import plots, sensitivity
     from bayes_ubpr.report import example_patients
 
-    _require_folder(args.out)
     options = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "sampler": args.sampler}
     data, cohort = _paper_world(args)
     show = {"index": False, "float_format": lambda v: f"{v:.3g}"}
@@ -492,6 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Harmless here (exact results, a little slower) and alarming on a terminal.
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
         try:
+            _check_outputs(args)
             _COMMANDS[args.command](args)
         except (CohortValidationError, ConvergenceError, ValueError, TypeError, OSError) as error:
             print(f"bayes-ubpr {args.command}: error: {error}", file=sys.stderr)

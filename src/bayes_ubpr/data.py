@@ -12,14 +12,21 @@ first offending rows and what was expected.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import codecs
+import csv
+import functools
+import io
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bayes_ubpr._validate import describe_rows, did_you_mean, require_dataframe
+from bayes_ubpr._validate import describe_rows, did_you_mean, one_line, require_dataframe
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.paper import OUTCOME, PLAUSIBLE_RANGES, RISK_FACTORS, SIX_FACTORS
@@ -76,13 +83,28 @@ _HINTS = {
     "weight_kg": " Weight is expected in kilograms.",
 }
 
-_READERS = {
-    ".csv": pd.read_csv,
-    ".parquet": pd.read_parquet,
-    ".pq": pd.read_parquet,
-    ".xlsx": pd.read_excel,
-    ".xls": pd.read_excel,
-}
+_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xlsx": "Excel", ".xls": "Excel"}
+_DELIMITERS = (",", ";", "\t", "|")
+"""Separators a CSV header is checked for; the most frequent one in the header is used."""
+
+
+@dataclass(frozen=True)
+class _RowNames:
+    """How error messages name offending rows: a frame's index labels, or places in the file it was read from."""
+
+    prefix: str
+    place: Callable[[list], list] = list
+    suffix: str = ""
+
+
+_FRAME_ROWS = _RowNames("rows with index labels")
+_ROW_NAMES: ContextVar[_RowNames] = ContextVar("bayes_ubpr_row_names", default=_FRAME_ROWS)
+
+
+def _rows(labels: Sequence[object]) -> str:
+    """'rows with index labels 3, 10' for a frame; 'CSV lines 5, 12' while :func:`load_cohort` validates a file."""
+    names = _ROW_NAMES.get()
+    return f"{names.prefix} {describe_rows(names.place(list(labels)))}{names.suffix}"
 
 
 def load_cohort(
@@ -92,6 +114,7 @@ def load_cohort(
     outcome: str = OUTCOME,
     require_outcome: bool = True,
     id_column: str | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read a cohort from CSV, Parquet or Excel and validate it.
 
@@ -101,6 +124,11 @@ def load_cohort(
         File ending in ``.csv``, ``.parquet``/``.pq`` or ``.xlsx``/``.xls``.
     factors, outcome, require_outcome, id_column
         Passed to :func:`validate_cohort`.
+    encoding : str, optional
+        Text encoding of a CSV file. By default UTF-8, with or without a
+        byte-order mark; pass e.g. ``"latin-1"`` or ``"cp1252"`` for a file
+        saved by older Windows software. The separator (comma, semicolon, tab
+        or ``|``) is read from the header line.
 
     Returns
     -------
@@ -112,9 +140,15 @@ def load_cohort(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file type is not supported.
+        If the file type is not supported, or ``encoding`` is not a known encoding.
     CohortValidationError
-        If the contents break the data contract (see :func:`validate_cohort`).
+        If the file cannot be read (not valid text in its encoding, naming
+        the line; not a readable Excel or Parquet file), a column name appears
+        twice in its header, or the contents break the data contract (see
+        :func:`validate_cohort`). Offending rows are named by their place in
+        the file: CSV line numbers (the header is line 1), Excel row numbers,
+        Parquet rows counted from 1; ``error.rows`` holds their positions
+        (from 0) in the loaded table.
 
     Examples
     --------
@@ -126,17 +160,120 @@ def load_cohort(
     200
     """
     file = Path(path)
-    reader = _READERS.get(file.suffix.lower())
-    if reader is None:
+    kind = _FORMATS.get(file.suffix.lower())
+    if kind is None:
         raise ValueError(
-            f"Cannot read {file.name}: unsupported file type {file.suffix!r}. Use one of {', '.join(sorted(_READERS))}."
+            f"Cannot read {file.name}: unsupported file type {file.suffix!r}. Use one of {', '.join(sorted(_FORMATS))}."
         )
     if not file.is_file():
         raise FileNotFoundError(f"No cohort file at {file}")
-    frame = reader(file)
-    return validate_cohort(
-        frame, factors=factors, outcome=outcome, require_outcome=require_outcome, id_column=id_column
-    )
+    frame, names = _read_csv(file, encoding) if kind == "CSV" else _read_table(file, kind)
+    index = frame.index
+    token = _ROW_NAMES.set(names)
+    try:
+        checked = validate_cohort(
+            frame.reset_index(drop=True),
+            factors=factors,
+            outcome=outcome,
+            require_outcome=require_outcome,
+            id_column=id_column,
+        )
+    finally:
+        _ROW_NAMES.reset(token)
+    checked.index = index
+    return checked
+
+
+def _read_csv(file: Path, encoding: str | None) -> tuple[pd.DataFrame, _RowNames]:
+    """Decode a CSV file (naming the line that is not valid text), check its header, read it."""
+    codec = encoding or "utf-8-sig"
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        raise ValueError(f"encoding {encoding!r} is not a known text encoding (e.g. 'utf-8', 'latin-1').") from None
+    raw = file.read_bytes()
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        name = "UTF-8" if encoding is None else repr(encoding)
+        raise CohortValidationError(
+            f"Cannot read {file}: line {line} is not valid {name} text (byte {raw[error.start]:#04x}). "
+            "Re-save the file as UTF-8 (e.g. Excel: Save As > CSV UTF-8), or pass its encoding: "
+            "load_cohort(..., encoding='latin-1') or `bayes-ubpr fit --encoding latin-1` for Windows/Latin-1 files."
+        ) from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark left by an explicit encoding="utf-8"
+    first_line = text.partition("\n")[0]
+    delimiter = max(_DELIMITERS, key=lambda d: (first_line.count(d), d == ","))
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    _check_unique(header, where=f" in the header of {file.name}")
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise CohortValidationError(f"Cannot read {file} as CSV: {one_line(error)}") from None
+    return frame, _RowNames("CSV lines", functools.partial(_csv_lines, text, delimiter, len(frame)))
+
+
+def _csv_lines(text: str, delimiter: str, n_rows: int, positions: list) -> list:
+    """File line numbers of data rows (header = line 1), counting blank lines and line breaks inside quotes."""
+    lines = _record_lines(text, delimiter)
+    if len(lines) != n_rows:  # a layout the csv module reads differently from pandas: say what is known
+        return [f"{position + 1} (data row; line unknown)" for position in positions]
+    return [lines[position] for position in positions]
+
+
+def _record_lines(text: str, delimiter: str) -> list[int]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next(reader, None)
+    lines, end = [], reader.line_num
+    for record in reader:
+        # pandas skips lines that are empty or only whitespace; a line of separators is a row of missing values
+        if len(record) > 1 or (record and record[0].strip()):
+            lines.append(end + 1)
+        end = reader.line_num
+    return lines
+
+
+def _read_table(file: Path, kind: str) -> tuple[pd.DataFrame, _RowNames]:
+    """Read an Excel or Parquet file; a file that is not one is named as such, with the reason."""
+    try:
+        if kind == "Excel":
+            # pandas renames a repeated header to "x.1": check the header as written in the sheet
+            _check_unique(
+                ["" if pd.isna(v) else str(v) for v in pd.read_excel(file, header=None, nrows=1).iloc[0]],
+                where=f" in the header of {file.name}",
+            )
+            frame = pd.read_excel(file)
+        else:
+            import pyarrow.parquet as pq
+
+            _check_unique(pq.read_schema(file).names, where=f" in {file.name}")
+            frame = pd.read_parquet(file)
+    except CohortValidationError:
+        raise
+    except ImportError as error:
+        raise CohortValidationError(f"Cannot read {file}: {one_line(error)} Re-save it as .xlsx or .csv.") from None
+    except Exception as error:  # each engine (openpyxl, zipfile, pyarrow) raises its own types for a broken file
+        raise CohortValidationError(
+            f"not a readable {kind} file: {file} ({type(error).__name__}: {one_line(error)})"
+        ) from None
+    if kind == "Excel":
+        return frame, _RowNames("Excel rows", lambda positions: [p + 2 for p in positions])
+    return frame, _RowNames("Parquet rows", lambda positions: [p + 1 for p in positions], " (counting from 1)")
+
+
+def _check_unique(columns: Sequence[object], *, where: str = "") -> None:
+    """Raise naming the first column name that appears more than once (unnamed columns are exempt)."""
+    counts = Counter(str(c) for c in columns if str(c).strip())
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        name = repeated[0]
+        positions = [str(i + 1) for i, c in enumerate(columns) if str(c) == name]
+        raise CohortValidationError(
+            f'Column "{name}" appears {counts[name]} times{where} (columns {", ".join(positions)}); '
+            "rename or remove the copies so that each column has one name.",
+            column=name,
+        )
 
 
 def validate_cohort(
@@ -183,7 +320,7 @@ def validate_cohort(
         If ``data`` is not a DataFrame.
     CohortValidationError
         Naming the column, the first offending row labels and what was
-        expected, for: an empty frame, a missing column, a non-numeric,
+        expected, for: an empty frame, a column name used twice, a missing column, a non-numeric,
         missing or infinite value, a binary value outside {0, 1}, a
         fractional count, a value outside a factor's plausible range, a
         factor that is also the outcome, duplicate patient ids, or an outcome
@@ -203,6 +340,7 @@ def validate_cohort(
     fascia_injury [2]
     """
     frame = require_dataframe(data).copy()
+    _check_unique(list(frame.columns))
     specs = as_factors(factors)
     names = [f.name for f in specs]
     if outcome in names:
@@ -236,13 +374,13 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     raw = frame[column]
     if pd.api.types.is_bool_dtype(raw):
         raw = raw.astype("Int64")
-    values = pd.to_numeric(raw, errors="coerce").astype("Float64").astype(float)
+    values = _real(raw)
     unparsable = values.isna() & raw.notna()
     if unparsable.any():
         bad = frame.index[unparsable.to_numpy()]
         examples = ", ".join(repr(v) for v in raw[unparsable].head(3))
         raise CohortValidationError(
-            f'Column "{column}" must be numeric; rows {describe_rows(bad)} have non-numeric values ({examples}).',
+            f'Column "{column}" must be numeric; {_rows(bad)} have non-numeric values ({examples}).',
             column=column,
             rows=list(bad),
         )
@@ -250,8 +388,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     if missing.any():
         bad = frame.index[missing]
         raise CohortValidationError(
-            f'Column "{column}" has missing values in rows {describe_rows(bad)}; '
-            "impute or remove them explicitly before fitting.",
+            f'Column "{column}" has missing values in {_rows(bad)}; impute or remove them explicitly before fitting.',
             column=column,
             rows=list(bad),
         )
@@ -259,9 +396,18 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     if infinite.any():
         bad = frame.index[infinite]
         raise CohortValidationError(
-            f'Column "{column}" has infinite values in rows {describe_rows(bad)}.', column=column, rows=list(bad)
+            f'Column "{column}" has infinite values in {_rows(bad)}.', column=column, rows=list(bad)
         )
     return values
+
+
+def _real(raw: pd.Series) -> pd.Series:
+    """Column as float, NaN where an entry is not a real number (text, a complex number, a date...)."""
+    numeric = pd.to_numeric(raw, errors="coerce")
+    if pd.api.types.is_complex_dtype(numeric):
+        array = numeric.to_numpy()
+        return pd.Series(np.where(array.imag == 0, array.real, np.nan), index=raw.index)
+    return numeric.astype("Float64").astype(float)
 
 
 def _reject(
@@ -271,7 +417,7 @@ def _reject(
         bad = frame.index[mask]
         shown = ", ".join(f"{v:g}" for v in values[mask].head(3))
         raise CohortValidationError(
-            f'Column "{column}" must be {expected}; rows {describe_rows(bad)} have {shown}.{hint}',
+            f'Column "{column}" must be {expected}; {_rows(bad)} have {shown}.{hint}',
             column=column,
             rows=list(bad),
         )
@@ -323,7 +469,7 @@ def _check_ids(frame: pd.DataFrame, id_column: str) -> None:
     if missing.any():
         bad = frame.index[missing]
         raise CohortValidationError(
-            f'Column "{id_column}" has missing patient ids in rows {describe_rows(bad)}.',
+            f'Column "{id_column}" has missing patient ids in {_rows(bad)}.',
             column=id_column,
             rows=list(bad),
         )
@@ -332,7 +478,7 @@ def _check_ids(frame: pd.DataFrame, id_column: str) -> None:
         bad = frame.index[duplicated]
         repeated = ", ".join(map(str, ids[duplicated].unique()[:5]))
         raise CohortValidationError(
-            f'Column "{id_column}" must hold unique patient ids; ids {repeated} repeat in rows {describe_rows(bad)}.',
+            f'Column "{id_column}" must hold unique patient ids; ids {repeated} repeat in {_rows(bad)}.',
             column=id_column,
             rows=list(bad),
         )

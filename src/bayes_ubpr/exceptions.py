@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CohortValidationError", "ConvergenceError", "StatisticalWarning"]
+__all__ = ["CohortValidationError", "ConvergenceError", "NotAFitError", "StatisticalWarning"]
 
 
 class CohortValidationError(ValueError):
@@ -31,6 +31,37 @@ class CohortValidationError(ValueError):
         super().__init__(message)
         self.column = column
         self.rows = list(rows or [])
+
+
+class NotAFitError(ValueError):
+    """A file given as a saved fit is not one that bayes_ubpr wrote.
+
+    The message is one line: ``not a bayes_ubpr fit: PATH (reason)``.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    reason : str
+        What is wrong with it (not NetCDF, a group or attribute missing, ...).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from bayes_ubpr import NotAFitError, load_fit
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "notes.nc"
+    >>> _ = path.write_text("not a fit")
+    >>> try:
+    ...     load_fit(path)
+    ... except NotAFitError as error:
+    ...     print(error.reason.split(":")[0])
+    not a NetCDF file
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = " ".join(reason.split())
+        super().__init__(f"not a bayes_ubpr fit: {self.path} ({self.reason})")
 
 
 class ConvergenceError(RuntimeError):

@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import os
+import re
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bayes_ubpr._io import atomic_path
+from bayes_ubpr._io import atomic_path, check_suffix
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr.model import ModelSpec, check_convergence
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
@@ -33,6 +34,9 @@ from bayes_ubpr.priors import describe_priors
 from bayes_ubpr.validation import ValidationResult
 
 __all__ = ["example_patients", "write_report"]
+
+REPORT_SUFFIXES = (".html", ".htm", ".md")
+"""File types :func:`write_report` writes (HTML or Markdown)."""
 
 EXAMPLE_PATIENT = {
     "bmd_tscore_abs": 3.6,
@@ -245,13 +249,21 @@ def _html_table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-", border=0, classes="table")
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!~&])")
+
+
+def _markdown_text(value: object) -> str:
+    """Text shown as itself in Markdown: markup characters backslash-escaped, on one line (as html.escape for HTML)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
 def _markdown_table(frame: pd.DataFrame) -> str:
     def cell(value: object) -> str:
         if isinstance(value, float):
             return "-" if pd.isna(value) else f"{value:.3g}"
-        return str(value).replace("|", "\\|")
+        return _markdown_text(value)
 
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    header = "| " + " | ".join(map(_markdown_text, frame.columns)) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
@@ -288,16 +300,16 @@ def _render_html(title: str, sections: list[tuple[str, str, object]], footer: st
 
 
 def _render_markdown(title: str, sections: list[tuple[str, str, object]], footer: str) -> str:
-    parts = [f"# {title}"]
+    parts = [f"# {_markdown_text(title)}"]
     for heading, text, content in sections:
-        parts.append(f"## {heading}")
+        parts.append(f"## {_markdown_text(heading)}")
         if text:
-            parts.append(text)
+            parts.append(_markdown_text(text))
         if isinstance(content, pd.DataFrame):
             parts.append(_markdown_table(content))
         else:
-            parts.append(f"![{heading}](data:image/png;base64,{content})")
-    parts.append(footer)
+            parts.append(f"![{_markdown_text(heading)}](data:image/png;base64,{content})")
+    parts.append(_markdown_text(footer))
     return "\n\n".join(parts) + "\n"
 
 
@@ -325,7 +337,7 @@ def write_report(
     idata : arviz.InferenceData
         A fit from :func:`bayes_ubpr.fit` or :func:`bayes_ubpr.load_fit`.
     path : str or path-like
-        Output file ending in ``.html`` or ``.md``.
+        Output file ending in ``.html`` (or ``.htm``) or ``.md``.
     prob : float, default 0.95
         Credible interval mass throughout.
     seed : None, int or numpy.random.Generator
@@ -360,10 +372,8 @@ def write_report(
     >>> path.name, "<h2>Odds ratios beside the paper</h2>" in text, text.count("<img ")
     ('report.html', True, 4)
     """
-    target = Path(path)
-    renderer = {".html": _render_html, ".htm": _render_html, ".md": _render_markdown}.get(target.suffix.lower())
-    if renderer is None:
-        raise ValueError(f"Cannot write a report to {target.name}: use a .html or .md file.")
+    target = check_suffix(path, REPORT_SUFFIXES, what="a report")
+    renderer = _render_markdown if target.suffix.lower() == ".md" else _render_html
     int_seed = as_int_seed(seed)
     if title is None:
         outcome = ModelSpec.from_idata(idata).outcome
