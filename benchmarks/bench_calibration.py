@@ -1,76 +1,154 @@
-"""Benchmark: per-replicate cost of calibration_study against a plain pm.sample loop.
+"""Benchmark: calibration studies against the loops a user would write instead, in one run.
 
-Both fit the six-factor model to 60:60-style case-control samples of
-simulated 1,316-patient cohorts (4 chains x 1,000 draws after 1,000 tuning
-steps). The baseline is what a user would write without this package: a loop
-that builds a PyMC model on the raw design and calls ``pm.sample`` for each
-replicate. Both run in this one process; the ratio of per-replicate times is
-printed, with the peak memory of the study.
+Every contender fits the six-factor logistic model to 60:60-style
+case-control samples of simulated 1,316-patient cohorts.
 
-Run:  python benchmarks/bench_calibration.py [--replicates 50] [--baseline-replicates 3]
+* ``calibration_study`` (fixed truth and SBC) at its defaults: replicates side
+  by side in threads, each replicate's four chains on one core, draws sized
+  to the convergence target (bulk and tail ESS >= 400 and R-hat <= 1.01 for
+  every parameter, checked per replicate; misses refitted longer, never
+  dropped).
+* A plain ``pm.sample`` loop on a standardised design with PyMC's defaults
+  (4 chains x (1,000 + 1,000), ``cores=2``: every core in use).
+* simuk 0.2.0's SBC (if installed: ``pip install simuk==0.2.0``), which calls
+  ``pm.sample`` per simulation, with ``cores=2``.
+
+Peak memory is read from outside a fresh process (its VmHWM in /proc, polled),
+for a small and a four times larger study. The machine's load average is
+printed: compare ratios, which hold across loads better than seconds do.
+
+Run:  python benchmarks/bench_calibration.py [--replicates 200] [--baseline-replicates 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import subprocess
 import sys
 import time
 import warnings
 
+import numpy as np
 import pymc as pm
 
 import bayes_ubpr as bu
 from bayes_ubpr.calibrate import calibration_study, replicate_seeds
 
+FACTORS = list(bu.SIX_FACTORS)
 
-def _baseline(n_replicates: int) -> float:
-    factors = list(bu.SIX_FACTORS)
+
+def _standardised_sample(child: np.random.SeedSequence, k: int) -> tuple[np.ndarray, np.ndarray]:
+    sample = bu.case_control_sample(bu.simulate_cohort(seed=child.spawn(1)[0]), seed=k)
+    x = sample[FACTORS].to_numpy(float)
+    return (x - x.mean(axis=0)) / x.std(axis=0), sample["ubpr"].to_numpy()
+
+
+def _baseline_model(x: np.ndarray, y: np.ndarray | None) -> pm.Model:
+    with pm.Model() as model:
+        intercept = pm.Normal("intercept", 0, 2.5)
+        beta = pm.Normal("beta", 0, 2.5, shape=x.shape[1])
+        pm.Bernoulli("ubpr", logit_p=intercept + pm.math.dot(x, beta), observed=y)
+    return model
+
+
+def pm_sample_loop(n_replicates: int) -> float:
+    """Seconds per replicate of the loop a PyMC user writes: a model per sample, ``pm.sample`` on every core."""
     start = time.perf_counter()
     for k, child in enumerate(replicate_seeds(1, n_replicates)):
-        sample = bu.case_control_sample(bu.simulate_cohort(seed=child.spawn(1)[0]), seed=k)
-        with pm.Model():
-            intercept = pm.Normal("intercept", 0, 2.5)
-            beta = pm.Normal("beta", 0, 2.5, shape=len(factors))
-            x = sample[factors].to_numpy(float)
-            pm.Bernoulli("ubpr", logit_p=intercept + pm.math.dot(x, beta), observed=sample["ubpr"].to_numpy())
-            pm.sample(1000, tune=1000, chains=4, random_seed=k, progressbar=False, compute_convergence_checks=False)
+        x, y = _standardised_sample(child, k)
+        with _baseline_model(x, y):
+            pm.sample(random_seed=k, cores=2, progressbar=False, compute_convergence_checks=False)
     return (time.perf_counter() - start) / n_replicates
 
 
-def _peak_memory_mb(n_replicates: int) -> float:
-    """Peak resident memory of a fresh process running a study of ``n_replicates``."""
+def simuk_sbc(n_simulations: int) -> float | None:
+    """Seconds per simulation of simuk 0.2.0's SBC of the same model, or None without simuk."""
+    try:
+        from simuk import SBC
+    except ImportError:
+        return None
+    x, _ = _standardised_sample(replicate_seeds(1, 1)[0], 0)
+    sbc = SBC(_baseline_model(x, None), num_simulations=n_simulations, seed=1, sample_kwargs={"cores": 2})
+    start = time.perf_counter()
+    sbc.run_simulations()
+    return (time.perf_counter() - start) / n_simulations
+
+
+def _study(mode: str, n_replicates: int, seed: int) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = calibration_study(n_replicates=n_replicates, mode=mode, seed=seed)
+    return (time.perf_counter() - start) / n_replicates, result
+
+
+def _quality(result: object, mode: str) -> str:
+    rows = result.replicates if mode == "fixed" else result.ranks  # type: ignore[attr-defined]
+    per_replicate = rows.groupby("replicate")
+    refitted = int(per_replicate["refitted"].any().sum()) if "refitted" in rows else 0
+    flagged = int(per_replicate["flagged"].any().sum())
+    return f"{refitted} refitted longer, {flagged} still flagged"
+
+
+def peak_memory_mb(n_replicates: int) -> float:
+    """Peak resident memory (VmHWM) of a fresh process running a study, polled from outside it."""
     script = (
-        "import resource, warnings; warnings.filterwarnings('ignore')\n"
+        "import warnings; warnings.filterwarnings('ignore')\n"
         "from bayes_ubpr.calibrate import calibration_study\n"
         f"calibration_study(n_replicates={n_replicates}, seed=1)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "import time; time.sleep(0.5)\n"  # let the poller see the final high-water mark
     )
-    output = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
-    return float(output.strip().splitlines()[-1])
+    child = subprocess.Popen([sys.executable, "-c", script])
+    peak = 0.0
+    while child.poll() is None:
+        try:
+            with open(f"/proc/{child.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) / 1024)
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    if child.returncode:
+        raise RuntimeError(f"the study process failed with exit code {child.returncode}")
+    return peak
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print per-replicate times and their ratio."""
+    """Run the benchmark and print per-replicate times and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=50)
-    parser.add_argument("--baseline-replicates", type=int, default=3)
+    parser.add_argument("--replicates", type=int, default=200, help="replicates of each calibration study")
+    parser.add_argument("--baseline-replicates", type=int, default=3, help="fits of each baseline loop")
+    parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
-    calibration_study(n_replicates=1, seed=0)  # compile once, as a long study would
-    start = time.perf_counter()
-    result = calibration_study(n_replicates=args.replicates, seed=1)
-    ours = (time.perf_counter() - start) / args.replicates
-    flagged = int(result.replicates.groupby("replicate")["flagged"].any().sum())
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    baseline = _baseline(args.baseline_replicates)
-    print(f"calibration_study: {ours:.3f} s per replicate over {args.replicates} ({flagged} flagged)")
-    print(f"plain pm.sample loop: {baseline:.3f} s per replicate over {args.baseline_replicates}")
-    print(f"ratio: {baseline / ours:.1f}x faster per replicate; peak resident memory {peak_mb:.0f} MB")
-    print(f"1,000 replicates would take about {1000 * ours / 60:.1f} min at this rate")
-    small, large = _peak_memory_mb(10), _peak_memory_mb(40)
-    print(f"peak memory of a fresh process: {small:.0f} MB for 10 replicates, {large:.0f} MB for 40")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    calibration_study(n_replicates=2, seed=0)  # compile once, as any long study does
+    calibration_study(n_replicates=2, mode="sbc", seed=0)
+    results = {}
+    for mode in ("fixed", "sbc"):
+        per_replicate, result = _study(mode, args.replicates, seed=1)
+        results[mode] = per_replicate
+        print(
+            f"calibration_study({mode}): {per_replicate:.3f} s per replicate over {args.replicates} "
+            f"({_quality(result, mode)}); 1,000 replicates: {1000 * per_replicate:.0f} s"
+        )
+    baseline = pm_sample_loop(args.baseline_replicates)
+    print(f"plain pm.sample loop (standardised design, cores=2): {baseline:.2f} s per replicate")
+    simuk = simuk_sbc(args.baseline_replicates)
+    if simuk is None:
+        print("simuk not installed (pip install simuk==0.2.0): its comparison is skipped")
+    else:
+        print(f"simuk 0.2.0 SBC (cores=2): {simuk:.2f} s per simulation")
+    for mode, ours in results.items():
+        ratios = f"{baseline / ours:.1f}x faster than the pm.sample loop"
+        if simuk is not None:
+            ratios += f", {simuk / ours:.1f}x faster than simuk"
+        print(f"ratio ({mode}): {ratios}")
+    if not args.skip_memory:
+        small, large = peak_memory_mb(10), peak_memory_mb(40)
+        print(f"peak memory of a fresh process (VmHWM, from outside): {small:.0f} MB for 10 replicates, "
+              f"{large:.0f} MB for 40")  # fmt: skip
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 
 

@@ -295,7 +295,7 @@ def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_pa
     for k in (2, 3):
         _replicate_file(store, k).unlink()
     # worker processes, as on a real cluster: each compiles the model once
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     with cluster, Client(cluster) as client:
         resumed = calibration_study(n_replicates=4, seed=8, client=client, store=store, **SMALL)
         distributed = calibration_study(n_replicates=4, seed=8, client=client, **SMALL)
@@ -337,7 +337,14 @@ def _cheap_replicate(k, child, *, settings, truth, probs):
         }
         for factor in settings["factors"]
     ]
-    metrics = ("calibration_in_the_large", "calibration_slope", "brier", "ici", "mean_risk", "mean_true_risk")
+    metrics = (
+        "calibration_in_the_large",
+        "calibration_slope",
+        "brier",
+        "mean_abs_risk_error",
+        "mean_risk",
+        "mean_true_risk",
+    )
     predictive = [
         {"replicate": k, "model": model, **{m: float(rng.normal()) for m in metrics}, "prevalence": 0.2}
         for model in ("corrected", "uncorrected")
@@ -483,20 +490,19 @@ def test_summaries_do_not_depend_on_the_order_replicates_arrive_in(cheap):
 
 def test_predicted_risks_do_not_depend_on_blas_threads():
     # Worker processes of a Dask cluster run BLAS with one thread; a serial run may use several.
-    import xarray as xr
     from threadpoolctl import threadpool_limits
 
     from bayes_ubpr.calibrate import _predictive_calibration
+    from bayes_ubpr.model._draws import FitArrays
 
     rng = np.random.default_rng(3)
     n_samples, n, factors = 1000, 1316, 6
-    post = xr.Dataset(
-        {
-            "beta": (("sample", "factor"), rng.normal(0, 0.5, (n_samples, factors))),
-            "intercept": ("sample", rng.normal(-1, 0.1, n_samples)),
-            "intercept_population": ("sample", rng.normal(-3, 0.1, n_samples)),
-        }
-    )
+    draws = {
+        "beta": rng.normal(0, 0.5, (1, n_samples, factors)),
+        "intercept": rng.normal(-1, 0.1, (1, n_samples)),
+        "intercept_population": rng.normal(-3, 0.1, (1, n_samples)),
+    }
+    post = FitArrays(draws, 0, 1.0, 1000.0, 1000.0)
     x = rng.normal(size=(n, factors))
     y = (rng.random(n) < 0.1).astype(np.int64)
     true_risk = rng.uniform(0.01, 0.3, n)
@@ -519,3 +525,28 @@ def test_cli_serial_and_dask_write_identical_tables(tmp_path):
     assert main([*args, "--out", str(cluster), "--workers", "2"]) == 0
     for table in ("predictive.csv", "summary.csv", "replicates.csv"):
         assert (serial / table).read_bytes() == (cluster / table).read_bytes(), table
+
+
+@pytest.mark.slow
+def test_the_lean_study_agrees_with_version_0_1_within_monte_carlo_error():
+    # Version 0.1.0 (commit 045afe6: fit() per replicate, 4 x (1,000 + 1,000) draws, the prevalence sampled by
+    # NUTS) ran this study with the same seeds, so the same cohorts and samples. The lean path (nutpie's trace
+    # straight to arrays, 4 x (300 + 500) draws sized to ESS >= 400, the prevalence drawn from its Beta outside
+    # the sampler) may differ only by each fit's Monte Carlo error, far below the study's own MCSE.
+    before_bias = {
+        "bmd_tscore_abs": 0.559676,
+        "fascia_injury": 0.023644,
+        "cement_distribution_poor": 0.115857,
+        "n_fractures": 0.298797,
+        "cement_volume_ml": -0.446824,
+        "depression": -0.152643,
+    }
+    before_citl, before_slope = -0.49338, 0.899442  # corrected population risks
+    result = calibration_study(n_replicates=20, seed=11)
+    summary = result.summary.set_index("factor")
+    for factor, bias in before_bias.items():
+        assert abs(summary.loc[factor, "bias"] - bias) < summary.loc[factor, "bias_mcse"], factor
+    predictive = result.predictive.set_index("model").loc["corrected"]
+    assert abs(predictive["calibration_in_the_large"] - before_citl) < predictive["calibration_in_the_large_mcse"]
+    assert abs(predictive["calibration_slope"] - before_slope) < predictive["calibration_slope_mcse"]
+    assert not result.replicates["flagged"].any()

@@ -83,15 +83,15 @@ def _not_fits(small_fit, folder):
     posterior_only = az.from_dict(posterior={"x": np.zeros((2, 10))})
     no_x = small_fit.copy()
     del no_x.constant_data["x"]
-    bad_factors = small_fit.copy()
-    bad_factors.attrs["factors"] = "not json"
-    no_priors = small_fit.copy()
-    del no_priors.attrs["priors"]
+    bad_spec = small_fit.copy()
+    bad_spec.attrs["model_spec"] = "not json"
+    no_spec = small_fit.copy()
+    del no_spec.attrs["model_spec"]
     cases = {
         "posterior_only.nc": (posterior_only, r"lacks the observed_data, constant_data groups"),
         "no_x.nc": (no_x, r"constant_data lacks x"),
-        "bad_factors.nc": (bad_factors, r"its 'factors' attribute is not a JSON list of names"),
-        "no_priors.nc": (no_priors, r"lacks the 'priors' attribute"),
+        "bad_spec.nc": (bad_spec, r"its model specification is missing or unreadable"),
+        "no_spec.nc": (no_spec, r"its attrs hold no model specification"),
     }
     for name, (idata, _) in cases.items():
         idata.to_netcdf(str(folder / name))

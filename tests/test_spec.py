@@ -203,7 +203,7 @@ def test_outcome_column_missing_or_not_binary(spector):
     with pytest.raises(CohortValidationError, match=r"Missing required column\(s\): grade. Did you mean \"GRADE\""):
         bu.validate_cohort(spector, factors=SPECTOR_FACTORS, outcome="grade")
     bad = spector.assign(GRADE=spector["GRADE"].replace({1.0: 2.0}))
-    with pytest.raises(CohortValidationError, match=r'"GRADE" must be 0 or 1 .*rows 4, 9'):
+    with pytest.raises(CohortValidationError, match=r'"GRADE" must be 0 or 1 .*rows with index labels 4, 9'):
         bu.validate_cohort(bad, factors=SPECTOR_FACTORS, outcome="GRADE")
 
 

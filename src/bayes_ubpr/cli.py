@@ -257,7 +257,7 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1; got {args.workers}")
     with (
-        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
         yield client
@@ -296,7 +296,8 @@ def _validate(args: argparse.Namespace) -> None:
     if args.fit == PAPER and args.report is not None:
         raise ValueError("--report needs a saved fit: the published model has no posterior to report on")
     model = args.fit if args.fit == PAPER else load_fit(args.fit)
-    cohort = load_cohort(args.cohort, factors=())
+    spec = ModelSpec(design="cohort") if args.fit == PAPER else ModelSpec.from_idata(model)
+    cohort = load_cohort(args.cohort, factors=spec.factors, outcome=spec.outcome)
     result = validate_model(
         model, cohort, prevalence=args.prevalence, prob=args.prob, n_draws=args.draws, seed=args.seed
     )

@@ -1,0 +1,131 @@
+"""A fit as plain arrays: the lean path of simulation studies, which refit one compiled model thousands of times.
+
+:func:`bayes_ubpr.fit` returns an ``InferenceData`` with the data, labels and
+settings a user needs; a calibration replicate needs a few parameters' draws
+and a convergence verdict. Here nutpie's Arrow trace goes straight to numpy
+(no xarray), and R-hat and ESS are computed on the arrays (see
+:mod:`bayes_ubpr.model._diagnostics`). The draws are the same as ``fit``'s
+for the same inputs, seed and settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bayes_ubpr.model._build import ModelInputs
+from bayes_ubpr.model._diagnostics import ess_bulk, ess_tail, rhat
+from bayes_ubpr.model._fit import RHAT_MAX, _compiled_nutpie
+
+__all__ = ["ESS_TARGET", "FitArrays", "sample_arrays"]
+
+ESS_TARGET = 400
+"""Bulk and tail ESS every parameter of a study replicate must reach (Vehtari et al. 2021 suggest 400 for
+reliable R-hat and intervals from 4 chains)."""
+
+CHECKED = ("alpha", "beta", "group_sd", "slope_sd", "global_scale")
+"""Parameters whose convergence is checked, where the model has them (as :func:`~bayes_ubpr.check_convergence`)."""
+
+
+@dataclass(frozen=True)
+class FitArrays:
+    """Posterior draws as arrays ``(chain, draw, ...)`` with the sampler's verdict."""
+
+    draws: dict[str, np.ndarray] = field(repr=False)
+    n_divergent: int
+    rhat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+
+    @property
+    def converged(self) -> bool:
+        """R-hat at most 1.01, bulk and tail ESS at least :data:`ESS_TARGET` for every parameter, no divergence."""
+        return (
+            self.rhat_max <= RHAT_MAX
+            and self.ess_bulk_min >= ESS_TARGET
+            and self.ess_tail_min >= ESS_TARGET
+            and self.n_divergent == 0
+        )
+
+    def flat(self, name: str) -> np.ndarray:
+        """Draws of ``name`` with chains pooled: ``(chain * draw, ...)``."""
+        values = self.draws[name]
+        return values.reshape(-1, *values.shape[2:])
+
+
+def _columns(batches: Sequence[object], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Named columns of nutpie's per-chain Arrow record batches as ``(chain, draw, ...)`` arrays."""
+    import pyarrow as pa
+
+    tables = [pa.record_batch(batch) for batch in batches]
+    out = {}
+    for name in names:
+        if name not in tables[0].schema.names:
+            continue
+        chains = []
+        for table in tables:
+            column = table.column(name)
+            if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+                chains.append(column.flatten().to_numpy().reshape(table.num_rows, -1))
+            else:
+                chains.append(column.to_numpy(zero_copy_only=False))
+        out[name] = np.stack(chains)
+    return out
+
+
+def sample_arrays(
+    inputs: ModelInputs,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    target_accept: float = 0.8,
+    cores: int = 1,
+    var_names: Sequence[str] = ("alpha", "beta", "intercept", "intercept_population"),
+) -> FitArrays:
+    """Sample ``inputs``' model with nutpie and return the draws of ``var_names`` as arrays.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        From :func:`~bayes_ubpr.model._build.prepare_inputs`.
+    draws, tune, chains, seed, target_accept
+        As for :func:`bayes_ubpr.fit`.
+    cores : int, default 1
+        Threads for the chains. A study runs replicates side by side instead.
+    var_names : sequence of str
+        Variables to return (the checked parameters are added).
+    """
+    import nutpie
+
+    trace = nutpie.sample(
+        _compiled_nutpie(inputs),
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        seed=seed,
+        target_accept=target_accept,
+        progress_bar=False,
+        save_warmup=False,
+        return_raw_trace=True,
+    )
+    draw_batches, stat_batches = trace.get_arrow_trace()
+    stats = _columns(stat_batches, ("tuning", "diverging"))
+    keep = ~stats["tuning"].astype(bool)  # the raw trace holds the warm-up too
+    names = list(dict.fromkeys([*var_names, *CHECKED]))
+    columns = _columns(draw_batches, names)
+    arrays = {name: values[keep].reshape(chains, -1, *values.shape[2:]) for name, values in columns.items()}
+    checked = np.concatenate(
+        [arrays[name].reshape(chains, arrays[name].shape[1], -1) for name in CHECKED if name in arrays], axis=2
+    )
+    return FitArrays(
+        draws={name: arrays[name] for name in var_names if name in arrays},
+        n_divergent=int(stats["diverging"][keep].sum()),
+        rhat_max=float(np.max(rhat(checked))),
+        ess_bulk_min=float(np.min(ess_bulk(checked))),
+        ess_tail_min=float(np.min(ess_tail(checked))),
+    )
