@@ -9,10 +9,14 @@ from importlib.metadata import version
 
 from bayes_ubpr._io import load_fit, save_fit
 from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
-from bayes_ubpr.crosscheck import (
+from bayes_ubpr.audit import (
+    audit,
     audit_across_tables,
     audit_rows,
+    grim,
+    grimmer,
     implied_case_group,
+    implied_case_group_by_correlation,
     standard_error_plausibility,
 )
 from bayes_ubpr.data import load_cohort, validate_cohort
@@ -26,6 +30,8 @@ from bayes_ubpr.paper import (
     PREVALENCE,
     RISK_FACTORS,
     SIX_FACTORS,
+    table2,
+    table3,
     table4,
     table5,
 )
@@ -86,6 +92,8 @@ __all__ = [
     "PREVALENCE",
     "RISK_FACTORS",
     "SIX_FACTORS",
+    "table2",
+    "table3",
     "table4",
     "table5",
     # data
@@ -95,10 +103,14 @@ __all__ = [
     "case_control_sample",
     "simulate_cohort",
     "true_model",
-    # cross-table audit
+    # published-statistics audit
+    "audit",
+    "grim",
+    "grimmer",
     "audit_across_tables",
     "audit_rows",
     "implied_case_group",
+    "implied_case_group_by_correlation",
     "standard_error_plausibility",
     # priors and model
     "DomainShrinkage",
