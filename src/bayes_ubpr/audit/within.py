@@ -559,6 +559,8 @@ def _granularity_checks(
             assumption=assumption,
         )
     )
+    if not mean_ok:  # GRIMMER needs a GRIM-consistent mean; its row would only repeat the GRIM finding
+        return checks
     sd_ok = grimmer(mean, sd, GROUP_SIZE, bounds=bounds)
     checks.append(
         Check(
@@ -570,11 +572,11 @@ def _granularity_checks(
             "possible" if sd_ok else "no whole-number data give mean and SD",
             _verdict(sd_ok),
             (
-                f"some {GROUP_SIZE} whole numbers"
+                ("some" if sd_ok else "no")
+                + f" {GROUP_SIZE} whole numbers"
                 + (f" in {bounds[0]}..{bounds[1] if bounds[1] is not None else ''}" if bounds[0] is not None else "")
-                + (" have" if sd_ok else " have no")
-                + f" mean {mean} and SD {sd} within rounding"
-                + ("" if sd_ok else ": no sum of squares fits")
+                + f" have mean {mean} and SD {sd} within rounding"
+                + ("" if sd_ok else " (no whole sum of squares of the right parity fits)")
                 + f" ({GRIMMER_REF})"
             ),
             assumption=assumption,
@@ -604,8 +606,8 @@ def check_granularity(
     Returns
     -------
     pandas.DataFrame
-        A GRIM row and a GRIMMER row per group and quantity, then the
-        criterion rows for Table 2.
+        A GRIM row and (when the mean passes GRIM) a GRIMMER row per group
+        and quantity, then the criterion rows for Table 2.
 
     Raises
     ------
