@@ -10,7 +10,6 @@ from importlib.metadata import version
 from bayes_ubpr._io import load_fit, save_fit
 from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.audit import (
-    audit,
     audit_across_tables,
     audit_rows,
     grim,
@@ -103,8 +102,7 @@ __all__ = [
     "case_control_sample",
     "simulate_cohort",
     "true_model",
-    # published-statistics audit
-    "audit",
+    # published-statistics audit (the whole audit: bayes_ubpr.audit.audit)
     "grim",
     "grimmer",
     "audit_across_tables",

@@ -729,7 +729,7 @@ def implied_case_group_by_correlation(
     Examples
     --------
     >>> from bayes_ubpr.audit import implied_case_group_by_correlation
-    >>> table = implied_case_group_by_correlation(correlations=(0.0, 0.4), n_replicates=40, seed=1)
+    >>> table = implied_case_group_by_correlation(correlations=(0.0, 0.4), n_replicates=60, seed=1)
     >>> bmd = table[table["factor"] == "bmd_tscore_abs"].set_index("correlation")
     >>> bool(bmd.loc[0.4, "case_implied"] > bmd.loc[0.0, "case_implied"])
     True
@@ -1267,7 +1267,7 @@ def audit_across_tables(
     Examples
     --------
     >>> from bayes_ubpr.audit import AUDIT_COLUMNS, audit_across_tables
-    >>> rows = audit_across_tables(n_replicates=40, seed=1, correlations=(0.0, 0.3))
+    >>> rows = audit_across_tables(n_replicates=60, seed=1, correlations=(0.0, 0.3))
     >>> list(rows.columns) == AUDIT_COLUMNS, len(rows)
     (True, 19)
     """
