@@ -9,7 +9,10 @@ One function, :func:`audit`, runs every check and returns one tidy table
 * :mod:`~bayes_ubpr.audit.across`: Table 4 against Table 5 (the case group
   the odds ratios imply, and how plausible Table 5's standard errors are);
 * :mod:`~bayes_ubpr.audit.text`: the abstract's and text's numerical claims
-  against the tables and each other.
+  against the tables and each other;
+
+and :mod:`~bayes_ubpr.audit.synthetic` prints simulated honest papers, to
+measure how often the audit flags one.
 """
 
 from bayes_ubpr.audit._rows import AUDIT_COLUMNS, SEVERITIES
@@ -22,6 +25,7 @@ from bayes_ubpr.audit.across import (
     standard_error_plausibility,
 )
 from bayes_ubpr.audit.granularity import grim, grim_sums, grimmer
+from bayes_ubpr.audit.synthetic import simulate_paper
 
 __all__ = [
     # the whole audit
@@ -39,4 +43,6 @@ __all__ = [
     "implied_case_group",
     "implied_case_group_by_correlation",
     "standard_error_plausibility",
+    # negative controls
+    "simulate_paper",
 ]

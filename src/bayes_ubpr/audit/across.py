@@ -720,7 +720,9 @@ def implied_case_group_by_correlation(
     ValueError
         If a correlation is outside [0, 0.8], or as :func:`implied_case_group`.
     ConvergenceError
-        If fewer than 40 simulated samples give a usable fit.
+        If fewer than 40 simulated samples give a usable fit with
+        independent factors. A correlation at which that happens is left out
+        of the table instead (its ``.attrs["by_correlation"]`` entry says why).
 
     See Also
     --------
@@ -761,12 +763,16 @@ def implied_case_group_by_correlation(
                 # Correlated risk factors separate cases from controls more often; the exclusions are
                 # recorded in .attrs and the rows' reasons instead of warned about once per correlation.
                 warnings.simplefilter("ignore", StatisticalWarning)
-                fits = _fit_and_keep(
-                    _correlated_replicates(controls, beta, float(rho), generators),
-                    recorded=recorded,
-                    prob=prob,
-                    max_se=max_se,
-                )
+                try:
+                    fits = _fit_and_keep(
+                        _correlated_replicates(controls, beta, float(rho), generators),
+                        recorded=recorded,
+                        prob=prob,
+                        max_se=max_se,
+                    )
+                except ConvergenceError as error:  # this correlation separates too many samples to judge
+                    settings[float(rho)] = {"seed": recorded, "n_used": 0, "n_excluded": n_replicates, "error": str(error)}
+                    continue
             signs = np.sign(beta)
             scores = _copula_scores(np.random.default_rng(20161316), INTEGRATION_DRAWS, float(rho), signs)
             implied = _tilted_means(controls, beta, scores)
