@@ -1,4 +1,5 @@
-"""Cross-table audit: the case group Table 5 implies, and how plausible Table 5's SEs are.
+"""Cross-table audit (bayes_ubpr.audit.across, formerly bayes_ubpr.crosscheck): the case group Table 5
+implies, and how plausible Table 5's SEs are.
 
 Deterministic results (closed forms, reference software, exact inequalities)
 are checked to floating-point or solver precision; simulated ones within
@@ -12,9 +13,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import optimize
+from scipy import optimize, stats
 
-from bayes_ubpr import crosscheck, paper, simulate_cohort
+from bayes_ubpr import paper, simulate_cohort
+from bayes_ubpr.audit import AUDIT_COLUMNS
+from bayes_ubpr.audit import across as crosscheck
 from bayes_ubpr.cli import main
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
 from bayes_ubpr.simulate import control_laws
@@ -327,23 +330,27 @@ class TestStandardErrorPlausibility:
 
 
 class TestAuditRows:
-    def test_rows_append_to_the_paper_audit(self):
+    def test_rows_have_the_audit_columns(self):
         rows = crosscheck.audit_across_tables(n_replicates=N_QUICK, seed=0)
-        assert list(rows.columns) == paper.AUDIT_COLUMNS and len(rows) == 18
+        assert list(rows.columns) == AUDIT_COLUMNS and len(rows) == 19  # 6 + 1 implied (by correlation), 12 SE/B
         assert set(rows["table"]) == {"Table 4 vs Table 5"}
-        combined = pd.concat([paper.audit(), rows], ignore_index=True)
-        assert list(combined.columns) == paper.AUDIT_COLUMNS
-        assert combined["consistent"].dtype == bool
-        assert set(rows.attrs) == {"implied_case_group", "standard_error_plausibility"}
+        assert set(rows.attrs) == {"implied_case_group_by_correlation", "standard_error_plausibility"}
         se_rows = rows[rows["quantity"].str.startswith("SE within")]
-        assert len(se_rows) == 6 and not se_rows["consistent"].any()
+        assert len(se_rows) == 6 and (se_rows["severity"] == "implausible").all()
         assert se_rows["quantity"].str.endswith("simulated from Table 4").all()
+        # none of N_QUICK simulated SEs is as small: the rule of three bounds the tail share at 3/n
+        assert (se_rows["probability"] <= 3 / (N_QUICK - 20)).all()
+        assert se_rows["reason"].str.contains("Monte Carlo SE").all()
 
     def test_rows_carry_printed_and_recomputed_values(self, implied):
         rows = crosscheck.audit_rows(implied.reset_index()).set_index("factor")
         assert rows.loc["bmd_tscore_abs", "printed"] == 3.29
         assert rows.loc["bmd_tscore_abs", "recomputed"] == implied.loc["bmd_tscore_abs", "case_implied"]
         assert rows.loc["bmd_tscore_abs", "quantity"] == "case mean implied by the ORs (tilted control law)"
+        assert rows.loc["bmd_tscore_abs", "severity"] == "implausible"
+        assert rows.loc["fascia_injury", "severity"] == "ok"
+        z = implied.loc["bmd_tscore_abs", "z_simulated"]
+        assert rows.loc["bmd_tscore_abs", "probability"] == pytest.approx(2 * stats.norm.sf(abs(z)))
 
     def test_implied_world_rows_say_so(self):
         result = crosscheck.standard_error_plausibility(n_replicates=40, seed=1, case_group="implied")
@@ -352,20 +359,26 @@ class TestAuditRows:
     def test_bad_input(self):
         with pytest.raises(TypeError, match="result must be a pandas DataFrame; got list"):
             crosscheck.audit_rows([1, 2])
-        with pytest.raises(ValueError, match="must come from implied_case_group or standard_error_plausibility"):
+        with pytest.raises(ValueError, match="must come from implied_case_group, implied_case_group_by_correlation"):
             crosscheck.audit_rows(pd.DataFrame({"factor": ["age"]}))
 
 
-def test_cli_audit_across_tables(tmp_path, capsys):
+def test_old_import_path_reexports_the_same_functions():
+    from bayes_ubpr import crosscheck as old
+
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(crosscheck, name)
+
+
+def test_cli_audit_runs_the_cross_table_checks(tmp_path, capsys):
     out = tmp_path / "audit.csv"
-    assert main(["audit", "--across-tables", "--replicates", "40", "--seed", "1", "--out", str(out)]) == 0
+    assert main(["audit", "--across-tables", "--replicates", "100", "--seed", "1", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "Table 4 vs Table 5" in captured.out and "implied" in captured.out
     saved = pd.read_csv(out)
-    assert (saved["table"] == "Table 4 vs Table 5").sum() == 18
-    assert len(saved) == len(paper.audit()) + 18
+    assert (saved["table"] == "Table 4 vs Table 5").sum() == 19
 
 
-def test_cli_audit_across_tables_bad_replicates(capsys):
+def test_cli_audit_bad_replicates(capsys):
     assert main(["audit", "--across-tables", "--replicates", "5"]) == 2
     assert "n_replicates must be >= 40" in capsys.readouterr().err
