@@ -55,12 +55,16 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         n_checks += len(findings)
         flagged.append(findings[findings["severity"] != "ok"].assign(paper=k))
     rows = pd.concat(flagged, ignore_index=True) if flagged else pd.DataFrame(columns=["severity", "paper"])
-    print(f"{args.papers} papers in {time.perf_counter() - start:.0f} s: {audited} audited, {separated} separated "
-          f"(no logistic fit to print), {failed} with too few usable simulated fits")
+    print(
+        f"{args.papers} papers in {time.perf_counter() - start:.0f} s: {audited} audited, {separated} separated "
+        f"(no logistic fit to print), {failed} with too few usable simulated fits"
+    )
     for severity in ("inconsistent", "implausible", "note"):
         chosen = rows[rows["severity"] == severity]
-        print(f"{severity:>12}: papers with a flag {_rate(chosen['paper'].nunique(), audited)}; "
-              f"checks flagged {_rate(len(chosen), n_checks)}")
+        print(
+            f"{severity:>12}: papers with a flag {_rate(chosen['paper'].nunique(), audited)}; "
+            f"checks flagged {_rate(len(chosen), n_checks)}"
+        )
     anything = rows[rows["severity"].isin(["inconsistent", "implausible"])]
     print(f"inconsistent or implausible: papers {_rate(anything['paper'].nunique(), audited)}")
     print(rows.groupby(["severity", "table", "quantity"]).size().to_string())

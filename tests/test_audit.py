@@ -22,6 +22,7 @@ from bayes_ubpr import paper
 from bayes_ubpr.audit import (
     AUDIT_COLUMNS,
     SEVERITIES,
+    across,
     audit,
     grim,
     grim_sums,
@@ -30,8 +31,10 @@ from bayes_ubpr.audit import (
     implied_case_group_by_correlation,
     simulate_paper,
     summary,
+    text,
+    within,
 )
-from bayes_ubpr.audit import across, text, within
+from bayes_ubpr.audit import _copula as copula
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.simulate import BernoulliLaw, NormalLaw
 
@@ -101,7 +104,9 @@ class TestGranularity:
     def test_the_known_loose_case_is_documented(self):
         # two values with sum 2 have sums of squares 2, 4, 10, ... (never 6), yet parity and bounds allow 6
         assert grimmer("1.00", "1.41", 2)
-        assert all(sum(v * v for v in pair) != 6 for pair in itertools.product(range(-5, 6), repeat=2) if sum(pair) == 2)
+        assert all(
+            sum(v * v for v in pair) != 6 for pair in itertools.product(range(-5, 6), repeat=2) if sum(pair) == 2
+        )
 
     def test_sums_units_and_bounds(self):
         assert grim_sums("69.38", 60) == [4163]
@@ -264,31 +269,31 @@ class TestCorrelation:
         laws = [NormalLaw(1.0, 2.0), NormalLaw(-1.0, 0.5), NormalLaw(0.0, 1.0)]
         beta = np.array([0.3, -0.8, 0.5])
         rho = 0.4
-        scores = across._copula_scores(np.random.default_rng(1), 400_000, rho, np.sign(beta))
+        scores = copula._copula_scores(np.random.default_rng(1), 400_000, rho, np.sign(beta))
         signs = np.sign(beta)
         corr = rho * np.outer(signs, signs)
         np.fill_diagonal(corr, 1.0)
         sd = np.array([2.0, 0.5, 1.0])
         expected = np.array([1.0, -1.0, 0.0]) + (sd[:, None] * corr * sd[None, :]) @ beta
-        got = across._tilted_means(laws, beta, scores)
+        got = copula._tilted_means(laws, beta, scores)
         # importance-weighted means: Monte Carlo SE well below 0.02 with 400,000 draws
         np.testing.assert_allclose(got, expected, atol=0.02)
 
     def test_independent_copula_gives_the_marginal_tilts(self):
         laws = [BernoulliLaw(0.3), NormalLaw(5.0, 0.5)]
         beta = np.array([1.2, -2.0])
-        scores = across._copula_scores(np.random.default_rng(2), 400_000, 0.0, np.sign(beta))
-        got = across._tilted_means(laws, beta, scores)
+        scores = copula._copula_scores(np.random.default_rng(2), 400_000, 0.0, np.sign(beta))
+        got = copula._tilted_means(laws, beta, scores)
         assert got[0] == pytest.approx(laws[0].tilt(1.2).p, abs=0.005)
         assert got[1] == pytest.approx(laws[1].tilt(-2.0).mean, abs=0.01)
 
     def test_resampled_cases_follow_the_tilted_law(self):
         laws = [BernoulliLaw(0.3), NormalLaw(5.0, 0.5)]
         beta = np.array([1.2, -2.0])
-        x = across._correlated_replicates(laws, beta, 0.3, [np.random.default_rng(k) for k in range(300)])
+        x = copula._correlated_replicates(laws, beta, 0.3, [np.random.default_rng(k) for k in range(300)])
         cases = x[:, 60:, :].reshape(-1, 2)
-        scores = across._copula_scores(np.random.default_rng(3), 400_000, 0.3, np.sign(beta))
-        expected = across._tilted_means(laws, beta, scores)
+        scores = copula._copula_scores(np.random.default_rng(3), 400_000, 0.3, np.sign(beta))
+        expected = copula._tilted_means(laws, beta, scores)
         # 18,000 resampled cases (SE about 0.004 and 0.004); resampling from 3,000 draws adds a bias of order 1/3,000
         np.testing.assert_allclose(cases.mean(axis=0), expected, atol=0.02)
 
@@ -392,8 +397,13 @@ class TestAudit:
         assert (table5["severity"] == "ok").all()
         table4 = findings[(findings["table"] == "Table 4") & ~findings["quantity"].str.startswith("GRIM")]
         assert len(table4) == 66 and (table4["severity"] != "ok").sum() == 15
-        legacy = ["male cases", "satisfactory relief, %", "prevalence, %", "treated vertebrae per patient",
-                  "end of the study period (year)"]
+        legacy = [
+            "male cases",
+            "satisfactory relief, %",
+            "prevalence, %",
+            "treated vertebrae per patient",
+            "end of the study period (year)",
+        ]
         old_text = findings[findings["quantity"].isin(legacy)].set_index("quantity")["severity"]
         assert (old_text != "ok").sum() == 4 and old_text["prevalence, %"] == "ok"
 

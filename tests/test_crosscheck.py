@@ -17,6 +17,7 @@ from scipy import optimize, stats
 
 from bayes_ubpr import paper, simulate_cohort
 from bayes_ubpr.audit import AUDIT_COLUMNS
+from bayes_ubpr.audit import _fits as fits
 from bayes_ubpr.audit import across as crosscheck
 from bayes_ubpr.cli import main
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
@@ -37,8 +38,8 @@ def plausibility() -> pd.DataFrame:
 
 def _replicates(n: int, seed: int, case_group: str = "printed") -> np.ndarray:
     controls, cases = crosscheck._sample_laws(case_group)
-    generators, _ = crosscheck._replicate_generators(seed, n)
-    return crosscheck._draw_samples(controls, cases, generators)
+    generators, _ = fits._replicate_generators(seed, n)
+    return fits._draw_samples(controls, cases, generators)
 
 
 def _z_mcse(z: float, n: int) -> float:
@@ -77,7 +78,7 @@ class TestImpliedCaseGroup:
         assert implied.attrs["seed"] == 0 and implied.attrs["n_used"] + implied.attrs["n_excluded"] == 1000
 
     def test_count_law_is_the_one_control_laws_builds(self):
-        rebuilt = crosscheck._group_law("count", 1.37, 0.60)
+        rebuilt = fits._group_law("count", 1.37, 0.60)
         np.testing.assert_allclose(rebuilt.pmf, control_laws()["n_fractures"].pmf, rtol=1e-12)
 
     def test_brute_force_cohort_cases_have_the_implied_means(self, implied):
@@ -147,8 +148,8 @@ class TestFits:
         import statsmodels.api as sm
 
         x = _replicates(5, seed=11)
-        y = crosscheck._outcome()
-        coef, se, converged = crosscheck._fit_logistic(x, y)
+        y = fits._outcome()
+        coef, se, converged = fits._fit_logistic(x, y)
         assert converged.all()
         for k in range(len(x)):
             reference = sm.Logit(y, sm.add_constant(x[k])).fit(method="newton", tol=1e-12, maxiter=100, disp=0)
@@ -160,8 +161,8 @@ class TestFits:
         from scipy.optimize import linprog
 
         x = _replicates(470, seed=0)
-        y = crosscheck._outcome()
-        _, se, converged = crosscheck._fit_logistic(x, y)
+        y = fits._outcome()
+        _, se, converged = fits._fit_logistic(x, y)
         assert (~converged).sum() >= 1
         signs = 2 * y - 1
 
@@ -179,7 +180,7 @@ class TestFits:
 
     def test_standard_errors_respect_the_floor(self):
         x = _replicates(N_QUICK, seed=5)
-        _, se, converged = crosscheck._fit_logistic(x, crosscheck._outcome())
+        _, se, converged = fits._fit_logistic(x, fits._outcome())
         total_ss = ((x - x.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
         floor = 2 / np.sqrt(total_ss[converged])
         assert (se[converged, 1:] >= floor * (1 - 1e-12)).all()
@@ -258,7 +259,7 @@ class TestStandardErrorPlausibility:
 
     def test_placement_flags_an_inflated_se_and_passes_the_median(self, plausibility):
         x = _replicates(N_QUICK, seed=2)
-        coef, se, converged = crosscheck._fit_logistic(x, crosscheck._outcome())
+        coef, se, converged = fits._fit_logistic(x, fits._outcome())
         coef, se = coef[converged], se[converged]
         floor = np.zeros(6)
         index = list(paper.SIX_FACTORS)
@@ -276,10 +277,10 @@ class TestStandardErrorPlausibility:
     def test_plausible_flag_is_calibrated(self, plausibility):
         # Fits of samples from the same world as the reference must be plausible 95% of the time.
         reference = _replicates(1000, seed=21)
-        coef, se, converged = crosscheck._fit_logistic(reference, crosscheck._outcome())
+        coef, se, converged = fits._fit_logistic(reference, fits._outcome())
         coef, se = coef[converged], se[converged]
         studies = _replicates(200, seed=22)
-        study_coef, study_se, study_converged = crosscheck._fit_logistic(studies, crosscheck._outcome())
+        study_coef, study_se, study_converged = fits._fit_logistic(studies, fits._outcome())
         flags = []
         for k in np.flatnonzero(study_converged):
             printed = pd.DataFrame({"B": study_coef[k, 1:], "SE": study_se[k, 1:]}, index=list(paper.SIX_FACTORS))
@@ -298,7 +299,7 @@ class TestStandardErrorPlausibility:
         with pytest.raises(ConvergenceError, match=r"only \d+ of 200 simulated fits converged with finite SEs"):
             crosscheck.standard_error_plausibility(n_replicates=200, seed=0, max_se=0.3)
         with pytest.raises(ConvergenceError, match="only 39 of 50"):
-            crosscheck._replicate_count_check(39, 50, 0.95)
+            fits._replicate_count_check(39, 50, 0.95)
 
     @pytest.mark.parametrize(
         ("options", "error", "match"),

@@ -8,7 +8,6 @@ bayes_ubpr re-analyses the risk factors for unsatisfactory back pain relief
 from importlib.metadata import version
 
 from bayes_ubpr._io import load_fit, save_fit
-from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.audit import (
     audit_across_tables,
     audit_rows,
@@ -18,6 +17,7 @@ from bayes_ubpr.audit import (
     implied_case_group_by_correlation,
     standard_error_plausibility,
 )
+from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import build_model, check_convergence, check_design, fit, prior_predictive

@@ -16,10 +16,10 @@ from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
 from bayes_ubpr._io import atomic_path, load_fit, save_fit, write_frame
+from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.data import load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, fit
-from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS

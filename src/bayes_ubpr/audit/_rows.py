@@ -86,18 +86,20 @@ def printed_table(table: pd.DataFrame, *, name: str, required: list[str]) -> pd.
         raise TypeError(f"{name} must be a pandas DataFrame; got {type(table).__name__}")
     missing = [column for column in required if column not in table.columns]
     if missing:
-        raise ValueError(f"{name} is missing column(s) {', '.join(missing)}; it has {', '.join(map(str, table.columns))}")
+        raise ValueError(
+            f"{name} is missing column(s) {', '.join(missing)}; it has {', '.join(map(str, table.columns))}"
+        )
     return table.astype(str).set_index(required[0], drop=False)
 
 
 def number(text: object) -> float:
-    """A printed cell as a float ('' or 'nan' -> NaN; the typographic minus is accepted)."""
+    """Read a printed cell as a float ('' or 'nan' -> NaN; the typographic minus is accepted)."""
     cleaned = str(text).strip().replace("\u2013", "-").replace("\u2212", "-")
     return float(cleaned) if cleaned not in {"", "nan", "<NA>", "None"} else math.nan
 
 
 def tables_or_paper(tables: Mapping[str, pd.DataFrame] | None, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """The tables to audit: the caller's, or the paper's as printed (strings) for those not given."""
+    """Return the tables to audit: the caller's, or the paper's as printed (strings) for those not given."""
     from bayes_ubpr.paper import as_printed
 
     given = dict(tables or {})

@@ -113,7 +113,9 @@ def audit(
     ]
     attrs: dict[str, object] = {"source": "bayes_ubpr.audit.audit: printed against recomputed values"}
     if across:
-        rows = audit_across_tables(n_replicates=n_replicates, seed=seed, correlations=CORRELATIONS, table4=t4, table5=t5)
+        rows = audit_across_tables(
+            n_replicates=n_replicates, seed=seed, correlations=CORRELATIONS, table4=t4, table5=t5
+        )
         parts.append(rows)
         attrs.update(rows.attrs)
     if text if text is not None else tables is None:

@@ -26,30 +26,50 @@ with their columns passed as ``table4`` and ``table5`` (a simulated paper).
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
-from bayes_ubpr._rng import SeedLike, as_generator
-from bayes_ubpr._validate import check_choice, check_names, check_positive_int, check_probability
-from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
-from bayes_ubpr.audit._rows import AUDIT_COLUMNS, Check, number
-from bayes_ubpr.audit._rows import frame as audit_frame
-from bayes_ubpr.paper import N_CASES, N_CONTROLS_SAMPLED, SIX_FACTORS, table4, table5
-from bayes_ubpr.simulate import (
-    MAX_FRACTURES,
-    BernoulliLaw,
-    DiscreteLaw,
-    Law,
-    NormalLaw,
-    _max_entropy_count_law,
+from bayes_ubpr._rng import SeedLike
+from bayes_ubpr._validate import check_choice
+from bayes_ubpr.audit._across_rows import (
+    _correlation_checks,
+    _implied_checks,
+    _plausibility_checks,
 )
+from bayes_ubpr.audit._copula import (
+    CORRELATED,
+    CORRELATIONS,
+    INTEGRATION_DRAWS,
+    REPLICATE_INTEGRATION_DRAWS,
+    RESAMPLING_POOL,
+    _copula_scores,
+    _correlated_differences,
+    _correlated_replicates,
+    _tilted_means,
+)
+from bayes_ubpr.audit._fits import (
+    _NUMERIC5,
+    INDEPENDENCE,
+    _check_simulation_options,
+    _control_laws,
+    _fit_and_keep,
+    _Fits,
+    _group_law,
+    _log_odds_ratios,
+    _numeric,
+    _printed_groups,
+    _replicate_generators,
+    _simulate_fits,
+)
+from bayes_ubpr.audit._rows import frame as audit_frame
+from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
+from bayes_ubpr.paper import N_CASES, N_CONTROLS_SAMPLED, SIX_FACTORS
+from bayes_ubpr.simulate import Law
 
 __all__ = [
     "audit_across_tables",
@@ -59,293 +79,8 @@ __all__ = [
     "standard_error_plausibility",
 ]
 
-COUNT_SUPPORT = tuple(range(1, MAX_FRACTURES + 1))
-"""Support of the number of fractures, as in :func:`bayes_ubpr.simulate.control_laws`."""
-
 CASE_GROUPS = ("printed", "implied")
 """Where simulated cases come from: Table 4's printed case group, or the control group tilted by Table 5."""
-
-MIN_REPLICATES = 40
-"""Fewest replicates that put one expected replicate in each 2.5% tail of a central 95% interval."""
-
-INDEPENDENCE = (
-    "the six factors are independent within the control group (Table 4 prints no correlations), "
-    "so each factor's case law is its control law tilted by its own log odds ratio"
-)
-
-_CROSS_TABLE = "Table 4 vs Table 5"
-_SIMULATED_FROM = {"printed": "Table 4", "implied": "Table 5's world"}
-
-
-# --------------------------------------------------------------------------------------------------
-# Table 4's two groups and the laws built from them
-# --------------------------------------------------------------------------------------------------
-
-
-_NUMERIC4 = [
-    "satisfactory_mean",
-    "satisfactory_sd",
-    "unsatisfactory_mean",
-    "unsatisfactory_sd",
-    "satisfactory_n1",
-    "satisfactory_n0",
-    "unsatisfactory_n1",
-    "unsatisfactory_n0",
-]
-_NUMERIC5 = ["B", "SE", "wald", "p", "odds_ratio", "ci_lower", "ci_upper"]
-
-
-def _numeric(table: pd.DataFrame | None, *, name: str, columns: list[str]) -> pd.DataFrame:
-    """A table (the paper's by default) with numbers in ``columns``, indexed by factor, for the six factors."""
-    if table is None:
-        table = table4() if name == "table4" else table5()
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {type(table).__name__}")
-    missing = [c for c in ["factor", *columns, *(["kind"] if name == "table4" else [])] if c not in table.columns]
-    if missing:
-        raise ValueError(f"{name} is missing column(s) {', '.join(missing)}")
-    absent = [f for f in SIX_FACTORS if f not in set(table["factor"].astype(str))]
-    if absent:
-        raise ValueError(f"{name} has no row for factor(s) {', '.join(absent)}")
-    out = table.astype({"factor": str}).set_index("factor").loc[list(SIX_FACTORS)].copy()
-    for column in columns:
-        out[column] = out[column].map(number)
-    return out
-
-
-def _printed_groups(t4: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Table 4's control and case groups for the six factors, as means and SDs.
-
-    A binary factor's mean is its proportion of 1s and its SD is
-    sqrt(p(1-p)); the ``within_ss_*`` columns hold each group's sum of
-    squared deviations (n p (1-p) for binary factors, (n - 1) SD^2 from a
-    printed sample SD otherwise).
-    """
-    t4 = _numeric(t4, name="table4", columns=_NUMERIC4)
-    rows = []
-    for factor, row in t4.iterrows():
-        if row.kind == "binary":
-            n0 = int(row.satisfactory_n1 + row.satisfactory_n0)
-            n1 = int(row.unsatisfactory_n1 + row.unsatisfactory_n0)
-            m0, m1 = int(row.satisfactory_n1) / n0, int(row.unsatisfactory_n1) / n1
-            s0, s1 = math.sqrt(m0 * (1 - m0)), math.sqrt(m1 * (1 - m1))
-            ss0, ss1 = n0 * s0**2, n1 * s1**2
-        else:
-            n0, n1 = N_CONTROLS_SAMPLED, N_CASES
-            m0, s0, m1, s1 = row.satisfactory_mean, row.satisfactory_sd, row.unsatisfactory_mean, row.unsatisfactory_sd
-            ss0, ss1 = (n0 - 1) * s0**2, (n1 - 1) * s1**2
-        rows.append(
-            {
-                "factor": factor,
-                "kind": row.kind,
-                "statistic": "proportion" if row.kind == "binary" else "mean",
-                "n_controls": n0,
-                "control_mean": float(m0),
-                "control_sd": float(s0),
-                "n_cases": n1,
-                "case_mean": float(m1),
-                "case_sd": float(s1),
-                "within_ss_controls": float(ss0),
-                "within_ss_cases": float(ss1),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _group_law(kind: str, mean: float, sd: float) -> Law:
-    """Build the law :func:`~bayes_ubpr.simulate.control_laws` would build from a group's mean and SD."""
-    if kind == "binary":
-        return BernoulliLaw(mean)
-    if kind == "count":
-        return _max_entropy_count_law(mean, sd, COUNT_SUPPORT)
-    return NormalLaw(mean, sd)
-
-
-def _control_laws(groups: pd.DataFrame) -> list[Law]:
-    """Laws of the six factors in the control group, as :func:`bayes_ubpr.simulate.control_laws` builds them."""
-    return [_group_law(g.kind, g.control_mean, g.control_sd) for g in groups.itertuples(index=False)]
-
-
-def _log_odds_ratios(
-    odds_ratios: Mapping[str, float] | None, t5: pd.DataFrame | None = None
-) -> tuple[pd.Series, list[str]]:
-    """Table 5's B, with any caller-given odds ratios in place; also the factors overridden."""
-    beta = _numeric(t5, name="table5", columns=_NUMERIC5)["B"].astype(float)
-    if odds_ratios is None:
-        return beta, []
-    if not isinstance(odds_ratios, Mapping):
-        raise TypeError(f"odds_ratios must be a mapping of factor name to odds ratio; got {type(odds_ratios).__name__}")
-    for name, value in odds_ratios.items():
-        check_names([name], SIX_FACTORS, what="Table 5 factor in odds_ratios")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f'odds_ratios["{name}"] must be a positive finite number; got {value!r}')
-        beta[name] = math.log(value)
-    return beta, list(odds_ratios)
-
-
-# --------------------------------------------------------------------------------------------------
-# Simulated 60:60 samples, each fitted with the six-factor logistic regression
-# --------------------------------------------------------------------------------------------------
-
-
-def _replicate_generators(seed: SeedLike, n_replicates: int) -> tuple[list[np.random.Generator], int | None]:
-    """One generator per replicate, spawned up front so replicate k is the same whatever ``n_replicates`` is.
-
-    Also returns the root entropy to record (for ``seed=None`` too, so the
-    run can be repeated); None when the caller passed a Generator, whose
-    state is theirs.
-    """
-    root = as_generator(seed)
-    recorded = None if isinstance(seed, np.random.Generator) else int(root.bit_generator.seed_seq.entropy)  # type: ignore[attr-defined]
-    return root.spawn(n_replicates), recorded
-
-
-def _draw_samples(
-    controls: Sequence[Law], cases: Sequence[Law], generators: Sequence[np.random.Generator]
-) -> np.ndarray:
-    """Design arrays of shape (replicates, controls + cases, factors): controls first, then cases."""
-    n0, n1 = N_CONTROLS_SAMPLED, N_CASES
-    x = np.empty((len(generators), n0 + n1, len(controls)))
-    for k, rng in enumerate(generators):
-        for j, (control, case) in enumerate(zip(controls, cases, strict=True)):
-            x[k, :n0, j] = control.sample(rng, n0)
-            x[k, n0:, j] = case.sample(rng, n1)
-    return x
-
-
-def _outcome() -> np.ndarray:
-    return np.r_[np.zeros(N_CONTROLS_SAMPLED), np.ones(N_CASES)]
-
-
-def _information(design: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fitted probabilities and the Fisher information X' W X, batched over replicates."""
-    p = special.expit(np.einsum("rnk,rk->rn", design, coef))
-    return p, np.einsum("rnk,rn,rnl->rkl", design, p * (1 - p), design)
-
-
-def _fit_logistic(
-    x: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-8
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Maximum-likelihood logistic regression with an intercept, by Newton-Raphson on a batch of designs.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        Designs of shape (replicates, patients, factors), without intercept.
-    y : numpy.ndarray
-        0/1 outcomes of shape (patients,), shared by all replicates.
-    max_iter : int, default 100
-        Newton steps before a replicate counts as not converged.
-    tol : float, default 1e-8
-        Converged when no coefficient moves by more than this.
-
-    Returns
-    -------
-    coef, se : numpy.ndarray
-        Shape (replicates, factors + 1), intercept first; SEs from the
-        inverse observed information. NaN where not converged.
-    converged : numpy.ndarray of bool
-        False where the information became singular (condition number above
-        1e12) or the steps never fell below ``tol``: the signature of
-        separation, where no finite maximum exists (Albert & Anderson 1984).
-    """
-    design = np.concatenate([np.ones((*x.shape[:2], 1)), x], axis=2)
-    n_rep = design.shape[0]
-    coef = np.zeros((n_rep, design.shape[2]))
-    active, converged = np.ones(n_rep, dtype=bool), np.zeros(n_rep, dtype=bool)
-    for _ in range(max_iter):
-        index = np.flatnonzero(active)
-        if index.size == 0:
-            break
-        p, information = _information(design[index], coef[index])
-        score = np.einsum("rnk,rn->rk", design[index], y - p)
-        # Under separation the weights p(1 - p) vanish and the information turns singular.
-        singular = ~(np.linalg.cond(information) < 1e12)
-        solvable = ~singular
-        step = np.linalg.solve(information[solvable], score[solvable][..., None])[..., 0]
-        coef[index[solvable]] += step
-        done = np.zeros(index.size, dtype=bool)
-        done[solvable] = np.abs(step).max(axis=1) < tol
-        converged[index[done]] = True
-        active[index[done | singular]] = False
-    se = np.full_like(coef, np.nan)
-    if converged.any():
-        _, information = _information(design[converged], coef[converged])
-        se[converged] = np.sqrt(np.diagonal(np.linalg.inv(information), axis1=1, axis2=2))
-    coef[~converged] = np.nan
-    return coef, se, converged
-
-
-def _check_simulation_options(n_replicates: object, prob: object, max_se: object) -> tuple[int, float, float]:
-    n_replicates = check_positive_int(n_replicates, name="n_replicates", minimum=MIN_REPLICATES)
-    prob = check_probability(prob, name="prob")
-    if isinstance(max_se, bool) or not isinstance(max_se, (int, float)) or not max_se > 0:
-        raise ValueError(f"max_se must be a positive number; got {max_se!r}")
-    return n_replicates, prob, float(max_se)
-
-
-def _replicate_count_check(n_kept: int, n_replicates: int, prob: float) -> None:
-    """Refuse too few usable replicates; warn when exclusions could fill a whole tail."""
-    if n_kept < MIN_REPLICATES:
-        raise ConvergenceError(
-            f"only {n_kept} of {n_replicates} simulated fits converged with finite SEs; "
-            f"at least {MIN_REPLICATES} are needed to place the printed values"
-        )
-    excluded = n_replicates - n_kept
-    if excluded / n_replicates > (1 - prob) / 2:
-        warnings.warn(
-            f"{excluded} of {n_replicates} simulated fits were excluded (separation or huge SE), more than the "
-            f"{(1 - prob) / 2:.1%} upper tail: the upper quantiles of the simulated SEs are unreliable",
-            StatisticalWarning,
-            stacklevel=4,
-        )
-
-
-class _Fits(NamedTuple):
-    """Simulated samples and fits of the replicates that are used, with the bookkeeping for ``.attrs``."""
-
-    x: np.ndarray
-    coef: np.ndarray
-    se: np.ndarray
-    attrs: dict
-
-
-def _simulate_fits(
-    controls: Sequence[Law],
-    cases: Sequence[Law],
-    *,
-    n_replicates: int,
-    seed: SeedLike,
-    prob: float,
-    max_se: float,
-) -> _Fits:
-    """Draw and fit the replicates; drop (and count) those with separation or an SE above ``max_se``."""
-    generators, recorded = _replicate_generators(seed, n_replicates)
-    x = _draw_samples(controls, cases, generators)
-    return _fit_and_keep(x, recorded=recorded, prob=prob, max_se=max_se)
-
-
-def _fit_and_keep(x: np.ndarray, *, recorded: int | None, prob: float, max_se: float) -> _Fits:
-    """Fit simulated designs; drop (and count) those with separation or an SE above ``max_se``."""
-    n_replicates = x.shape[0]
-    coef, se, converged = _fit_logistic(x, _outcome())
-    large = converged & ~(se[:, 1:] <= max_se).all(axis=1)
-    kept = converged & ~large
-    _replicate_count_check(int(kept.sum()), n_replicates, prob)
-    attrs = {
-        "seed": recorded,
-        "n_replicates": n_replicates,
-        "n_used": int(kept.sum()),
-        "n_excluded": int((~kept).sum()),
-        "n_separated": int((~converged).sum()),
-        "n_large_se": int(large.sum()),
-        "excluded_replicates": np.flatnonzero(~kept).tolist(),
-        "max_se": max_se,
-        "prob": prob,
-        "fit": "six-factor maximum-likelihood logistic regression with intercept (Newton-Raphson)",
-    }
-    return _Fits(x[kept], coef[kept], se[kept], attrs)
-
 
 # --------------------------------------------------------------------------------------------------
 # 1. The case group Table 5 implies
@@ -555,111 +290,6 @@ def implied_case_group(
     return frame
 
 
-# --------------------------------------------------------------------------------------------------
-# 1b. The implied case group when the factors are correlated within groups
-# --------------------------------------------------------------------------------------------------
-
-CORRELATIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-"""Within-group correlations tried by :func:`implied_case_group_by_correlation` (0 to a clinically plausible 0.5)."""
-
-RESAMPLING_POOL = 50
-"""Control-law draws per case from which cases are resampled with weights exp(B'x) (sampling-importance resampling)."""
-
-INTEGRATION_DRAWS = 20_000
-"""Copula draws over which the implied case means of the printed tables are integrated."""
-
-REPLICATE_INTEGRATION_DRAWS = 4_000
-"""Copula draws for each simulated replicate's implied means (the same draws for every replicate)."""
-
-CORRELATED = (
-    "the six factors' normal scores are equicorrelated within each group (a Gaussian copula with correlation rho "
-    "between every pair of risk-aligned factors: each factor oriented so that higher values go with UBPR, as "
-    "Table 5's signs say), so that risk factors cluster in the same patients; each factor keeps its Table 4 law"
-)
-
-
-def _copula_scores(rng: np.random.Generator, size: int, rho: float, signs: np.ndarray) -> np.ndarray:
-    """Normal scores with correlation ``rho * sign_j * sign_k`` between factors j and k."""
-    matrix = rho * np.outer(signs, signs)
-    np.fill_diagonal(matrix, 1.0)
-    return rng.standard_normal((size, len(signs))) @ np.linalg.cholesky(matrix).T
-
-
-def _law_values(laws: Sequence[Law], scores: np.ndarray) -> np.ndarray:
-    """Each factor's values whose normal scores are ``scores`` (the Gaussian-copula transform of each law)."""
-    columns = []
-    for j, law in enumerate(laws):
-        z = scores[:, j]
-        if isinstance(law, NormalLaw):
-            columns.append(law.mean + law.sd * z)
-        elif isinstance(law, BernoulliLaw):
-            columns.append((z > stats.norm.ppf(1 - law.p)).astype(float))
-        else:  # a count law: the same transform as DiscreteLaw.from_normal, with Phi(z) computed once per call
-            columns.append(law.from_normal(z).astype(float))
-    return np.column_stack(columns)
-
-
-def _tilted_means(laws: Sequence[Law], beta: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Means of the joint control law (copula of ``laws``) tilted by exp(beta'x), by weighting ``scores``."""
-    x = _law_values(laws, scores)
-    log_w = x @ beta
-    w = np.exp(log_w - log_w.max())
-    return (w @ x) / w.sum()
-
-
-@functools.lru_cache(maxsize=4096)
-def _count_law(mean: float, sd: float) -> Law:
-    return _group_law("count", mean, sd)
-
-
-def _sample_laws_of(kinds: Sequence[str], controls: np.ndarray) -> list[Law]:
-    """Control laws rebuilt from one replicate's 60 controls, as from a printed Table 4 (sample SD)."""
-    laws: list[Law] = []
-    for j, kind in enumerate(kinds):
-        values = controls[:, j]
-        mean, sd = float(values.mean()), float(values.std(ddof=1))
-        if kind == "binary":
-            laws.append(BernoulliLaw(mean))
-        elif kind == "count":  # whole-number data: few distinct (mean, SD) pairs, so the solved laws are cached
-            laws.append(_count_law(round(mean, 12), round(sd, 12)))
-        else:
-            laws.append(NormalLaw(mean, sd))
-    return laws
-
-
-def _correlated_replicates(
-    controls: Sequence[Law], beta: np.ndarray, rho: float, generators: Sequence[np.random.Generator]
-) -> np.ndarray:
-    """Designs of 60 controls from the copula and 60 cases resampled from it with weights exp(beta'x)."""
-    signs = np.sign(beta)
-    n0, n1 = N_CONTROLS_SAMPLED, N_CASES
-    x = np.empty((len(generators), n0 + n1, len(controls)))
-    for k, rng in enumerate(generators):
-        scores = _copula_scores(rng, n0 + n1 * RESAMPLING_POOL, rho, signs)
-        values = _law_values(controls, scores)
-        x[k, :n0] = values[:n0]
-        pool = values[n0:]
-        log_w = pool @ beta
-        w = np.exp(log_w - log_w.max())
-        x[k, n0:] = pool[rng.choice(pool.shape[0], size=n1, p=w / w.sum())]
-    return x
-
-
-def _correlated_differences(fits: _Fits, kinds: Sequence[str], scores: np.ndarray) -> tuple[np.ndarray, int]:
-    """Case mean minus implied case mean in each replicate, the implied one under the same copula."""
-    n0 = N_CONTROLS_SAMPLED
-    differences = np.full((fits.x.shape[0], len(kinds)), np.nan)
-    failures = 0
-    for k in range(fits.x.shape[0]):
-        try:
-            laws = _sample_laws_of(kinds, fits.x[k, :n0])
-        except ValueError:  # no count law has this replicate's mean and SD
-            failures += 1
-            continue
-        differences[k] = fits.x[k, n0:].mean(axis=0) - _tilted_means(laws, fits.coef[k, 1:], scores)
-    return differences, failures
-
-
 def implied_case_group_by_correlation(
     *,
     correlations: Sequence[float] = CORRELATIONS,
@@ -771,7 +401,12 @@ def implied_case_group_by_correlation(
                         max_se=max_se,
                     )
                 except ConvergenceError as error:  # this correlation separates too many samples to judge
-                    settings[float(rho)] = {"seed": recorded, "n_used": 0, "n_excluded": n_replicates, "error": str(error)}
+                    settings[float(rho)] = {
+                        "seed": recorded,
+                        "n_used": 0,
+                        "n_excluded": n_replicates,
+                        "error": str(error),
+                    }
                     continue
             signs = np.sign(beta)
             scores = _copula_scores(np.random.default_rng(20161316), INTEGRATION_DRAWS, float(rho), signs)
@@ -1046,139 +681,6 @@ def standard_error_plausibility(
 # --------------------------------------------------------------------------------------------------
 # 3. Audit-shaped rows
 # --------------------------------------------------------------------------------------------------
-
-
-def _tail(z: float) -> float:
-    """Two-sided normal tail probability of ``z``."""
-    return float(2 * stats.norm.sf(abs(z)))
-
-
-def _implied_checks(result: pd.DataFrame) -> list[Check]:
-    """Rows of :func:`implied_case_group` (independent factors)."""
-    checks = []
-    for row in result.itertuples(index=False):
-        ok = bool(row.consistent)
-        checks.append(
-            Check(
-                _CROSS_TABLE,
-                f"case {row.statistic} implied by the ORs (tilted control law)",
-                str(row.factor),
-                float(row.case_printed),
-                float(row.case_implied),
-                "within sampling error" if ok else "beyond sampling error",
-                "ok" if ok else "implausible",
-                str(row.reason),
-                assumption=INDEPENDENCE,
-                probability=math.nan if ok else _tail(float(row.z_simulated)),
-            )
-        )
-    return checks
-
-
-def _correlation_checks(result: pd.DataFrame) -> list[Check]:
-    """Rows of :func:`implied_case_group_by_correlation`: a factor is implausible only if flagged at every rho.
-
-    A factor flagged with independent factors but not at some correlation is a
-    note; one flagged only at some correlations is ok (the flag then speaks
-    against that correlation, not against the paper). A last row says whether
-    one correlation fits all six factors at once.
-    """
-    checks = []
-    low, high = result["correlation"].min(), result["correlation"].max()
-    span = f"within-group correlation {low:g} to {high:g}"
-    used = result.attrs.get("by_correlation", {})
-    excluded = ", ".join(f"{r:g}: {v['n_excluded']}" for r, v in used.items())
-    tail = (
-        f"; replicates excluded for separation by correlation: {excluded} of {result.attrs.get('n_replicates')}"
-        if used
-        else ""
-    )
-    for factor, rows in result.groupby("factor", sort=False):
-        rows = rows.sort_values("correlation")
-        first = rows.iloc[0]
-        flagged = ~rows["consistent"].to_numpy()
-        zs = ", ".join(f"{r:g}: {z:+.1f}" for r, z in zip(rows["correlation"], rows["z_simulated"], strict=True))
-        probability = math.nan
-        if flagged.all():
-            least = rows.loc[rows["z_simulated"].abs().idxmin()]
-            severity, verdict = "implausible", f"beyond sampling error at every {span}"
-            probability = _tail(float(least.z_simulated))
-            reason = f"the printed case {first.statistic} stays beyond the sampling error at every correlation"
-        elif flagged[0]:
-            cleared = rows.loc[~flagged, "correlation"].min()
-            severity, verdict = "note", f"flagged at independence, not at correlation {cleared:g}"
-            reason = f"flagged with independent factors; a within-group correlation of {cleared:g} removes the flag"
-        else:
-            severity, verdict = "ok", f"within sampling error at some {span}"
-            reason = f"the printed case {first.statistic} is within the sampling error with independent factors"
-            if flagged.any():
-                reason += (
-                    f" (flagged from correlation {rows.loc[flagged, 'correlation'].min():g}: "
-                    "such correlations are then too strong for this factor)"
-                )
-        checks.append(
-            Check(
-                _CROSS_TABLE,
-                f"case {first.statistic} implied by the ORs, {span}",
-                str(factor),
-                float(first.case_printed),
-                float(first.case_implied),
-                verdict,
-                severity,
-                f"{reason} (z by correlation: {zs}; Prentice & Pyke 1979, doi:10.1093/biomet/66.3.403){tail}",
-                assumption=CORRELATED,
-                probability=probability,
-            )
-        )
-    fitting = result.groupby("correlation")["consistent"].all()
-    worst = result.assign(z=result["z_simulated"].abs()).groupby("correlation")["z"].max()
-    best = float(worst.idxmin())
-    ok = bool(fitting.any())
-    checks.append(
-        Check(
-            _CROSS_TABLE,
-            f"all six case statistics at one {span}",
-            "",
-            math.nan,
-            best,
-            f"all six fit at correlation {', '.join(f'{r:g}' for r in fitting.index[fitting])}" if ok else "no correlation fits all six",
-            "ok" if ok else "note",
-            f"largest |z| of the six by correlation: {', '.join(f'{r:g}: {z:.1f}' for r, z in worst.items())}; "
-            f"recomputed is the correlation where it is smallest",
-            assumption=CORRELATED,
-        )
-    )
-    return checks
-
-
-def _plausibility_checks(result: pd.DataFrame) -> list[Check]:
-    """Rows of :func:`standard_error_plausibility`, with the simulation's size and Monte Carlo error."""
-    prob = result.attrs.get("prob", 0.95)
-    source = _SIMULATED_FROM[result.attrs.get("case_group", "printed")]
-    n = int(result.attrs.get("n_used", 0))
-    checks = []
-    for row in result.itertuples(index=False):
-        ok = bool(row.plausible)
-        q = float(row.percentile)
-        tail = min(q, 1 - q)
-        # none of n below (or above): the rule of three bounds the tail at 3/n with 95% confidence
-        probability = max(tail, 3 / n) if tail == 0 and n else tail
-        size = f"{n} simulated 60:60 fits (seed {result.attrs.get('seed')}); percentile {100 * q:.1f}% ± {100 * row.percentile_mcse:.1f}% (Monte Carlo SE)"
-        checks.append(
-            Check(
-                _CROSS_TABLE,
-                f"{row.statistic} within the central {prob:.0%} of 60:60 fits simulated from {source}",
-                str(row.factor),
-                float(row.printed),
-                float(row.simulated_median),
-                "inside the simulated range" if ok else "outside the simulated range",
-                "ok" if ok else "implausible",
-                f"{row.reason}; {size}",
-                assumption=result.attrs.get("assumption", ""),
-                probability=math.nan if ok else probability,
-            )
-        )
-    return checks
 
 
 def audit_rows(result: pd.DataFrame) -> pd.DataFrame:

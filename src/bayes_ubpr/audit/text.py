@@ -78,8 +78,19 @@ LITERATURE = (
 """Discussion: percentages quoted from other studies, with their counts."""
 
 
-def _check(table: str, quantity: str, factor: str, printed: float, recomputed: float, ok: bool, reason: str,
-           *, assumption: str = ROUNDING, bad: str = "inconsistent", probability: float = math.nan) -> Check:
+def _check(
+    table: str,
+    quantity: str,
+    factor: str,
+    printed: float,
+    recomputed: float,
+    ok: bool,
+    reason: str,
+    *,
+    assumption: str = ROUNDING,
+    bad: str = "inconsistent",
+    probability: float = math.nan,
+) -> Check:
     return Check(
         table,
         quantity,
@@ -129,7 +140,7 @@ def _counts_and_rates(t4: pd.DataFrame) -> list[Check]:
             "",
             842 + 474,
             N_PATIENTS,
-            842 + 474 == N_PATIENTS,
+            N_PATIENTS == 842 + 474,
             "Methods: '842 female patients and 474 male patients' of 1,316",
         ),
         _check(
@@ -172,7 +183,9 @@ def _counts_and_rates(t4: pd.DataFrame) -> list[Check]:
     ]
     for label, count, total, printed in LITERATURE:
         value, ok = _percent(count, total, printed)
-        checks.append(_check(_TEXT, "quoted rate, %", "", float(printed), value, ok, f"Discussion: {label} ({printed}%)"))
+        checks.append(
+            _check(_TEXT, "quoted rate, %", "", float(printed), value, ok, f"Discussion: {label} ({printed}%)")
+        )
     return checks
 
 
@@ -235,7 +248,7 @@ def _ages(t4: pd.DataFrame) -> list[Check]:
             "age",
             68,
             61,
-            61 <= low and high <= 87,
+            low >= 61 and high <= 87,
             "Results: cases aged 68-85; Methods: all patients aged 61-87",
         ),
     ]
@@ -357,8 +370,15 @@ def _multivariate_claims(t5: pd.DataFrame) -> list[Check]:
     for factor, quoted in (("fascia_injury", "3.805"), ("depression", "3.426")):
         shown = number(t5.loc[factor, "odds_ratio"])
         checks.append(
-            _check(_VS5, "Discussion OR", factor, float(quoted), shown, abs(float(quoted) - shown) < 1e-9,
-                   f"Discussion: 'with an OR of {quoted}'; Table 5 prints {shown}")
+            _check(
+                _VS5,
+                "Discussion OR",
+                factor,
+                float(quoted),
+                shown,
+                abs(float(quoted) - shown) < 1e-9,
+                f"Discussion: 'with an OR of {quoted}'; Table 5 prints {shown}",
+            )
         )
     volume = number(t5.loc["cement_volume_ml", "odds_ratio"])
     distribution = number(t5.loc["cement_distribution_poor", "odds_ratio"])
@@ -475,12 +495,12 @@ def check_text(
     t4 = printed_table(as_printed("table4") if table4 is None else table4, name="table4", required=["factor", "p"])
     t5 = printed_table(as_printed("table5") if table5 is None else table5, name="table5", required=["factor", "wald"])
     t2 = printed_table(as_printed("table2") if table2 is None else table2, name="table2", required=["time"])
-    checks = (
-        _counts_and_rates(t4)
-        + [_fractures(t4)]
-        + _ages(t4)
-        + _univariate_claims(t4)
-        + _multivariate_claims(t5)
-        + _time_course_claims(t2)
-    )
+    checks = [
+        *_counts_and_rates(t4),
+        _fractures(t4),
+        *_ages(t4),
+        *_univariate_claims(t4),
+        *_multivariate_claims(t5),
+        *_time_course_claims(t2),
+    ]
     return frame(checks)

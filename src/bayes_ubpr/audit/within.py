@@ -556,7 +556,11 @@ def _granularity_checks(
             _verdict(mean_ok),
             (
                 f"{GROUP_SIZE} x {mean} = {number(mean) * GROUP_SIZE:.2f}; "
-                + ("a whole-number total rounds to the printed mean" if mean_ok else "no whole number / 60 rounds to it")
+                + (
+                    "a whole-number total rounds to the printed mean"
+                    if mean_ok
+                    else "no whole number / 60 rounds to it"
+                )
                 + f" ({GRIM_REF})"
             ),
             assumption=assumption,
