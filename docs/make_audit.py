@@ -1,6 +1,6 @@
 """Print the findings of ``bayes_ubpr.audit.audit`` as the Markdown table of docs/audit.md.
 
-    python docs/make_audit.py [--full] > findings.md
+python docs/make_audit.py [--full] > findings.md
 """
 
 from __future__ import annotations

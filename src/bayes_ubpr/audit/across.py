@@ -636,7 +636,7 @@ def standard_error_plausibility(
     See Also
     --------
     implied_case_group : the other cross-table check.
-    bayes_ubpr.paper.audit : the checks within each table.
+    bayes_ubpr.audit.audit : every check, within and across tables.
 
     Notes
     -----
