@@ -40,6 +40,7 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Print the summary by severity and the flagged findings, each with its method's reference."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="4,000 simulated samples per check instead of 400")
     args = parser.parse_args(argv)
