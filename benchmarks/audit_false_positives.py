@@ -48,9 +48,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", StatisticalWarning)
                 findings = audit(tables=paper, n_replicates=args.replicates, seed=np.random.default_rng(seed))
-        except ConvergenceError:
+        except (ConvergenceError, ValueError):
+            # too few usable simulated fits, or no count law on 1..6 has the printed mean and SD (e.g. 1.2 and
+            # 0.4, a law on 1 and 2 only): the within-table and granularity checks still run
             failed += 1
-            continue
+            findings = audit(tables=paper, across=False)
         audited += 1
         n_checks += len(findings)
         flagged.append(findings[findings["severity"] != "ok"].assign(paper=k))
