@@ -167,6 +167,17 @@ class TestWithin:
             ("SE implied by OR and P (Altman & Bland 2011)", "depression"),
         }
 
+    @pytest.mark.parametrize(
+        ("wald", "p", "severity"),
+        [("0.000", "0.990", "ok"), ("0.001", "0.982", "ok"), ("0.000", "0.900", "inconsistent")],
+    )
+    def test_p_from_a_tiny_wald_statistic_allows_its_rounding(self, wald, p, severity):
+        # honest synthetic papers printed these: a Wald of 0.0002 prints as 0.000 but gives P = 0.990
+        table = paper.as_printed("table5")
+        table.loc[0, ["B", "SE", "wald", "p"]] = ["0.010", "0.700", wald, p]
+        rows = within.check_table5(table.iloc[:1]).set_index("quantity")
+        assert rows.loc["p = P(chi2_1 > wald)", "severity"] == severity
+
     def test_table4_findings_are_the_known_ones(self):
         rows = within.check_table4()
         assert len(rows) == 9 * 6 + 6 * 2

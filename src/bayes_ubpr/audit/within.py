@@ -138,10 +138,8 @@ def check_table5(table: pd.DataFrame | None = None) -> pd.DataFrame:
             verdict = "agrees within rounding" if ok else "differs beyond rounding"
             checks.append(Check("Table 5", quantity, str(factor), shown, recomputed, verdict, _verdict(ok), reason))
         p_from_wald = float(stats.chi2.sf(wald, df=1))
-        # the printed Wald statistic is rounded too: allow the change in P that its last digit makes
-        hw = half_unit(row["wald"])
-        slack = float(abs(stats.chi2.sf(max(wald - hw, 0.0), df=1) - stats.chi2.sf(wald + hw, df=1))) / 2
-        ok = abs(p_from_wald - p) <= half_unit(row["p"]) + slack
+        # the printed Wald statistic is rounded too: P may be anything its rounding interval gives
+        ok = _p_within(p, row["p"], _p_range(wald, half_unit(row["wald"]), lambda w: stats.chi2.sf(w, df=1)))
         reason = (
             "P printed as 0.000 means P < 0.0005"
             if p == 0 and ok
@@ -272,6 +270,17 @@ def t_range(
     return welch, pooled, low, high
 
 
+def _p_range(statistic: float, half: float, tail: Callable[[float], float]) -> tuple[float, float]:
+    """Smallest and largest P that a statistic anywhere within its rounding gives (P falls as it grows)."""
+    return float(tail(statistic + half)), float(tail(max(statistic - half, 0.0)))
+
+
+def _p_within(p: float, printed: str, ends: tuple[float, float]) -> bool:
+    """Whether a printed P is the rounding of some P in ``ends``."""
+    h = half_unit(printed)
+    return ends[0] - h - 1e-12 <= p <= ends[1] + h + 1e-12
+
+
 def _summaries(row: pd.Series) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float, float, float]]:
     columns = [f"{g}_{s}" for s in ("mean", "sd") for g in GROUPS]
     m0, m1, s0, s1 = (number(row[c]) for c in columns)
@@ -387,11 +396,10 @@ def check_table4(table: pd.DataFrame | None = None) -> pd.DataFrame:
         checks += rows
         statistic, h, p = abs(number(row["statistic"])), half_unit(row["statistic"]), number(row["p"])
         if binary:
-            p_ends = stats.chi2.sf([statistic - h, statistic + h], df=1)
+            ends = _p_range(statistic, h, lambda x: stats.chi2.sf(x, df=1))
         else:
-            p_ends = 2 * stats.t.sf([statistic - h, statistic + h], df=2 * GROUP_SIZE - 2)
-        slack = abs(float(p_ends[0]) - float(p_ends[1])) / 2
-        ok = abs(p_from_statistic - p) <= half_unit(row["p"]) + slack
+            ends = _p_range(statistic, h, lambda x: 2 * stats.t.sf(x, df=2 * GROUP_SIZE - 2))
+        ok = _p_within(p, row["p"], ends)
         checks.append(
             Check(
                 "Table 4",
