@@ -178,6 +178,25 @@ class TestWithin:
         rows = within.check_table5(table.iloc[:1]).set_index("quantity")
         assert rows.loc["p = P(chi2_1 > wald)", "severity"] == severity
 
+    def test_se_from_or_and_p_allows_their_rounding_and_still_catches_a_wrong_se(self):
+        table = paper.as_printed("table5")
+        # an honest synthetic paper: B 0.056, SE 1.058 give OR 1.058 and P 0.957; z is tiny, so the rounding of
+        # P alone moves the implied SE by more than 10%
+        table.loc[0, ["B", "SE", "wald", "p", "odds_ratio", "ci_lower", "ci_upper"]] = [
+            "0.056",
+            "1.058",
+            "0.003",
+            "0.958",
+            "1.058",
+            "0.133",
+            "8.413",
+        ]
+        table.loc[1, "SE"] = "0.846"  # fascia injury: twice the printed 0.423
+        rows = within.check_table5(table.iloc[:2]).set_index(["quantity", "factor"])
+        quantity = "SE implied by OR and P (Altman & Bland 2011)"
+        assert rows.loc[(quantity, "bmd_tscore_abs"), "severity"] == "ok"
+        assert rows.loc[(quantity, "fascia_injury"), "severity"] == "inconsistent"
+
     def test_table4_findings_are_the_known_ones(self):
         rows = within.check_table4()
         assert len(rows) == 9 * 6 + 6 * 2

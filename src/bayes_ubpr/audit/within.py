@@ -74,14 +74,29 @@ def _verdict(ok: bool, severity: str = "inconsistent") -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+def _altman_bland_z(p: float) -> float:
+    """Altman & Bland's approximation of the z of a two-sided P (0 for P = 1)."""
+    return max(-0.862 + math.sqrt(0.743 - 2.404 * math.log(p)), 0.0)
+
+
+def _implied_se_range(odds_ratio: float, h_or: float, p: float, h_p: float) -> tuple[float, float]:
+    """Smallest and largest |log OR| / z for OR and P anywhere within their rounding."""
+    logs = [abs(math.log(max(odds_ratio + d, 1e-300))) for d in (-h_or, h_or)]
+    smallest_log = 0.0 if odds_ratio - h_or <= 1 <= odds_ratio + h_or else min(logs)
+    z_high = _altman_bland_z(max(p - h_p, 1e-300))
+    z_low = _altman_bland_z(min(p + h_p, 1.0))
+    return smallest_log / z_high, (max(logs) / z_low if z_low > 0 else math.inf)
+
+
 def check_table5(table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Recompute Table 5's OR, 95% CI, Wald and P from its B and SE, and its SE from OR and P.
 
     OR = exp(B), CI = exp(B ± 1.96 SE), Wald = (B / SE)^2 and P from the
     Wald statistic, each within the rounding that the printed digits of
     both sides allow (propagated to first order); and the SE implied by the
-    OR and P alone (Altman & Bland 2011), within 10% of the printed SE, or,
-    for a printed P of 0.000 (P < 0.0005), at least 90% of the printed SE.
+    OR and P alone (Altman & Bland 2011): the printed SE within 10% of the
+    range of SEs that OR and P allow anywhere within their rounding, or, for
+    a printed P of 0.000 (P < 0.0005), at most 1/0.9 of the implied bound.
 
     Parameters
     ----------
@@ -159,8 +174,8 @@ def check_table5(table: pd.DataFrame | None = None) -> pd.DataFrame:
         )
         odds_ratio = number(row["odds_ratio"])
         bound = p == 0
-        zp = -0.862 + math.sqrt(0.743 - 2.404 * math.log(0.0005 if bound else p))
-        implied = abs(math.log(odds_ratio)) / zp
+        z_from_p = _altman_bland_z(0.0005 if bound else p)
+        implied = abs(math.log(odds_ratio)) / z_from_p if z_from_p > 0 else math.inf
         if bound:
             # the same 10% allowance as below, for the approximation and the rounding of the printed OR
             ok = implied >= 0.9 * se
@@ -170,11 +185,13 @@ def check_table5(table: pd.DataFrame | None = None) -> pd.DataFrame:
                 else "the printed SE is more than 10% too large for P < 0.0005"
             )
         else:
-            ok = abs(implied - se) <= 0.1 * se
+            # the SEs that OR and P allow anywhere within their rounding, widened by 10% for the approximation
+            low, high = _implied_se_range(odds_ratio, half_unit(row["odds_ratio"]), p, half_unit(row["p"]))
+            ok = low / 1.1 <= se <= high * 1.1
             reason = (
-                "within 10% of the printed SE"
+                f"within 10% of the SEs {low:.3g} to {high:.3g} that OR and P allow within their rounding"
                 if ok
-                else "the SE implied by OR and P differs from the printed SE by more than 10%"
+                else f"outside the SEs {low:.3g} to {high:.3g} (widened by 10%) that OR and P allow within rounding"
             )
         checks.append(
             Check(
