@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     rows = pd.concat(flagged, ignore_index=True) if flagged else pd.DataFrame(columns=["severity", "paper"])
     print(
         f"{args.papers} papers in {time.perf_counter() - start:.0f} s: {audited} audited, {separated} separated "
-        f"(no logistic fit to print), {failed} with too few usable simulated fits"
+        f"(no logistic fit to print), {failed} audited without the cross-table checks (they could not run)"
     )
     for severity in ("inconsistent", "implausible", "note"):
         chosen = rows[rows["severity"] == severity]
