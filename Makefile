@@ -52,7 +52,7 @@ docs: $(DOCS_STAMP)
 wheel-check: $(STAMP)
 	rm -rf dist $(WHEEL_VENV)
 	$(BIN)/python -m pip wheel . --no-deps -qq -w dist
-	$(BIN)/python -c 'import sys, zipfile; names = zipfile.ZipFile(sys.argv[1]).namelist(); missing = [f for f in ("bayes_ubpr/py.typed", "bayes_ubpr/data/table4.csv", "bayes_ubpr/data/table5.csv") if f not in names]; sys.exit(f"missing from the wheel: {missing}" if missing else 0)' dist/bayes_ubpr-*.whl
+	$(BIN)/python -c 'import sys, zipfile; names = zipfile.ZipFile(sys.argv[1]).namelist(); missing = [f for f in ("bayes_ubpr/py.typed", "bayes_ubpr/data/table2.csv", "bayes_ubpr/data/table3.csv", "bayes_ubpr/data/table4.csv", "bayes_ubpr/data/table5.csv") if f not in names]; sys.exit(f"missing from the wheel: {missing}" if missing else 0)' dist/bayes_ubpr-*.whl
 	$(PYTHON) -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install -qq dist/bayes_ubpr-*.whl
 	tmp="$$(mktemp -d)" && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \

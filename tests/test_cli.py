@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import bayes_ubpr as bu
+from bayes_ubpr.audit import AUDIT_COLUMNS
 from bayes_ubpr.cli import main
 
 FAST = ["--draws", "500", "--tune", "500", "--chains", "2"]
@@ -82,11 +83,24 @@ def test_missing_output_folder(tmp_path, capsys):
 
 
 def test_audit_command(tmp_path, capsys):
-    assert main(["audit", "--out", str(tmp_path / "audit.csv")]) == 0
+    assert main(["audit", "--replicates", "100", "--out", str(tmp_path / "audit.csv")]) == 0
     captured = capsys.readouterr()
-    assert "fascia_injury" in captured.out and "checks disagree" in captured.err
+    # the summary by severity comes first, then the flagged rows
+    assert captured.out.index("Findings by severity") < captured.out.index("fascia_injury")
+    assert "checks flagged" in captured.err
     saved = pd.read_csv(tmp_path / "audit.csv")
-    assert len(saved) > (~saved["consistent"]).sum() > 0
+    assert list(saved.columns) == AUDIT_COLUMNS
+    assert len(saved) > (saved["severity"] != "ok").sum() > 0
+    counts = saved["severity"].value_counts()
+    for line in captured.out.splitlines()[2:6]:  # the summary table after its header: severity, checks, tables
+        severity, checks = line.split()[:2]
+        assert counts.get(severity, 0) == int(checks)
+
+
+def test_audit_bad_replicates_is_one_line(capsys):
+    assert main(["audit", "--replicates", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bayes-ubpr audit: error:") and "n_replicates must be >= 40" in err
 
 
 def test_fit_reads_a_latin1_file_with_encoding(tmp_path, capsys, monkeypatch):
@@ -100,7 +114,7 @@ def test_fit_reads_a_latin1_file_with_encoding(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "line 2 is not valid UTF-8" in err and "--encoding latin-1" in err
 
-    def fake_fit_and_report(sample, args, factors, **options):  # loading is what is tested here, not fitting
+    def fake_fit_and_report(sample, args, spec):  # loading is what is tested here, not fitting
         print(f"loaded {len(sample)} rows, site {sample['site'].iloc[0]}")
 
     monkeypatch.setattr(cli, "_fit_and_report", fake_fit_and_report)

@@ -1,4 +1,5 @@
-"""Cross-table audit: the case group Table 5 implies, and how plausible Table 5's SEs are.
+"""Cross-table audit (bayes_ubpr.audit.across, formerly bayes_ubpr.crosscheck): the case group Table 5
+implies, and how plausible Table 5's SEs are.
 
 Deterministic results (closed forms, reference software, exact inequalities)
 are checked to floating-point or solver precision; simulated ones within
@@ -12,9 +13,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import optimize
+from scipy import optimize, stats
 
-from bayes_ubpr import crosscheck, paper, simulate_cohort
+from bayes_ubpr import paper, simulate_cohort
+from bayes_ubpr.audit import AUDIT_COLUMNS
+from bayes_ubpr.audit import _fits as fits
+from bayes_ubpr.audit import across as crosscheck
 from bayes_ubpr.cli import main
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
 from bayes_ubpr.simulate import control_laws
@@ -34,8 +38,8 @@ def plausibility() -> pd.DataFrame:
 
 def _replicates(n: int, seed: int, case_group: str = "printed") -> np.ndarray:
     controls, cases = crosscheck._sample_laws(case_group)
-    generators, _ = crosscheck._replicate_generators(seed, n)
-    return crosscheck._draw_samples(controls, cases, generators)
+    generators, _ = fits._replicate_generators(seed, n)
+    return fits._draw_samples(controls, cases, generators)
 
 
 def _z_mcse(z: float, n: int) -> float:
@@ -74,7 +78,7 @@ class TestImpliedCaseGroup:
         assert implied.attrs["seed"] == 0 and implied.attrs["n_used"] + implied.attrs["n_excluded"] == 1000
 
     def test_count_law_is_the_one_control_laws_builds(self):
-        rebuilt = crosscheck._group_law("count", 1.37, 0.60)
+        rebuilt = fits._group_law("count", 1.37, 0.60)
         np.testing.assert_allclose(rebuilt.pmf, control_laws()["n_fractures"].pmf, rtol=1e-12)
 
     def test_brute_force_cohort_cases_have_the_implied_means(self, implied):
@@ -144,8 +148,8 @@ class TestFits:
         import statsmodels.api as sm
 
         x = _replicates(5, seed=11)
-        y = crosscheck._outcome()
-        coef, se, converged = crosscheck._fit_logistic(x, y)
+        y = fits._outcome()
+        coef, se, converged = fits._fit_logistic(x, y)
         assert converged.all()
         for k in range(len(x)):
             reference = sm.Logit(y, sm.add_constant(x[k])).fit(method="newton", tol=1e-12, maxiter=100, disp=0)
@@ -157,8 +161,8 @@ class TestFits:
         from scipy.optimize import linprog
 
         x = _replicates(470, seed=0)
-        y = crosscheck._outcome()
-        _, se, converged = crosscheck._fit_logistic(x, y)
+        y = fits._outcome()
+        _, se, converged = fits._fit_logistic(x, y)
         assert (~converged).sum() >= 1
         signs = 2 * y - 1
 
@@ -176,7 +180,7 @@ class TestFits:
 
     def test_standard_errors_respect_the_floor(self):
         x = _replicates(N_QUICK, seed=5)
-        _, se, converged = crosscheck._fit_logistic(x, crosscheck._outcome())
+        _, se, converged = fits._fit_logistic(x, fits._outcome())
         total_ss = ((x - x.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
         floor = 2 / np.sqrt(total_ss[converged])
         assert (se[converged, 1:] >= floor * (1 - 1e-12)).all()
@@ -255,7 +259,7 @@ class TestStandardErrorPlausibility:
 
     def test_placement_flags_an_inflated_se_and_passes_the_median(self, plausibility):
         x = _replicates(N_QUICK, seed=2)
-        coef, se, converged = crosscheck._fit_logistic(x, crosscheck._outcome())
+        coef, se, converged = fits._fit_logistic(x, fits._outcome())
         coef, se = coef[converged], se[converged]
         floor = np.zeros(6)
         index = list(paper.SIX_FACTORS)
@@ -273,10 +277,10 @@ class TestStandardErrorPlausibility:
     def test_plausible_flag_is_calibrated(self, plausibility):
         # Fits of samples from the same world as the reference must be plausible 95% of the time.
         reference = _replicates(1000, seed=21)
-        coef, se, converged = crosscheck._fit_logistic(reference, crosscheck._outcome())
+        coef, se, converged = fits._fit_logistic(reference, fits._outcome())
         coef, se = coef[converged], se[converged]
         studies = _replicates(200, seed=22)
-        study_coef, study_se, study_converged = crosscheck._fit_logistic(studies, crosscheck._outcome())
+        study_coef, study_se, study_converged = fits._fit_logistic(studies, fits._outcome())
         flags = []
         for k in np.flatnonzero(study_converged):
             printed = pd.DataFrame({"B": study_coef[k, 1:], "SE": study_se[k, 1:]}, index=list(paper.SIX_FACTORS))
@@ -295,7 +299,7 @@ class TestStandardErrorPlausibility:
         with pytest.raises(ConvergenceError, match=r"only \d+ of 200 simulated fits converged with finite SEs"):
             crosscheck.standard_error_plausibility(n_replicates=200, seed=0, max_se=0.3)
         with pytest.raises(ConvergenceError, match="only 39 of 50"):
-            crosscheck._replicate_count_check(39, 50, 0.95)
+            fits._replicate_count_check(39, 50, 0.95)
 
     @pytest.mark.parametrize(
         ("options", "error", "match"),
@@ -327,23 +331,27 @@ class TestStandardErrorPlausibility:
 
 
 class TestAuditRows:
-    def test_rows_append_to_the_paper_audit(self):
+    def test_rows_have_the_audit_columns(self):
         rows = crosscheck.audit_across_tables(n_replicates=N_QUICK, seed=0)
-        assert list(rows.columns) == paper.AUDIT_COLUMNS and len(rows) == 18
+        assert list(rows.columns) == AUDIT_COLUMNS and len(rows) == 19  # 6 + 1 implied (by correlation), 12 SE/B
         assert set(rows["table"]) == {"Table 4 vs Table 5"}
-        combined = pd.concat([paper.audit(), rows], ignore_index=True)
-        assert list(combined.columns) == paper.AUDIT_COLUMNS
-        assert combined["consistent"].dtype == bool
-        assert set(rows.attrs) == {"implied_case_group", "standard_error_plausibility"}
+        assert set(rows.attrs) == {"implied_case_group_by_correlation", "standard_error_plausibility"}
         se_rows = rows[rows["quantity"].str.startswith("SE within")]
-        assert len(se_rows) == 6 and not se_rows["consistent"].any()
+        assert len(se_rows) == 6 and (se_rows["severity"] == "implausible").all()
         assert se_rows["quantity"].str.endswith("simulated from Table 4").all()
+        # none of N_QUICK simulated SEs is as small: the rule of three bounds the tail share at 3/n
+        assert (se_rows["probability"] <= 3 / (N_QUICK - 20)).all()
+        assert se_rows["reason"].str.contains("Monte Carlo SE").all()
 
     def test_rows_carry_printed_and_recomputed_values(self, implied):
         rows = crosscheck.audit_rows(implied.reset_index()).set_index("factor")
         assert rows.loc["bmd_tscore_abs", "printed"] == 3.29
         assert rows.loc["bmd_tscore_abs", "recomputed"] == implied.loc["bmd_tscore_abs", "case_implied"]
         assert rows.loc["bmd_tscore_abs", "quantity"] == "case mean implied by the ORs (tilted control law)"
+        assert rows.loc["bmd_tscore_abs", "severity"] == "implausible"
+        assert rows.loc["fascia_injury", "severity"] == "ok"
+        z = implied.loc["bmd_tscore_abs", "z_simulated"]
+        assert rows.loc["bmd_tscore_abs", "probability"] == pytest.approx(2 * stats.norm.sf(abs(z)))
 
     def test_implied_world_rows_say_so(self):
         result = crosscheck.standard_error_plausibility(n_replicates=40, seed=1, case_group="implied")
@@ -352,20 +360,26 @@ class TestAuditRows:
     def test_bad_input(self):
         with pytest.raises(TypeError, match="result must be a pandas DataFrame; got list"):
             crosscheck.audit_rows([1, 2])
-        with pytest.raises(ValueError, match="must come from implied_case_group or standard_error_plausibility"):
+        with pytest.raises(ValueError, match="must come from implied_case_group, implied_case_group_by_correlation"):
             crosscheck.audit_rows(pd.DataFrame({"factor": ["age"]}))
 
 
-def test_cli_audit_across_tables(tmp_path, capsys):
+def test_old_import_path_reexports_the_same_functions():
+    from bayes_ubpr import crosscheck as old
+
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(crosscheck, name)
+
+
+def test_cli_audit_runs_the_cross_table_checks(tmp_path, capsys):
     out = tmp_path / "audit.csv"
-    assert main(["audit", "--across-tables", "--replicates", "40", "--seed", "1", "--out", str(out)]) == 0
+    assert main(["audit", "--across-tables", "--replicates", "100", "--seed", "1", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "Table 4 vs Table 5" in captured.out and "implied" in captured.out
     saved = pd.read_csv(out)
-    assert (saved["table"] == "Table 4 vs Table 5").sum() == 18
-    assert len(saved) == len(paper.audit()) + 18
+    assert (saved["table"] == "Table 4 vs Table 5").sum() == 19
 
 
-def test_cli_audit_across_tables_bad_replicates(capsys):
+def test_cli_audit_bad_replicates(capsys):
     assert main(["audit", "--across-tables", "--replicates", "5"]) == 2
     assert "n_replicates must be >= 40" in capsys.readouterr().err

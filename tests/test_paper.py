@@ -121,49 +121,33 @@ def test_table4_values_spot_checked_against_the_text():
     assert tuple(t4.loc["n_fractures", ["unsatisfactory_mean", "unsatisfactory_sd"]]) == (2.17, 0.78)
 
 
-class TestAudit:
-    def test_contract_and_verdicts(self):
-        findings = paper.audit()
-        assert list(findings.columns) == paper.AUDIT_COLUMNS
-        table5_rows = findings[findings["table"] == "Table 5"]
-        assert len(table5_rows) == 6 * 6 and table5_rows["consistent"].all()
-        percentages = findings[findings["quantity"].str.contains("%") & (findings["table"] == "Table 4")]
-        assert len(percentages) == 9 * 4 and percentages["consistent"].all()  # nine binary factors
+@pytest.mark.parametrize("name", ["table2", "table3"])
+def test_tables_2_and_3_contract(name):
+    table = getattr(paper, name)()
+    assert list(table["time"]) == ["preoperative", "immediate", "1_month", "3_months", "12_months"]
+    # the paper marks * beside the unsatisfactory group immediately, at 1 month and at 3 months
+    assert list(table.loc[table["marked"], "time"]) == ["immediate", "1_month", "3_months"]
+    assert table["marked"].dtype == bool
+    high = 10 if name == "table2" else 100
+    values = table[["satisfactory_mean", "satisfactory_sd", "unsatisfactory_mean", "unsatisfactory_sd"]]
+    assert ((values >= 0) & (values <= high)).all().all()
+    assert table.attrs["dataset"] == name and "Table" in table.attrs["source"]
 
-    def test_known_inconsistencies_are_found(self):
-        findings = paper.audit().set_index(["quantity", "factor"])
-        chi2 = findings.xs("chi2 from the 2x2 counts")
-        assert not chi2.loc["fascia_injury", "consistent"]
-        assert chi2.loc["fascia_injury", "recomputed"] == pytest.approx(22.5333, abs=1e-4)
-        assert chi2.loc["general_anesthesia", "recomputed"] == 0.0
-        assert not findings.loc[("male cases", "sex_male"), "consistent"]
-        welch = findings.xs("|t| from means and SDs (Welch)")
-        assert welch.loc["bmd_tscore_abs", "recomputed"] == pytest.approx(4.677, abs=1e-3)
 
-    def test_chi_square_and_t_kernels_match_scipy(self):
-        table = [[17, 43], [43, 17]]
-        for yates in (False, True):
-            expected = stats.chi2_contingency(table, correction=yates).statistic
-            assert paper._chi_square(table, yates=yates) == pytest.approx(expected)
-        row = paper.table4().set_index("factor").loc["cement_volume_ml"]
-        text = pd.Series(
-            {
-                "satisfactory_mean": "5.55",
-                "unsatisfactory_mean": "4.75",
-                "satisfactory_sd": "0.46",
-                "unsatisfactory_sd": "0.65",
-            }
-        )
-        welch, pooled, low, high = paper._t_range(row, text)
-        reference = stats.ttest_ind_from_stats(4.75, 0.65, 60, 5.55, 0.46, 60, equal_var=False).statistic
-        assert welch == pytest.approx(reference)
-        assert pooled == pytest.approx(stats.ttest_ind_from_stats(4.75, 0.65, 60, 5.55, 0.46, 60).statistic)
-        assert low <= abs(welch) <= high
+def test_tables_2_and_3_spot_checked_against_the_text():
+    t2, t3 = paper.table2().set_index("time"), paper.table3().set_index("time")
+    # Table 2: unsatisfactory 4.6 +/- 0.4* at 1 month, satisfactory 1.3 +/- 0.2 at 12 months
+    assert tuple(t2.loc["1_month", ["unsatisfactory_mean", "unsatisfactory_sd"]]) == (4.6, 0.4)
+    assert tuple(t2.loc["12_months", ["satisfactory_mean", "satisfactory_sd"]]) == (1.3, 0.2)
+    # Table 3: unsatisfactory 55.3 +/- 4.5* immediately, satisfactory 31.4 +/- 3.2 at 12 months
+    assert tuple(t3.loc["immediate", ["unsatisfactory_mean", "unsatisfactory_sd"]]) == (55.3, 4.5)
+    assert tuple(t3.loc["12_months", ["satisfactory_mean", "satisfactory_sd"]]) == (31.4, 3.2)
 
-    def test_a_corrupted_table5_is_flagged(self, monkeypatch):
-        corrupted = paper.table5()
-        corrupted.loc[corrupted["factor"] == "depression", "odds_ratio"] = 4.426
-        monkeypatch.setattr(paper, "table5", lambda: corrupted)
-        findings = paper.audit().set_index(["quantity", "factor"])
-        assert not findings.loc[("odds_ratio = exp(B)", "depression"), "consistent"]
-        assert findings.loc[("odds_ratio = exp(B)", "fascia_injury"), "consistent"]
+
+def test_as_printed_keeps_trailing_zeros():
+    t4 = paper.as_printed("table4").set_index("factor")
+    assert t4.loc["age", "unsatisfactory_sd"] == "4.30" and t4.loc["n_fractures", "satisfactory_sd"] == "0.60"
+    assert t4.loc["age", "satisfactory_n1"] == ""
+    assert paper.as_printed("table5").set_index("factor").loc["bmd_tscore_abs", "ci_upper"] == "11.25"
+    with pytest.raises(ValueError, match="name must be one of 'table2'"):
+        paper.as_printed("table6")

@@ -9,13 +9,16 @@ from importlib.metadata import version
 
 import bayes_ubpr._arviz  # noqa: F401  (first: ArviZ without its refactor notice; see the module)
 from bayes_ubpr._io import load_fit, save_fit
-from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
-from bayes_ubpr.crosscheck import (
+from bayes_ubpr.audit import (
     audit_across_tables,
     audit_rows,
+    grim,
+    grimmer,
     implied_case_group,
+    implied_case_group_by_correlation,
     standard_error_plausibility,
 )
+from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, NotAFitError, StatisticalWarning
 from bayes_ubpr.factors import Factor
@@ -28,6 +31,8 @@ from bayes_ubpr.paper import (
     PREVALENCE,
     RISK_FACTORS,
     SIX_FACTORS,
+    table2,
+    table3,
     table4,
     table5,
 )
@@ -91,6 +96,8 @@ __all__ = [
     "PREVALENCE",
     "RISK_FACTORS",
     "SIX_FACTORS",
+    "table2",
+    "table3",
     "table4",
     "table5",
     # data
@@ -101,10 +108,13 @@ __all__ = [
     "case_control_sample",
     "simulate_cohort",
     "true_model",
-    # cross-table audit
+    # published-statistics audit (the whole audit: bayes_ubpr.audit.audit)
+    "grim",
+    "grimmer",
     "audit_across_tables",
     "audit_rows",
     "implied_case_group",
+    "implied_case_group_by_correlation",
     "standard_error_plausibility",
     # priors and model
     "DomainShrinkage",

@@ -17,10 +17,11 @@ from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
 from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_suffix, load_fit, save_fit, write_frame
+from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, ModelSpec, fit, read_factor_file
-from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS, audit
+from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
 from bayes_ubpr.report import REPORT_SUFFIXES, write_report
@@ -134,18 +135,27 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
     _add_sampling_options(calibrate)
 
-    audit_cmd = commands.add_parser("audit", help="recompute the paper's printed statistics and list what disagrees")
-    audit_cmd.add_argument("--all", action="store_true", help="list every check, not only the inconsistent ones")
+    audit_cmd = commands.add_parser(
+        "audit", help="recompute the paper's printed statistics, claims and granularity; grade what disagrees"
+    )
+    audit_cmd.add_argument(
+        "--all",
+        action="store_true",
+        help="list every check, not only the flagged ones, and run the full simulation (4000 samples per check)",
+    )
     audit_cmd.add_argument("--out", type=Path, help="also save the whole audit table (.csv, .parquet, .xlsx)")
     audit_cmd.add_argument(
         "--across-tables",
         action="store_true",
-        help="also check Table 4 against Table 5: the case group the ORs imply, and simulated 60:60 SEs",
+        help="kept for compatibility: the Table 4 vs Table 5 checks now always run",
     )
     audit_cmd.add_argument(
-        "--replicates", type=int, default=1000, help="simulated 60:60 samples for --across-tables (default 1000)"
+        "--replicates",
+        type=int,
+        default=None,
+        help="simulated 60:60 samples per cross-table check (default 400, or 4000 with --all)",
     )
-    audit_cmd.add_argument("--seed", type=int, default=0, help="root seed for --across-tables (default 0)")
+    audit_cmd.add_argument("--seed", type=int, default=0, help="root seed of the cross-table simulations (default 0)")
 
     sensitivity = commands.add_parser(
         "sensitivity",
@@ -264,27 +274,16 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 
 
 def _audit(args: argparse.Namespace) -> None:
-    findings = audit()
-    tables: dict[str, pd.DataFrame] = {}
-    if args.across_tables:
-        from bayes_ubpr.crosscheck import audit_rows, implied_case_group, standard_error_plausibility
-
-        tables = {
-            "Case group implied by Table 5's ORs (tilted control laws) beside Table 4's": implied_case_group(
-                n_replicates=args.replicates, seed=args.seed
-            ),
-            "Table 5's SEs and B among simulated 60:60 fits of samples like Table 4": standard_error_plausibility(
-                n_replicates=args.replicates, seed=args.seed
-            ),
-        }
-        findings = pd.concat([findings, *map(audit_rows, tables.values())], ignore_index=True)
-    shown = findings if args.all else findings[~findings["consistent"]]
+    findings = audit(full=args.all, n_replicates=args.replicates, seed=args.seed)
+    counts = summary(findings)
+    shown = findings if args.all else findings[findings["severity"] != "ok"]
     with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-        for title, table in tables.items():
-            print(f"\n{title} (seed {args.seed}, {table.attrs['n_used']} of {args.replicates} replicates used):")
-            print(table.drop(columns="reason").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"{(~findings['consistent']).sum()} of {len(findings)} checks disagree.", file=sys.stderr)
+        print("Findings by severity:")
+        print(counts.to_string(index=False))
+        print()
+        print(shown.drop(columns="assumption").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    flagged = int((findings["severity"] != "ok").sum())
+    print(f"{flagged} of {len(findings)} checks flagged (inconsistent, implausible or note).", file=sys.stderr)
     if args.out is not None:
         write_frame(findings, args.out)
 

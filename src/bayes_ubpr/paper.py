@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import replace
 from importlib import resources
 
@@ -24,7 +25,6 @@ import pandas as pd
 from bayes_ubpr.factors import Factor, FactorKind
 
 __all__ = [
-    "AUDIT_COLUMNS",
     "DATASETS",
     "DOMAINS",
     "N_CASES",
@@ -37,7 +37,9 @@ __all__ = [
     "RISK_FACTORS",
     "SIX_FACTORS",
     "RiskFactor",
-    "audit",
+    "as_printed",
+    "table2",
+    "table3",
     "table4",
     "table5",
 ]
@@ -187,7 +189,26 @@ DOMAINS: dict[str, tuple[str, ...]] = {
 }
 """Factor names grouped by clinical domain."""
 
+_OVER_TIME_NOTES = (
+    "One row per time point (preoperative; immediately after the operation; 1, 3 and 12 months after), "
+    "with each group's mean and SD as printed ({what}), 60 patients per group. marked is True where the "
+    "paper prints * (P < 0.05) beside the unsatisfactory group's value. The printed table lists the "
+    "unsatisfactory group first; the columns here follow Table 4's order (satisfactory first)."
+)
+
 DATASETS: dict[str, dict[str, str]] = {
+    "table2": {
+        "file": "table2.csv",
+        "title": "Changes of preoperative and postoperative VAS scores of back pain (x ± s)",
+        "source": "Paper, Table 2 (60 satisfactory vs 60 unsatisfactory patients)",
+        "notes": _OVER_TIME_NOTES.format(what="VAS of back pain, 0-10, one decimal"),
+    },
+    "table3": {
+        "file": "table3.csv",
+        "title": "Changes of preoperative and postoperative ODI scores (x ± s)",
+        "source": "Paper, Table 3 (60 satisfactory vs 60 unsatisfactory patients)",
+        "notes": _OVER_TIME_NOTES.format(what="Oswestry Disability Index, percent, one decimal"),
+    },
     "table4": {
         "file": "table4.csv",
         "title": "Univariate analyses for all factors associated with residual back pain after PVP",
@@ -227,6 +248,99 @@ def _load_dataset(name: str) -> pd.DataFrame:
 def _read_dataset(name: str) -> pd.DataFrame:
     """Return a fresh copy of a shipped table (read from disk once per process)."""
     return _load_dataset(name).copy(deep=True)
+
+
+def as_printed(name: str) -> pd.DataFrame:
+    """Return a shipped table with every cell as the string printed, trailing zeros kept.
+
+    The audit reads the precision of each number from these strings (0.60
+    is printed to two decimals, which the float 0.6 forgets).
+
+    Parameters
+    ----------
+    name : {"table2", "table3", "table4", "table5"}
+        A key of :data:`DATASETS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with string cells ("" where the table has no value).
+        Source and notes are in ``.attrs``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a shipped table.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.paper import as_printed
+    >>> as_printed("table4").set_index("factor").loc["n_fractures", "satisfactory_sd"]
+    '0.60'
+    """
+    if name not in DATASETS:
+        options = ", ".join(repr(key) for key in DATASETS)
+        raise ValueError(f"name must be one of {options}; got {name!r}")
+    spec = DATASETS[name]
+    with resources.files("bayes_ubpr").joinpath("data", spec["file"]).open("r", encoding="utf-8") as handle:
+        frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    frame.attrs.update({"dataset": name, **spec})
+    return frame
+
+
+def _over_time(name: str) -> pd.DataFrame:
+    frame = _read_dataset(name)
+    frame["marked"] = frame["marked"].astype(bool)
+    return frame
+
+
+def table2() -> pd.DataFrame:
+    """Return the paper's Table 2: VAS of back pain over time in the two groups, as printed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Five rows (``time``: "preoperative", "immediate", "1_month",
+        "3_months", "12_months") with the printed ``label``,
+        ``satisfactory_mean``, ``satisfactory_sd``, ``unsatisfactory_mean``,
+        ``unsatisfactory_sd`` (60 patients per group) and ``marked`` (True
+        where the paper prints * for P < 0.05). Source and notes are in
+        ``.attrs``.
+
+    See Also
+    --------
+    table3 : the ODI over the same time points.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.paper import table2
+    >>> t2 = table2().set_index("time")
+    >>> float(t2.loc["1_month", "unsatisfactory_mean"]), bool(t2.loc["12_months", "marked"])
+    (4.6, False)
+    """
+    return _over_time("table2")
+
+
+def table3() -> pd.DataFrame:
+    """Return the paper's Table 3: Oswestry Disability Index over time in the two groups, as printed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`table2`, for the ODI (percent).
+
+    See Also
+    --------
+    table2 : the VAS over the same time points.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.paper import table3
+    >>> t3 = table3().set_index("time")
+    >>> float(t3.loc["immediate", "satisfactory_mean"]), bool(t3.loc["immediate", "marked"])
+    (45.4, True)
+    """
+    return _over_time("table3")
 
 
 def table4() -> pd.DataFrame:
@@ -334,286 +448,17 @@ SIX_FACTORS: tuple[str, ...] = tuple(RISK_FACTORS)[:6]
 NULL_FACTORS: tuple[str, ...] = tuple(RISK_FACTORS)[6:]
 """The nine Table 4 factors without a detectable effect in the paper."""
 
-# --------------------------------------------------------------------------------------------------
-# Published-statistics audit
-# --------------------------------------------------------------------------------------------------
 
-GROUP_SIZE = 60
-"""Patients per group in Table 4 (60 cases, 60 sampled controls)."""
-
-AUDIT_COLUMNS = ["table", "quantity", "factor", "printed", "recomputed", "consistent", "reason"]
-
-
-def _half_unit(text: str) -> float:
-    """Half a unit of the last digit of a number as printed: '11.25' -> 0.005."""
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return 0.5 * 10.0**-decimals
-
-
-def _printed_strings(name: str) -> pd.DataFrame:
-    spec = DATASETS[name]
-    with resources.files("bayes_ubpr").joinpath("data", spec["file"]).open("r", encoding="utf-8") as handle:
-        return pd.read_csv(handle, dtype=str).set_index("factor")
-
-
-def _row(table: str, quantity: str, factor: str, printed: object, recomputed: object, ok: bool, reason: str) -> dict:
-    return dict(zip(AUDIT_COLUMNS, [table, quantity, factor, printed, recomputed, bool(ok), reason], strict=True))
-
-
-def _audit_table5() -> list[dict]:
-    from scipy import stats
-
-    rows = []
-    printed = _printed_strings("table5")
-    z = stats.norm.ppf(0.975)
-    for factor, row in table5().set_index("factor").iterrows():
-        text = printed.loc[factor]
-        db, dse = _half_unit(text["B"]), _half_unit(text["SE"])
-        checks = [
-            ("odds_ratio = exp(B)", row.odds_ratio, math.exp(row.B), math.exp(row.B) * db, "odds_ratio"),
-            (
-                "ci_lower = exp(B - 1.96 SE)",
-                row.ci_lower,
-                math.exp(row.B - z * row.SE),
-                math.exp(row.B - z * row.SE) * (db + z * dse),
-                "ci_lower",
-            ),
-            (
-                "ci_upper = exp(B + 1.96 SE)",
-                row.ci_upper,
-                math.exp(row.B + z * row.SE),
-                math.exp(row.B + z * row.SE) * (db + z * dse),
-                "ci_upper",
-            ),
-            (
-                "wald = (B / SE)^2",
-                row.wald,
-                (row.B / row.SE) ** 2,
-                2 * abs(row.B) / row.SE**2 * db + 2 * row.B**2 / row.SE**3 * dse,
-                "wald",
-            ),
-        ]
-        for quantity, shown, recomputed, propagated, column in checks:
-            tolerance = propagated + _half_unit(text[column])
-            ok = abs(shown - recomputed) <= tolerance
-            reason = (
-                "agrees within the rounding of the printed digits"
-                if ok
-                else f"differs by {shown - recomputed:+.4g}, more than rounding ({tolerance:.2g}) allows"
-            )
-            rows.append(_row("Table 5", quantity, factor, shown, recomputed, ok, reason))
-        p_from_wald = float(stats.chi2.sf(row.wald, df=1))
-        ok = abs(p_from_wald - row.p) <= _half_unit(text["p"])
-        reason = (
-            "P printed as 0.000 means P < 0.0005"
-            if row.p == 0 and ok
-            else ("agrees" if ok else "P does not follow from the printed Wald statistic")
+def __getattr__(name: str) -> object:
+    """Old home of the audit: ``paper.audit`` and ``paper.AUDIT_COLUMNS`` moved to :mod:`bayes_ubpr.audit`."""
+    if name in {"audit", "AUDIT_COLUMNS"}:
+        warnings.warn(
+            f"bayes_ubpr.paper.{name} is deprecated and will be removed in the next release; "
+            f"use bayes_ubpr.audit.{name}",
+            DeprecationWarning,
+            stacklevel=2,
         )
-        rows.append(_row("Table 5", "p = P(chi2_1 > wald)", factor, row.p, p_from_wald, ok, reason))
-        # Altman & Bland (2011): the SE implied by an OR and its P alone
-        if row.p > 0:
-            zp = -0.862 + math.sqrt(0.743 - 2.404 * math.log(row.p))
-            implied = abs(math.log(row.odds_ratio)) / zp
-            ok = abs(implied - row.SE) <= 0.1 * row.SE
-            reason = (
-                "within 10% of the printed SE"
-                if ok
-                else "the SE implied by OR and P differs from the printed SE by more than 10%"
-            )
-        else:
-            zp = -0.862 + math.sqrt(0.743 - 2.404 * math.log(0.0005))
-            implied = abs(math.log(row.odds_ratio)) / zp
-            ok = implied >= row.SE
-            reason = (
-                "P < 0.0005 bounds the SE from above; the printed SE respects the bound"
-                if ok
-                else "the printed SE is too large for P < 0.0005"
-            )
-        rows.append(
-            _row("Table 5", "SE implied by OR and P (Altman & Bland 2011)", factor, row.SE, implied, ok, reason)
-        )
-    return rows
+        from bayes_ubpr import audit as _audit
 
-
-def _chi_square(table: list[list[int]], *, yates: bool) -> float:
-    (a, b), (c, d) = table
-    n = a + b + c + d
-    difference = float(abs(a * d - b * c))
-    if yates:
-        difference = max(0.0, difference - n / 2)
-    denominator = (a + b) * (c + d) * (a + c) * (b + d)
-    return n * difference**2 / denominator if denominator else float("nan")
-
-
-def _t_range(row: pd.Series, text: pd.Series) -> tuple[float, float, float, float]:
-    """Welch and pooled t from the printed means and SDs, and the range rounding allows (Welch)."""
-    n = GROUP_SIZE
-    m0, s0, m1, s1 = row.satisfactory_mean, row.satisfactory_sd, row.unsatisfactory_mean, row.unsatisfactory_sd
-    welch = (m1 - m0) / math.sqrt(s0**2 / n + s1**2 / n)
-    pooled_sd = math.sqrt(((n - 1) * s0**2 + (n - 1) * s1**2) / (2 * n - 2))
-    pooled = (m1 - m0) / (pooled_sd * math.sqrt(2 / n))
-    dm = _half_unit(text["satisfactory_mean"]) + _half_unit(text["unsatisfactory_mean"])
-    ds0, ds1 = _half_unit(text["satisfactory_sd"]), _half_unit(text["unsatisfactory_sd"])
-    spread = abs(m1 - m0)
-    low = max(spread - dm, 0.0) / math.sqrt((s0 + ds0) ** 2 / n + (s1 + ds1) ** 2 / n)
-    high = (spread + dm) / math.sqrt(max(s0 - ds0, 1e-9) ** 2 / n + max(s1 - ds1, 1e-9) ** 2 / n)
-    return welch, pooled, low, high
-
-
-def _audit_table4() -> list[dict]:
-    from scipy import stats
-
-    rows = []
-    printed = _printed_strings("table4")
-    for factor, row in table4().set_index("factor").iterrows():
-        text = printed.loc[factor]
-        if row.kind == "binary":
-            for group in ("satisfactory", "unsatisfactory"):
-                for level in ("1", "0"):
-                    count, pct = int(row[f"{group}_n{level}"]), float(row[f"{group}_pct{level}"])
-                    recomputed = 100 * count / GROUP_SIZE
-                    ok = abs(recomputed - pct) <= 0.05 + 1e-9
-                    rows.append(
-                        _row(
-                            "Table 4",
-                            f"{group} % of {row[f'level_{level}']}",
-                            factor,
-                            pct,
-                            recomputed,
-                            ok,
-                            "agrees" if ok else "percentage does not match count / 60",
-                        )
-                    )
-            counts = [
-                [int(row.satisfactory_n1), int(row.satisfactory_n0)],
-                [int(row.unsatisfactory_n1), int(row.unsatisfactory_n0)],
-            ]
-            plain, yates = _chi_square(counts, yates=False), _chi_square(counts, yates=True)
-            tolerance = _half_unit(text["statistic"])
-            ok = min(abs(plain - row.statistic), abs(yates - row.statistic)) <= tolerance
-            reason = "agrees" if ok else f"the 2x2 counts give {plain:.3f} ({yates:.3f} with Yates' correction)"
-            rows.append(_row("Table 4", "chi2 from the 2x2 counts", factor, row.statistic, plain, ok, reason))
-            p_printed_stat = float(stats.chi2.sf(row.statistic, df=1))
-        else:
-            welch, pooled, low, high = _t_range(row, text)
-            shown = abs(row.statistic)
-            ok = low - _half_unit(text["statistic"]) <= shown <= high + _half_unit(text["statistic"])
-            reason = (
-                "inside the range the rounded means and SDs allow"
-                if ok
-                else f"outside the range {low:.3f} to {high:.3f} that the rounded means and SDs allow "
-                f"(pooled |t| {abs(pooled):.3f})"
-            )
-            rows.append(_row("Table 4", "|t| from means and SDs (Welch)", factor, shown, abs(welch), ok, reason))
-            p_printed_stat = float(2 * stats.t.sf(abs(row.statistic), df=2 * GROUP_SIZE - 2))
-        # the printed statistic is itself rounded: allow the change in P that its last digit makes
-        h = _half_unit(text["statistic"])
-        if row.kind == "binary":
-            p_low, p_high = stats.chi2.sf(abs(row.statistic) - h, df=1), stats.chi2.sf(abs(row.statistic) + h, df=1)
-        else:
-            df = 2 * GROUP_SIZE - 2
-            p_low, p_high = 2 * stats.t.sf(abs(row.statistic) - h, df=df), 2 * stats.t.sf(abs(row.statistic) + h, df=df)
-        slack = abs(float(p_low) - float(p_high)) / 2
-        ok = abs(p_printed_stat - row.p) <= _half_unit(text["p"]) + slack
-        rows.append(
-            _row(
-                "Table 4",
-                "p from the printed statistic",
-                factor,
-                row.p,
-                p_printed_stat,
-                ok,
-                "agrees" if ok else "P does not follow from the printed statistic",
-            )
-        )
-    return rows
-
-
-def _audit_text() -> list[dict]:
-    t4 = table4().set_index("factor")
-    cases_male = int(t4.loc["sex_male", "unsatisfactory_n1"])
-    satisfied = N_PATIENTS - N_CASES
-    return [
-        _row(
-            "Text vs Table 4",
-            "male cases",
-            "sex_male",
-            41,
-            cases_male,
-            cases_male == 41,
-            "Results: '41 male patients and 19 female patients' among the cases; Table 4 has 19 male and 41 female",
-        ),
-        _row(
-            "Text",
-            "satisfactory relief, %",
-            "",
-            95.3,
-            100 * satisfied / N_PATIENTS,
-            abs(95.3 - 100 * satisfied / N_PATIENTS) <= 0.05,
-            "Discussion: '95.3% (1,256 of 1,316)'; 1,256 / 1,316 = 95.44%",
-        ),
-        _row(
-            "Text",
-            "prevalence, %",
-            "",
-            4.6,
-            100 * PREVALENCE,
-            abs(4.6 - 100 * PREVALENCE) <= 0.05,
-            "60 / 1,316 = 4.56%",
-        ),
-        _row(
-            "Text vs Table 4",
-            "treated vertebrae per patient",
-            "n_fractures",
-            (613 + 863) / N_PATIENTS,
-            float(t4.loc["n_fractures", "satisfactory_mean"]),
-            float(t4.loc["n_fractures", "satisfactory_mean"]) <= (613 + 863) / N_PATIENTS,
-            "Methods: 613 thoracic + 863 lumbar = 1,476 fractures for 1,316 patients (1.12 each), below even the "
-            "satisfactory group's printed mean of 1.37",
-        ),
-        _row(
-            "Text",
-            "end of the study period (year)",
-            "",
-            2015,
-            2016,
-            False,
-            "Abstract: March 2013 to January 2015; Methods: March 2013 to January 2016",
-        ),
-    ]
-
-
-def audit() -> pd.DataFrame:
-    """Recompute everything the paper's printed numbers determine, and say what disagrees.
-
-    Table 5: OR = exp(B), 95% CI = exp(B +/- 1.96 SE), Wald = (B/SE)^2, P from
-    Wald, and the SE implied by the OR and P alone (Altman & Bland 2011; a
-    printed P of 0.000 is treated as the bound P < 0.0005). Table 4:
-    percentages against counts, each chi-square from its 2x2 counts (with and
-    without Yates' correction), each t from the group means and SDs (Welch,
-    with the range the rounding of the printed digits allows), and each P from
-    its printed statistic. The text against the tables. A value is
-    consistent when it agrees within the rounding its printed digits imply.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``table``, ``quantity``, ``factor``, ``printed``,
-        ``recomputed``, ``consistent`` and ``reason``, one row per check.
-
-    References
-    ----------
-    Altman DG, Bland JM (2011). How to obtain the confidence interval from a
-    P value. BMJ 343:d2090. doi:10.1136/bmj.d2090
-
-    Examples
-    --------
-    >>> from bayes_ubpr.paper import audit
-    >>> findings = audit()
-    >>> row = findings[(findings["factor"] == "fascia_injury") & (findings["quantity"] == "chi2 from the 2x2 counts")]
-    >>> bool(row["consistent"].iloc[0]), round(float(row["recomputed"].iloc[0]), 2)
-    (False, 22.53)
-    """
-    frame = pd.DataFrame(_audit_table5() + _audit_table4() + _audit_text(), columns=AUDIT_COLUMNS)
-    frame.attrs["source"] = "bayes_ubpr.paper.audit: printed against recomputed values"
-    return frame
+        return getattr(_audit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
