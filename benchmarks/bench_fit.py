@@ -1,13 +1,19 @@
-"""Benchmark: bayes_ubpr.fit against a plain ``pm.sample`` script on the same data.
+"""Benchmark: one fit of the six-factor model, bayes_ubpr against Bambi and a plain ``pm.sample`` script.
 
-Both fit the six-factor logistic model to the same simulated 1,316-patient
+All fit the six-factor logistic model to the same simulated 1,316-patient
 cohort (4 chains x 1,000 draws after 1,000 tuning steps) and report wall time
 and the smallest bulk ESS per second over the six odds ratios.
 
-* Cold start: a fresh Python process from start to printed table, for
-  ``bayes_ubpr.fit`` and for the plain script a user would write (PyMC's own
-  sampler on the raw, unstandardised design). Disk caches (pytensor's
-  compiled C, numba's cache) are whatever earlier runs left, for both.
+* Cold start: a fresh Python process from start to printed table:
+  ``bayes-ubpr fit cohort.csv`` (the command line, whose one-off fits use
+  PyMC's sampler with PyTensor's compiled C code cached on disk),
+  ``bayes_ubpr.fit`` in a script (nutpie, which compiles its numba model in
+  every process), a Bambi 0.17 script (``pip install -e ".[bench]"``; skipped
+  if Bambi is missing) with every core in use, and the plain ``pm.sample``
+  script a user would write. The contenders run in turn, A B C A B C, and
+  the medians and the ratios to Bambi are printed. Disk caches are whatever
+  earlier runs left, for all of them (run twice: the first run fills them).
+  ``bayes-ubpr reproduce`` is timed the same way.
 * Warm refit: in one process, a second fit on new data of the same shape,
   bayes_ubpr (compiled model reused) against ``pm.sample`` (its compiled
   functions cached by pytensor).
@@ -38,6 +44,37 @@ import pandas as pd, bayes_ubpr as bu
 idata = bu.fit(pd.read_csv(sys.argv[1]), seed=1, check=False)
 print(bu.format_odds_ratio_table(bu.odds_ratio_table(idata)))
 print("ESS", float(bu.check_convergence(idata, var_names=["beta"])["ess_bulk"].min()))
+print("WALL", time.time() - start)
+"""
+
+BAMBI = """
+import sys, time
+start = float(sys.argv[2])
+import arviz as az, bambi as bmb, numpy as np, pandas as pd
+data = pd.read_csv(sys.argv[1])
+factors = ["bmd_tscore_abs", "fascia_injury", "cement_distribution_poor", "n_fractures", "cement_volume_ml", "depression"]
+model = bmb.Model("ubpr ~ " + " + ".join(factors), data, family="bernoulli")
+idata = model.fit(draws=1000, tune=1000, chains=4, cores=2, random_seed=1, progressbar=False)
+print(np.exp(idata.posterior[factors].median(("chain", "draw"))).to_pandas())
+print("ESS", min(float(az.ess(idata, var_names=[f])[f]) for f in factors))
+print("WALL", time.time() - start)
+"""
+
+CLI = """
+import sys, time
+start = float(sys.argv[2])
+from bayes_ubpr.cli import main
+main(["fit", sys.argv[1], "--seed", "1"])
+print("ESS", float("nan"))
+print("WALL", time.time() - start)
+"""
+
+REPRODUCE = """
+import sys, time
+start = float(sys.argv[2])
+from bayes_ubpr.cli import main
+main(["reproduce"])
+print("ESS", float("nan"))
 print("WALL", time.time() - start)
 """
 
@@ -97,25 +134,44 @@ def _line(label: str, wall: float, ess: float) -> str:
     return f"{label:<42} {wall:7.2f} s   min bulk ESS {ess:6.0f}   ESS/s {ess / wall:8.1f}"
 
 
+def _has_bambi() -> bool:
+    return subprocess.run([sys.executable, "-c", "import bambi"], capture_output=True).returncode == 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2, help="cold-start runs of each (the best is kept)")
+    parser.add_argument("--repeats", type=int, default=3, help="cold-start runs of each, interleaved")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
+    import os
+    import statistics
+
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
     cohorts = [bu.simulate_cohort(seed=seed) for seed in (1, 2, 3)]
+    contenders = {"bayes-ubpr fit (CLI)": CLI, "bayes_ubpr.fit (nutpie) script": OURS, "plain pm.sample script": PLAIN}
+    contenders["bayes-ubpr reproduce"] = REPRODUCE
+    if _has_bambi():
+        contenders["Bambi 0.17 script (cores=2)"] = BAMBI
+    else:
+        print("Bambi not installed (pip install -e '.[bench]'): its comparison is skipped")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "cohort.csv"
         cohorts[0].to_csv(path, index=False)
-        ours_cold = min((_run(OURS, path) for _ in range(args.repeats)), key=lambda r: r[0])
-        plain_cold = min((_run(PLAIN, path) for _ in range(args.repeats)), key=lambda r: r[0])
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+        for _ in range(args.repeats):
+            for name, script in contenders.items():
+                runs[name].append(_run(script, path))
     print(f"Six-factor model, n = {len(cohorts[0])}, 4 chains x 1000 draws after 1000 tuning steps")
-    print("Cold start (fresh process, start to table; best of", args.repeats, "runs)")
-    print(_line("  bayes_ubpr.fit (nutpie)", *ours_cold))
-    print(_line("  plain pm.sample script", *plain_cold))
-    print(
-        f"  speed-up: {plain_cold[0] / ours_cold[0]:.1f}x wall, {ours_cold[1] / ours_cold[0] / (plain_cold[1] / plain_cold[0]):.1f}x ESS/s"
-    )
+    print(f"Cold start (fresh process, start to table; median of {args.repeats} interleaved runs)")
+    medians = {name: statistics.median(wall for wall, _ in values) for name, values in runs.items()}
+    for name, values in runs.items():
+        ess = statistics.median(e for _, e in values)
+        print(_line(f"  {name}", medians[name], ess) if ess == ess else f"  {name:<40} {medians[name]:7.2f} s")
+    bambi = medians.get("Bambi 0.17 script (cores=2)")
+    if bambi is not None:
+        for name in ("bayes-ubpr fit (CLI)", "bayes_ubpr.fit (nutpie) script"):
+            print(f"  {name} / Bambi wall: {medians[name] / bambi:.2f}")
 
     _ours_in_process(cohorts[0])  # compile once
     _plain_in_process(cohorts[0])
@@ -131,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  speed-up: {plain_warm[0] / ours_warm[0]:.1f}x wall, {ours_warm[1] / ours_warm[0] / (plain_warm[1] / plain_warm[0]):.1f}x ESS/s"
     )
     print(f"  against pm.sample on a hand-standardised design: {careful_warm[0] / ours_warm[0]:.1f}x wall")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 
 

@@ -231,3 +231,21 @@ def test_reproduce_prints_no_third_party_warnings(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Number of fractures" in result.stdout
     assert not re.search(r"\w+Warning\b|ArviZ is undergoing", result.stderr), result.stderr
+
+
+def test_a_long_fit_says_so_and_shows_its_progress(tmp_path, capsys, monkeypatch):
+    import bayes_ubpr.cli as cli
+
+    seen = {}
+
+    def fake_fit(sample, spec, **options):  # the sampling itself is not what is tested here
+        seen.update(options)
+        raise ValueError("stop after the call")
+
+    monkeypatch.setattr(cli, "fit", fake_fit)
+    path = tmp_path / "big.csv"
+    bu.simulate_cohort(n=cli.LONG_FIT_ROWS, prevalence=0.1, seed=1).to_csv(path, index=False)
+    assert main(["fit", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "A long fit (20,000 patients" in err and seen["progressbar"] is True
+    assert seen["sampler"] == cli.ONE_OFF_SAMPLER

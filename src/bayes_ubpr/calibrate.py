@@ -489,7 +489,8 @@ def calibration_study(
         Per chain. Sized to the convergence target rather than to a habit:
         4 x 500 draws give bulk and tail ESS far above 400 for this model,
         and a replicate whose R-hat exceeds 1.01 or whose bulk or tail ESS
-        falls below 400 for any parameter (or that diverges) is refitted
+        falls below 100 per chain (400 for 4 chains) for any parameter (or
+        that diverges) is refitted
         with 4x the draws and 2x the tuning; it is flagged if it still
         misses, and never dropped (``refitted`` and ``flagged`` columns).
     seed : int, optional

@@ -44,12 +44,25 @@ class _Progress:
         print(f"[{self.step}/{self.steps} {elapsed:5.1f} s] {message}", file=sys.stderr, flush=True)
 
 
-def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--draws", type=int, default=1000, help="posterior draws per chain (default 1000)")
-    parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default 1000)")
+ONE_OFF_SAMPLER = "pymc"
+"""Sampler of the commands that fit once per process (fit, reproduce). PyTensor keeps the C code it compiles
+for PyMC's sampler on disk, so a later process reuses it, while nutpie recompiles its numba model in every
+process (8 s on a quiet 2-core machine): for one fit, PyMC's sampler finishes first. Commands that refit one
+model many times (calibrate, sensitivity) keep nutpie, which then refits in a fraction of a second."""
+
+
+def _add_sampling_options(
+    parser: argparse.ArgumentParser, *, one_off: bool = False, draws: int = 1000, tune: int = 1000
+) -> None:
+    parser.add_argument("--draws", type=int, default=draws, help=f"posterior draws per chain (default {draws})")
+    parser.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain (default {tune})")
     parser.add_argument("--chains", type=int, default=4, help="chains (default 4)")
+    default = ONE_OFF_SAMPLER if one_off else None
     parser.add_argument(
-        "--sampler", choices=SAMPLERS, default=None, help="NUTS implementation (default: nutpie where installed)"
+        "--sampler",
+        choices=SAMPLERS,
+        default=default,
+        help=f"NUTS implementation (default: {default or 'nutpie where installed'})",
     )
 
 
@@ -68,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     reproduce.add_argument("--out", type=Path, help="also save the fit as NetCDF to this file")
     reproduce.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
-    _add_sampling_options(reproduce)
+    _add_sampling_options(reproduce, one_off=True)
 
     simulate = commands.add_parser("simulate", help="simulate a cohort like the paper's and save it")
     simulate.add_argument("--n", type=int, default=N_PATIENTS, help=f"patients (default {N_PATIENTS})")
@@ -115,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     fit_cmd.add_argument("--seed", type=int, default=None, help="random seed")
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
     fit_cmd.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
-    _add_sampling_options(fit_cmd)
+    _add_sampling_options(fit_cmd, one_off=True)
     calibrate = commands.add_parser(
         "calibrate", help="run a calibration study (fixed truth or SBC) and save its tables"
     )
@@ -133,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     where = calibrate.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of this many processes")
     where.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
-    _add_sampling_options(calibrate)
+    _add_sampling_options(calibrate, draws=500, tune=300)  # a study's defaults, sized to ESS >= 400
 
     audit_cmd = commands.add_parser(
         "audit", help="recompute the paper's printed statistics, claims and granularity; grade what disagrees"
@@ -321,7 +334,21 @@ def _report(args: argparse.Namespace) -> None:
     print(f"Wrote the report to {path}", file=sys.stderr)
 
 
+LONG_FIT_ROWS = 20_000
+"""Patients from which a fit counts as long: its progress (with the sampler's own estimate of the time
+left) is shown even when stderr is not a terminal."""
+
+
 def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelSpec) -> None:
+    long_fit = len(sample) >= LONG_FIT_ROWS
+    if long_fit:
+        print(
+            f"A long fit ({len(sample):,} patients, {args.chains} chains x ({args.tune} + {args.draws})): "
+            "the progress bar below shows the time left. For a first look at a large cohort, "
+            "--draws 300 --tune 300 usually gives an ESS above 400 (see docs: Large cohorts).",
+            file=sys.stderr,
+            flush=True,
+        )
     idata = fit(
         sample,
         spec,
@@ -330,7 +357,7 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
         chains=args.chains,
         seed=args.seed,
         sampler=args.sampler,
-        progressbar=sys.stderr.isatty(),
+        progressbar=sys.stderr.isatty() or long_fit,
     )
     print(format_odds_ratio_table(odds_ratio_table(idata)))
     if args.out is not None:

@@ -17,13 +17,9 @@ import numpy as np
 
 from bayes_ubpr.model._build import ModelInputs
 from bayes_ubpr.model._diagnostics import ess_bulk, ess_tail, rhat
-from bayes_ubpr.model._fit import RHAT_MAX, _compiled_nutpie
+from bayes_ubpr.model._fit import ESS_PER_CHAIN_MIN, RHAT_MAX, _compiled_nutpie
 
-__all__ = ["ESS_TARGET", "FitArrays", "sample_arrays"]
-
-ESS_TARGET = 400
-"""Bulk and tail ESS every parameter of a study replicate must reach (Vehtari et al. 2021 suggest 400 for
-reliable R-hat and intervals from 4 chains)."""
+__all__ = ["FitArrays", "sample_arrays"]
 
 CHECKED = ("alpha", "beta", "group_sd", "slope_sd", "global_scale")
 """Parameters whose convergence is checked, where the model has them (as :func:`~bayes_ubpr.check_convergence`)."""
@@ -40,12 +36,17 @@ class FitArrays:
     ess_tail_min: float
 
     @property
+    def ess_target(self) -> int:
+        """Bulk and tail ESS each parameter must reach: 100 per chain, 400 for 4 chains (Vehtari et al. 2021)."""
+        return ESS_PER_CHAIN_MIN * next(iter(self.draws.values())).shape[0]
+
+    @property
     def converged(self) -> bool:
-        """R-hat at most 1.01, bulk and tail ESS at least :data:`ESS_TARGET` for every parameter, no divergence."""
+        """R-hat at most 1.01, bulk and tail ESS at least :attr:`ess_target` for every parameter, no divergence."""
         return (
             self.rhat_max <= RHAT_MAX
-            and self.ess_bulk_min >= ESS_TARGET
-            and self.ess_tail_min >= ESS_TARGET
+            and self.ess_bulk_min >= self.ess_target
+            and self.ess_tail_min >= self.ess_target
             and self.n_divergent == 0
         )
 

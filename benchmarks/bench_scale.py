@@ -1,0 +1,71 @@
+"""Benchmark: how the cost of a fit grows with the number of patients.
+
+For cohorts of 1,316 to 1,000,000 simulated patients (six factors), it times
+one evaluation of the model's log density and gradient (the unit of work of
+every NUTS leapfrog step), compiled as nutpie compiles it (PyTensor's numba
+backend) and as PyMC's sampler does (the C backend), and prints the time per
+gradient per patient: a cost linear in patients keeps that flat. Then it fits
+``--fit-rows`` patients end to end with short sampling (2 chains x (300 +
+300), design check off) and prints the wall time and the ESS reached.
+
+Run:  python benchmarks/bench_scale.py [--sizes 1316 13160 131600 1000000] [--fit-rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import bayes_ubpr as bu
+from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model._build import build_from_inputs, prepare_inputs
+
+
+def _time_per_call(function, point, seconds: float = 1.5) -> float:
+    function(point)
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        function(point)
+        calls += 1
+    return (time.perf_counter() - start) / calls
+
+
+def gradient_cost(n: int, mode: str) -> float:
+    """Seconds per log-density-and-gradient evaluation for ``n`` patients in PyTensor ``mode``."""
+    cohort = bu.simulate_cohort(n=n, prevalence=0.1, seed=1)
+    model = build_from_inputs(prepare_inputs(cohort, ModelSpec()))
+    return _time_per_call(model.compile_logp_dlogp(mode=mode), model.initial_point())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the cost per gradient per patient across cohort sizes, then one large fit."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1316, 13160, 131600, 1000000])
+    parser.add_argument("--fit-rows", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    for mode in ("NUMBA", "FAST_RUN"):
+        per_row = {}
+        for n in args.sizes:
+            seconds = gradient_cost(n, mode)
+            per_row[n] = seconds / n
+            print(
+                f"{mode:>8} n = {n:>9,}: {seconds * 1e3:9.3f} ms per gradient, {per_row[n] * 1e9:7.1f} ns per patient"
+            )
+        smallest, largest = per_row[min(per_row)], per_row[max(per_row)]
+        print(f"{mode:>8} cost per patient, largest over smallest cohort: {largest / smallest:.2f}x")
+    cohort = bu.simulate_cohort(n=args.fit_rows, prevalence=0.1, seed=2)
+    start = time.perf_counter()
+    idata = bu.fit(cohort, draws=300, tune=300, chains=2, seed=1, check=False)
+    wall = time.perf_counter() - start
+    ess = float(bu.check_convergence(idata)["ess_bulk"].min())
+    print(f"fit of {args.fit_rows:,} patients, 2 chains x (300 + 300): {wall:.1f} s, min bulk ESS {ess:.0f}")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
