@@ -234,6 +234,7 @@ def _fit_replicate(
             seed=int(rng.integers(2**31 - 1)),
             sampler=settings["sampler"],
             check=False,
+            log_likelihood=False,
         )
     return idata, any(issubclass(w.category, StatisticalWarning) for w in caught)
 
