@@ -69,11 +69,9 @@ def _fit_spec(idata: object, *, name: str = "idata") -> ModelSpec:
 
 
 def _with_log_likelihood(idata: az.InferenceData) -> az.InferenceData:
-    """The fit's posterior and pointwise log likelihood (computed if the fit was saved without it)."""
-    if "log_likelihood" in idata.groups():
-        log_lik = idata.log_likelihood
-    else:
-        log_lik = pointwise_log_likelihood(idata)
+    """Return the fit's posterior and pointwise log likelihood (computed if the fit was saved without it)."""
+    stored = "log_likelihood" in idata.groups()
+    log_lik = idata.log_likelihood if stored else pointwise_log_likelihood(idata)
     return az.InferenceData(posterior=idata.posterior, log_likelihood=log_lik)
 
 
@@ -625,7 +623,7 @@ def select_factors(
     --------
     >>> from bayes_ubpr import simulate_cohort, select_factors
     >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
-    >>> candidates = ["fascia_injury", "depression", "age", "smoking"]
+    >>> candidates = ["fascia_injury", "depression", "age", "copd"]  # the last two without effect
     >>> result = select_factors(cohort, factors=candidates, n_folds=0, chains=2, draws=300, tune=300, seed=1)
     >>> result.order[:2]
     ['fascia_injury', 'depression']
