@@ -46,8 +46,12 @@ __all__ = [
 PARETO_K_THRESHOLD = 0.7
 """Pareto k above which a patient's PSIS-LOO estimate is unreliable (Vehtari et al. 2024)."""
 
-_K_BINS = ((-np.inf, 0.5, "k <= 0.5 (good)"), (0.5, 0.7, "0.5 < k <= 0.7 (ok)"), (0.7, 1.0, "0.7 < k <= 1 (bad)"))
-_K_BINS += ((1.0, np.inf, "k > 1 (very bad)"),)
+_K_BINS: tuple[tuple[float, float, str], ...] = (
+    (-np.inf, 0.5, "k <= 0.5 (good)"),
+    (0.5, 0.7, "0.5 < k <= 0.7 (ok)"),
+    (0.7, 1.0, "0.7 < k <= 1 (bad)"),
+    (1.0, np.inf, "k > 1 (very bad)"),
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -648,11 +652,20 @@ def select_factors(
     root = np.random.SeedSequence(as_int_seed(seed))
     children = root.spawn(n_folds + 2)
     fold_rng = np.random.default_rng(children[-1])
-    options = {"draws": draws, "tune": tune, "chains": chains, "sampler": sampler, "check": False}
 
     def run(frame: pd.DataFrame, child: np.random.SeedSequence) -> tuple[az.InferenceData, _Reference, tuple]:
         fit_seed, cluster_seed = (int(v) for v in child.generate_state(2) % (2**31 - 1))
-        idata = fit(frame, spec, seed=fit_seed, log_likelihood=False, **options)
+        idata = fit(
+            frame,
+            spec,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            sampler=sampler,
+            seed=fit_seed,
+            check=False,
+            log_likelihood=False,
+        )
         ref = _reference(idata, n_draws)
         return idata, ref, _search(ref, names, n_clusters, max_size, cluster_seed)
 
