@@ -299,6 +299,8 @@ def compare_models(
     elpd = {name: _elpd_data(idata, f'fit "{name}"') for name, idata in fits.items()}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
+        # ArviZ 0.23 sorts in place, which pandas 3 deprecates: ArviZ's to fix, nothing for users to act on.
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values")
         compared = az.compare(elpd, ic="loo", method=method, seed=as_int_seed(seed) if method[0] == "B" else None)
     table = compared.reset_index(names="model").rename(columns={"dse": "diff_se"})
     table["n_high_k"] = [int((elpd[m]["pareto_k"].values > PARETO_K_THRESHOLD).sum()) for m in table["model"]]
