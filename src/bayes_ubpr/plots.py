@@ -774,8 +774,8 @@ def selection_plot(result: SelectionResult, *, ax: Axes | None = None) -> Axes:
         )
     ax.axhline(0.0, color="black", linewidth=1, linestyle="--", label="reference model")
     ax.axvline(result.suggested_size, color="grey", linewidth=1, linestyle=":", label="suggested size")
-    ax.set_xticks(path["size"], [f"{m}\n{f}" if f else "0" for m, f in zip(path["size"], path["factor"], strict=True)])
-    ax.tick_params(axis="x", labelrotation=60, labelsize="small")
+    labels = [f"{f} ({m})" if f else "intercept only (0)" for m, f in zip(path["size"], path["factor"], strict=True)]
+    ax.set_xticks(path["size"], labels, rotation=45, ha="right", rotation_mode="anchor", fontsize="small")
     ax.set_xlabel("submodel size (factor added)")
     ax.set_ylabel("elpd difference to the reference")
     ax.legend(fontsize="small")
