@@ -467,6 +467,17 @@ class SelectionResult:
     settings : dict
         ``factors``, ``outcome``, ``priors``, ``n_clusters``, ``n_draws``,
         ``n_folds``, ``criterion``, ``seed``.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, select_factors
+    >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
+    >>> result = select_factors(cohort, factors=["fascia_injury", "depression", "age", "copd"], priors="default",
+    ...                         n_folds=0, chains=2, draws=300, tune=300, seed=1)
+    >>> result.path[["size", "factor"]].to_dict("list")["size"], result.reference["estimate"].tolist()
+    ([0, 1, 2, 3, 4], ['psis_loo'])
+    >>> result.selected == result.order[: result.suggested_size]
+    True
     """
 
     path: pd.DataFrame
