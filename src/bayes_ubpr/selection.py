@@ -419,9 +419,9 @@ def _psis_weights(log_lik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _search(
-    ref: _Reference, factors: Sequence[str], n_clusters: int, max_size: int, seed: int
+    ref: _Reference, n_clusters: int, max_size: int, seed: int
 ) -> tuple[list[int], list[float], list[np.ndarray]]:
-    """Forward search on one reference; each size's projected log odds on the thinned draws (for performance)."""
+    """Forward search on one reference: order, KL per size, and each size's projection of the thinned draws."""
     z = ref.standardise(ref.x)
     mu, weights = _clusters(ref.eta, n_clusters, seed)
     order, kl = _forward_search(mu, weights, z, max_size)
@@ -681,7 +681,7 @@ def select_factors(
             log_likelihood=False,
         )
         ref = _reference(idata, n_draws)
-        return idata, ref, _search(ref, names, n_clusters, max_size, cluster_seed)
+        return idata, ref, _search(ref, n_clusters, max_size, cluster_seed)
 
     reference_fit, ref, (order, kl_path, coefs) = run(clean, children[0])
     z = ref.standardise(ref.x)
