@@ -48,6 +48,7 @@ from bayes_ubpr.plots import (
     prior_sensitivity_plot,
     risk_distribution_plot,
     sbc_ecdf_plot,
+    selection_plot,
     tipping_point_plot,
     validation_calibration_plot,
 )
@@ -71,6 +72,7 @@ from bayes_ubpr.priors import (
     paper_priors,
 )
 from bayes_ubpr.report import example_patients, write_report
+from bayes_ubpr.selection import LooResult, SelectionResult, compare_models, loo, select_factors
 from bayes_ubpr.sensitivity import (
     LITERATURE_PREVALENCES,
     control_resampling,
@@ -154,6 +156,12 @@ __all__ = [
     "prior_grid",
     "prior_sensitivity",
     "tipping_points",
+    # model comparison and factor selection
+    "LooResult",
+    "SelectionResult",
+    "compare_models",
+    "loo",
+    "select_factors",
     # external validation and decision curves
     "ValidationResult",
     "validate_model",
@@ -168,6 +176,7 @@ __all__ = [
     "decision_curve_plot",
     "coverage_plot",
     "sbc_ecdf_plot",
+    "selection_plot",
     "forest_plot",
     "ppc_plot",
     "risk_distribution_plot",

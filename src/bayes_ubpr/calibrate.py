@@ -237,7 +237,7 @@ def _arrays_from_fit(sample: pd.DataFrame, spec: ModelSpec, settings: dict, seed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         idata = fit(sample, spec, draws=draws, tune=tune, chains=settings["chains"], seed=seed,
-                    sampler=settings["sampler"], check=False)  # fmt: skip
+                    sampler=settings["sampler"], check=False, log_likelihood=False)  # fmt: skip
     post = idata.posterior
     arrays = {name: post[name].to_numpy() for name in (*_VAR_NAMES, *CHECKED) if name in post}
     chains = settings["chains"]

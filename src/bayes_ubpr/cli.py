@@ -21,7 +21,7 @@ from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, ModelSpec, fit, read_factor_file
-from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS
+from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
 from bayes_ubpr.report import REPORT_SUFFIXES, write_report
@@ -224,6 +224,27 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", type=Path, help="folder for the tables (.csv) and figures (.png)")
     validate.add_argument("--report", type=Path, help="also write the fit's report with validation sections")
 
+    select = commands.add_parser(
+        "select",
+        help="projection-predictive forward selection of factors (horseshoe reference): elpd by size, "
+        "suggested size, selection order and its stability across folds",
+    )
+    select.add_argument("file", type=Path, help="cohort or case-control file (.csv, .parquet, .xlsx)")
+    select.add_argument(
+        "--factors",
+        nargs="+",
+        default=None,
+        metavar="FACTOR",
+        help="candidate factor columns (default: the fifteen of Table 4)",
+    )
+    select.add_argument("--outcome", default=OUTCOME, help=f"outcome column, coded 0/1 (default {OUTCOME})")
+    select.add_argument("--priors", choices=PRESETS, default="horseshoe", help="reference priors (default horseshoe)")
+    select.add_argument("--folds", type=int, default=5, help="folds of the cross-validated search; 0 skips (default 5)")
+    select.add_argument("--max-size", type=int, default=None, help="largest submodel searched (default all factors)")
+    select.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    select.add_argument("--out", type=Path, help="folder for the tables (.csv) and the figure (.png)")
+    _add_sampling_options(select)
+
     report = commands.add_parser("report", help="write the report of a saved fit (.nc) as HTML or Markdown")
     report.add_argument("fit", type=Path, help="fit saved by `bayes-ubpr fit --out` or bayes_ubpr.save_fit")
     report.add_argument("--out", type=Path, required=True, help="report file (.html or .md)")
@@ -327,6 +348,33 @@ def _validate(args: argparse.Namespace) -> None:
     if args.report is not None:
         path = write_report(model, args.report, prob=args.prob, seed=args.seed, validation=result)
         print(f"Wrote the report to {path}", file=sys.stderr)
+
+
+def _select(args: argparse.Namespace) -> None:
+    from bayes_ubpr.plots import selection_plot
+    from bayes_ubpr.selection import select_factors
+
+    factors = args.factors if args.factors is not None else list(RISK_FACTORS)
+    data = load_cohort(args.file, factors=factors, outcome=args.outcome)
+    result = select_factors(
+        data,
+        factors=factors,
+        outcome=args.outcome,
+        priors=args.priors,
+        max_size=args.max_size,
+        n_folds=args.folds,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        sampler=args.sampler,
+        seed=args.seed,
+    )
+    print(result)
+    if args.out is not None:
+        tables = {"selection_path": result.path, "selection_reference": result.reference}
+        if args.folds:
+            tables |= {"selection_folds": result.fold_orders, "selection_fold_proportions": result.fold_proportions()}
+        _save_outputs(args.out, tables, {"selection": _drawing(selection_plot, result)})
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -443,6 +491,7 @@ _OUTPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     "sensitivity": (("out", "folder"),),
     "report": (("out", "report"),),
     "validate": (("out", "folder"), ("report", "report")),
+    "select": (("out", "folder"),),
 }
 """Each command's output options and what they name: a file of a kind, a folder, or a store folder to create."""
 
@@ -553,6 +602,7 @@ _COMMANDS = {
     "audit": _audit,
     "sensitivity": _sensitivity,
     "validate": _validate,
+    "select": _select,
     "report": _report,
 }
 

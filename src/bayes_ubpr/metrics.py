@@ -32,6 +32,7 @@ __all__ = [
     "net_benefit",
     "net_benefit_treat_all",
     "bayesian_decision_curve",
+    "bernoulli_log_density",
 ]
 
 _NEWTON_STEPS = 100
@@ -132,12 +133,33 @@ def calibration_slope(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
     return _squeeze(coef[:, 1], p)
 
 
+def bernoulli_log_density(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """Log density of outcome ``y`` (0/1, or a probability) under log odds ``eta``, elementwise.
+
+    ``y eta - log(1 + exp(eta))``, computed without overflow. With a
+    fractional ``y`` it is the expected log density of a Bernoulli outcome
+    whose probability is ``y`` (the cross-entropy, negated).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_ubpr.metrics import bernoulli_log_density
+    >>> bernoulli_log_density(np.array([1, 0]), np.array([0.0, 800.0])).tolist()  # log 0.5, log(1 - expit(800))
+    [-0.6931471805599453, -800.0]
+    """
+    return y * eta - np.logaddexp(0.0, eta)
+
+
 def _log_likelihood(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
-    return (y * eta - np.logaddexp(0.0, eta)).sum(axis=1)
+    return bernoulli_log_density(y, eta).sum(axis=1)
 
 
 def _logistic_mle(y: np.ndarray, columns: list[np.ndarray], offset: np.ndarray, *, start: list[float]) -> np.ndarray:
     """Maximum-likelihood logistic regressions, one per row of the (rows, n) ``columns`` and ``offset``.
+
+    ``y`` is shared by all rows (shape (n,)) or has one row each (rows, n);
+    fractional values in [0, 1] give the fit that minimises the
+    Kullback-Leibler divergence from Bernoulli(y) (a KL projection).
 
     Newton's method with step halving, so the log likelihood never falls
     (plain Newton overshoots when predicted risks reach 0 or 1). A row gets
@@ -159,7 +181,7 @@ def _logistic_mle(y: np.ndarray, columns: list[np.ndarray], offset: np.ndarray, 
             weights = mu * (1 - mu)
             gradient = (design_t @ (y - mu)[..., None])[..., 0]
             hessian = design_t @ (design * weights[..., None])
-            information = weights.sum(axis=1) / y.size
+            information = weights.sum(axis=1) / y.shape[-1]
             step = np.linalg.solve(hessian + ridge, gradient[..., None])[..., 0]
             size = np.ones(design.shape[0])
             for _ in range(_HALVINGS):  # halve each row's step until its log likelihood does not fall

@@ -14,6 +14,7 @@ from bayes_ubpr.calibrate import CalibrationResult, SBCResult, simultaneous_ecdf
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, odds_ratio_table
+from bayes_ubpr.selection import SelectionResult
 from bayes_ubpr.sensitivity import _margin_from_one
 from bayes_ubpr.validation import ValidationResult
 
@@ -29,6 +30,7 @@ __all__ = [
     "prior_sensitivity_plot",
     "risk_distribution_plot",
     "sbc_ecdf_plot",
+    "selection_plot",
     "tipping_point_plot",
     "validation_calibration_plot",
 ]
@@ -717,5 +719,64 @@ def decision_curve_plot(result: ValidationResult | pd.DataFrame, *, ax: Axes | N
     ax.set_xlim(float(t.min()), float(t.max()))
     ax.set_xlabel("threshold risk")
     ax.set_ylabel("net benefit")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def selection_plot(result: SelectionResult, *, ax: Axes | None = None) -> Axes:
+    """Difference in elpd from the reference model against submodel size, with 1-SE bars.
+
+    PSIS-LOO (with the reference's weights, on the search run on all the
+    data) and, where folds were run, K-fold cross-validation of the whole
+    search; the suggested size is marked. Each tick names the factor added
+    at that size.
+
+    Parameters
+    ----------
+    result : SelectionResult
+        From :func:`bayes_ubpr.select_factors`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import simulate_cohort, select_factors, selection_plot
+    >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
+    >>> result = select_factors(cohort, factors=["fascia_injury", "depression", "age", "copd"], priors="default",
+    ...                         n_folds=0, chains=2, draws=300, tune=300, seed=1)
+    >>> ax = selection_plot(result)
+    >>> ax.get_xlabel(), len(ax.containers)  # one set of error bars: PSIS-LOO only
+    ('submodel size (factor added)', 1)
+    >>> plt.close("all")
+    """
+    if not isinstance(result, SelectionResult):
+        raise TypeError(f"result must be a SelectionResult from select_factors; got {type(result).__name__}")
+    path = result.path
+    ax = _axes(ax, (max(6.0, 0.45 * len(path) + 2), 4.5))
+    estimates = [("loo", "PSIS-LOO (reference weights)", "C0", -0.1)]
+    if path["elpd_diff_cv"].notna().any():
+        estimates.append(("cv", f"{result.settings.get('n_folds')}-fold CV of the search", "C1", 0.1))
+    for key, label, colour, shift in estimates:
+        ax.errorbar(
+            path["size"] + shift,
+            path[f"elpd_diff_{key}"],
+            yerr=path[f"elpd_diff_{key}_se"],
+            fmt="o-",
+            color=colour,
+            capsize=3,
+            markersize=4,
+            label=label,
+        )
+    ax.axhline(0.0, color="black", linewidth=1, linestyle="--", label="reference model")
+    ax.axvline(result.suggested_size, color="grey", linewidth=1, linestyle=":", label="suggested size")
+    labels = [f"{f} ({m})" if f else "intercept only (0)" for m, f in zip(path["size"], path["factor"], strict=True)]
+    ax.set_xticks(path["size"], labels, rotation=45, ha="right", rotation_mode="anchor", fontsize="small")
+    ax.set_xlabel("submodel size (factor added)")
+    ax.set_ylabel("elpd difference to the reference")
     ax.legend(fontsize="small")
     return ax

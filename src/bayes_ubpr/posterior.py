@@ -28,6 +28,7 @@ __all__ = [
     "format_odds_ratio_table",
     "maximum_likelihood",
     "odds_ratio_table",
+    "pointwise_log_likelihood",
     "ppc_summary",
     "predict_risk",
     "reanalyse_published",
@@ -573,17 +574,81 @@ _METRICS = {
 }
 
 
-def _fitted_risk_draws(idata: az.InferenceData) -> np.ndarray:
-    """Risk of each fitted patient per draw, on the sample's own scale (draws, n)."""
+def _linear_predictor_draws(idata: az.InferenceData) -> np.ndarray:
+    """Log odds of each fitted patient per draw, on the sample's own scale (draws, n).
+
+    ``intercept + beta . x``, plus the patient's group offset and, for
+    varying slopes, the group's deviation of each slope (per SD of the
+    factor, on the standardised design the sampler used).
+    """
     x, _, _ = _fitted_data(idata)
     post = idata.posterior.stack(sample=("chain", "draw"))
     eta = post["intercept"].to_numpy()[:, None] + post["beta"].transpose("sample", "factor").to_numpy() @ x.T
-    if "group_offset" in post and "group_idx" in idata.constant_data:
-        idx = idata.constant_data["group_idx"].to_numpy()
+    constant = idata.constant_data
+    if "group_offset" in post and "group_idx" in constant:
+        idx = constant["group_idx"].to_numpy()
         eta = eta + post["group_offset"].transpose("sample", "group").to_numpy()[:, idx]
         if "slope_offset_std" in post:
-            raise NotImplementedError("posterior-predictive checks of varying-slope fits are not implemented yet")
-    return special.expit(eta)
+            offsets = post["slope_offset_std"].transpose("sample", "group", "slope")
+            factors = [str(f) for f in constant["factor"].values]
+            columns = [factors.index(str(f)) for f in offsets["slope"].values]
+            standardised = (x[:, columns] - constant["x_center"].to_numpy()[columns]) / constant["x_scale"].to_numpy()[
+                columns
+            ]
+            eta = eta + np.einsum("ik,sik->si", standardised, offsets.to_numpy()[:, idx, :])
+    return eta
+
+
+def _fitted_risk_draws(idata: az.InferenceData) -> np.ndarray:
+    """Risk of each fitted patient per draw, on the sample's own scale (draws, n)."""
+    return special.expit(_linear_predictor_draws(idata))
+
+
+def pointwise_log_likelihood(idata: az.InferenceData) -> xr.Dataset:
+    """Bernoulli log likelihood of each fitted patient under each posterior draw.
+
+    ``log p(y_i | theta_s) = y_i eta_si - log(1 + exp(eta_si))`` with
+    ``eta_si`` the patient's log odds under draw s on the sample's own scale
+    (group offsets and varying slopes included): what PyMC's
+    ``compute_log_likelihood`` gives for the fitted model, computed in numpy
+    from the stored posterior and data, so that it also serves fits saved
+    without it. :func:`bayes_ubpr.fit` stores it as the ``log_likelihood``
+    group; :func:`bayes_ubpr.loo` reads it from there.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit from :func:`bayes_ubpr.fit` (its ``constant_data`` and
+        ``observed_data`` hold the patients).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable named as the outcome, dims ``(chain, draw, obs)``,
+        labelled as the fit's ``obs``.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit
+    >>> from bayes_ubpr.posterior import pointwise_log_likelihood
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1, log_likelihood=False)
+    >>> log_lik = pointwise_log_likelihood(idata)
+    >>> log_lik["ubpr"].dims, log_lik["ubpr"].shape
+    (('chain', 'draw', 'obs'), (2, 1000, 600))
+    """
+    spec = _spec(idata)
+    _, y, _ = _fitted_data(idata)
+    eta = _linear_predictor_draws(idata)
+    values = metrics.bernoulli_log_density(y, eta)
+    posterior = idata.posterior
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    observed = idata.observed_data[spec.outcome]
+    array = xr.DataArray(
+        values.reshape(chains, draws, -1),  # stack(sample=(chain, draw)) is chain-major
+        dims=("chain", "draw", "obs"),
+        coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values, "obs": observed["obs"].values},
+    )
+    return xr.Dataset({spec.outcome: array})
 
 
 def ppc_summary(idata: az.InferenceData, *, prob: float = 0.95, n_bins: int = 10, seed: SeedLike = None) -> PPCSummary:

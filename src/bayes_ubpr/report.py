@@ -31,6 +31,7 @@ from bayes_ubpr.plots import (
 )
 from bayes_ubpr.posterior import odds_ratio_table, ppc_summary, predict_risk
 from bayes_ubpr.priors import describe_priors
+from bayes_ubpr.selection import PARETO_K_THRESHOLD, loo
 from bayes_ubpr.validation import ValidationResult
 
 __all__ = ["example_patients", "write_report"]
@@ -190,6 +191,7 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
         ),
         ("Replicated number of cases", "", _figure_png(lambda ax: ppc_plot(ppc, idata, seed=seed, ax=ax))),
         ("Predictive performance", "Posterior distribution of each metric on the fitted data.", ppc.performance),
+        *_loo_sections(idata),
         (
             "Calibration",
             "CORP reliability diagram (no binning) with its 90% consistency band, then a binned table.",
@@ -202,6 +204,35 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
             f"Risk of {event} on the {scale} scale, posterior median and {prob:.0%} credible interval.",
             patients,
         ),
+    ]
+
+
+def _loo_sections(idata: az.InferenceData) -> list[tuple[str, str, object]]:
+    """PSIS-LOO: elpd with its SE and p_loo, then the patients per range of Pareto k."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the high-k patients are listed in the section
+        result = loo(idata)
+    summary = pd.DataFrame(
+        {"elpd_loo": [result.elpd_loo], "se": [result.se], "p_loo": [result.p_loo], "patients": [result.n_obs]}
+    )
+    high = result.high_k
+    flagged = (
+        f"Patients with Pareto k > {PARETO_K_THRESHOLD}, whose estimates are unreliable: "
+        + ", ".join(map(str, high[:20]))
+        + (f" and {len(high) - 20} more." if len(high) > 20 else ".")
+        if high
+        else f"No patient has Pareto k > {PARETO_K_THRESHOLD}: every leave-one-out estimate is reliable."
+    )
+    text = (
+        "Expected log predictive density of a new patient drawn like the fitted ones, by Pareto-smoothed "
+        "importance-sampling leave-one-out cross-validation (Vehtari, Gelman & Gabry 2017); p_loo is the "
+        "effective number of parameters. For a case-control sample it refers to patients sampled like its cases "
+        "and controls, not to the population; compare it only between fits of the same patients "
+        "(bayes_ubpr.compare_models)."
+    )
+    return [
+        ("Leave-one-out cross-validation", text, summary),
+        ("Pareto k of the patients", flagged, result.pareto_k_summary()),
     ]
 
 
@@ -326,7 +357,8 @@ def write_report(
 
     Sections: the data, the priors used, sampling diagnostics, the odds
     ratios beside maximum likelihood and the paper's Table 5, a forest plot,
-    posterior-predictive checks, predictive performance, a CORP calibration
+    posterior-predictive checks, predictive performance, leave-one-out
+    cross-validation (elpd, p_loo, Pareto k), a CORP calibration
     diagram and table, predicted risks by outcome, and the absolute risk of a
     typical and a high-risk patient; with ``validation``, external
     validation and decision curves. The file is written atomically: a crash

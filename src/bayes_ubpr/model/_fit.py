@@ -203,6 +203,7 @@ def fit(
     target_accept: float | None = None,
     progressbar: bool = False,
     check: bool = True,
+    log_likelihood: bool = True,
 ) -> az.InferenceData:
     """Fit the Bayesian logistic regression of an outcome (UBPR by default) on risk factors.
 
@@ -257,6 +258,10 @@ def fit(
         Show the sampler's progress bar.
     check : bool, default True
         Run :func:`check_design` first and warn about what it finds.
+    log_likelihood : bool, default True
+        Store each patient's log likelihood under each draw (group
+        ``log_likelihood``, for :func:`bayes_ubpr.loo`); calibration
+        studies, which never compare fits, skip it.
 
     Returns
     -------
@@ -265,7 +270,9 @@ def fit(
         ratio per unit), ``intercept``, ``alpha_population``,
         ``intercept_population`` and the structure's own parameters;
         ``sample_stats``; ``observed_data`` (the outcome) and
-        ``constant_data`` (raw design ``x``, ``x_center``, ``x_scale``).
+        ``constant_data`` (raw design ``x``, ``x_center``, ``x_scale``);
+        ``log_likelihood`` (one variable named as the outcome, dims
+        ``chain, draw, obs``) unless ``log_likelihood=False``.
         ``attrs`` records the resolved model (read it back with
         :meth:`ModelSpec.from_idata <bayes_ubpr.ModelSpec.from_idata>`:
         factors with the kinds and reference scales used, priors, design,
@@ -334,6 +341,11 @@ def fit(
             "target_accept": target_accept,
         }
     )
+    if log_likelihood:
+        # posterior comes after model in the data flow: imported here, where the fit is complete.
+        from bayes_ubpr.posterior import pointwise_log_likelihood
+
+        idata.add_groups(log_likelihood=pointwise_log_likelihood(idata))
     check_convergence(idata)
     return idata
 

@@ -1,0 +1,741 @@
+"""Comparing fits by leave-one-out cross-validation, and choosing factors by projection.
+
+:func:`loo` and :func:`compare_models` estimate how well fits predict a new
+patient of the kind they were fitted to (PSIS-LOO, Vehtari, Gelman & Gabry
+2017) and weigh them against each other. :func:`select_factors` runs the
+projection-predictive forward search of Piironen, Paasiniemi & Vehtari (2020):
+a reference model over all candidate factors with the regularised horseshoe,
+then the submodels that best reproduce its predictions, one factor at a time.
+The Bernoulli-logit projection is a logistic regression on the reference's
+fitted probabilities, solved by the Newton kernel of :mod:`bayes_ubpr.metrics`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+from scipy import special
+from scipy.cluster.vq import kmeans2
+
+from bayes_ubpr import metrics
+from bayes_ubpr._rng import SeedLike, as_int_seed
+from bayes_ubpr._validate import check_choice, check_positive_int, require_dataframe
+from bayes_ubpr.data import FactorLike, as_factors, validate_cohort
+from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
+from bayes_ubpr.model import ModelSpec, fit
+from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
+from bayes_ubpr.posterior import _linear_predictor_draws, pointwise_log_likelihood
+from bayes_ubpr.priors import PriorsLike
+from bayes_ubpr.validation import _thin
+
+__all__ = [
+    "PARETO_K_THRESHOLD",
+    "LooResult",
+    "SelectionResult",
+    "compare_models",
+    "loo",
+    "select_factors",
+]
+
+PARETO_K_THRESHOLD = 0.7
+"""Pareto k above which a patient's PSIS-LOO estimate is unreliable (Vehtari et al. 2024)."""
+
+_K_BINS: tuple[tuple[float, float, str], ...] = (
+    (-np.inf, 0.5, "k <= 0.5 (good)"),
+    (0.5, 0.7, "0.5 < k <= 0.7 (ok)"),
+    (0.7, 1.0, "0.7 < k <= 1 (bad)"),
+    (1.0, np.inf, "k > 1 (very bad)"),
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Leave-one-out cross-validation
+# --------------------------------------------------------------------------------------------------
+
+
+def _fit_spec(idata: object, *, name: str = "idata") -> ModelSpec:
+    """Return the spec of a bayes_ubpr fit; a clear error for anything else."""
+    if not isinstance(idata, az.InferenceData):
+        raise TypeError(f"{name} must be an arviz.InferenceData from bayes_ubpr.fit; got {type(idata).__name__}")
+    try:
+        spec = ModelSpec.from_idata(idata)
+    except ValueError:
+        spec = None
+    if spec is None or not {"posterior", "observed_data", "constant_data"} <= set(idata.groups()):
+        raise ValueError(f"{name} is not a fit from bayes_ubpr.fit (or bayes_ubpr.load_fit)")
+    return spec
+
+
+def _with_log_likelihood(idata: az.InferenceData) -> az.InferenceData:
+    """Return the fit's posterior and pointwise log likelihood (computed if the fit was saved without it)."""
+    stored = "log_likelihood" in idata.groups()
+    log_lik = idata.log_likelihood if stored else pointwise_log_likelihood(idata)
+    return az.InferenceData(posterior=idata.posterior, log_likelihood=log_lik)
+
+
+def _elpd_data(idata: az.InferenceData, name: str) -> az.ELPDData:
+    """ArviZ's pointwise PSIS-LOO of a fit; its warning about high Pareto k becomes ours, naming the patients."""
+    _fit_spec(idata, name=name)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
+        result = az.loo(_with_log_likelihood(idata), pointwise=True)
+    k = result["pareto_k"]
+    high = k["obs"].values[k.values > PARETO_K_THRESHOLD]
+    if high.size:
+        shown = ", ".join(map(str, high[:10])) + (f" and {high.size - 10} more" if high.size > 10 else "")
+        warnings.warn(
+            f"PSIS-LOO of {name}: {high.size} patient(s) with Pareto k > {PARETO_K_THRESHOLD} ({shown}); "
+            "their leave-one-out estimates are unreliable (refit without them, or use K-fold CV)",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class LooResult:
+    """PSIS-LOO estimate of a fit's expected log predictive density.
+
+    Attributes
+    ----------
+    elpd_loo : float
+        Sum over patients of the leave-one-out log predictive density.
+    se : float
+        Its standard error (sqrt(n) times the SD of the pointwise values).
+    p_loo : float
+        Effective number of parameters: the in-sample log predictive density
+        less ``elpd_loo``.
+    pointwise : pandas.DataFrame
+        One row per patient: ``obs`` (the fit's row label), ``elpd_loo``
+        and ``pareto_k``.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit, loo
+    >>> result = loo(fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1))
+    >>> result.n_obs, bool(5 < result.p_loo < 10), result.high_k  # 7 parameters, no unreliable patient
+    (600, True, [])
+    """
+
+    elpd_loo: float
+    se: float
+    p_loo: float
+    pointwise: pd.DataFrame = field(repr=False)
+
+    @property
+    def n_obs(self) -> int:
+        """Number of patients."""
+        return len(self.pointwise)
+
+    @property
+    def high_k(self) -> list[Any]:
+        """Row labels of the patients with Pareto k > 0.7, whose estimates are unreliable."""
+        return self.pointwise.loc[self.pointwise["pareto_k"] > PARETO_K_THRESHOLD, "obs"].tolist()
+
+    def pareto_k_summary(self) -> pd.DataFrame:
+        """Patients per range of Pareto k: ``range``, ``count``, ``share``."""
+        k = self.pointwise["pareto_k"].to_numpy()
+        counts = [int(((k > low) & (k <= high)).sum()) for low, high, _ in _K_BINS]
+        return pd.DataFrame(
+            {"range": [label for *_, label in _K_BINS], "count": counts, "share": np.array(counts) / len(k)}
+        )
+
+    def __str__(self) -> str:
+        table = self.pareto_k_summary().to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        return (
+            f"PSIS-LOO over {self.n_obs} patients: elpd_loo {self.elpd_loo:.1f} (SE {self.se:.1f}), "
+            f"p_loo {self.p_loo:.1f}\n{table}"
+        )
+
+
+def loo(idata: az.InferenceData) -> LooResult:
+    """Pareto-smoothed importance-sampling leave-one-out cross-validation (PSIS-LOO) of a fit.
+
+    Computed by :func:`arviz.loo` from the fit's pointwise log likelihood
+    (stored by :func:`bayes_ubpr.fit`; computed from the posterior for fits
+    saved without it). The predictive density is on the scale of the data
+    fitted: for a case-control sample, that of a patient drawn like the
+    sample's (half of them cases at 1:1), not of a patient from the
+    population; the case-control correction of the intercept plays no part.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit from :func:`bayes_ubpr.fit` or :func:`bayes_ubpr.load_fit`.
+
+    Returns
+    -------
+    LooResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``idata`` is not a bayes_ubpr fit.
+
+    Warns
+    -----
+    StatisticalWarning
+        Naming the patients whose Pareto k exceeds 0.7.
+
+    References
+    ----------
+    Vehtari A, Gelman A, Gabry J (2017). Practical Bayesian model evaluation
+    using leave-one-out cross-validation and WAIC. Statistics and Computing
+    27(5):1413-1432. doi:10.1007/s11222-016-9696-4
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit, loo
+    >>> result = loo(fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1))
+    >>> result.pareto_k_summary()["count"].tolist()
+    [600, 0, 0, 0]
+    """
+    result = _elpd_data(idata, "idata")
+    pointwise = pd.DataFrame(
+        {
+            "obs": result["loo_i"]["obs"].values,
+            "elpd_loo": result["loo_i"].values,
+            "pareto_k": result["pareto_k"].values,
+        }
+    )
+    return LooResult(float(result["elpd_loo"]), float(result["se"]), float(result["p_loo"]), pointwise)
+
+
+def _check_same_data(fits: Mapping[str, az.InferenceData]) -> None:
+    """Raise ValueError unless every fit was fitted to the same patients with the same outcomes."""
+    items = list(fits.items())
+    first_name, first = items[0]
+    first_y = first.observed_data[_fit_spec(first, name=f'fit "{first_name}"').outcome]
+    for name, idata in items[1:]:
+        y = idata.observed_data[_fit_spec(idata, name=f'fit "{name}"').outcome]
+        if y.size != first_y.size:
+            raise ValueError(
+                f'compare_models needs fits of the same patients: "{name}" has {y.size} observations, '
+                f'"{first_name}" {first_y.size}'
+            )
+        if not np.array_equal(y["obs"].values, first_y["obs"].values):
+            raise ValueError(
+                f'compare_models needs fits of the same patients: "{name}" and "{first_name}" have different '
+                "row labels (obs); fit both to the same data frame"
+            )
+        differ = np.flatnonzero(y.values != first_y.values)
+        if differ.size:
+            rows = ", ".join(map(str, y["obs"].values[differ[:5]]))
+            raise ValueError(
+                f'compare_models needs fits of the same outcomes: "{name}" and "{first_name}" differ in '
+                f"{differ.size} patient(s) (rows {rows})"
+            )
+
+
+_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")
+
+
+def compare_models(
+    fits: Mapping[str, az.InferenceData], *, method: str = "stacking", seed: SeedLike = None
+) -> pd.DataFrame:
+    """Compare fits of the same patients by PSIS-LOO: elpd differences with SE and model weights.
+
+    :func:`arviz.compare` on each fit's :func:`loo`. A difference is only
+    meaningful between fits of the same observations, so fits of different
+    patients or outcomes are refused.
+
+    Parameters
+    ----------
+    fits : mapping of str to arviz.InferenceData
+        Two or more fits from :func:`bayes_ubpr.fit`, by name.
+    method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA"}, default "stacking"
+        How the weights are computed (Yao et al. 2018).
+    seed : None, int or numpy.random.Generator
+        For the Bayesian bootstrap of ``"BB-pseudo-BMA"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit, best first: ``model``, ``rank``, ``elpd_loo``,
+        ``se``, ``p_loo``, ``elpd_diff`` (to the best fit, 0 for it),
+        ``diff_se`` (SE of the difference, from the pointwise differences),
+        ``weight`` and ``n_high_k`` (patients with Pareto k > 0.7).
+
+    Raises
+    ------
+    ValueError
+        For fewer than two fits, or fits of different patients (number, row
+        labels) or outcomes.
+    TypeError
+        If ``fits`` is not a mapping of names to fits.
+
+    References
+    ----------
+    Yao Y, Vehtari A, Simpson D, Gelman A (2018). Using stacking to average
+    Bayesian predictive distributions. Bayesian Analysis 13(3):917-1007.
+    doi:10.1214/17-BA1091
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, fit, compare_models
+    >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
+    >>> six = fit(cohort, chains=2, seed=1)
+    >>> two = fit(cohort, factors=["fascia_injury", "depression"], chains=2, seed=1)
+    >>> table = compare_models({"six factors": six, "two factors": two})
+    >>> table["model"].tolist(), bool(table["elpd_diff"].iloc[1] > 2 * table["diff_se"].iloc[1])
+    (['six factors', 'two factors'], True)
+    """
+    if not isinstance(fits, Mapping):
+        raise TypeError(f"fits must be a mapping of names to fits, e.g. {{'a': fit_a}}; got {type(fits).__name__}")
+    if len(fits) < 2:
+        raise ValueError(f"compare_models needs at least two fits; got {len(fits)}")
+    check_choice(method, _METHODS, name="method")
+    for name, idata in fits.items():
+        if not isinstance(name, str):
+            raise TypeError(f"fit names must be strings; got {name!r}")
+        _fit_spec(idata, name=f'fit "{name}"')
+    _check_same_data(fits)
+    elpd = {name: _elpd_data(idata, f'fit "{name}"') for name, idata in fits.items()}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
+        # ArviZ 0.23 sorts in place, which pandas 3 deprecates: ArviZ's to fix, nothing for users to act on.
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values")
+        compared = az.compare(elpd, ic="loo", method=method, seed=as_int_seed(seed) if method[0] == "B" else None)
+    table = compared.reset_index(names="model").rename(columns={"dse": "diff_se"})
+    table["n_high_k"] = [int((elpd[m]["pareto_k"].values > PARETO_K_THRESHOLD).sum()) for m in table["model"]]
+    table["rank"] = table["rank"].astype(int)
+    columns = ["model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "diff_se", "weight", "n_high_k"]
+    return table[columns].astype({c: float for c in columns[2:8]})
+
+
+# --------------------------------------------------------------------------------------------------
+# Projection-predictive factor selection
+# --------------------------------------------------------------------------------------------------
+
+
+def _project(mu: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """KL projections of rows of reference probabilities onto logistic submodels.
+
+    ``mu`` is (rows, n); ``z`` is (n, k), or (rows, n, k) for a design per
+    row. Each row's coefficients (intercept first) maximise
+    ``sum_i mu_i log p_i + (1 - mu_i) log(1 - p_i)``, which minimises the
+    Kullback-Leibler divergence from Bernoulli(mu) to the submodel. Returns
+    the coefficients (rows, k + 1) and the submodel's log odds (rows, n).
+    """
+    rows, n = mu.shape
+    design = np.broadcast_to(z, (rows, *z.shape[-2:])) if z.ndim == 2 else z
+    columns = [np.ones((rows, n)), *(design[:, :, j] for j in range(design.shape[2]))]
+    start = [float(special.logit(mu.mean())), *([0.0] * design.shape[2])]
+    coef = metrics._logistic_mle(mu, columns, np.zeros((rows, n)), start=start)
+    if not np.isfinite(coef).all():
+        raise ConvergenceError("the projection onto a submodel did not converge (Newton's method)")
+    eta = coef[:, :1] + np.einsum("rnk,rk->rn", design, coef[:, 1:])
+    return coef, eta
+
+
+def _kl(mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """Kullback-Leibler divergence from Bernoulli(mu) to Bernoulli(expit(eta)), summed over patients, per row."""
+    entropy = special.xlogy(mu, mu) + special.xlogy(1 - mu, 1 - mu)
+    return (entropy - metrics.bernoulli_log_density(mu, eta)).sum(axis=1)
+
+
+def _forward_search(mu: np.ndarray, weights: np.ndarray, z: np.ndarray, max_size: int) -> tuple[list[int], list[float]]:
+    """Greedy forward search: at each step add the column of ``z`` whose projection has the least weighted KL.
+
+    ``mu`` (clusters, n) are the reference's probabilities, ``weights`` the
+    clusters' shares of the draws. All candidates of a step are projected in
+    one vectorised Newton solve. Returns the column order and each size's KL.
+    """
+    selected: list[int] = []
+    kl_path = [float(weights @ _kl(mu, _project(mu, z[:, []])[1]))]
+    clusters = len(mu)
+    for _ in range(max_size):
+        candidates = [j for j in range(z.shape[1]) if j not in selected]
+        designs = np.stack([z[:, [*selected, j]] for j in candidates])  # (candidates, n, size)
+        stacked = np.repeat(designs, clusters, axis=0)
+        _, eta = _project(np.tile(mu, (len(candidates), 1)), stacked)
+        kl = (_kl(np.tile(mu, (len(candidates), 1)), eta).reshape(len(candidates), clusters) * weights).sum(axis=1)
+        best = int(np.argmin(kl))
+        selected.append(candidates[best])
+        kl_path.append(float(kl[best]))
+    return selected, kl_path
+
+
+def _clusters(eta: np.ndarray, n_clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-means clusters of the reference draws' log odds: each cluster's mean probability and share of draws.
+
+    The projection of a cluster is the projection of its draws' mean
+    probability (the KL is linear in the reference probabilities), as in
+    projpred.
+    """
+    if n_clusters >= len(eta):
+        return special.expit(eta), np.full(len(eta), 1 / len(eta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # an empty cluster: dropped below
+        _, labels = kmeans2(eta, n_clusters, seed=seed, minit="++")
+    used = np.unique(labels)
+    mu = special.expit(eta)
+    centres = np.stack([mu[labels == c].mean(axis=0) for c in used])
+    weights = np.array([(labels == c).mean() for c in used])
+    return centres, weights
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """What the search needs of one reference fit, on its own patients."""
+
+    eta: np.ndarray  # (draws, n) log odds
+    thinned: np.ndarray  # (n_draws, n) evenly thinned log odds, for performance
+    center: np.ndarray
+    scale: np.ndarray
+    x: np.ndarray
+    intercept: np.ndarray  # (n_draws,) thinned, for new patients
+    beta: np.ndarray  # (n_draws, factor)
+
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.center) / self.scale
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Thinned draws of new patients' log odds (a fit without group effects)."""
+        return self.intercept[:, None] + self.beta @ x.T
+
+
+def _reference(idata: az.InferenceData, n_draws: int) -> _Reference:
+    eta = _linear_predictor_draws(idata)
+    x = idata.constant_data["x"].to_numpy()
+    post = idata.posterior.stack(sample=("chain", "draw"))
+    intercept = _thin(post["intercept"].to_numpy()[:, None], n_draws)[:, 0]
+    beta = _thin(post["beta"].transpose("sample", "factor").to_numpy(), n_draws)
+    return _Reference(eta, _thin(eta, n_draws), x.mean(axis=0), x.std(axis=0), x, intercept, beta)
+
+
+def _psis_weights(log_lik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pareto-smoothed leave-one-out log weights (n, draws) and Pareto k (n,) from a (draws, n) log likelihood."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
+        log_weights, k = az.psislw(-log_lik.T, reff=1.0)
+    return np.asarray(log_weights), np.asarray(k)
+
+
+def _search(
+    ref: _Reference, n_clusters: int, max_size: int, seed: int
+) -> tuple[list[int], list[float], list[np.ndarray]]:
+    """Forward search on one reference: order, KL per size, and each size's projection of the thinned draws."""
+    z = ref.standardise(ref.x)
+    mu, weights = _clusters(ref.eta, n_clusters, seed)
+    order, kl = _forward_search(mu, weights, z, max_size)
+    mu_thin = special.expit(ref.thinned)
+    coefs = [_project(mu_thin, z[:, order[:m]])[0] for m in range(max_size + 1)]
+    return order, kl, coefs
+
+
+def _sum_se(values: np.ndarray) -> tuple[float, float]:
+    """Sum of pointwise values and its standard error sqrt(n) * SD."""
+    return float(values.sum()), float(np.sqrt(len(values)) * values.std(ddof=1))
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    """Projection-predictive forward selection of factors; each part is a tidy DataFrame.
+
+    Attributes
+    ----------
+    path : pandas.DataFrame
+        One row per submodel size 0 (intercept only) to ``max_size``:
+        ``size``, ``factor`` (added at this size; empty at 0), ``kl`` (to
+        the reference, summed over patients), ``elpd_loo`` and
+        ``elpd_loo_se`` (PSIS-LOO with the reference's importance weights),
+        ``elpd_diff_loo`` and ``elpd_diff_loo_se`` (to the reference), the
+        same from K-fold cross-validation of the whole search
+        (``elpd_cv``, ``elpd_cv_se``, ``elpd_diff_cv``,
+        ``elpd_diff_cv_se``; NaN without folds) and ``fold_share``: the
+        share of folds whose own search put this factor among its first
+        ``size``.
+    reference : pandas.DataFrame
+        The reference model's elpd: ``estimate`` (``"psis_loo"``,
+        ``"kfold"``), ``elpd``, ``se``; ``n_high_k`` for PSIS-LOO.
+    fold_orders : pandas.DataFrame
+        ``fold``, ``step``, ``factor``: each fold's selection order.
+    suggested_size : int
+        The smallest size m with ``elpd_diff + elpd_diff_se >= 0``, the
+        submodel whose elpd is within one SE of the reference (projpred's
+        default heuristic), on the cross-validated estimates when folds were
+        run, else on PSIS-LOO.
+    reference_fit : arviz.InferenceData
+        The reference model fitted to all the data.
+    settings : dict
+        ``factors``, ``outcome``, ``priors``, ``n_clusters``, ``n_draws``,
+        ``n_folds``, ``criterion``, ``seed``.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, select_factors
+    >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
+    >>> result = select_factors(cohort, factors=["fascia_injury", "depression", "age", "copd"], priors="default",
+    ...                         n_folds=0, chains=2, draws=300, tune=300, seed=1)
+    >>> result.path[["size", "factor"]].to_dict("list")["size"], result.reference["estimate"].tolist()
+    ([0, 1, 2, 3, 4], ['psis_loo'])
+    >>> result.selected == result.order[: result.suggested_size]
+    True
+    """
+
+    path: pd.DataFrame
+    reference: pd.DataFrame
+    fold_orders: pd.DataFrame
+    suggested_size: int
+    reference_fit: az.InferenceData = field(repr=False)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def order(self) -> list[str]:
+        """Factors in the order the search on all the data selected them."""
+        return self.path["factor"].iloc[1:].tolist()
+
+    @property
+    def selected(self) -> list[str]:
+        """The factors of the suggested submodel."""
+        return self.order[: self.suggested_size]
+
+    def fold_proportions(self) -> pd.DataFrame:
+        """Share of folds selecting each factor among their first m, per size m: ``size``, ``factor``, ``share``."""
+        folds = self.fold_orders
+        n_folds = folds["fold"].nunique()
+        rows = []
+        for size in range(1, int(folds["step"].max()) + 1 if n_folds else 1):
+            within = folds[folds["step"] <= size]
+            for factor in self.settings["factors"]:
+                share = (within["factor"] == factor).sum() / n_folds
+                rows.append({"size": size, "factor": factor, "share": float(share)})
+        return pd.DataFrame(rows, columns=["size", "factor", "share"])
+
+    def __str__(self) -> str:
+        show = {"index": False, "float_format": lambda v: f"{v:.2f}"}
+        columns = ["size", "factor", "elpd_diff_loo", "elpd_diff_loo_se"]
+        if self.settings.get("n_folds"):
+            columns += ["elpd_diff_cv", "elpd_diff_cv_se", "fold_share"]
+        return "\n".join(
+            [
+                f"Projection-predictive forward selection over {len(self.settings['factors'])} factors "
+                f"(reference: {self.settings['priors']} priors)",
+                self.path[columns].to_string(**show),
+                f"Suggested size ({self.settings['criterion']}, smallest within one SE of the reference): "
+                f"{self.suggested_size}: {', '.join(self.selected) or 'intercept only'}",
+            ]
+        )
+
+
+def _fold_indices(y: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold of each patient, stratified by outcome so that every fold holds cases and controls."""
+    folds = np.empty(len(y), dtype=int)
+    for value in (0, 1):
+        members = rng.permutation(np.flatnonzero(y == value))
+        folds[members] = np.arange(len(members)) % n_folds
+    return folds
+
+
+def _submodel_eta(coef: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Log odds (draws, n) of a projected submodel: intercept and coefficients per row, standardised design z."""
+    return coef[:, :1] + coef[:, 1:] @ z.T
+
+
+def _held_out_density(eta: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Log predictive density of held-out patients, the likelihood averaged over the draws of log odds (per patient)."""
+    return special.logsumexp(metrics.bernoulli_log_density(y, eta), axis=0) - np.log(len(eta))
+
+
+def select_factors(
+    data: pd.DataFrame,
+    *,
+    factors: Sequence[FactorLike] | None = None,
+    outcome: str = OUTCOME,
+    priors: PriorsLike = "horseshoe",
+    max_size: int | None = None,
+    n_clusters: int = 20,
+    n_draws: int = 400,
+    n_folds: int = 5,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    sampler: str | None = None,
+    seed: SeedLike = None,
+) -> SelectionResult:
+    """Projection-predictive forward selection of risk factors (Piironen, Paasiniemi & Vehtari 2020).
+
+    1. A **reference model** over all candidate factors, with shrinkage (the
+       regularised horseshoe by default), is fitted to ``data``.
+    2. A **forward search** starts from the intercept-only model and adds, at
+       each step, the factor whose submodel comes closest to the reference:
+       for each draw s, the submodel's coefficients minimise the
+       Kullback-Leibler divergence from the reference's fitted
+       probabilities mu_s (a logistic regression with fractional outcomes
+       mu_s). The search projects ``n_clusters`` k-means clusters of the
+       reference draws.
+    3. Each size's submodel is projected on ``n_draws`` draws and its
+       **elpd** estimated by PSIS-LOO with the reference's importance
+       weights, and, with ``n_folds >= 2``, by K-fold cross-validation of
+       the whole procedure (reference refitted and search rerun without
+       each fold, predicting the fold), which also counts how often each
+       factor enters early.
+    4. The **suggested size** is the smallest whose elpd difference to the
+       reference is within one SE (``diff + SE >= 0``), projpred's default
+       heuristic, on the cross-validated estimates when folds were run.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Cohort or case-control sample with the candidate factors and the
+        outcome. A case-control sample is fitted on its own scale, which is
+        all the search and the elpd use.
+    factors : sequence of str or Factor, default the fifteen of Table 4
+        Candidate factors.
+    outcome : str, default "ubpr"
+        Outcome column, coded 0/1.
+    priors : str, Horseshoe or other priors, default "horseshoe"
+        The reference model's priors (see :func:`bayes_ubpr.fit`).
+    max_size : int, optional
+        Largest submodel searched; default all candidates.
+    n_clusters : int, default 20
+        Clusters of reference draws projected during the search.
+    n_draws : int, default 400
+        Reference draws (evenly thinned) projected for the elpd of each size.
+    n_folds : int, default 5
+        Folds of the cross-validation of the search; 0 skips it (one fit
+        instead of ``n_folds + 1``).
+    draws, tune, chains : int
+        Sampling of each reference fit.
+    sampler : {"nutpie", "pymc", "numpyro"}, optional
+        As for :func:`bayes_ubpr.fit`.
+    seed : None, int or numpy.random.Generator
+        Seeds of the fits, the clustering and the folds, drawn up front.
+
+    Returns
+    -------
+    SelectionResult
+
+    Raises
+    ------
+    CohortValidationError
+        If the data lack a factor or the outcome, or break the data contract.
+    ValueError
+        For ``n_folds`` of 1 or more than the smaller outcome class,
+        ``max_size`` above the number of factors, or a bad count.
+
+    Notes
+    -----
+    PSIS-LOO of the submodels reuses the reference's leave-one-out weights
+    and the search run on all the data, so it is optimistic for the sizes
+    where the search chose among near ties; the K-fold estimates redo the
+    search without each fold and are not (Piironen et al. 2020, section 4).
+    Both are on the scale of ``data``: for a case-control sample, the
+    density of patients sampled like its cases and controls.
+
+    References
+    ----------
+    Piironen J, Paasiniemi M, Vehtari A (2020). Projective inference in
+    high-dimensional problems: prediction and feature selection. Electronic
+    Journal of Statistics 14(1):2155-2197. doi:10.1214/20-EJS1711
+
+    Examples
+    --------
+    >>> from bayes_ubpr import simulate_cohort, select_factors
+    >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
+    >>> candidates = ["fascia_injury", "depression", "age", "copd"]  # the last two without effect
+    >>> result = select_factors(cohort, factors=candidates, priors="default", n_folds=0,
+    ...                         chains=2, draws=300, tune=300, seed=1)  # tiny settings for speed
+    >>> result.order[:2]
+    ['fascia_injury', 'depression']
+    """
+    require_dataframe(data)
+    candidates = as_factors(list(RISK_FACTORS) if factors is None else factors)
+    names = [f.name for f in candidates]
+    max_size = len(names) if max_size is None else check_positive_int(max_size, name="max_size", minimum=0)
+    if max_size > len(names):
+        raise ValueError(f"max_size must be at most the number of factors ({len(names)}); got {max_size}")
+    n_clusters = check_positive_int(n_clusters, name="n_clusters")
+    n_draws = check_positive_int(n_draws, name="n_draws")
+    n_folds = check_positive_int(n_folds, name="n_folds", minimum=0)
+    if n_folds == 1:
+        raise ValueError("n_folds must be 0 (no cross-validation of the search) or at least 2; got 1")
+    spec = ModelSpec(factors=candidates, outcome=outcome, priors=priors)
+    clean = validate_cohort(data, factors=spec.factors, outcome=outcome)
+    y = clean[outcome].to_numpy(dtype=float)
+    smaller = int(min(y.sum(), len(y) - y.sum()))
+    if n_folds > smaller:
+        raise ValueError(f"n_folds ({n_folds}) exceeds the {smaller} patients of the smaller outcome class")
+    root = np.random.SeedSequence(as_int_seed(seed))
+    children = root.spawn(n_folds + 2)
+    fold_rng = np.random.default_rng(children[-1])
+
+    def run(frame: pd.DataFrame, child: np.random.SeedSequence) -> tuple[az.InferenceData, _Reference, tuple]:
+        fit_seed, cluster_seed = (int(v) for v in child.generate_state(2) % (2**31 - 1))
+        idata = fit(
+            frame,
+            spec,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            sampler=sampler,
+            seed=fit_seed,
+            check=False,
+            log_likelihood=False,
+        )
+        ref = _reference(idata, n_draws)
+        return idata, ref, _search(ref, n_clusters, max_size, cluster_seed)
+
+    reference_fit, ref, (order, kl_path, coefs) = run(clean, children[0])
+    z = ref.standardise(ref.x)
+    ref_log_lik = metrics.bernoulli_log_density(y, ref.thinned)
+    log_weights, k = _psis_weights(ref_log_lik)
+    ref_loo = special.logsumexp(log_weights + ref_log_lik.T, axis=1)
+    path = pd.DataFrame({"size": range(max_size + 1), "factor": ["", *(names[j] for j in order)], "kl": kl_path})
+    loo_rows = []
+    for m, coef in enumerate(coefs):
+        sub_log_lik = metrics.bernoulli_log_density(y, _submodel_eta(coef, z[:, order[:m]]))
+        sub_loo = special.logsumexp(log_weights + sub_log_lik.T, axis=1)
+        loo_rows.append([*_sum_se(sub_loo), *_sum_se(sub_loo - ref_loo)])
+    path[["elpd_loo", "elpd_loo_se", "elpd_diff_loo", "elpd_diff_loo_se"]] = np.array(loo_rows)
+    reference = [{"estimate": "psis_loo", **dict(zip(("elpd", "se"), _sum_se(ref_loo), strict=True))}]
+    reference[0]["n_high_k"] = int((k > PARETO_K_THRESHOLD).sum())
+
+    fold_rows: list[dict[str, Any]] = []
+    cv = np.full((max_size + 1, len(y)), np.nan)
+    ref_cv = np.full(len(y), np.nan)
+    if n_folds:
+        folds = _fold_indices(y, n_folds, fold_rng)
+        x_all = clean[names].to_numpy(dtype=float)
+        for fold in range(n_folds):
+            test = folds == fold
+            _, fold_ref, (fold_order, _, fold_coefs) = run(clean.loc[~test], children[fold + 1])
+            fold_rows += [{"fold": fold, "step": s + 1, "factor": names[j]} for s, j in enumerate(fold_order)]
+            z_test = fold_ref.standardise(x_all[test])
+            ref_cv[test] = _held_out_density(fold_ref.predict(x_all[test]), y[test])
+            for m, coef in enumerate(fold_coefs):
+                cv[m, test] = _held_out_density(_submodel_eta(coef, z_test[:, fold_order[:m]]), y[test])
+        cv_rows = [[*_sum_se(cv[m]), *_sum_se(cv[m] - ref_cv)] for m in range(max_size + 1)]
+        reference.append({"estimate": "kfold", **dict(zip(("elpd", "se"), _sum_se(ref_cv), strict=True))})
+    else:
+        cv_rows = [[np.nan] * 4] * (max_size + 1)
+    path[["elpd_cv", "elpd_cv_se", "elpd_diff_cv", "elpd_diff_cv_se"]] = np.array(cv_rows, dtype=float)
+    fold_orders = pd.DataFrame(fold_rows, columns=["fold", "step", "factor"])
+    shares = [np.nan]
+    for m in range(1, max_size + 1):
+        factor = path["factor"].iloc[m]
+        early = fold_orders[(fold_orders["step"] <= m) & (fold_orders["factor"] == factor)]
+        shares.append(len(early) / n_folds if n_folds else np.nan)
+    path["fold_share"] = shares
+    criterion = "kfold" if n_folds else "psis_loo"
+    column = "cv" if n_folds else "loo"
+    within = path[f"elpd_diff_{column}"] + path[f"elpd_diff_{column}_se"] >= 0
+    suggested = int(path.loc[within, "size"].min()) if within.any() else max_size
+    settings = {
+        "factors": names,
+        "outcome": outcome,
+        "priors": priors if isinstance(priors, str) else type(priors).__name__,
+        "n_clusters": n_clusters,
+        "n_draws": n_draws,
+        "n_folds": n_folds,
+        "criterion": criterion,
+        "seed": seed if isinstance(seed, (int, np.integer)) else None,
+    }
+    return SelectionResult(path, pd.DataFrame(reference), fold_orders, suggested, reference_fit, settings)

@@ -1,0 +1,374 @@
+"""LOO, model comparison and projection-predictive selection, checked against ArviZ, PyMC and scipy."""
+
+from __future__ import annotations
+
+import itertools
+
+import arviz as az
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytest
+from scipy import optimize, special
+
+import bayes_ubpr as bu
+from bayes_ubpr.cli import main
+from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.posterior import pointwise_log_likelihood
+from bayes_ubpr.selection import _clusters, _forward_search, _kl, _project
+
+# Fits of 120-patient samples with the horseshoe over many factors can diverge a little at tiny draw counts;
+# the warning is the fit's business (tested in test_model), not these tests'.
+pytestmark = pytest.mark.filterwarnings("ignore::bayes_ubpr.StatisticalWarning")
+
+
+# ------------------------------------------------------------------------------------------------
+# pointwise log likelihood
+# ------------------------------------------------------------------------------------------------
+
+
+def _pymc_log_likelihood(idata, data):
+    """PyMC's own log likelihood of the fitted model (the reference for ours)."""
+    model = bu.build_model(data, ModelSpec.from_idata(idata))
+    return pm.compute_log_likelihood(idata.copy(), model=model, extend_inferencedata=False, progressbar=False)
+
+
+def test_fit_stores_the_log_likelihood_pymc_computes(small_fit, small_cohort):
+    stored = small_fit.log_likelihood["ubpr"]
+    assert stored.dims == ("chain", "draw", "obs")
+    reference = _pymc_log_likelihood(small_fit, small_cohort)["ubpr"]
+    np.testing.assert_allclose(stored.values, reference.values, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(stored["obs"].values, small_cohort.index.values)
+
+
+@pytest.mark.slow
+def test_log_likelihood_with_group_offsets_and_varying_slopes_equals_pymc(small_cohort):
+    data = small_cohort.iloc[:200].assign(site=np.arange(200) % 3)
+    idata = bu.fit(
+        data,
+        factors=["fascia_injury", "n_fractures", "depression"],
+        group="site",
+        varying_slopes=["n_fractures"],
+        draws=100,
+        tune=200,
+        chains=2,
+        seed=2,
+        check=False,
+    )
+    reference = _pymc_log_likelihood(idata, data)["ubpr"]
+    np.testing.assert_allclose(idata.log_likelihood["ubpr"].values, reference.values, rtol=0, atol=1e-10)
+
+
+def test_log_likelihood_can_be_skipped_and_recomputed(small_fit):
+    without = az.InferenceData(**{g: small_fit[g] for g in small_fit.groups() if g != "log_likelihood"})
+    without.attrs.update(small_fit.attrs)
+    recomputed = pointwise_log_likelihood(without)
+    np.testing.assert_allclose(recomputed["ubpr"].values, small_fit.log_likelihood["ubpr"].values, atol=1e-12)
+    # loo of a fit without the group computes it: same numbers
+    assert bu.loo(without).elpd_loo == pytest.approx(bu.loo(small_fit).elpd_loo, abs=1e-9)
+
+
+# ------------------------------------------------------------------------------------------------
+# loo and compare_models
+# ------------------------------------------------------------------------------------------------
+
+
+def test_loo_equals_arviz(small_fit):
+    ours = bu.loo(small_fit)
+    reference = az.loo(small_fit, pointwise=True)
+    assert ours.elpd_loo == pytest.approx(float(reference["elpd_loo"]), abs=1e-10)
+    assert ours.se == pytest.approx(float(reference["se"]), abs=1e-10)
+    assert ours.p_loo == pytest.approx(float(reference["p_loo"]), abs=1e-10)
+    np.testing.assert_allclose(ours.pointwise["pareto_k"], reference["pareto_k"].values, atol=1e-12)
+    assert ours.pareto_k_summary()["count"].sum() == ours.n_obs == 600
+    assert "elpd_loo" in str(ours)
+
+
+def test_loo_names_patients_with_high_pareto_k(small_fit):
+    # A patient whose outcome the posterior finds impossible dominates its own importance ratios.
+    tampered = small_fit.copy()
+    log_lik = tampered.log_likelihood["ubpr"].values
+    log_lik[..., 7] = -40.0 * np.abs(np.random.default_rng(0).standard_normal(log_lik.shape[:2]))
+    tampered.log_likelihood["ubpr"].values[:] = log_lik
+    label = tampered.log_likelihood["obs"].values[7]
+    with pytest.warns(bu.StatisticalWarning, match=rf"Pareto k > 0.7 \({label}"):
+        result = bu.loo(tampered)
+    assert result.high_k == [label]
+
+
+def test_loo_refuses_what_is_not_a_fit():
+    with pytest.raises(TypeError, match="idata must be an arviz.InferenceData"):
+        bu.loo(pd.DataFrame())
+    with pytest.raises(ValueError, match="not a fit from bayes_ubpr.fit"):
+        bu.loo(az.from_dict(posterior={"a": np.zeros((2, 10))}))
+
+
+@pytest.fixture(scope="module")
+def two_factor_fit(small_cohort):
+    return bu.fit(small_cohort, factors=["fascia_injury", "depression"], draws=500, tune=500, chains=2, seed=4)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.sort_values")  # inside az.compare (ArviZ 0.23)
+def test_compare_models_equals_arviz(small_fit, two_factor_fit):
+    ours = bu.compare_models({"six": small_fit, "two": two_factor_fit})
+    reference = az.compare({"six": small_fit, "two": two_factor_fit}, ic="loo", method="stacking")
+    assert ours["model"].tolist() == reference.index.tolist()
+    for ours_column, column in [("elpd_loo", "elpd_loo"), ("elpd_diff", "elpd_diff"), ("diff_se", "dse")]:
+        np.testing.assert_allclose(ours[ours_column], reference[column], atol=1e-9)
+    np.testing.assert_allclose(ours["weight"], reference["weight"], atol=1e-6)
+    assert ours["weight"].sum() == pytest.approx(1.0)
+    assert ours["n_high_k"].tolist() == [0, 0]
+
+
+def _subset(idata, keep):
+    """A copy of a fit keeping some patients (as if fitted to fewer)."""
+    groups = {g: idata[g].isel(obs=keep) if "obs" in idata[g].dims else idata[g] for g in idata.groups()}
+    copy = az.InferenceData(**groups)
+    copy.attrs.update(idata.attrs)
+    return copy
+
+
+def test_compare_models_refuses_fits_of_other_patients(small_fit):
+    fewer = _subset(small_fit, slice(0, 599))
+    with pytest.raises(ValueError, match='same patients: "fewer" has 599 observations, "all" 600'):
+        bu.compare_models({"all": small_fit, "fewer": fewer})
+    relabelled = small_fit.copy()
+    for group in ("observed_data", "constant_data", "log_likelihood"):
+        relabelled[group] = relabelled[group].assign_coords(obs=np.arange(1000, 1600))
+    with pytest.raises(ValueError, match="different row labels"):
+        bu.compare_models({"all": small_fit, "relabelled": relabelled})
+    flipped = small_fit.copy()
+    flipped.observed_data["ubpr"].values[[3, 5]] = 1 - flipped.observed_data["ubpr"].values[[3, 5]]
+    label = small_fit.observed_data["obs"].values[3]
+    with pytest.raises(ValueError, match=rf"same outcomes: .* differ in 2 patient\(s\) \(rows {label}"):
+        bu.compare_models({"all": small_fit, "flipped": flipped})
+
+
+def test_compare_models_argument_errors(small_fit):
+    with pytest.raises(ValueError, match="at least two fits; got 1"):
+        bu.compare_models({"a": small_fit})
+    with pytest.raises(TypeError, match="mapping of names to fits"):
+        bu.compare_models([small_fit, small_fit])
+    with pytest.raises(ValueError, match="method must be one of"):
+        bu.compare_models({"a": small_fit, "b": small_fit}, method="bma")
+    with pytest.raises(ValueError, match='fit "b" is not a fit'):
+        bu.compare_models({"a": small_fit, "b": az.from_dict(posterior={"a": np.zeros((2, 10))})})
+
+
+# ------------------------------------------------------------------------------------------------
+# the projection, against direct minimisation of the KL divergence (scipy)
+# ------------------------------------------------------------------------------------------------
+
+
+def _reference_world(rng, n=150, clusters=8):
+    """Reference probabilities over five factors, of which three matter (strongly, clearly, mildly)."""
+    z = rng.standard_normal((n, 5))
+    truth = np.array([1.5, 0.0, -0.9, 0.0, 0.45])
+    draws = truth + 0.15 * rng.standard_normal((200, 5))
+    eta = -0.3 + draws @ z.T
+    return z, eta, *_clusters(eta, clusters, seed=3)
+
+
+def _scipy_kl(mu, z):
+    """Minimum over (a, b) of KL(Bernoulli(mu) || Bernoulli(expit(a + z b))), by BFGS with the exact gradient."""
+
+    def objective(theta):
+        eta = theta[0] + z @ theta[1:]
+        p = special.expit(eta)
+        value = -(mu * eta - np.logaddexp(0, eta)).sum()
+        gradient = -np.concatenate([[np.sum(mu - p)], z.T @ (mu - p)])
+        return value, gradient
+
+    result = optimize.minimize(objective, np.zeros(z.shape[1] + 1), jac=True, method="BFGS", options={"gtol": 1e-10})
+    entropy = special.xlogy(mu, mu) + special.xlogy(1 - mu, 1 - mu)
+    return result.x, entropy.sum() + result.fun
+
+
+def test_projection_equals_direct_kl_minimisation(rng):
+    z, eta, _, _ = _reference_world(rng)
+    mu = special.expit(eta[:3])
+    columns = [0, 2]
+    coef, projected = _project(mu, z[:, columns])
+    for s in range(3):
+        expected, kl = _scipy_kl(mu[s], z[:, columns])
+        np.testing.assert_allclose(coef[s], expected, atol=1e-6)
+        assert _kl(mu[s : s + 1], projected[s : s + 1])[0] == pytest.approx(kl, abs=1e-9)
+
+
+def test_projection_onto_every_factor_reproduces_the_reference(rng):
+    z, eta, _, _ = _reference_world(rng)
+    _, projected = _project(special.expit(eta[:5]), z)
+    np.testing.assert_allclose(projected, eta[:5], atol=1e-7)
+
+
+def test_forward_search_order_equals_the_exhaustive_best_subsets(rng):
+    z, _, mu, weights = _reference_world(rng)
+    order, kl_path = _forward_search(mu, weights, z, 3)
+    for size in (1, 2, 3):
+        totals = {
+            subset: sum(w * _scipy_kl(m, z[:, list(subset)])[1] for m, w in zip(mu, weights, strict=True))
+            for subset in itertools.combinations(range(5), size)
+        }
+        best = min(totals, key=totals.__getitem__)
+        assert set(order[:size]) == set(best)
+        assert kl_path[size] == pytest.approx(totals[best], rel=1e-7)
+    assert order == [0, 2, 4]  # the factors that matter, strongest first
+
+
+def test_clusters_cover_every_draw(rng):
+    eta = rng.standard_normal((300, 40))
+    centres, weights = _clusters(eta, 20, seed=1)
+    assert weights.sum() == pytest.approx(1.0)
+    assert len(centres) == len(weights) <= 20
+    # the clusters' mean probabilities, weighted, are the mean over all draws (the KL is linear in them)
+    np.testing.assert_allclose(weights @ centres, special.expit(eta).mean(axis=0), atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------
+# select_factors
+# ------------------------------------------------------------------------------------------------
+
+EFFECTS = ["fascia_injury", "depression", "n_fractures"]  # odds ratios 3.8, 3.4 and 3.4 per fracture
+CANDIDATES = [*EFFECTS, "age", "diabetes", "copd"]  # no effect in the simulated world
+
+
+@pytest.fixture(scope="module")
+def selection():
+    cohort = bu.simulate_cohort(n=500, prevalence=0.3, seed=21)
+    result = bu.select_factors(cohort, factors=CANDIDATES, n_folds=2, chains=2, draws=300, tune=300, seed=5)
+    return result, CANDIDATES
+
+
+@pytest.mark.slow
+def test_select_factors_tables(selection):
+    result, candidates = selection
+    path = result.path
+    assert path["size"].tolist() == list(range(len(candidates) + 1))
+    assert sorted(result.order) == sorted(candidates)
+    # the largest submodel is the reference's own model space: its projection is the reference, draw by draw
+    assert path["elpd_diff_loo"].iloc[-1] == pytest.approx(0.0, abs=1e-6)
+    assert path["kl"].is_monotonic_decreasing
+    # suggested size: the smallest within one SE of the reference, by the cross-validated estimate
+    within = path["elpd_diff_cv"] + path["elpd_diff_cv_se"] >= 0
+    assert result.suggested_size == int(path.loc[within, "size"].min())
+    assert result.selected == result.order[: result.suggested_size]
+    assert result.fold_orders.groupby("fold").size().tolist() == [len(candidates)] * 2
+    assert path["fold_share"].iloc[1:].between(0, 1).all()
+    proportions = result.fold_proportions()
+    last = proportions[proportions["size"] == len(candidates)]
+    assert (last["share"] == 1.0).all()  # at full size every fold has every factor
+    assert result.reference["estimate"].tolist() == ["psis_loo", "kfold"]
+    assert set(result.order[:3]) == set(EFFECTS)
+    assert "Suggested size" in str(result)
+
+
+@pytest.mark.slow
+def test_selection_plot(selection):
+    result, _ = selection
+    ax = bu.selection_plot(result)
+    assert len(ax.containers) == 2  # PSIS-LOO and K-fold error bars
+    assert ax.get_ylabel() == "elpd difference to the reference"
+    plt.close("all")
+    with pytest.raises(TypeError, match="SelectionResult"):
+        bu.selection_plot(result.path)
+
+
+def test_select_factors_argument_errors(small_cohort):
+    with pytest.raises(ValueError, match="n_folds must be 0 .* or at least 2; got 1"):
+        bu.select_factors(small_cohort, factors=["depression", "age"], n_folds=1)
+    with pytest.raises(ValueError, match=r"max_size must be at most the number of factors \(2\); got 3"):
+        bu.select_factors(small_cohort, factors=["depression", "age"], max_size=3)
+    with pytest.raises(bu.CohortValidationError, match="not_a_column"):
+        bu.select_factors(small_cohort, factors=["depression", "not_a_column"])
+    tiny = small_cohort.iloc[:40]
+    cases = int(tiny["ubpr"].sum())
+    with pytest.raises(ValueError, match=rf"n_folds \(30\) exceeds the {cases} patients"):
+        bu.select_factors(tiny, factors=["depression", "age"], n_folds=30)
+    with pytest.raises(TypeError, match="data must be a pandas DataFrame"):
+        bu.select_factors([1, 2])
+
+
+# ------------------------------------------------------------------------------------------------
+# CLI and report
+# ------------------------------------------------------------------------------------------------
+
+
+def test_cli_select_bad_input_is_one_line(tmp_path, small_cohort, capsys):
+    path = tmp_path / "cohort.csv"
+    small_cohort.to_csv(path, index=False)
+    code = main(["select", str(path), "--factors", "depression", "nonsense_factor", "--draws", "10"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bayes-ubpr select: error:") and "nonsense_factor" in err[0]
+    assert main(["select", str(path), "--out", str(tmp_path / "missing")]) == 2
+    assert "--out: folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_select_writes_tables_and_figure(tmp_path, small_cohort, capsys):
+    path = tmp_path / "cohort.csv"
+    small_cohort.iloc[:300].to_csv(path, index=False)
+    arguments = ["select", str(path), "--factors", "fascia_injury", "depression", "age", "--folds", "0"]
+    code = main([*arguments, "--draws", "200", "--tune", "200", "--chains", "2", "--out", str(tmp_path)])
+    assert code == 0
+    assert "Suggested size" in capsys.readouterr().out
+    written = {p.name for p in tmp_path.iterdir()}
+    assert {"selection_path.csv", "selection_reference.csv", "selection.png"} <= written
+    assert len(pd.read_csv(tmp_path / "selection_path.csv")) == 4
+
+
+@pytest.mark.slow
+def test_report_has_loo_sections(small_fit, tmp_path):
+    text = bu.write_report(small_fit, tmp_path / "report.md", seed=1).read_text(encoding="utf-8")
+    assert "## Leave-one-out cross-validation" in text
+    assert "## Pareto k of the patients" in text
+    elpd = bu.loo(small_fit).elpd_loo
+    assert f"{elpd:.3g}" in text
+
+
+# ------------------------------------------------------------------------------------------------
+# recovery of the paper's six in its simulated world (a small version of benchmarks/selection_recovery.py)
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_selection_finds_the_signal_at_the_papers_sample_size():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "selection_recovery.py"
+    spec = importlib.util.spec_from_file_location("selection_recovery", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    children = np.random.SeedSequence(7).spawn(3)
+    found = [module.replicate(child, draws=500, chains=2)["six_in_first_six"] for child in children]
+    # The benchmark (40 replicates, seed 2016) puts 4.85 of the six among the first six on average, with a
+    # per-replicate SD of 0.7; the mean of 3 replicates has SE 0.4, so 3.0 lies 4.6 SE below. A random order
+    # would give 6 * 6 / 15 = 2.4.
+    assert np.mean(found) > 3.0
+
+
+# ------------------------------------------------------------------------------------------------
+# against kulprit (optional: pip install kulprit==0.5.1 bambi==0.17.2, which keep the pinned PyMC and ArviZ)
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore")  # Bambi, kulprit and scikit-learn warn about their own business
+def test_search_order_agrees_with_kulprit():
+    bmb = pytest.importorskip("bambi")
+    kpt = pytest.importorskip("kulprit")
+    factors = [*EFFECTS, "age", "diabetes", "copd"]
+    data = bu.simulate_cohort(n=400, prevalence=0.3, seed=21)[["ubpr", *factors]]
+    model = bmb.Model("ubpr ~ " + " + ".join(factors), data, family="bernoulli")
+    idata = model.fit(draws=500, tune=500, chains=2, random_seed=1, idata_kwargs={"log_likelihood": True})
+    projection = kpt.ProjectionPredictive(model, idata)
+    projection.project()
+    theirs = projection[len(factors)].term_names
+    # kulprit 0.5.1 projects onto posterior-predictive draws of the outcome (not onto the fitted probabilities),
+    # with Bambi's default priors; its order among the three factors that matter must still be ours.
+    ours = bu.select_factors(data, factors=factors, priors="default", n_folds=0, chains=2, draws=500, seed=1)
+    assert ours.order[:3] == theirs[:3]
+    assert set(ours.order[:3]) == set(EFFECTS)
