@@ -249,3 +249,15 @@ def test_a_long_fit_says_so_and_shows_its_progress(tmp_path, capsys, monkeypatch
     err = capsys.readouterr().err
     assert "A long fit (20,000 patients" in err and seen["progressbar"] is True
     assert seen["sampler"] == cli.ONE_OFF_SAMPLER
+
+
+@pytest.mark.slow
+def test_a_fit_prints_the_table_and_no_sampler_log(tmp_path):
+    # In a fresh process: PyMC's log handler writes to the stderr it found at import, which capsys cannot see.
+    path = tmp_path / "cohort.csv"
+    bu.simulate_cohort(n=300, prevalence=0.3, seed=2).to_csv(path, index=False)
+    args = ["fit", str(path), "--draws", "200", "--tune", "200", "--chains", "2", "--seed", "1"]
+    result = _fresh_python(tmp_path, ["-m", "bayes_ubpr.cli", *args])
+    assert result.returncode == 0, result.stderr
+    assert "Lumbodorsal fascia injury" in result.stdout
+    assert "NUTS" not in result.stderr and "Sampling" not in result.stderr, result.stderr

@@ -232,7 +232,9 @@ REFIT_FACTOR = 4
 _VAR_NAMES = ("alpha", "beta", "intercept", "intercept_population")
 
 
-def _arrays_from_fit(sample: pd.DataFrame, spec: ModelSpec, settings: dict, seed: int, draws: int, tune: int):
+def _arrays_from_fit(
+    sample: pd.DataFrame, spec: ModelSpec, settings: dict, seed: int, draws: int, tune: int
+) -> FitArrays:
     """Draws of a non-nutpie sampler through :func:`bayes_ubpr.fit`, as :class:`FitArrays`."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)

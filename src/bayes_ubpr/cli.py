@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 import tempfile
 import time
@@ -610,6 +611,8 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 2 bad input)."""
     args = _parser().parse_args(argv)
+    # PyMC's sampler logs its set-up at INFO ("Initializing NUTS ..."): a command prints only its own results.
+    logging.getLogger("pymc").setLevel(logging.WARNING)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # Harmless here (exact results, a little slower) and alarming on a terminal.
