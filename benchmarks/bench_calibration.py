@@ -23,6 +23,7 @@ Run:  python benchmarks/bench_calibration.py [--replicates 200] [--baseline-repl
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def pm_sample_loop(n_replicates: int) -> float:
     for k, child in enumerate(replicate_seeds(1, n_replicates)):
         x, y = _standardised_sample(child, k)
         with _baseline_model(x, y):
-            pm.sample(random_seed=k, cores=2, progressbar=False, compute_convergence_checks=False)
+            pm.sample(chains=4, cores=2, random_seed=k, progressbar=False, compute_convergence_checks=False)
     return (time.perf_counter() - start) / n_replicates
 
 
@@ -68,8 +69,9 @@ def simuk_sbc(n_simulations: int) -> float | None:
         from simuk import SBC
     except ImportError:
         return None
-    x, _ = _standardised_sample(replicate_seeds(1, 1)[0], 0)
-    sbc = SBC(_baseline_model(x, None), num_simulations=n_simulations, seed=1, sample_kwargs={"cores": 2})
+    x, y = _standardised_sample(replicate_seeds(1, 1)[0], 0)  # simuk replaces y by prior-predictive draws
+    settings = {"chains": 4, "cores": 2, "progressbar": False, "compute_convergence_checks": False}
+    sbc = SBC(_baseline_model(x, y), num_simulations=n_simulations, seed=1, sample_kwargs=settings)
     start = time.perf_counter()
     sbc.run_simulations()
     return (time.perf_counter() - start) / n_simulations
@@ -121,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
+    logging.getLogger("pymc").setLevel(logging.WARNING)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
     calibration_study(n_replicates=2, seed=0)  # compile once, as any long study does
     calibration_study(n_replicates=2, mode="sbc", seed=0)
