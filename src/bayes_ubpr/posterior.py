@@ -19,6 +19,7 @@ from bayes_ubpr._validate import check_choice, check_names, check_probability
 from bayes_ubpr.data import as_factors, validate_cohort
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model.mapping import anchored_intercept, offset_intercept
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, table5
 from bayes_ubpr.priors import DEFAULT_SCALE, SCEPTICAL_SCALE, reference_sd
 
@@ -423,7 +424,8 @@ def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: f
         One row per patient with the fit's factor columns.
     prevalence : float, optional
         Case-control fits only: recompute the correction for this population
-        prevalence instead of the one used in the fit.
+        prevalence instead of the one used in the fit (by the fit's
+        ``population_mapping``: offset or anchored).
 
     Returns
     -------
@@ -458,8 +460,13 @@ def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: f
         if spec.design != "case_control":
             raise ValueError("prevalence can be changed only for a design='case_control' fit")
         y = idata.observed_data[spec.outcome].to_numpy()
-        log_ratio = np.log(y.sum() / (len(y) - y.sum()))
-        intercept = post["intercept"] + special.logit(prevalence) - log_ratio
+        if spec.population_mapping == "anchored":
+            beta = post["beta"].transpose("chain", "draw", "factor")
+            flat = beta.to_numpy().reshape(-1, beta.shape[-1])
+            c = anchored_intercept(idata.constant_data["x"].to_numpy(), y, flat, prevalence)
+            intercept = post["intercept"].copy(data=c.reshape(beta.shape[:2]))
+        else:
+            intercept = post["intercept"].copy(data=offset_intercept(post["intercept"].to_numpy(), y, prevalence))
     eta = intercept + (post["beta"] * x).sum("factor")
     return special.expit(eta).rename("risk")
 
