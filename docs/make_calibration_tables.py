@@ -72,14 +72,16 @@ def riley_scale(n_sample: int = 2 * N_CASES, n_factors: int = len(SIX_FACTORS)) 
 
 CANDIDATES = {
     "default": {"priors": None},
-    "normal_1": {"priors": scaled_priors(1.0)},
+    "wide": {"priors": "wide"},
     "sceptical": {"priors": "sceptical"},
     "riley": {"priors": scaled_priors(riley_scale())},
     "horseshoe": {"priors": "horseshoe"},
 }
-"""Candidate priors (study name to calibration_study keywords)."""
+"""Candidate priors (study name to calibration_study keywords): the chosen default Normal(0, 1), the
+old default Normal(0, 2.5) ("wide"), the sceptical prior, a normal prior scaled so that it shrinks a
+typical estimate by Riley et al.'s expected shrinkage, and the regularised horseshoe."""
 
-DEFAULT_CANDIDATE = os.environ.get("CALIBRATION_DEFAULT", "default")
+DEFAULT_CANDIDATE = "default"
 """The candidate whose model the design and SBC studies use (the chosen default)."""
 
 DESIGNS = {

@@ -21,7 +21,7 @@ from bayes_ubpr.factors import Factor
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.model.mapping import anchored_intercept, offset_intercept
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, table5
-from bayes_ubpr.priors import DEFAULT_SCALE, SCEPTICAL_SCALE, reference_sd
+from bayes_ubpr.priors import SCEPTICAL_SCALE, WIDE_SCALE, reference_sd
 
 __all__ = [
     "REANALYSIS_PRIORS",
@@ -306,7 +306,7 @@ def _published_prior(name: str, factor: str, b: float) -> _NormalPrior:
     if name == "sceptical":
         return _NormalPrior(0.0, SCEPTICAL_SCALE * per_unit)
     if name == "weakly_informative":
-        return _NormalPrior(0.0, DEFAULT_SCALE * per_unit)
+        return _NormalPrior(0.0, WIDE_SCALE * per_unit)
     # enthusiastic: centred on OR 2 in the paper's direction, 5% probability of no effect or worse
     direction = 1.0 if b >= 0 else -1.0
     return _NormalPrior(direction * np.log(2.0) * per_unit, np.log(2.0) / stats.norm.ppf(0.95) * per_unit)
@@ -374,7 +374,7 @@ def reanalyse_published(
         check_names(priors, published["factor"].tolist(), what="factor of Table 5")
         chosen = {}
         for row in published.itertuples():
-            mean, sd = priors.get(row.factor, (0.0, DEFAULT_SCALE))
+            mean, sd = priors.get(row.factor, (0.0, WIDE_SCALE))
             if not sd > 0:
                 raise ValueError(f'prior sd for "{row.factor}" must be positive; got {sd!r}')
             chosen[row.factor] = _NormalPrior(float(mean), float(sd))
