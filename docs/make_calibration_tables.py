@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -109,7 +110,28 @@ def study(kind: str, name: str, replicates: int, client: object = None) -> objec
     else:
         kwargs = {**CANDIDATES[DEFAULT_CANDIDATE], "mode": "sbc", "seed": SBC_SEED}
     store = STORE_ROOT / _store_name(kind, name)
-    return bu.calibration_study(n_replicates=replicates, client=client, store=store, **COMMON, **kwargs)
+    result = bu.calibration_study(n_replicates=replicates, client=client, store=store, **COMMON, **kwargs)
+    # Reading hundreds of replicate files back takes minutes; keep the assembled result beside the store.
+    with open(_cache(kind, name), "wb") as handle:
+        pickle.dump((replicates, result), handle)
+    return result
+
+
+def _cache(kind: str, name: str) -> Path:
+    return STORE_ROOT / f"{_store_name(kind, name)}.result.pickle"
+
+
+def load(kind: str, name: str) -> object | None:
+    """Return a study's result at the replicates its store holds (cached), or None if it has none."""
+    n = stored_replicates(kind, name)
+    if not n:
+        return None
+    if _cache(kind, name).exists():
+        with open(_cache(kind, name), "rb") as handle:
+            cached_n, result = pickle.load(handle)
+        if cached_n == n:
+            return result
+    return study(kind, name, n)
 
 
 def _store_name(kind: str, name: str) -> str:
@@ -121,9 +143,12 @@ def _store_name(kind: str, name: str) -> str:
 
 
 def stored_replicates(kind: str, name: str) -> int:
-    """Return the number of finished replicates in a study's store."""
+    """Return the number of finished replicates in a study's store (replicates 0 to n - 1)."""
     folder = STORE_ROOT / _store_name(kind, name)
-    return len(list(folder.glob("replicate_*.nc"))) if folder.exists() else 0
+    n = 0
+    while (folder / f"replicate_{n:06d}.nc").exists():
+        n += 1
+    return n
 
 
 def fmt(value: float, mcse: float) -> str:
@@ -230,28 +255,24 @@ def write_tables() -> None:
     TABLES.mkdir(exist_ok=True)
     rows = []
     for name in CANDIDATES:
-        n = stored_replicates("candidates", name)
-        if n:
-            rows += comparison_rows(name, study("candidates", name, n))
+        if (result := load("candidates", name)) is not None:
+            rows += comparison_rows(name, result)
     table = pd.DataFrame(rows)
     table.to_csv(TABLES / "calibration_candidates.csv", index=False, float_format="%.5g")
     print(show(table))
     _figure_candidates(table, FIGURES / "calibration_candidates.png")
     design_rows = []
     for name in DESIGNS:
-        kind, store = ("design", name)
-        n = stored_replicates(kind, store)
-        if n:
-            for row in comparison_rows(DEFAULT_CANDIDATE, study(kind, store, n), mappings=("corrected",)):
+        if (result := load("design", name)) is not None:
+            for row in comparison_rows(DEFAULT_CANDIDATE, result, mappings=("corrected",)):
                 design_rows.append({"design": name, **row})
     if design_rows:
         design = pd.DataFrame(design_rows)
         design.to_csv(TABLES / "calibration_design.csv", index=False, float_format="%.5g")
         print(show(design.assign(candidate=design["design"])))
         _figure_design(design, FIGURES / "calibration_design.png")
-    n = stored_replicates("sbc", DEFAULT_CANDIDATE)
-    if n:
-        sbc = study("sbc", DEFAULT_CANDIDATE, n)
+    sbc = load("sbc", "sbc")
+    if sbc is not None:
         sbc.verdicts.to_csv(TABLES / "calibration_sbc_verdicts.csv", index=False, float_format="%.5g")
         sbc.predictive.to_csv(TABLES / "calibration_sbc_predictive.csv", index=False, float_format="%.5g")
         print(sbc)
