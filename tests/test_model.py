@@ -53,7 +53,7 @@ def test_fit_returns_labelled_inference_data(small_fit, small_cohort):
     assert {"alpha", "intercept", "beta"} <= set(posterior.data_vars)
     spec = bu.ModelSpec.from_idata(small_fit)
     assert spec.factor_names == bu.SIX_FACTORS
-    assert spec.prior_spec().coefficients["cement_volume_ml"].sigma == pytest.approx(2.5 / 0.46)
+    assert spec.prior_spec().coefficients["cement_volume_ml"].sigma == pytest.approx(bu.priors.DEFAULT_SCALE / 0.46)
     assert small_fit.observed_data["ubpr"].sum() == small_cohort["ubpr"].sum()
 
 

@@ -11,6 +11,7 @@ from bayes_ubpr.priors import (
     PAPER_INFLATION,
     PRESETS,
     SCEPTICAL_SCALE,
+    WIDE_SCALE,
     DomainShrinkage,
     Horseshoe,
     PopulationPrevalence,
@@ -57,7 +58,7 @@ def test_reference_sd_comes_from_table4_control_group():
 def test_defaults_per_unit_for_binary_and_per_sd_otherwise():
     assert default_prior("depression") == Prior("normal", 0.0, DEFAULT_SCALE, per="unit")
     assert default_prior("bmd_tscore_abs").per == "sd"
-    assert default_prior("intercept") == Prior("normal", 0.0, DEFAULT_SCALE)
+    assert default_prior("intercept") == Prior("normal", 0.0, WIDE_SCALE)
 
 
 def test_resolve_converts_to_per_unit_and_keeps_overrides():
@@ -88,7 +89,7 @@ def test_describe_priors_reports_or_ranges():
     assert list(table["parameter"]) == ["intercept", "fascia_injury", "age"]
     assert list(table["source"]) == ["default", "default", "user"]
     row = table.set_index("parameter").loc["fascia_injury"]
-    assert row["or_upper"] == pytest.approx(math.exp(1.959963984540054 * 2.5))
+    assert row["or_upper"] == pytest.approx(math.exp(1.959963984540054 * DEFAULT_SCALE))
     assert row["or_lower"] == pytest.approx(1 / row["or_upper"])
     wide = describe_priors(["depression"], {"depression": Prior(sigma=1e6)})
     assert wide.loc[1, "or_upper"] == math.inf
@@ -150,3 +151,26 @@ class TestPresets:
 
         for preset in PRESETS:
             json.dumps(resolve_priors(["age", "depression"], preset).to_dict())
+
+
+def test_wide_preset_is_the_old_default_one_argument_away():
+    wide = resolve_priors(["depression", "cement_volume_ml"], "wide")
+    assert wide.name == "wide" and "wide" in PRESETS
+    assert wide.coefficients["depression"] == Prior("normal", 0.0, WIDE_SCALE)
+    assert wide.coefficients["cement_volume_ml"].sigma == pytest.approx(WIDE_SCALE / 0.46)
+    default = resolve_priors(["depression"]).coefficients["depression"]
+    assert default.sigma == DEFAULT_SCALE == 1.0
+    assert wide.intercept == resolve_priors(["depression"]).intercept  # the intercept keeps Normal(0, 2.5)
+
+
+def test_module_docstring_table_states_what_describe_priors_states():
+    # The per-factor prior ranges in the module docstring are the describe_priors statements, word for word.
+    import bayes_ubpr.priors as module
+    from bayes_ubpr.paper import SIX_FACTORS
+
+    doc = module.__doc__
+    for preset in ("default", "wide", "sceptical", "paper"):
+        table = describe_priors(SIX_FACTORS, preset).iloc[1:]
+        for factor, statement in zip(table["parameter"], table["statement"], strict=True):
+            line = f"{factor}: {statement.replace('95% prior mass on ', '')}"
+            assert line in doc, (preset, line)

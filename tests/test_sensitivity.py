@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import bayes_ubpr as bu
-from bayes_ubpr.priors import Prior
+from bayes_ubpr.priors import DEFAULT_SCALE, Prior
 from bayes_ubpr.sensitivity import (
     _tipping_row,
     control_resampling,
@@ -62,8 +62,8 @@ def test_e_value_table_uses_the_limit_nearest_one(small_fit):
 def test_prior_grid_names_families_and_scales():
     grid = prior_grid(["fascia_injury", "n_fractures"], scales=[0.5, 1])
     assert len(grid) == 8
-    assert grid["default x 1"]["n_fractures"] == Prior(sigma=2.5, per="sd")
-    assert grid["student_t x 0.5"]["fascia_injury"] == Prior("student_t", sigma=1.25, nu=3)
+    assert grid["default x 1"]["n_fractures"] == Prior(sigma=DEFAULT_SCALE, per="sd")
+    assert grid["student_t x 0.5"]["fascia_injury"] == Prior("student_t", sigma=0.5 * DEFAULT_SCALE, nu=3)
     # scale 0.5 of the paper family is the published SE itself (inflation 1)
     assert grid["paper x 0.5"]["fascia_injury"].sigma == pytest.approx(0.423)
     with pytest.raises(ValueError, match="prior family must be one of"):

@@ -317,10 +317,11 @@ def test_cli_bad_model_fails_before_reading_or_fitting(tmp_path, capsys):
 
 
 def test_paper_workflow_numbers_are_unchanged():
-    # Posterior means from bayes_ubpr 0.1.0 (commit 045afe6) for the same data and seeds, before ModelSpec.
+    # Posterior means from bayes_ubpr 0.1.0 (commit 045afe6) for the same data and seeds, before ModelSpec;
+    # 0.1.0's default prior is priors="wide" since the default became Normal(0, 1) (issue 14).
     cohort = bu.simulate_cohort(seed=2016)
     sample = bu.case_control_sample(cohort, seed=2017)
-    idata = bu.fit(sample, design="case_control", seed=1, chains=2, draws=300, tune=300, check=False)
+    idata = bu.fit(sample, design="case_control", priors="wide", seed=1, chains=2, draws=300, tune=300, check=False)
     before = [-0.15186183015169338, 0.577276954139877, -0.35710461192168996, 0.7223221415909187, -2.196575056706153]
     before += [0.5292923113216302]
     np.testing.assert_allclose(idata.posterior["beta"].mean(("chain", "draw")), before, rtol=1e-9)

@@ -36,6 +36,7 @@ from bayes_ubpr.model import ModelSpec, default_sampler, fit
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._diagnostics import ess_bulk, ess_tail, rhat
 from bayes_ubpr.model._draws import CHECKED, FitArrays, sample_arrays
+from bayes_ubpr.model.mapping import MAPPINGS, anchored_intercept, offset_intercept
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS
 from bayes_ubpr.priors import PopulationPrevalence, PriorsLike
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
@@ -222,7 +223,12 @@ def _replicate_sample(
 
 def _model_spec(settings: dict, priors: PriorsLike) -> ModelSpec:
     """Return the study's model: the simulated paper world's factors and outcome, its priors and design."""
-    return ModelSpec(factors=tuple(settings["factors"]), priors=priors, design=settings["design"])
+    return ModelSpec(
+        factors=tuple(settings["factors"]),
+        priors=priors,
+        design=settings["design"],
+        population_mapping=settings["population_mapping"],
+    )
 
 
 REFIT_FACTOR = 4
@@ -241,14 +247,14 @@ def _arrays_from_fit(
         idata = fit(sample, spec, draws=draws, tune=tune, chains=settings["chains"], seed=seed,
                     sampler=settings["sampler"], check=False, log_likelihood=False)  # fmt: skip
     post = idata.posterior
-    arrays = {name: post[name].to_numpy() for name in (*_VAR_NAMES, *CHECKED) if name in post}
+    arrays = {name: post[name].to_numpy() for name in (*_VAR_NAMES, "prevalence", *CHECKED) if name in post}
     chains = settings["chains"]
     checked = np.concatenate(
         [arrays[n].reshape(chains, arrays[n].shape[1], -1) for n in CHECKED if n in arrays], axis=2
     )
     n_divergent = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     return FitArrays(
-        {name: arrays[name] for name in _VAR_NAMES},
+        {name: arrays[name] for name in (*_VAR_NAMES, "prevalence") if name in arrays},
         n_divergent,
         float(rhat(checked).max()),
         float(ess_bulk(checked).min()),
@@ -284,6 +290,13 @@ def _fit_replicate(
                 shape = arrays.draws["intercept_population"].shape
                 drawn = np.random.default_rng(seed).beta(prevalence.alpha, prevalence.beta, size=shape)
                 arrays.draws["intercept_population"] = arrays.draws["intercept_population"] + special.logit(drawn)
+                arrays.draws["prevalence"] = drawn
+            if spec.design == "case_control" and spec.population_mapping == "anchored":
+                shape = arrays.draws["intercept"].shape
+                pi = arrays.flat("prevalence") if "prevalence" in arrays.draws else float(prevalence)  # type: ignore[arg-type]
+                y_sample = inputs.data["outcome_values"]
+                anchored = anchored_intercept(inputs.raw, y_sample, arrays.flat("beta"), pi)
+                arrays.draws["intercept_population"] = anchored.reshape(shape)
             return arrays
     else:
 
@@ -315,13 +328,19 @@ def _one_replicate(
         for p in probs:
             low, high = np.quantile(draws, [(1 - p) / 2, (1 + p) / 2])
             row[f"covered_{p:g}"] = bool(low <= truth[factor] <= high)
+            row[f"width_{p:g}"] = float(high - low)
         row["flagged"] = flagged
         row["refitted"] = refitted
         rows.append(row)
     x = cohort[list(settings["factors"])].to_numpy(float)
-    truth_risk = cohort["true_risk"].to_numpy()
-    predictive, curve = _predictive_calibration(k, arrays, x, cohort[OUTCOME].to_numpy(), truth_risk)
+    y, true_risk = cohort[OUTCOME].to_numpy(), cohort["true_risk"].to_numpy()
+    predictive, curve = _predictive_calibration(k, arrays, x, y, true_risk, sample=_sample_arrays(sample, settings))
     return rows, predictive, curve
+
+
+def _sample_arrays(sample: pd.DataFrame, settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Return the fitted case-control sample's raw design and outcomes, which both population mappings need."""
+    return sample[list(settings["factors"])].to_numpy(float), sample[OUTCOME].to_numpy()
 
 
 RISK_DRAWS = 1000
@@ -333,8 +352,33 @@ calibration metrics average over; all draws would cost 4x the time.
 """
 
 
+def _population_intercepts(arrays: FitArrays, thin: slice, sample: tuple[np.ndarray, np.ndarray] | None) -> list[tuple]:
+    """Each way of mapping to the population, as (model label, intercept per draw).
+
+    ``corrected`` is the fit's own mapping and ``uncorrected`` the sample
+    scale; when the prevalence is a posterior variable (uncertain prevalence)
+    and the sample is known, ``offset`` and ``anchored`` are both computed from
+    the same draws, so the two mappings are compared on the same fits.
+    """
+    intercept = arrays.flat("intercept")[thin]
+    models = [("corrected", arrays.flat("intercept_population")[thin]), ("uncorrected", intercept)]
+    if sample is not None and "prevalence" in arrays.draws:
+        x_sample, y_sample = sample
+        prevalence = arrays.flat("prevalence")[thin]
+        beta = arrays.flat("beta")[thin]
+        models.append(("offset", offset_intercept(intercept, y_sample, prevalence)))
+        models.append(("anchored", anchored_intercept(x_sample, y_sample, beta, prevalence)))
+    return models
+
+
 def _predictive_calibration(
-    k: int, arrays: FitArrays, x: np.ndarray, y: np.ndarray, true_risk: np.ndarray
+    k: int,
+    arrays: FitArrays,
+    x: np.ndarray,
+    y: np.ndarray,
+    true_risk: np.ndarray,
+    *,
+    sample: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Calibration of the whole cohort's posterior-mean risks, with and without the case-control correction."""
     total = arrays.flat("beta").shape[0]
@@ -345,8 +389,8 @@ def _predictive_calibration(
     for j in range(beta.shape[1]):
         linear += np.multiply.outer(beta[:, j], x[:, j])
     predictive, curve = [], []
-    for model, intercept in (("corrected", "intercept_population"), ("uncorrected", "intercept")):
-        risk = special.expit(arrays.flat(intercept)[thin][:, None] + linear).mean(axis=0)
+    for model, intercept in _population_intercepts(arrays, thin, sample):
+        risk = special.expit(intercept[:, None] + linear).mean(axis=0)
         predictive.append(
             {
                 "replicate": k,
@@ -418,6 +462,10 @@ def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame
             coverage = _moments(group[f"covered_{p:g}"].astype(float))[0]
             row[f"coverage_{p:g}"] = coverage
             row[f"coverage_{p:g}_mcse"] = math.sqrt(coverage * (1 - coverage) / r)
+            if f"width_{p:g}" in group:
+                width, width_sd, _ = _moments(group[f"width_{p:g}"])
+                row[f"width_{p:g}"] = width
+                row[f"width_{p:g}_mcse"] = width_sd / math.sqrt(r)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -450,6 +498,7 @@ def calibration_study(
     n_cases: int | None = None,
     correlation: Mapping[tuple[str, str], float] | None = None,
     controls_per_case: int = 1,
+    population_mapping: str | None = None,
     probs: Sequence[float] = DEFAULT_PROBS,
     draws: int = 500,
     tune: int = 300,
@@ -499,6 +548,11 @@ def calibration_study(
         Root seed; replicate k uses the k-th spawned child.
     controls_per_case : int, default 1
         Controls per case in each sample.
+    population_mapping : {"offset", "anchored"}, optional
+        How the fitted model maps its intercept to the population (see
+        :class:`~bayes_ubpr.ModelSpec`); default the ModelSpec default. The
+        ``corrected`` predictive row uses it; with an uncertain prevalence
+        the ``offset`` and ``anchored`` rows show both mappings on the same fits.
     probs : sequence of float
         Central credible-interval masses whose coverage is reported.
     n_thinned : int, default 99
@@ -539,6 +593,8 @@ def calibration_study(
     """
     n_replicates = check_positive_int(n_replicates, name="n_replicates")
     check_choice(mode, ("fixed", "sbc"), name="mode")
+    if population_mapping is not None:
+        check_choice(population_mapping, MAPPINGS, name="population_mapping")
     probs = [check_probability(p, name="probs") for p in probs]
     settings = {
         "n_replicates": n_replicates,
@@ -552,6 +608,7 @@ def calibration_study(
         "n_cases": n_cases,
         "correlation": dict(correlation or {}),
         "controls_per_case": controls_per_case,
+        "population_mapping": population_mapping or ModelSpec().population_mapping,
         "draws": draws,
         "tune": tune,
         "chains": chains,
@@ -712,7 +769,9 @@ def _sbc_replicate(
     x_cohort = cohort[list(settings["factors"])].to_numpy(float)
     true_risk = special.expit(intercept_population + x_cohort @ beta)
     y_cohort = (rng.random(len(true_risk)) < true_risk).astype(np.int64)
-    predictive, curve = _predictive_calibration(k, arrays, x_cohort, y_cohort, true_risk)
+    predictive, curve = _predictive_calibration(
+        k, arrays, x_cohort, y_cohort, true_risk, sample=_sample_arrays(simulated, settings)
+    )
     return rows, predictive, curve
 
 
@@ -816,8 +875,12 @@ def _guarded(task: Callable[..., dict], k: int, child: np.random.SeedSequence) -
 
 
 def _store_settings(settings: dict) -> str:
-    """Fingerprint of a study: its settings and the package version that computes its replicates."""
-    fingerprint = {k: repr(v) for k, v in settings.items() if k != "progress"}
+    """Fingerprint of a study: its settings and the package version that computes its replicates.
+
+    The number of replicates is left out: replicate k does not depend on it,
+    so a study is extended by running it again with more replicates.
+    """
+    fingerprint = {k: repr(v) for k, v in settings.items() if k not in ("progress", "n_replicates")}
     fingerprint["bayes_ubpr_version"] = version("bayes-ubpr")
     return json.dumps(fingerprint, sort_keys=True)
 

@@ -19,8 +19,9 @@ from bayes_ubpr._validate import check_choice, check_names, check_probability
 from bayes_ubpr.data import as_factors, validate_cohort
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model.mapping import anchored_intercept, offset_intercept
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, table5
-from bayes_ubpr.priors import DEFAULT_SCALE, SCEPTICAL_SCALE, reference_sd
+from bayes_ubpr.priors import SCEPTICAL_SCALE, WIDE_SCALE, reference_sd
 
 __all__ = [
     "REANALYSIS_PRIORS",
@@ -306,7 +307,7 @@ def _published_prior(name: str, factor: str, b: float) -> _NormalPrior:
     if name == "sceptical":
         return _NormalPrior(0.0, SCEPTICAL_SCALE * per_unit)
     if name == "weakly_informative":
-        return _NormalPrior(0.0, DEFAULT_SCALE * per_unit)
+        return _NormalPrior(0.0, WIDE_SCALE * per_unit)
     # enthusiastic: centred on OR 2 in the paper's direction, 5% probability of no effect or worse
     direction = 1.0 if b >= 0 else -1.0
     return _NormalPrior(direction * np.log(2.0) * per_unit, np.log(2.0) / stats.norm.ppf(0.95) * per_unit)
@@ -374,7 +375,7 @@ def reanalyse_published(
         check_names(priors, published["factor"].tolist(), what="factor of Table 5")
         chosen = {}
         for row in published.itertuples():
-            mean, sd = priors.get(row.factor, (0.0, DEFAULT_SCALE))
+            mean, sd = priors.get(row.factor, (0.0, WIDE_SCALE))
             if not sd > 0:
                 raise ValueError(f'prior sd for "{row.factor}" must be positive; got {sd!r}')
             chosen[row.factor] = _NormalPrior(float(mean), float(sd))
@@ -424,7 +425,8 @@ def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: f
         One row per patient with the fit's factor columns.
     prevalence : float, optional
         Case-control fits only: recompute the correction for this population
-        prevalence instead of the one used in the fit.
+        prevalence instead of the one used in the fit (by the fit's
+        ``population_mapping``: offset or anchored).
 
     Returns
     -------
@@ -459,8 +461,13 @@ def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: f
         if spec.design != "case_control":
             raise ValueError("prevalence can be changed only for a design='case_control' fit")
         y = idata.observed_data[spec.outcome].to_numpy()
-        log_ratio = np.log(y.sum() / (len(y) - y.sum()))
-        intercept = post["intercept"] + special.logit(prevalence) - log_ratio
+        if spec.population_mapping == "anchored":
+            beta = post["beta"].transpose("chain", "draw", "factor")
+            flat = beta.to_numpy().reshape(-1, beta.shape[-1])
+            c = anchored_intercept(idata.constant_data["x"].to_numpy(), y, flat, prevalence)
+            intercept = post["intercept"].copy(data=c.reshape(beta.shape[:2]))
+        else:
+            intercept = post["intercept"].copy(data=offset_intercept(post["intercept"].to_numpy(), y, prevalence))
     eta = intercept + (post["beta"] * x).sum("factor")
     return special.expit(eta).rename("risk")
 

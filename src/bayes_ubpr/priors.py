@@ -7,15 +7,61 @@ per-SD priors to the per-unit scale on which the model works.
 
 The default (:func:`default_prior`)
 -----------------------------------
-Normal(0, 2.5) on the log odds ratio, per unit for a binary factor (present vs
+Normal(0, 1) on the log odds ratio, per unit for a binary factor (present vs
 absent) and per standard deviation for a continuous or count factor, the SD
 being that of the paper's satisfactory group (Table 4), a fixed reference that
 does not depend on the data being fitted. It puts 95% of its mass on odds
-ratios between 1/134 and 134 (exp(1.96 * 2.5) = 134): every effect the paper
-reports, and any effect an epidemiologist would call large, lies in its bulk,
-while the absurd odds ratios that separation produces in a 60:60 sample do
-not. The scale 2.5 follows the weakly informative convention of Gelman et al.
-(2008) for logistic regression coefficients.
+ratios between 1/7.1 and 7.1 (exp(1.96) = 7.1) per unit or SD: every effect the
+paper reports lies in its bulk, and it shrinks the estimates of a design with
+60 events for six factors about as much as that design needs. It was chosen
+by calibration studies in the paper's world (docs/calibration.md): with it,
+population risks have calibration slope 1.0 to 1.1 and 95% intervals cover
+the true log odds ratios in 93-97% of replicates, where the wider Normal(0,
+2.5) of Gelman et al. (2008) (``priors="wide"``, the default of bayes_ubpr 0.1)
+gave risks too spread out (slope 0.90) and too high (calibration-in-the-large
+-0.46), and intervals that covered too rarely.
+
+Prior scales of the paper's six factors
+---------------------------------------
+The central 95% prior range of each odds ratio, per unit of the factor and
+(in brackets) per reference SD, as :func:`describe_priors` states it in its
+``statement`` column (``tests/test_priors.py`` checks that the two agree)::
+
+    default (Normal(0, 1)):
+      bmd_tscore_abs: OR 0.000394 to 2.54e+03 per 1 T-score unit (OR 0.141 to 7.1 per SD of 0.25)
+      fascia_injury: OR 0.141 to 7.1 per present vs absent (OR 0.413 to 2.42 per SD of 0.451)
+      cement_distribution_poor: OR 0.141 to 7.1 per unsatisfactory vs satisfactory (OR 0.402 to 2.49 per SD of 0.465)
+      n_fractures: OR 0.0381 to 26.2 per 1 fractured vertebra (OR 0.141 to 7.1 per SD of 0.6)
+      cement_volume_ml: OR 0.0141 to 70.9 per 1 mL (OR 0.141 to 7.1 per SD of 0.46)
+      depression: OR 0.141 to 7.1 per present vs absent (OR 0.555 to 1.8 per SD of 0.3)
+    "wide" (Normal(0, 2.5), the default of bayes_ubpr 0.1):
+      bmd_tscore_abs: OR 3.08e-09 to 3.25e+08 per 1 T-score unit (OR 0.00745 to 134 per SD of 0.25)
+      fascia_injury: OR 0.00745 to 134 per present vs absent (OR 0.11 to 9.1 per SD of 0.451)
+      cement_distribution_poor: OR 0.00745 to 134 per unsatisfactory vs satisfactory (OR 0.102 to 9.77 per SD of 0.465)
+      n_fractures: OR 0.000284 to 3.52e+03 per 1 fractured vertebra (OR 0.00745 to 134 per SD of 0.6)
+      cement_volume_ml: OR 2.37e-05 to 4.23e+04 per 1 mL (OR 0.00745 to 134 per SD of 0.46)
+      depression: OR 0.00745 to 134 per present vs absent (OR 0.23 to 4.35 per SD of 0.3)
+    "sceptical" (Normal(0, 0.561)):
+      bmd_tscore_abs: OR 0.0123 to 81 per 1 T-score unit (OR 0.333 to 3 per SD of 0.25)
+      fascia_injury: OR 0.333 to 3 per present vs absent (OR 0.61 to 1.64 per SD of 0.451)
+      cement_distribution_poor: OR 0.333 to 3 per unsatisfactory vs satisfactory (OR 0.6 to 1.67 per SD of 0.465)
+      n_fractures: OR 0.16 to 6.24 per 1 fractured vertebra (OR 0.333 to 3 per SD of 0.6)
+      cement_volume_ml: OR 0.0918 to 10.9 per 1 mL (OR 0.333 to 3 per SD of 0.46)
+      depression: OR 0.333 to 3 per present vs absent (OR 0.719 to 1.39 per SD of 0.3)
+    "paper" (Table 5, SE x 2):
+      bmd_tscore_abs: OR 0.361 to 35.5 per 1 T-score unit (OR 0.775 to 2.44 per SD of 0.25)
+      fascia_injury: OR 0.725 to 20 per present vs absent (OR 0.865 to 3.85 per SD of 0.451)
+      cement_distribution_poor: OR 0.53 to 17.1 per unsatisfactory vs satisfactory (OR 0.744 to 3.74 per SD of 0.465)
+      n_fractures: OR 1.06 to 11.2 per 1 fractured vertebra (OR 1.03 to 4.26 per SD of 0.6)
+      cement_volume_ml: OR 0.0164 to 0.378 per 1 mL (OR 0.151 to 0.639 per SD of 0.46)
+      depression: OR 0.383 to 30.6 per present vs absent (OR 0.75 to 2.79 per SD of 0.3)
+
+Per-SD and per-unit ranges read alike but are not: a T-score unit is four
+reference SDs of BMD, so the default's 0.141 to 7.1 per SD is 0.000394 to
+2540 per T-score unit. ``"paper"`` centres each factor on Table 5 (see
+:func:`paper_priors`); the horseshoe and domain priors have no fixed
+per-factor scale (their marginal 95% range per sample SD in the paper's 60:60
+design is about 0.012 to 86 for the horseshoe and 0.075 to 13 for domains).
 
 References
 ----------
@@ -48,6 +94,7 @@ __all__ = [
     "PAPER_INFLATION",
     "PRESETS",
     "SCEPTICAL_SCALE",
+    "WIDE_SCALE",
     "DomainShrinkage",
     "Horseshoe",
     "PopulationPrevalence",
@@ -61,6 +108,7 @@ __all__ = [
     "reference_sd",
     "resolve_priors",
     "sceptical_priors",
+    "wide_priors",
 ]
 
 Family = Literal["normal", "student_t", "laplace"]
@@ -94,8 +142,12 @@ _FAMILY_BUILDERS: dict[str, Callable[..., pt.TensorVariable]] = {
 A new family is one function here plus its name in :data:`Family`; nothing else dispatches on families."""
 
 FAMILIES: tuple[str, ...] = tuple(_FAMILY_BUILDERS)
-DEFAULT_SCALE = 2.5
-"""Scale of the default normal prior on each log odds ratio (Gelman et al. 2008)."""
+DEFAULT_SCALE = 1.0
+"""Scale of the default normal prior on each log odds ratio, chosen by calibration (docs/calibration.md)."""
+
+WIDE_SCALE = 2.5
+"""Scale of the ``"wide"`` prior (Gelman et al. 2008), the default of bayes_ubpr 0.1; also the intercept's
+prior scale and the horseshoe's slab scale."""
 
 INTERCEPT = "intercept"
 """Key under which a prior for the model's intercept may be given. It applies
@@ -220,18 +272,19 @@ def reference_sd(factor: FactorLike) -> float:
 def default_prior(factor: FactorLike) -> Prior:
     """Return the documented default prior for ``factor``'s log odds ratio.
 
-    Normal(0, 2.5) per unit for binary factors, per reference SD otherwise;
+    Normal(0, 1) per unit for binary factors, per reference SD otherwise;
     for ``"intercept"``, Normal(0, 2.5) on the log odds at the factors' sample
-    mean. See the module docstring for the justification.
+    mean. See the module docstring for the justification and, for the
+    paper's six factors, the odds-ratio range it implies per unit and per SD.
 
     Examples
     --------
     >>> from bayes_ubpr.priors import default_prior
     >>> default_prior("n_fractures")
-    Prior(family='normal', mu=0.0, sigma=2.5, nu=None, per='sd')
+    Prior(family='normal', mu=0.0, sigma=1.0, nu=None, per='sd')
     """
     if factor == INTERCEPT:
-        return Prior("normal", 0.0, DEFAULT_SCALE)
+        return Prior("normal", 0.0, WIDE_SCALE)
     per: Per = "unit" if _known(factor).kind == "binary" else "sd"
     return Prior("normal", 0.0, DEFAULT_SCALE, per=per)
 
@@ -248,13 +301,34 @@ a0 = 0.25: the paper's 60:60 study counts as a quarter of its size, a
 discount for a different hospital, era and case mix (Ibrahim & Chen 2000)."""
 
 
+def wide_priors(factors: Sequence[FactorLike]) -> dict[str, Prior]:
+    """Return the wide Normal(0, 2.5) priors of Gelman et al. (2008), the default of bayes_ubpr 0.1.
+
+    Normal(0, 2.5) on each log odds ratio, per unit for binary factors and
+    per reference SD otherwise: 95% prior mass on odds ratios between 1/134
+    and 134 per unit or SD (the module docstring gives the range per unit of
+    each of the paper's factors). In the paper's 60:60 design it shrinks too
+    little: population risks come out too spread and too high, and 95%
+    intervals cover the truth in 91-95% of replicates (docs/calibration.md).
+
+    Examples
+    --------
+    >>> from bayes_ubpr.priors import wide_priors
+    >>> wide_priors(["cement_volume_ml"])["cement_volume_ml"]
+    Prior(family='normal', mu=0.0, sigma=2.5, nu=None, per='sd')
+    """
+    return {_known(f).name: replace(default_prior(f), sigma=WIDE_SCALE) for f in factors}
+
+
 def sceptical_priors(factors: Sequence[FactorLike]) -> dict[str, Prior]:
     """Sceptical priors centred on OR 1 (Spiegelhalter et al. 1994).
 
     Normal(0, ln 3 / 1.96) on each log odds ratio, per unit for binary factors
     and per reference SD otherwise: 95% prior probability that the odds ratio
     lies between 1/3 and 3, so the paper's ORs of 3 to 4 for binary factors
-    must be earned by the data.
+    must be earned by the data. Per unit of each of the paper's factors the
+    range differs (e.g. OR 0.0123 to 81 per T-score unit of BMD, whose
+    reference SD is 0.25): the module docstring lists all six.
 
     References
     ----------
@@ -274,7 +348,9 @@ def paper_priors(factors: Sequence[FactorLike], *, inflation: float = PAPER_INFL
     """Literature-informed priors centred on the paper's Table 5.
 
     Each Table 5 factor gets Normal(B, (SE * inflation)^2) per unit; other
-    factors keep :func:`default_prior`.
+    factors keep :func:`default_prior`. The module docstring lists the
+    resulting 95% prior range of each of the six odds ratios per unit and per
+    reference SD.
 
     Parameters
     ----------
@@ -351,7 +427,7 @@ class Horseshoe:
     """
 
     expected_nonzero: float = 6.0
-    slab_scale: float = DEFAULT_SCALE
+    slab_scale: float = WIDE_SCALE
     slab_df: float = 4.0
     intercept: Prior = field(default_factory=lambda: default_prior(INTERCEPT))
 
@@ -573,7 +649,7 @@ _STRUCTURES: dict[str, type[Horseshoe] | type[DomainShrinkage]] = {"horseshoe": 
 """Joint shrinkage priors by name: a new structure is a class with ``data_values``, ``coords``,
 ``build``, ``to_dict`` and ``from_dict`` (as :class:`Horseshoe`), registered here."""
 
-PRESETS = ("default", "paper", "sceptical", *_STRUCTURES)
+PRESETS = ("default", "wide", "paper", "sceptical", *_STRUCTURES)
 """Named prior presets accepted wherever ``priors`` is."""
 
 
@@ -600,8 +676,8 @@ class PriorSpec:
     >>> spec = resolve_priors(["fascia_injury", "cement_volume_ml"])
     >>> spec.name, spec.kind
     ('default', 'independent')
-    >>> round(spec.coefficients["cement_volume_ml"].sigma, 2)  # 2.5 per SD of 0.46 mL, per mL
-    5.43
+    >>> round(spec.coefficients["cement_volume_ml"].sigma, 2)  # 1 per SD of 0.46 mL, per mL
+    2.17
     >>> sorted(spec.to_dict())
     ['coefficients', 'intercept', 'kind', 'name', 'structure']
     """
@@ -752,9 +828,9 @@ def resolve_priors(factors: Sequence[FactorLike], priors: PriorsLike = None) -> 
         objects given ``kind`` and ``scale`` or resolved on data).
     priors : str, mapping, Horseshoe, DomainShrinkage or None
         None or ``"default"``: :func:`default_prior` for every factor;
-        ``"paper"``: :func:`paper_priors`; ``"sceptical"``:
-        :func:`sceptical_priors`; ``"horseshoe"``: :class:`Horseshoe`;
-        ``"domains"``: :class:`DomainShrinkage`; a mapping
+        ``"wide"``: :func:`wide_priors` (the default of bayes_ubpr 0.1);
+        ``"paper"``: :func:`paper_priors`; ``"sceptical"``: :func:`sceptical_priors`;
+        ``"horseshoe"``: :class:`Horseshoe`; ``"domains"``: :class:`DomainShrinkage`; a mapping
         ``{factor: Prior}`` (and optionally ``"intercept"``) overriding the
         defaults; or a configured :class:`Horseshoe` / :class:`DomainShrinkage`.
 
@@ -785,6 +861,7 @@ def resolve_priors(factors: Sequence[FactorLike], priors: PriorsLike = None) -> 
     if isinstance(priors, str):
         presets: dict[str, Callable[[], PriorsLike]] = {
             "default": dict,
+            "wide": lambda: wide_priors(known),
             "paper": lambda: paper_priors(known),
             "sceptical": lambda: sceptical_priors(known),
             **_STRUCTURES,
@@ -831,7 +908,7 @@ def describe_priors(factors: Sequence[FactorLike], priors: PriorsLike = None) ->
     >>> describe_priors(["fascia_injury"])[["parameter", "sigma"]]
            parameter  sigma
     0      intercept    2.5
-    1  fascia_injury    2.5
+    1  fascia_injury    1.0
     >>> print(describe_priors(["bmd_tscore_abs"], "sceptical")["statement"].iloc[1])
     95% prior mass on OR 0.0123 to 81 per 1 T-score unit (OR 0.333 to 3 per SD of 0.25)
     """

@@ -22,6 +22,7 @@ from bayes_ubpr.data import FactorLike
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model.design import check_design
+from bayes_ubpr.model.mapping import anchored_intercept
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
 
@@ -162,6 +163,28 @@ def _relabel(idata: az.InferenceData, inputs: ModelInputs) -> None:
     idata.posterior = posterior
 
 
+def _anchor_population_intercept(idata: az.InferenceData, inputs: ModelInputs) -> None:
+    """For ``population_mapping="anchored"``, replace the offset-mapped population intercepts by anchored ones."""
+    spec = inputs.spec
+    if spec.design != "case_control" or spec.population_mapping != "anchored":
+        return
+    posterior = idata.posterior
+    beta = posterior["beta"].transpose("chain", "draw", "factor")
+    shape = beta.shape[:2]
+    if "prevalence" in posterior:
+        prevalence: Any = posterior["prevalence"].to_numpy().reshape(-1)
+    else:
+        prevalence = float(spec.population_prevalence)  # type: ignore[arg-type]
+    flat_beta = beta.to_numpy().reshape(-1, beta.shape[-1])
+    c = anchored_intercept(inputs.raw, inputs.data["outcome_values"], flat_beta, prevalence).reshape(shape)
+    intercept = posterior["intercept_population"].copy(data=c)
+    idata.posterior = posterior.assign(
+        intercept_population=intercept,
+        alpha_population=intercept
+        + (posterior["beta"] * xr.DataArray(inputs.data["x_center"], dims="factor")).sum("factor"),
+    )
+
+
 def _attach_data(idata: az.InferenceData, inputs: ModelInputs, data: pd.DataFrame) -> None:
     """Store the fitted outcome and raw design, which tables, checks and reports rebuild from."""
     obs = np.asarray(_obs_index(data))
@@ -195,6 +218,7 @@ def fit(
     population_prevalence: PrevalenceLike = None,
     group: str | None = None,
     varying_slopes: Sequence[str] | None = None,
+    population_mapping: str | None = None,
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -243,6 +267,9 @@ def fit(
         pooled, non-centred group intercepts.
     varying_slopes : sequence of str, default ()
         Factors whose log odds ratio also varies by group.
+    population_mapping : {"offset", "anchored"}, default "offset"
+        Case-control design only: how ``intercept_population`` is obtained,
+        see :class:`~bayes_ubpr.ModelSpec`.
     draws, tune, chains : int
         Posterior draws per chain, tuning steps per chain, and chains.
     seed : None, int or numpy.random.Generator
@@ -311,6 +338,7 @@ def fit(
         population_prevalence=population_prevalence,
         group=group,
         varying_slopes=varying_slopes,
+        population_mapping=population_mapping,
     )
     inputs = prepare_inputs(data, spec)
     if target_accept is None:
@@ -331,6 +359,7 @@ def fit(
         target_accept = RETRY_TARGET_ACCEPT
         idata = _sample(inputs, seed=int_seed + 1, target_accept=target_accept, **settings)
     _relabel(idata, inputs)
+    _anchor_population_intercept(idata, inputs)
     _attach_data(idata, inputs, data)
     idata.attrs.update(
         {

@@ -22,6 +22,7 @@ from bayes_ubpr._validate import check_choice, check_names
 from bayes_ubpr.data import FactorLike, as_factors
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
+from bayes_ubpr.model.mapping import MAPPINGS
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.priors import (
     PAPER_PREVALENCE,
@@ -89,6 +90,13 @@ class ModelSpec:
         Column of a grouping (hospital, surgeon) for group intercepts.
     varying_slopes : sequence of str, default ()
         Factors whose log odds ratio also varies by group.
+    population_mapping : {"offset", "anchored"}, default "offset"
+        Case-control design only (ignored for a cohort): how the intercept is
+        mapped to the population. ``"offset"``: the Prentice-Pyke shift
+        ``logit(prevalence) - log(n1 / n0)``; ``"anchored"``: per posterior
+        draw, the intercept that makes the population-weighted mean risk of
+        the sample equal that draw's prevalence (see
+        :mod:`bayes_ubpr.model.mapping`).
 
     Raises
     ------
@@ -120,6 +128,7 @@ class ModelSpec:
     population_prevalence: PrevalenceLike = None
     group: str | None = None
     varying_slopes: tuple[str, ...] = ()
+    population_mapping: str = "offset"
 
     def __post_init__(self) -> None:
         factors = as_factors(self.factors)
@@ -140,6 +149,7 @@ class ModelSpec:
             priors = dict(priors)
         object.__setattr__(self, "priors", priors)
         check_choice(self.design, DESIGNS, name="design")
+        check_choice(self.population_mapping, MAPPINGS, name="population_mapping")
         self._check_prevalence()
         if self.group is not None:
             if not isinstance(self.group, str) or not self.group:
@@ -236,6 +246,7 @@ class ModelSpec:
             "population_prevalence": prevalence,
             "group": self.group,
             "varying_slopes": list(self.varying_slopes),
+            "population_mapping": self.population_mapping,
         }
 
     @classmethod
@@ -252,6 +263,8 @@ class ModelSpec:
             population_prevalence=prevalence,
             group=values["group"],
             varying_slopes=tuple(values["varying_slopes"]),
+            # fits saved before population_mapping existed used the Prentice-Pyke offset
+            population_mapping=values.get("population_mapping", "offset"),
         )
 
     def to_attrs(self) -> dict[str, str]:
@@ -294,6 +307,7 @@ class ModelSpec:
         population_prevalence: PrevalenceLike = None,
         group: str | None = None,
         varying_slopes: Sequence[str] | None = None,
+        population_mapping: str | None = None,
     ) -> ModelSpec:
         """Return a spec from either a ModelSpec or loose keywords (as :func:`~bayes_ubpr.fit` takes them), not both.
 
@@ -310,6 +324,7 @@ class ModelSpec:
             "population_prevalence": population_prevalence,
             "group": group,
             "varying_slopes": varying_slopes,
+            "population_mapping": population_mapping,
         }
         given = {key: value for key, value in given.items() if value is not None}
         if spec is None:
