@@ -33,8 +33,8 @@ quick: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks docs/make_figures.py
-	$(BIN)/ruff format --check src tests examples benchmarks docs/make_figures.py
+	$(BIN)/ruff check src tests examples benchmarks docs/*.py
+	$(BIN)/ruff format --check src tests examples benchmarks docs/*.py
 	$(BIN)/mypy src/bayes_ubpr
 
 # The [docs] extra's packages go into .venv without reinstalling bayes_ubpr itself.
