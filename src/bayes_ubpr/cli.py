@@ -21,7 +21,7 @@ from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_suff
 from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
-from bayes_ubpr.model import DESIGNS, SAMPLERS, ModelSpec, fit, read_factor_file
+from bayes_ubpr.model import DESIGNS, SAMPLERS, ModelSpec, estimate_fit_seconds, fit, read_factor_file
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
@@ -383,6 +383,10 @@ def _report(args: argparse.Namespace) -> None:
     print(f"Wrote the report to {path}", file=sys.stderr)
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 LONG_FIT_ROWS = 20_000
 """Patients from which a fit counts as long: its progress (with the sampler's own estimate of the time
 left) is shown even when stderr is not a terminal."""
@@ -391,8 +395,10 @@ left) is shown even when stderr is not a terminal."""
 def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelSpec) -> None:
     long_fit = len(sample) >= LONG_FIT_ROWS
     if long_fit:
+        seconds = estimate_fit_seconds(sample, spec, draws=args.draws, tune=args.tune, chains=args.chains)
         print(
             f"A long fit ({len(sample):,} patients, {args.chains} chains x ({args.tune} + {args.draws})): "
+            f"about {_duration(seconds)} of sampling on one core, from this machine's time per gradient; "
             "the progress bar below shows the time left. For a first look at a large cohort, "
             "--draws 300 --tune 300 usually gives an ESS above 400 (see docs: Large cohorts).",
             file=sys.stderr,

@@ -13,6 +13,7 @@ from bayes_ubpr.model._fit import (
     check_convergence,
     clear_compiled_models,
     default_sampler,
+    estimate_fit_seconds,
     fit,
 )
 from bayes_ubpr.model._prior_predictive import prior_predictive
@@ -30,6 +31,7 @@ __all__ = [
     "check_design",
     "clear_compiled_models",
     "default_sampler",
+    "estimate_fit_seconds",
     "expected_shrinkage",
     "fit",
     "max_cox_snell_r2",
