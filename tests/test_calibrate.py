@@ -234,6 +234,10 @@ def test_calibration_figures(tmp_path):
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="holds no risk curve"):
         predicted_vs_true_plot(CalibrationResult(summary, empty, empty, empty, {}))
+    with pytest.raises(ValueError, match=r"no risk curve for models \['anchored'\]"):
+        predicted_vs_true_plot(
+            CalibrationResult(summary, empty, empty, empty, {}, risk_curve=curve), models=["anchored"]
+        )
 
 
 SMALL = {"n": 600, "prevalence": 0.2, "draws": 200, "tune": 300, "chains": 2}

@@ -510,7 +510,7 @@ def calibration_study(
     >>> from bayes_ubpr.calibrate import calibration_study
     >>> result = calibration_study(n_replicates=2, n=600, prevalence=0.2, draws=300, tune=300, chains=2, seed=1)
     >>> list(result.predictive["model"])
-    ['corrected', 'uncorrected']
+    ['corrected', 'uncorrected', 'offset', 'anchored']
     """
     n_replicates = check_positive_int(n_replicates, name="n_replicates")
     check_choice(mode, ("fixed", "sbc"), name="mode")
