@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
@@ -340,7 +342,12 @@ def coverage_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def predicted_vs_true_plot(result: CalibrationResult | SBCResult, *, ax: Axes | None = None) -> Axes:
+def predicted_vs_true_plot(
+    result: CalibrationResult | SBCResult,
+    *,
+    models: Sequence[str] = ("corrected", "uncorrected"),
+    ax: Axes | None = None,
+) -> Axes:
     """Predicted against true risk in a calibration study, with and without the case-control correction.
 
     Each point is a decile of one replicate's predicted risks (mean predicted,
@@ -351,6 +358,11 @@ def predicted_vs_true_plot(result: CalibrationResult | SBCResult, *, ax: Axes | 
     ----------
     result : CalibrationResult or SBCResult
         From :func:`bayes_ubpr.calibration_study`.
+    models : sequence of str, default ("corrected", "uncorrected")
+        Rows of the study's predictive table to draw: ``"corrected"`` (the
+        fit's own population mapping), ``"uncorrected"``, and for a
+        case-control study with an uncertain prevalence ``"offset"`` and
+        ``"anchored"``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
 
@@ -361,7 +373,7 @@ def predicted_vs_true_plot(result: CalibrationResult | SBCResult, *, ax: Axes | 
     Raises
     ------
     ValueError
-        If the study holds no risk curve.
+        If the study holds no risk curve for these models.
 
     Examples
     --------
@@ -376,12 +388,15 @@ def predicted_vs_true_plot(result: CalibrationResult | SBCResult, *, ax: Axes | 
     """
     if result.risk_curve is None or result.risk_curve.empty:
         raise ValueError("the study holds no risk curve (every replicate failed?)")
+    curve = result.risk_curve[result.risk_curve["model"].isin(list(models))]
+    if curve.empty:
+        raise ValueError(f"the study holds no risk curve for models {list(models)}")
     ax = _axes(ax, (5.5, 5))
-    for i, (model, group) in enumerate(result.risk_curve.groupby("model", sort=False)):
+    for i, (model, group) in enumerate(curve.groupby("model", sort=False)):
         ax.scatter(group["predicted"], group["true"], s=6, alpha=0.25, color=f"C{i}")
         mean = group.groupby("bin")[["predicted", "true"]].mean()
         ax.plot(mean["predicted"], mean["true"], marker="o", color=f"C{i}", label=model)
-    top = float(result.risk_curve[["predicted", "true"]].to_numpy().max())
+    top = float(curve[["predicted", "true"]].to_numpy().max())
     ax.plot([0, top], [0, top], color="black", linewidth=0.8, linestyle=":")
     ax.set_xscale("symlog", linthresh=0.01)
     ax.set_yscale("symlog", linthresh=0.01)

@@ -403,11 +403,11 @@ def power_scaling(
     >>> from bayes_ubpr import simulate_cohort, fit
     >>> from bayes_ubpr.sensitivity import power_scaling
     >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
-    >>> idata = fit(cohort, chains=2, seed=1)
+    >>> idata = fit(cohort, priors="wide", chains=2, seed=1)
     >>> table = power_scaling(idata, cohort)
     >>> list(table.columns)
     ['factor', 'prior_sensitivity', 'likelihood_sensitivity', 'diagnosis']
-    >>> bool((table["prior_sensitivity"] < 0.05).all())  # 185 cases outweigh the weakly informative prior
+    >>> bool((table["prior_sensitivity"] < 0.05).all())  # 185 cases outweigh the wide prior
     True
     """
     import pymc as pm

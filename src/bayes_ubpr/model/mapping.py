@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-__all__ = ["MAPPINGS", "anchored_intercept", "offset_intercept"]
+__all__ = ["MAPPINGS", "anchored_intercept", "intercept_for_weighted_mean", "offset_intercept"]
 
 MAPPINGS = ("offset", "anchored")
 """Ways to map a case-control fit's intercept to the population (see the module docstring)."""
@@ -135,8 +135,46 @@ def anchored_intercept(x: np.ndarray, y: np.ndarray, beta: np.ndarray, prevalenc
     """
     x, cases, beta, pi = _check_inputs(x, y, beta, prevalence)
     n_cases, n_controls = int(cases.sum()), int((~cases).sum())
-    eta = beta @ x.T  # (draws, n)
     weight = np.where(cases, pi[:, None] / n_cases, (1 - pi[:, None]) / n_controls)
+    return intercept_for_weighted_mean(beta @ x.T, weight, pi)
+
+
+def intercept_for_weighted_mean(eta: np.ndarray, weight: np.ndarray, target: np.ndarray | float) -> np.ndarray:
+    """Solve ``sum_i weight[s, i] * expit(c_s + eta[s, i]) = target[s]`` for ``c_s`` in every row s.
+
+    Weights of a row sum to 1 and ``0 < target < 1``. The weighted mean risk
+    increases with c, lies at or below the target at ``logit(target) -
+    max(eta)`` and at or above it at ``logit(target) - min(eta)``; Newton
+    steps that stay inside this bracket, bisection otherwise, converge for
+    every row (to 1e-12, relative).
+
+    Parameters
+    ----------
+    eta : numpy.ndarray
+        Linear predictors without intercept, shape (rows, n).
+    weight : numpy.ndarray
+        Weights, broadcastable to ``eta``.
+    target : float or numpy.ndarray
+        Target weighted mean risk per row.
+
+    Returns
+    -------
+    numpy.ndarray
+        One intercept per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import special
+    >>> from bayes_ubpr.model.mapping import intercept_for_weighted_mean
+    >>> eta = np.array([[0.0, 2.0]])
+    >>> c = intercept_for_weighted_mean(eta, np.array([[0.75, 0.25]]), 0.2)
+    >>> round(float(0.75 * special.expit(c[0]) + 0.25 * special.expit(c[0] + 2.0)), 12)
+    0.2
+    """
+    eta = np.atleast_2d(np.asarray(eta, dtype=float))
+    weight = np.broadcast_to(np.asarray(weight, dtype=float), eta.shape)
+    pi = np.broadcast_to(np.asarray(target, dtype=float), (eta.shape[0],))
     target = special.logit(pi)
     # At c = logit(pi) - max(eta) every risk is <= pi (mean too low); at logit(pi) - min(eta) every one is >= pi.
     low, high = target - eta.max(axis=1), target - eta.min(axis=1)
