@@ -50,6 +50,21 @@ class FitArrays:
             and self.n_divergent == 0
         )
 
+    @classmethod
+    def from_draws(cls, draws: dict[str, np.ndarray], n_divergent: int, var_names: Sequence[str]) -> FitArrays:
+        """Keep ``var_names`` of ``draws`` (``(chain, draw, ...)`` arrays) with the verdict on the checked ones."""
+        chains = next(iter(draws.values())).shape[0]
+        checked = np.concatenate(
+            [draws[name].reshape(chains, draws[name].shape[1], -1) for name in CHECKED if name in draws], axis=2
+        )
+        return cls(
+            draws={name: draws[name] for name in var_names if name in draws},
+            n_divergent=n_divergent,
+            rhat_max=float(np.max(rhat(checked))),
+            ess_bulk_min=float(np.min(ess_bulk(checked))),
+            ess_tail_min=float(np.min(ess_tail(checked))),
+        )
+
     def flat(self, name: str) -> np.ndarray:
         """Draws of ``name`` with chains pooled: ``(chain * draw, ...)``."""
         values = self.draws[name]
@@ -120,13 +135,4 @@ def sample_arrays(
     names = list(dict.fromkeys([*var_names, *CHECKED]))
     columns = _columns(draw_batches, names)
     arrays = {name: values[keep].reshape(chains, -1, *values.shape[2:]) for name, values in columns.items()}
-    checked = np.concatenate(
-        [arrays[name].reshape(chains, arrays[name].shape[1], -1) for name in CHECKED if name in arrays], axis=2
-    )
-    return FitArrays(
-        draws={name: arrays[name] for name in var_names if name in arrays},
-        n_divergent=int(stats["diverging"][keep].sum()),
-        rhat_max=float(np.max(rhat(checked))),
-        ess_bulk_min=float(np.min(ess_bulk(checked))),
-        ess_tail_min=float(np.min(ess_tail(checked))),
-    )
+    return FitArrays.from_draws(arrays, int(stats["diverging"][keep].sum()), var_names)
