@@ -181,17 +181,20 @@ def intercept_for_weighted_mean(eta: np.ndarray, weight: np.ndarray, target: np.
     c = np.clip(target - (weight * eta).sum(axis=1), low, high)
     for _ in range(_MAX_ITERATIONS):
         risk = special.expit(c[:, None] + eta)
-        gap = (weight * risk).sum(axis=1) - pi
-        low = np.where(gap < 0, c, low)
-        high = np.where(gap > 0, c, high)
-        slope = (weight * risk * (1 - risk)).sum(axis=1)
+        mean = (weight * risk).sum(axis=1)
+        low = np.where(mean < pi, c, low)
+        high = np.where(mean > pi, c, high)
+        # Newton on log(mean risk), which is nearly linear in c where risks are small (a rare outcome);
+        # on the mean itself, whose curve is exponential there, it crawls (about 45 steps instead of 5).
+        slope = (weight * risk * (1 - risk)).sum(axis=1) / mean
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = c - gap / slope
+            newton = c - (np.log(mean) - np.log(pi)) / slope
+        # A row whose Newton step is below the tolerance has converged; its c may sit on a bracket end
+        # (rounding), where the bisection below would throw it away again.
+        done = np.abs(newton - c) <= _TOLERANCE * (1 + np.abs(c))
         # Newton where it stays inside the bracket, bisection otherwise: always converges.
         inside = np.isfinite(newton) & (newton > low) & (newton < high)
-        step = np.where(inside, newton, (low + high) / 2)
-        done = np.abs(step - c) <= _TOLERANCE * (1 + np.abs(c))
-        c = step
+        c = np.where(done | inside, newton, (low + high) / 2)
         if done.all():
             break
     return c
