@@ -536,7 +536,7 @@ def test_cli_serial_and_dask_write_identical_tables(tmp_path):
 def test_the_lean_study_agrees_with_version_0_1_within_monte_carlo_error():
     # Version 0.1.0 (commit 045afe6: fit() per replicate, 4 x (1,000 + 1,000) draws, the prevalence sampled by
     # NUTS) ran this study with the same seeds, so the same cohorts and samples. The lean path (nutpie's trace
-    # straight to arrays, 4 x (300 + 500) draws sized to ESS >= 400, the prevalence drawn from its Beta outside
+    # straight to arrays, 2 x (200 + 700) draws sized to ESS >= 400, the prevalence drawn from its Beta outside
     # the sampler) may differ only by each fit's Monte Carlo error, far below the study's own MCSE.
     before_bias = {
         "bmd_tscore_abs": 0.559676,

@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from bayes_ubpr import __version__
 from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_suffix, load_fit, save_fit, write_frame
 from bayes_ubpr.audit import audit, summary
+from bayes_ubpr.calibrate import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
 from bayes_ubpr.model import DESIGNS, SAMPLERS, ModelSpec, estimate_fit_seconds, fit, read_factor_file
@@ -53,11 +54,16 @@ model many times (calibrate, sensitivity) keep nutpie, which then refits in a fr
 
 
 def _add_sampling_options(
-    parser: argparse.ArgumentParser, *, one_off: bool = False, draws: int = 1000, tune: int = 1000
+    parser: argparse.ArgumentParser,
+    *,
+    one_off: bool = False,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
 ) -> None:
     parser.add_argument("--draws", type=int, default=draws, help=f"posterior draws per chain (default {draws})")
     parser.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain (default {tune})")
-    parser.add_argument("--chains", type=int, default=4, help="chains (default 4)")
+    parser.add_argument("--chains", type=int, default=chains, help=f"chains (default {chains})")
     default = ONE_OFF_SAMPLER if one_off else None
     parser.add_argument(
         "--sampler",
@@ -147,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     where = calibrate.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of this many processes")
     where.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
-    _add_sampling_options(calibrate, draws=500, tune=300)  # a study's defaults, sized to ESS >= 400
+    _add_sampling_options(calibrate, draws=STUDY_DRAWS, tune=STUDY_TUNE, chains=STUDY_CHAINS)
 
     audit_cmd = commands.add_parser(
         "audit", help="recompute the paper's printed statistics, claims and granularity; grade what disagrees"

@@ -98,10 +98,17 @@ def _standardise(clean: pd.DataFrame, factors: Sequence[str]) -> tuple[np.ndarra
     return raw, (raw - center) / scale, center, scale
 
 
-def prepare_inputs(data: pd.DataFrame, spec: ModelSpec) -> ModelInputs:
-    """Validate the data against ``spec``, resolve the spec on it and collect the arrays a model needs."""
-    clean = validate_cohort(data, factors=spec.factors, outcome=spec.outcome)
-    clean.attrs = dict(data.attrs)
+def prepare_inputs(data: pd.DataFrame, spec: ModelSpec, *, validated: bool = False) -> ModelInputs:
+    """Validate the data against ``spec``, resolve the spec on it and collect the arrays a model needs.
+
+    ``validated=True`` skips the validation, for data that cannot be invalid
+    (a simulation study's own samples, refitted thousands of times).
+    """
+    if validated:
+        clean = data
+    else:
+        clean = validate_cohort(data, factors=spec.factors, outcome=spec.outcome)
+        clean.attrs = dict(data.attrs)
     spec = spec.resolve(clean)
     priors = spec.prior_spec()
     names = spec.factor_names

@@ -21,6 +21,9 @@ from bayes_ubpr.model._fit import ESS_PER_CHAIN_MIN, RHAT_MAX, _compiled_nutpie
 
 __all__ = ["FitArrays", "sample_arrays"]
 
+ESS_MIN = 400
+"""Bulk and tail ESS every checked parameter needs, however few the chains."""
+
 CHECKED = ("alpha", "beta", "group_sd", "slope_sd", "global_scale")
 """Parameters whose convergence is checked, where the model has them (as :func:`~bayes_ubpr.check_convergence`)."""
 
@@ -37,8 +40,8 @@ class FitArrays:
 
     @property
     def ess_target(self) -> int:
-        """Bulk and tail ESS each parameter must reach: 100 per chain, 400 for 4 chains (Vehtari et al. 2021)."""
-        return ESS_PER_CHAIN_MIN * next(iter(self.draws.values())).shape[0]
+        """Bulk and tail ESS each parameter must reach: 400, or 100 per chain if more (Vehtari et al. 2021)."""
+        return max(ESS_MIN, ESS_PER_CHAIN_MIN * next(iter(self.draws.values())).shape[0])
 
     @property
     def converged(self) -> bool:

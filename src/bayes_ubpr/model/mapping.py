@@ -136,7 +136,8 @@ def anchored_intercept(x: np.ndarray, y: np.ndarray, beta: np.ndarray, prevalenc
     x, cases, beta, pi = _check_inputs(x, y, beta, prevalence)
     n_cases, n_controls = int(cases.sum()), int((~cases).sum())
     weight = np.where(cases, pi[:, None] / n_cases, (1 - pi[:, None]) / n_controls)
-    return intercept_for_weighted_mean(beta @ x.T, weight, pi)
+    # einsum's own loops, not BLAS, whose sums may depend on its thread count: the same bits on every executor
+    return intercept_for_weighted_mean(np.einsum("dj,ij->di", beta, x), weight, pi)
 
 
 def intercept_for_weighted_mean(eta: np.ndarray, weight: np.ndarray, target: np.ndarray | float) -> np.ndarray:
