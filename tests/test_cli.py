@@ -43,6 +43,14 @@ def test_fit_prints_table_and_saves_netcdf(tmp_path, capsys):
     loaded = az.from_netcdf(out)
     assert list(loaded.posterior["beta"].coords["factor"].values) == list(bu.SIX_FACTORS)
     assert not list(tmp_path.glob(".fit.nc*")), "temporary file left behind"
+    # without --log-likelihood the file holds no log likelihood; loo recomputes it from the same draws
+    assert "log_likelihood" not in loaded.groups()
+    kept = tmp_path / "kept.nc"
+    assert main(["fit", str(cohort), "--seed", "3", "--out", str(kept), "--log-likelihood", *FAST]) == 0
+    stored = az.from_netcdf(kept)
+    assert stored.log_likelihood["ubpr"].shape == (2, 500, 600)
+    assert bu.loo(loaded).elpd_loo == pytest.approx(bu.loo(stored).elpd_loo, rel=1e-12)
+    assert float(az.loo(stored).elpd_loo) == pytest.approx(bu.loo(stored).elpd_loo, rel=1e-12)
 
 
 def test_reproduce_smoke(capsys):

@@ -250,7 +250,8 @@ def _arrays_from_fit(
     """Draws of a non-nutpie sampler through :func:`bayes_ubpr.fit`, as :class:`FitArrays`."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
-        idata = fit(sample, spec, draws=draws, tune=tune, chains=settings["chains"], seed=seed,
+        # replicates already run side by side: each one's chains on one core
+        idata = fit(sample, spec, draws=draws, tune=tune, chains=settings["chains"], cores=1, seed=seed,
                     sampler=settings["sampler"], check=False, log_likelihood=False)  # fmt: skip
     post = idata.posterior
     arrays = {name: post[name].to_numpy() for name in (*_VAR_NAMES, "prevalence", *CHECKED) if name in post}

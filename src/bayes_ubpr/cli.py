@@ -87,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     reproduce.add_argument("--out", type=Path, help="also save the fit as NetCDF to this file")
+    reproduce.add_argument(
+        "--log-likelihood",
+        action="store_true",
+        help=(
+            "also store each patient's log likelihood per draw in the saved fit (for arviz.loo; bayes_ubpr.loo "
+            "and the select command recompute it when absent, and it multiplies the file's size)"
+        ),
+    )
     reproduce.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
     _add_sampling_options(reproduce, one_off=True)
 
@@ -134,6 +142,14 @@ def _parser() -> argparse.ArgumentParser:
     fit_cmd.add_argument("--group", default=None, help="grouping column for multilevel intercepts (e.g. hospital)")
     fit_cmd.add_argument("--seed", type=int, default=None, help="random seed")
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
+    fit_cmd.add_argument(
+        "--log-likelihood",
+        action="store_true",
+        help=(
+            "also store each patient's log likelihood per draw in the saved fit (for arviz.loo; bayes_ubpr.loo "
+            "and the select command recompute it when absent, and it multiplies the file's size)"
+        ),
+    )
     fit_cmd.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
     _add_sampling_options(fit_cmd, one_off=True)
     calibrate = commands.add_parser(
@@ -419,6 +435,7 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
         seed=args.seed,
         sampler=args.sampler,
         progressbar=sys.stderr.isatty() or long_fit,
+        log_likelihood=args.log_likelihood,
     )
     print(format_odds_ratio_table(odds_ratio_table(idata)))
     if args.out is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -116,6 +117,7 @@ def _sample(
     draws: int,
     tune: int,
     chains: int,
+    cores: int,
     seed: int,
     target_accept: float,
     progressbar: bool,
@@ -128,6 +130,7 @@ def _sample(
             draws=draws,
             tune=tune,
             chains=chains,
+            cores=cores,
             seed=seed,
             target_accept=target_accept,
             progress_bar=progressbar,
@@ -140,7 +143,7 @@ def _sample(
             draws=draws,
             tune=tune,
             chains=chains,
-            cores=1,
+            cores=cores,
             random_seed=seed,
             target_accept=target_accept,
             nuts_sampler=sampler,
@@ -226,6 +229,7 @@ def fit(
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
+    cores: int | None = None,
     seed: SeedLike = None,
     sampler: str | None = None,
     target_accept: float | None = None,
@@ -276,6 +280,10 @@ def fit(
         see :class:`~bayes_ubpr.ModelSpec`.
     draws, tune, chains : int
         Posterior draws per chain, tuning steps per chain, and chains.
+    cores : int, optional
+        Chains run side by side: in threads for nutpie, in processes for
+        PyMC's sampler. Default one per CPU core, at most ``chains``; a
+        caller that already runs fits side by side passes 1.
     seed : None, int or numpy.random.Generator
         Same seed, same draws.
     sampler : {"nutpie", "pymc", "numpyro"}, optional
@@ -335,6 +343,7 @@ def fit(
     draws = check_positive_int(draws, name="draws")
     tune = check_positive_int(tune, name="tune", minimum=0)
     chains = check_positive_int(chains, name="chains")
+    cores = min(chains, os.cpu_count() or 1) if cores is None else check_positive_int(cores, name="cores")
     if sampler is None:
         sampler = "pymc" if len(data) >= LARGE_COHORT_ROWS else default_sampler()
     check_choice(sampler, SAMPLERS, name="sampler")
@@ -361,6 +370,7 @@ def fit(
         "draws": draws,
         "tune": tune,
         "chains": chains,
+        "cores": cores,
         "progressbar": progressbar,
     }
     idata = _sample(inputs, seed=int_seed, target_accept=target_accept, **settings)
