@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
     calibration_study(n_replicates=2, seed=0)  # compile once, as any long study does
     calibration_study(n_replicates=2, mode="sbc", seed=0)
+    # Baselines before and after the studies, so that a drift in the machine's load hits both sides alike.
+    before = pm_sample_loop(args.baseline_replicates)
+    simuk_before = simuk_sbc(args.baseline_replicates)
     results = {}
     for mode in ("fixed", "sbc"):
         per_replicate, result = _study(mode, args.replicates, seed=1)
@@ -135,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             f"calibration_study({mode}): {per_replicate:.3f} s per replicate over {args.replicates} "
             f"({_quality(result, mode)}); 1,000 replicates: {1000 * per_replicate:.0f} s"
         )
-    baseline = pm_sample_loop(args.baseline_replicates)
+    baseline = (before + pm_sample_loop(args.baseline_replicates)) / 2
     print(f"plain pm.sample loop (standardised design, cores=2): {baseline:.2f} s per replicate")
-    simuk = simuk_sbc(args.baseline_replicates)
+    simuk = None if simuk_before is None else (simuk_before + simuk_sbc(args.baseline_replicates)) / 2  # type: ignore[operator]
     if simuk is None:
         print("simuk not installed (pip install simuk==0.2.0): its comparison is skipped")
     else:

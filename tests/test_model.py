@@ -162,3 +162,23 @@ def test_large_cohorts_default_to_the_c_compiled_sampler(monkeypatch):
         with pytest.raises(RuntimeError, match="stop"):
             bu.fit(bu.simulate_cohort(n=n, prevalence=0.1, seed=1), check=False)
         assert chosen[-1] == expected
+
+
+def test_large_data_linear_predictor_as_column_sum_equals_the_matrix_product(monkeypatch):
+    # From COLUMN_SUM_ROWS patients the linear predictor is built as a sum of columns (faster for large data);
+    # the log density and its gradient must be those of the matrix product, to rounding.
+    from bayes_ubpr.model import _build
+
+    cohort = bu.simulate_cohort(n=800, prevalence=0.2, seed=3)
+    point = np.random.default_rng(0).normal(scale=0.3, size=len(bu.SIX_FACTORS) + 1)
+    values = {}
+    for rows in (10**9, 1):
+        monkeypatch.setattr(_build, "COLUMN_SUM_ROWS", rows)
+        inputs = _build.prepare_inputs(cohort, bu.ModelSpec())
+        assert inputs.column_sum == (rows == 1)
+        function = _build.build_from_inputs(inputs).logp_dlogp_function(ravel_inputs=True)
+        function.set_extra_values({})
+        values[rows] = function(point)
+    (logp_product, grad_product), (logp_sum, grad_sum) = values[10**9], values[1]
+    assert logp_sum == pytest.approx(logp_product, rel=1e-12)
+    np.testing.assert_allclose(grad_sum, grad_product, rtol=1e-10, atol=1e-10)
