@@ -4,10 +4,11 @@ The ```python blocks run in order in one namespace, as a reader runs them in
 one Python session. The stdout of each block replaces the ```text block that
 directly follows it (only blank lines between); a block without one is run
 and its output dropped. Blocks run in a temporary folder, so files they write
-(the report, a figure) are left there; warnings are shown on stderr but do not
-stop the run. The figures come from ``docs/make_figures.py``.
+(the report, a figure) go there and are deleted; warnings are shown on stderr but do not
+stop the run (PyTensor's notice that it found no BLAS is left out, as in
+the tests). The figures come from ``docs/make_figures.py``.
 
-Run from the repository root (a few minutes on two cores):
+Run from the repository root (about a minute on two cores):
 
     .venv/bin/python docs/run_tutorial.py [--check] [PATH]
 
@@ -51,7 +52,13 @@ def run_blocks(text: str, *, source: str = "tutorial") -> str:
     -------
     str
         ``text`` with each ```text block that directly follows a ```python
-        block replaced by that block's stdout; everything else unchanged.
+        block replaced by that block's stdout (without trailing spaces);
+        everything else unchanged.
+
+    Raises
+    ------
+    ValueError
+        If a block that prints nothing is followed by a ```text block.
 
     Examples
     --------
@@ -73,7 +80,9 @@ def run_blocks(text: str, *, source: str = "tutorial") -> str:
         adjacent = following is not None and not text[block.end() : following.start()].strip()
         if following is None or following["lang"] != "text" or not adjacent:
             continue
-        output = stdout.getvalue().rstrip() + "\n"
+        output = "".join(f"{row.rstrip()}\n" for row in stdout.getvalue().rstrip().splitlines())
+        if not output:
+            raise ValueError(f"{source}:{line}: the block prints nothing, but a ```text block follows it")
         pieces += [text[done : following.start("body")], output]
         done = following.end("body")
     return "".join([*pieces, text[done:]])
@@ -90,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     matplotlib.use("Agg")  # no window; the tutorial draws off-screen
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
         warnings.simplefilter("default")  # shown once per place on stderr, never raised
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
         new = run_blocks(old, source=path.name)
     if args.check:
         diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(path), f"{path} (regenerated)")
