@@ -372,3 +372,18 @@ def test_search_order_agrees_with_kulprit():
     ours = bu.select_factors(data, factors=factors, priors="default", n_folds=0, chains=2, draws=500, seed=1)
     assert ours.order[:3] == theirs[:3]
     assert set(ours.order[:3]) == set(EFFECTS)
+
+
+@pytest.mark.slow
+def test_a_log_likelihood_too_large_to_store_is_skipped_with_a_warning(monkeypatch, small_cohort):
+    # A large cohort's pointwise log likelihood (patients x draws) can need gigabytes: by default it is left
+    # out with a warning, stored when asked, and loo recomputes it either way.
+    from bayes_ubpr.model import _fit
+
+    monkeypatch.setattr(_fit, "LOG_LIKELIHOOD_MAX_BYTES", 1000)
+    with pytest.warns(UserWarning, match=r"log likelihood \(.* patients x 400 draws.*log_likelihood=True"):
+        idata = bu.fit(small_cohort, draws=200, tune=200, chains=2, seed=1, check=False)
+    assert "log_likelihood" not in idata.groups()
+    kept = bu.fit(small_cohort, draws=200, tune=200, chains=2, seed=1, check=False, log_likelihood=True)
+    assert kept.log_likelihood["ubpr"].shape[-1] == len(small_cohort)
+    assert bu.loo(idata).elpd_loo == pytest.approx(bu.loo(kept).elpd_loo, rel=1e-12)

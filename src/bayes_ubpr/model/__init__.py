@@ -8,6 +8,7 @@ intercepts and slopes, and the case-control correction of the intercept.
 from bayes_ubpr.model._build import build_model
 from bayes_ubpr.model._fit import (
     ESS_PER_CHAIN_MIN,
+    LOG_LIKELIHOOD_MAX_BYTES,
     RHAT_MAX,
     SAMPLERS,
     check_convergence,
@@ -23,6 +24,7 @@ from bayes_ubpr.model.spec import DESIGNS, ModelSpec, read_factor_file
 __all__ = [
     "DESIGNS",
     "ESS_PER_CHAIN_MIN",
+    "LOG_LIKELIHOOD_MAX_BYTES",
     "RHAT_MAX",
     "SAMPLERS",
     "ModelSpec",

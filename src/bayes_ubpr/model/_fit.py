@@ -235,7 +235,7 @@ def fit(
     target_accept: float | None = None,
     progressbar: bool = False,
     check: bool = True,
-    log_likelihood: bool = True,
+    log_likelihood: bool | None = None,
 ) -> az.InferenceData:
     """Fit the Bayesian logistic regression of an outcome (UBPR by default) on risk factors.
 
@@ -301,10 +301,13 @@ def fit(
         Show the sampler's progress bar.
     check : bool, default True
         Run :func:`check_design` first and warn about what it finds.
-    log_likelihood : bool, default True
+    log_likelihood : bool, optional
         Store each patient's log likelihood under each draw (group
-        ``log_likelihood``, for :func:`bayes_ubpr.loo`); calibration
-        studies, which never compare fits, skip it.
+        ``log_likelihood``, for :func:`bayes_ubpr.loo`, which recomputes it
+        when absent); calibration studies, which never compare fits, skip
+        it. Default: stored unless it would take more than
+        :data:`~bayes_ubpr.model.LOG_LIKELIHOOD_MAX_BYTES` (a large cohort), with a warning
+        when skipped.
 
     Returns
     -------
@@ -389,6 +392,8 @@ def fit(
             "target_accept": target_accept,
         }
     )
+    if log_likelihood is None:
+        log_likelihood = _log_likelihood_fits(len(data), chains * draws)
     if log_likelihood:
         # posterior comes after model in the data flow: imported here, where the fit is complete.
         from bayes_ubpr.posterior import pointwise_log_likelihood
@@ -396,6 +401,24 @@ def fit(
         idata.add_groups(log_likelihood=pointwise_log_likelihood(idata))
     check_convergence(idata)
     return idata
+
+
+LOG_LIKELIHOOD_MAX_BYTES = 500 * 2**20
+"""Largest pointwise log likelihood a fit stores by default: 500 MiB, e.g. 16,000 patients x 4,000 draws."""
+
+
+def _log_likelihood_fits(n_patients: int, n_draws: int) -> bool:
+    """Whether the default fit stores its pointwise log likelihood; warn when it is too large to."""
+    size = 8 * n_patients * n_draws
+    if size <= LOG_LIKELIHOOD_MAX_BYTES:
+        return True
+    warnings.warn(
+        f"The pointwise log likelihood ({n_patients:,} patients x {n_draws:,} draws, {size / 2**30:.1f} GiB) "
+        "is not stored; pass log_likelihood=True to store it anyway.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return False
 
 
 def _warn_design(data: pd.DataFrame, inputs: ModelInputs) -> None:
