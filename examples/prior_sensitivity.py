@@ -38,7 +38,8 @@ from bayes_ubpr._io import write_frame
 from bayes_ubpr.paper import RISK_FACTORS
 
 # The library's default tipping-point grid: sceptical prior SDs from 0.05 (95% sure the OR lies within
-# 1/1.1 and 1.1) to 2.5 (the default prior), evenly spaced on the log scale.
+# 1/1.1 and 1.1) to 2.5 (the "wide" preset, the default prior of bayes_ubpr 0.1; today's default is 1),
+# evenly spaced on the log scale.
 TIPPING_SD_RANGE = (0.05, 2.5)
 
 

@@ -103,12 +103,13 @@ def prior_grid(
         names, or Factors resolved on the data as :func:`prior_sensitivity`
         does).
     families : sequence of {"default", "student_t", "sceptical", "paper"}
-        ``"default"``: Normal(0, 2.5 x scale); ``"student_t"``: Student-t(3)
-        with the same scale; ``"sceptical"``: Normal(0, ln 3 / 1.96 x scale),
-        centred on OR 1; ``"paper"``: Normal(B, SE x 2 x scale) centred on
-        Table 5 (scale 0.5 takes the paper at face value). Per unit for
-        binary factors and per reference SD otherwise, as in
-        :func:`bayes_ubpr.priors.default_prior`.
+        ``"default"``: Normal(0, 1 x scale), the package's default prior
+        (``bayes_ubpr.priors.DEFAULT_SCALE`` = 1) with its SD multiplied;
+        ``"student_t"``: Student-t(3) with the same scale; ``"sceptical"``:
+        Normal(0, ln 3 / 1.96 x scale), centred on OR 1; ``"paper"``:
+        Normal(B, SE x 2 x scale) centred on Table 5 (scale 0.5 takes the
+        paper at face value). Per unit for binary factors and per reference
+        SD otherwise, as in :func:`bayes_ubpr.priors.default_prior`.
     scales : sequence of float
         Multipliers of each family's scale; for ``"paper"`` each must be at
         least 0.5 (no narrower than the published SE).
@@ -121,9 +122,9 @@ def prior_grid(
     Examples
     --------
     >>> from bayes_ubpr.sensitivity import prior_grid
-    >>> grid = prior_grid(["depression"], families=["sceptical"], scales=[1, 2])
+    >>> grid = prior_grid(["depression"], families=["default", "sceptical"], scales=[1, 2])
     >>> {name: round(p["depression"].sigma, 3) for name, p in grid.items()}
-    {'sceptical x 1': 0.561, 'sceptical x 2': 1.121}
+    {'default x 1': 1.0, 'default x 2': 2.0, 'sceptical x 1': 0.561, 'sceptical x 2': 1.121}
     """
     for family in families:
         check_choice(family, PRIOR_FAMILIES, name="prior family")
@@ -206,6 +207,9 @@ def prior_sensitivity(
     seed : None, int or numpy.random.Generator
         Every setting is fitted with the same seed, so differences between
         rows come from the priors, not from Monte Carlo noise in the seed.
+        That fit seed is drawn from ``seed``, not ``seed`` itself, so the
+        ``"default x 1"`` row and ``fit(data, seed=seed)`` differ by Monte
+        Carlo error alone (the same model, other draws).
     **fit_options
         ``draws``, ``tune``, ``chains``, ``sampler`` for :func:`bayes_ubpr.fit`.
 
