@@ -148,22 +148,6 @@ def test_convergence_check_uses_unrounded_r_hat(rng):
     assert table.loc["alpha", "r_hat"] == pytest.approx(r_hat)
 
 
-def test_large_cohorts_default_to_the_c_compiled_sampler(monkeypatch):
-    from bayes_ubpr.model import _fit
-
-    chosen = []
-
-    def fake_sample(inputs, *, sampler, **options):  # the choice is what is tested, not the sampling
-        chosen.append(sampler)
-        raise RuntimeError("stop")
-
-    monkeypatch.setattr(_fit, "_sample", fake_sample)
-    for n, expected in ((2_000, _fit.default_sampler()), (_fit.LARGE_COHORT_ROWS, "pymc")):
-        with pytest.raises(RuntimeError, match="stop"):
-            bu.fit(bu.simulate_cohort(n=n, prevalence=0.1, seed=1), check=False)
-        assert chosen[-1] == expected
-
-
 def test_large_data_linear_predictor_as_column_sum_equals_the_matrix_product(monkeypatch):
     # From COLUMN_SUM_ROWS patients the linear predictor is built as a sum of columns (faster for large data);
     # the log density and its gradient must be those of the matrix product, to rounding.

@@ -40,10 +40,6 @@ SHRINKAGE_TARGET_ACCEPT = 0.95
 """Default target acceptance for the horseshoe and domain priors, whose funnels need small steps."""
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
-LARGE_COHORT_ROWS = 50_000
-"""Patients from which ``fit`` samples with PyMC's C-compiled gradient rather than nutpie's numba one
-(measured per patient by ``benchmarks/bench_scale.py``: flat for the C backend, several times dearer for
-numba above about 100,000 patients)."""
 _CACHE_SIZE = 16
 _COMPILED: OrderedDict[tuple, Any] = OrderedDict()
 _COMPILED_LOCK = threading.Lock()  # threads of one process (a Dask worker) share the cache
@@ -288,11 +284,9 @@ def fit(
         Same seed, same draws.
     sampler : {"nutpie", "pymc", "numpyro"}, optional
         NUTS implementation; default nutpie where installed. nutpie compiles
-        a model once per structure and refits new data without recompiling.
-        From :data:`LARGE_COHORT_ROWS` patients the default is PyMC's sampler,
-        whose C-compiled gradient costs the same per patient at any size,
-        while the numba-compiled gradient nutpie uses grows several times
-        dearer per patient beyond about 100,000 (``benchmarks/bench_scale.py``).
+        a model once per structure and refits new data without recompiling;
+        its gradient costs the same per patient from 1,316 to 1,000,000
+        patients (``benchmarks/bench_scale.py``).
     target_accept : float, optional
         NUTS target acceptance: 0.8 by default, 0.95 for the shrinkage
         priors. After divergent transitions the fit is run once more at 0.99
@@ -348,7 +342,7 @@ def fit(
     chains = check_positive_int(chains, name="chains")
     cores = min(chains, os.cpu_count() or 1) if cores is None else check_positive_int(cores, name="cores")
     if sampler is None:
-        sampler = "pymc" if len(data) >= LARGE_COHORT_ROWS else default_sampler()
+        sampler = default_sampler()
     check_choice(sampler, SAMPLERS, name="sampler")
     spec = ModelSpec.from_arguments(
         spec,
