@@ -166,3 +166,14 @@ def test_large_data_linear_predictor_as_column_sum_equals_the_matrix_product(mon
     (logp_product, grad_product), (logp_sum, grad_sum) = values[10**9], values[1]
     assert logp_sum == pytest.approx(logp_product, rel=1e-12)
     np.testing.assert_allclose(grad_sum, grad_product, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_progress_of_pymcs_sampler_is_printed_as_lines_when_stderr_is_not_a_terminal(capsys):
+    # A long fit run in a batch job or with its output in a log file must still say how far it is.
+    with pytest.warns(StatisticalWarning, match="not have converged"):  # 50 draws: too few, on purpose
+        bu.fit(bu.simulate_cohort(n=300, prevalence=0.3, seed=2), sampler="pymc", draws=50, tune=50, chains=2,
+               cores=1, seed=1, check=False, progressbar=True, log_likelihood=False)  # fmt: skip
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("sampling:")]
+    assert [int(line.split()[1].rstrip("%")) for line in lines] == list(range(10, 101, 10))
+    assert "(200 of 200 iterations)" in lines[-1]

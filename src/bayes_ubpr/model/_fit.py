@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import warnings
 from collections import OrderedDict
@@ -134,6 +135,9 @@ def _sample(
         )
     if sampler == "numpyro" and find_spec("numpyro") is None:
         raise ImportError('sampler="numpyro" needs numpyro and jax: pip install numpyro (or use "nutpie" or "pymc")')
+    # PyMC's live progress bar draws nothing on a stream that is not a terminal (a log file, a batch job):
+    # there, progress is printed as plain lines instead.
+    text_progress = progressbar and sampler == "pymc" and not sys.stderr.isatty()
     with build_from_inputs(inputs):
         idata = pm.sample(
             draws=draws,
@@ -143,11 +147,53 @@ def _sample(
             random_seed=seed,
             target_accept=target_accept,
             nuts_sampler=sampler,
-            progressbar=progressbar,
+            progressbar=progressbar and not text_progress,
+            callback=TextProgress(chains * (tune + draws)) if text_progress else None,
             compute_convergence_checks=False,
         )
     # Keep what every sampler returns; fit attaches the data in one format.
     return az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
+
+
+class TextProgress:
+    """Sampler callback that prints the share of iterations done and the time left, every tenth, to stderr.
+
+    Examples
+    --------
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> progress = TextProgress(20, stream=stream)
+    >>> for _ in range(20):
+    ...     progress()
+    >>> stream.getvalue().splitlines()[-1].startswith("sampling: 100% (20 of 20 iterations")
+    True
+    """
+
+    def __init__(self, total: int, *, stream: Any = None, steps: int = 10) -> None:
+        import time
+
+        self.total, self.done, self.steps = total, 0, steps
+        self.stream = sys.stderr if stream is None else stream
+        self.start = time.perf_counter()
+        self.reported = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        """Count one iteration of one chain (PyMC calls it with the trace and the draw)."""
+        import time
+
+        self.done += 1
+        step = self.done * self.steps // self.total
+        if step <= self.reported:
+            return
+        self.reported = step
+        elapsed = time.perf_counter() - self.start
+        left = elapsed * (self.total - self.done) / self.done
+        print(
+            f"sampling: {100 * self.done // self.total}% ({self.done:,} of {self.total:,} iterations), "
+            f"{elapsed:.0f} s elapsed, about {left:.0f} s left",
+            file=self.stream,
+            flush=True,
+        )
 
 
 def _n_divergent(idata: az.InferenceData) -> int:
