@@ -391,8 +391,8 @@ def _predictive_calibration(
     predictive, curve = [], []
     risks: list[tuple[np.ndarray, np.ndarray]] = []
     for model, intercept in _population_intercepts(arrays, thin, sample):
-        # the fit's own mapping ("corrected") repeats one of the others: reuse its risks
-        risk = next((r for i, r in risks if np.array_equal(i, intercept)), None)
+        # the fit's own mapping ("corrected") repeats one of the others, up to the order of its sums: reuse its risks
+        risk = next((r for i, r in risks if np.allclose(i, intercept, rtol=0, atol=1e-9)), None)
         if risk is None:
             risk = _mean_risk(intercept, linear, buffer)
             risks.append((intercept, risk))
