@@ -35,7 +35,7 @@ from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model import ModelSpec, default_sampler, fit
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._draws import CHECKED, FitArrays, sample_arrays
-from bayes_ubpr.model.mapping import MAPPINGS, anchored_intercept, offset_intercept
+from bayes_ubpr.model.mapping import MAPPINGS, anchored_intercept, linear_predictors, offset_intercept
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, SIX_FACTORS
 from bayes_ubpr.priors import PopulationPrevalence, PriorsLike
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
@@ -385,8 +385,7 @@ def _predictive_calibration(
     total = arrays.flat("beta").shape[0]
     thin = slice(None, None, max(1, total // RISK_DRAWS))
     beta = arrays.flat("beta")[thin]
-    # einsum's own loops, not BLAS, whose sums may depend on its thread count: the same bits on every executor
-    linear = np.einsum("dj,ij->di", beta, x)
+    linear = linear_predictors(beta, x)
     buffer = np.empty_like(linear)
     predictive, curve = [], []
     risks: list[tuple[np.ndarray, np.ndarray]] = []

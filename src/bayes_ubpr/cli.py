@@ -53,6 +53,17 @@ process (8 s on a quiet 2-core machine): for one fit, PyMC's sampler finishes fi
 model many times (calibrate, sensitivity) keep nutpie, which then refits in a fraction of a second."""
 
 
+def _add_log_likelihood_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-likelihood",
+        action="store_true",
+        help=(
+            "also store each patient's log likelihood per draw in the saved fit (for arviz.loo; bayes_ubpr.loo "
+            "and the select command recompute it when absent, and it multiplies the file's size)"
+        ),
+    )
+
+
 def _add_sampling_options(
     parser: argparse.ArgumentParser,
     *,
@@ -87,14 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     reproduce.add_argument("--out", type=Path, help="also save the fit as NetCDF to this file")
-    reproduce.add_argument(
-        "--log-likelihood",
-        action="store_true",
-        help=(
-            "also store each patient's log likelihood per draw in the saved fit (for arviz.loo; bayes_ubpr.loo "
-            "and the select command recompute it when absent, and it multiplies the file's size)"
-        ),
-    )
+    _add_log_likelihood_option(reproduce)
     reproduce.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
     _add_sampling_options(reproduce, one_off=True)
 
@@ -142,14 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     fit_cmd.add_argument("--group", default=None, help="grouping column for multilevel intercepts (e.g. hospital)")
     fit_cmd.add_argument("--seed", type=int, default=None, help="random seed")
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
-    fit_cmd.add_argument(
-        "--log-likelihood",
-        action="store_true",
-        help=(
-            "also store each patient's log likelihood per draw in the saved fit (for arviz.loo; bayes_ubpr.loo "
-            "and the select command recompute it when absent, and it multiplies the file's size)"
-        ),
-    )
+    _add_log_likelihood_option(fit_cmd)
     fit_cmd.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
     _add_sampling_options(fit_cmd, one_off=True)
     calibrate = commands.add_parser(

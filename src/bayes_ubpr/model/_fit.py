@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -170,8 +171,6 @@ class TextProgress:
     """
 
     def __init__(self, total: int, *, stream: Any = None, steps: int = 10) -> None:
-        import time
-
         self.total, self.done, self.steps = total, 0, steps
         self.stream = sys.stderr if stream is None else stream
         self.start = time.perf_counter()
@@ -179,8 +178,6 @@ class TextProgress:
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
         """Count one iteration of one chain (PyMC calls it with the trace and the draw)."""
-        import time
-
         self.done += 1
         step = self.done * self.steps // self.total
         if step <= self.reported:
@@ -558,8 +555,6 @@ def estimate_fit_seconds(
     >>> estimate_fit_seconds(simulate_cohort(n=2000, seed=1), repeats=2) > 0
     True
     """
-    import time
-
     spec = ModelSpec() if spec is None else spec
     model = build_from_inputs(prepare_inputs(data, spec))
     gradient = model.compile_dlogp()

@@ -136,8 +136,17 @@ def anchored_intercept(x: np.ndarray, y: np.ndarray, beta: np.ndarray, prevalenc
     x, cases, beta, pi = _check_inputs(x, y, beta, prevalence)
     n_cases, n_controls = int(cases.sum()), int((~cases).sum())
     weight = np.where(cases, pi[:, None] / n_cases, (1 - pi[:, None]) / n_controls)
-    # einsum's own loops, not BLAS, whose sums may depend on its thread count: the same bits on every executor
-    return intercept_for_weighted_mean(np.einsum("dj,ij->di", beta, x), weight, pi)
+    return intercept_for_weighted_mean(linear_predictors(beta, x), weight, pi)
+
+
+def linear_predictors(beta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``beta @ x.T``, shape (draws, patients), with the same bits whatever the BLAS thread count.
+
+    einsum sums in its own loops; a BLAS product may sum in another order with
+    more threads, so a study on a Dask worker (one thread) and in a thread of
+    a serial run would differ in the last bits.
+    """
+    return np.einsum("dj,ij->di", beta, x)
 
 
 def intercept_for_weighted_mean(eta: np.ndarray, weight: np.ndarray, target: np.ndarray | float) -> np.ndarray:
