@@ -177,3 +177,8 @@ def test_progress_of_pymcs_sampler_is_printed_as_lines_when_stderr_is_not_a_term
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("sampling:")]
     assert [int(line.split()[1].rstrip("%")) for line in lines] == list(range(10, 101, 10))
     assert "(200 of 200 iterations)" in lines[-1]
+
+
+def test_cores_must_be_a_positive_whole_number():
+    with pytest.raises(ValueError, match="cores"):
+        bu.fit(bu.simulate_cohort(n=200, prevalence=0.3, seed=1), cores=0, check=False)
