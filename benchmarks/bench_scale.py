@@ -2,12 +2,15 @@
 
 For cohorts of 1,316 to 1,000,000 simulated patients (six factors), it times
 one evaluation of the model's log-density gradient (the unit of work of
-every NUTS leapfrog step), compiled as nutpie compiles it (PyTensor's numba
-backend) and as PyMC's sampler does (the C backend), and prints the time per
-gradient per patient: a cost linear in patients keeps that flat. Then it fits
-``--fit-rows`` patients end to end on the large-cohort path of docs/models.md
-(PyMC's sampler, 4 chains x (300 + 300) on every core, design check and
-pointwise log likelihood off) and prints the wall time, ESS and R-hat.
+every NUTS leapfrog step) three ways: the hand-written, disk-cached numba
+density that nutpie samples for this model (KERNEL), the PyTensor numba
+function nutpie compiles for models the kernel does not cover (NUMBA), and
+PyTensor's C backend that PyMC's sampler runs (FAST_RUN). It prints the time
+per gradient per patient: a cost linear in patients keeps that flat. Then it
+fits ``--fit-rows`` patients end to end on the large-cohort path of
+docs/models.md (``bayes_ubpr.fit``'s default sampler, 4 chains x (300 + 300)
+on every core, design check and pointwise log likelihood off) and prints the
+wall time, ESS and R-hat.
 
 Run:  python benchmarks/bench_scale.py [--sizes 1316 13160 131600 1000000] [--fit-rows 100000 1000000]
 """
@@ -22,6 +25,7 @@ import warnings
 import bayes_ubpr as bu
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.model._build import build_from_inputs, prepare_inputs
+from bayes_ubpr.model._kernel_model import kernel_gradient
 
 
 def _time_per_call(function, point, seconds: float = 1.5) -> float:
@@ -34,9 +38,13 @@ def _time_per_call(function, point, seconds: float = 1.5) -> float:
 
 
 def gradient_cost(n: int, mode: str) -> float:
-    """Seconds per log-density-and-gradient evaluation for ``n`` patients in PyTensor ``mode``."""
+    """Seconds per log-density-and-gradient evaluation for ``n`` patients: the kernel, or PyTensor ``mode``."""
     cohort = bu.simulate_cohort(n=n, prevalence=0.1, seed=1)
-    model = build_from_inputs(prepare_inputs(cohort, ModelSpec()))
+    inputs = prepare_inputs(cohort, ModelSpec())
+    if mode == "KERNEL":
+        gradient = kernel_gradient(inputs)
+        return _time_per_call(lambda _: gradient(), None)
+    model = build_from_inputs(inputs)
     # the gradient carries the same passes over the patients as the log density it comes with
     return _time_per_call(model.compile_dlogp(mode=mode), model.initial_point())
 
@@ -49,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
-    for mode in ("NUMBA", "FAST_RUN"):
+    for mode in ("KERNEL", "NUMBA", "FAST_RUN"):
         per_row = {}
         for n in args.sizes:
             seconds = gradient_cost(n, mode)
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     for rows in args.fit_rows:
         cohort = bu.simulate_cohort(n=rows, prevalence=0.1, seed=2)
         start = time.perf_counter()
-        # the large-cohort path of docs/models.md: PyMC's sampler, chains on every core, 4 x (300 + 300) draws
+        # the large-cohort path of docs/models.md: chains on every core, 4 x (300 + 300) draws
         idata = bu.fit(cohort, draws=300, tune=300, chains=4, seed=1, check=False, log_likelihood=False,
                        progressbar=rows >= 1_000_000)  # fmt: skip
         wall = time.perf_counter() - start

@@ -257,7 +257,7 @@ def test_a_long_fit_says_so_and_shows_its_progress(tmp_path, capsys, monkeypatch
     err = capsys.readouterr().err
     assert "A long fit (20,000 patients" in err and seen["progressbar"] is True
     assert re.search(r"about \d+ (s|min) of sampling on one core", err), err
-    assert seen["sampler"] == cli.ONE_OFF_SAMPLER
+    assert seen["sampler"] == "nutpie"  # the default model: the cached hand-written density, nothing to compile
 
 
 @pytest.mark.slow

@@ -179,6 +179,20 @@ def test_progress_of_pymcs_sampler_is_printed_as_lines_when_stderr_is_not_a_term
     assert "(200 of 200 iterations)" in lines[-1]
 
 
+def test_progress_of_nutpie_is_printed_as_lines_when_stderr_is_not_a_terminal(capsys, monkeypatch):
+    import bayes_ubpr.model._fit as fit_module
+
+    # 40,000 iterations take a second or two, so the polled trace is seen to grow.
+    monkeypatch.setattr(fit_module, "PROGRESS_POLL_SECONDS", 0.01)
+    idata = bu.fit(bu.simulate_cohort(n=300, prevalence=0.3, seed=2), sampler="nutpie", draws=20_000, tune=50,
+                   chains=2, cores=1, seed=1, check=False, progressbar=True, log_likelihood=False)  # fmt: skip
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("sampling:")]
+    shares = [int(line.split()[1].rstrip("%")) for line in lines]
+    assert shares == sorted(set(shares)) and shares[-1] == 100 and len(shares) >= 3, lines
+    assert "(40,100 of 40,100 iterations)" in lines[-1]
+    assert idata.posterior.sizes == {"chain": 2, "draw": 20_000, "factor": 6}
+
+
 def test_cores_must_be_a_positive_whole_number():
     with pytest.raises(ValueError, match="cores"):
         bu.fit(bu.simulate_cohort(n=200, prevalence=0.3, seed=1), cores=0, check=False)

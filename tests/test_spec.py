@@ -316,20 +316,27 @@ def test_cli_bad_model_fails_before_reading_or_fitting(tmp_path, capsys):
 # ----------------------------------------------------------------------------- the paper's workflows
 
 
-def test_paper_workflow_numbers_are_unchanged():
-    # Posterior means from bayes_ubpr 0.1.0 (commit 045afe6) for the same data and seeds, before ModelSpec;
-    # 0.1.0's default prior is priors="wide" since the default became Normal(0, 1) (issue 14).
+def test_paper_workflow_posteriors_are_unchanged():
+    # Posterior means from bayes_ubpr 0.1.0 (commit 045afe6) for the same data and settings, before ModelSpec;
+    # 0.1.0's default prior is priors="wide" since the default became Normal(0, 1) (issue 14). Since nutpie
+    # samples the hand-written density (issue 15) the draws differ, so the means must agree within Monte Carlo
+    # error: four MCSEs of the difference, taking 0.1's MCSE (same settings) equal to this run's.
     cohort = bu.simulate_cohort(seed=2016)
     sample = bu.case_control_sample(cohort, seed=2017)
     idata = bu.fit(sample, design="case_control", priors="wide", seed=1, chains=2, draws=300, tune=300, check=False)
     before = [-0.15186183015169338, 0.577276954139877, -0.35710461192168996, 0.7223221415909187, -2.196575056706153]
     before += [0.5292923113216302]
-    np.testing.assert_allclose(idata.posterior["beta"].mean(("chain", "draw")), before, rtol=1e-9)
-    assert float(idata.posterior["intercept_population"].mean()) == pytest.approx(7.54505938799511, rel=1e-9)
+    _assert_within_monte_carlo_error(idata, "beta", before)
+    _assert_within_monte_carlo_error(idata, "intercept_population", 7.54505938799511)
     three = bu.fit(cohort, factors=["bmd_tscore_abs", "age", "copd"], priors="sceptical", seed=3, chains=2,
                    draws=300, tune=300, check=False)  # fmt: skip
-    before = [0.26310052202375167, -0.0252986756548842, -0.12977844056639437]
-    np.testing.assert_allclose(three.posterior["beta"].mean(("chain", "draw")), before, rtol=1e-9)
+    _assert_within_monte_carlo_error(three, "beta", [0.26310052202375167, -0.0252986756548842, -0.12977844056639437])
+
+
+def _assert_within_monte_carlo_error(idata, name, before):
+    mean = idata.posterior[name].mean(("chain", "draw")).to_numpy()
+    mcse = az.mcse(idata, var_names=[name])[name].to_numpy()
+    assert (np.abs(mean - np.asarray(before)) < 4 * np.sqrt(2) * mcse).all(), (name, mean, before, mcse)
 
 
 def test_power_scaling_on_a_case_control_fit_with_a_fixed_prevalence():

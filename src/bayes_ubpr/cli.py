@@ -22,7 +22,15 @@ from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.calibrate import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
-from bayes_ubpr.model import DESIGNS, SAMPLERS, ModelSpec, estimate_fit_seconds, fit, read_factor_file
+from bayes_ubpr.model import (
+    DESIGNS,
+    SAMPLERS,
+    ModelSpec,
+    estimate_fit_seconds,
+    fit,
+    one_off_sampler,
+    read_factor_file,
+)
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
@@ -46,11 +54,10 @@ class _Progress:
         print(f"[{self.step}/{self.steps} {elapsed:5.1f} s] {message}", file=sys.stderr, flush=True)
 
 
-ONE_OFF_SAMPLER = "pymc"
-"""Sampler of the commands that fit once per process (fit, reproduce). PyTensor keeps the C code it compiles
-for PyMC's sampler on disk, so a later process reuses it, while nutpie recompiles its numba model in every
-process (8 s on a quiet 2-core machine): for one fit, PyMC's sampler finishes first. Commands that refit one
-model many times (calibrate, sensitivity) keep nutpie, which then refits in a fraction of a second."""
+ONE_OFF_SAMPLER_HELP = "nutpie where its cached hand-written density covers the model, else pymc"
+"""The ``--sampler`` default of the commands that fit once per process (fit, reproduce), as
+:func:`bayes_ubpr.model.one_off_sampler` chooses it: the sampler that finishes a single fit first.
+Commands that refit one model many times (calibrate, sensitivity) use nutpie throughout."""
 
 
 def _add_log_likelihood_option(parser: argparse.ArgumentParser) -> None:
@@ -75,12 +82,11 @@ def _add_sampling_options(
     parser.add_argument("--draws", type=int, default=draws, help=f"posterior draws per chain (default {draws})")
     parser.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain (default {tune})")
     parser.add_argument("--chains", type=int, default=chains, help=f"chains (default {chains})")
-    default = ONE_OFF_SAMPLER if one_off else None
     parser.add_argument(
         "--sampler",
         choices=SAMPLERS,
-        default=default,
-        help=f"NUTS implementation (default: {default or 'nutpie where installed'})",
+        default=None,
+        help=f"NUTS implementation (default: {ONE_OFF_SAMPLER_HELP if one_off else 'nutpie where installed'})",
     )
 
 
@@ -412,6 +418,7 @@ left) is shown even when stderr is not a terminal."""
 
 
 def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelSpec) -> None:
+    sampler = args.sampler or one_off_sampler(sample, spec)
     long_fit = len(sample) >= LONG_FIT_ROWS
     if long_fit:
         seconds = estimate_fit_seconds(sample, spec, draws=args.draws, tune=args.tune, chains=args.chains)
@@ -430,7 +437,7 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
         tune=args.tune,
         chains=args.chains,
         seed=args.seed,
-        sampler=args.sampler,
+        sampler=sampler,
         progressbar=sys.stderr.isatty() or long_fit,
         log_likelihood=args.log_likelihood,
     )

@@ -705,7 +705,7 @@ class PriorSpec:
             "structure": self.structure.to_dict() if self.structure is not None else None,
         }
 
-    def _single_family(self) -> str | None:
+    def single_family(self) -> str | None:
         """Return the one family of every independent prior, if there is one (its parameters are then data)."""
         families = {p.family for p in self.coefficients.values()}
         return families.pop() if self.structure is None and len(families) == 1 else None
@@ -714,7 +714,7 @@ class PriorSpec:
         """Prior parameters a model holds as data, so that one compiled model serves a grid of priors."""
         if self.structure is not None:
             return self.structure.data_values(self.factors, n_obs)
-        family = self._single_family()
+        family = self.single_family()
         if family is None:
             return {}
         priors = list(self.coefficients.values())
@@ -737,7 +737,7 @@ class PriorSpec:
         if self.structure is not None:
             return self.structure.build(data, centred=centred)
         x_scale = data["x_scale"]
-        family = self._single_family()
+        family = self.single_family()
         if family is not None:
             nu = data.get("prior_nu")
             build = _FAMILY_BUILDERS[family]
@@ -756,7 +756,7 @@ class PriorSpec:
         common = (intercept.family, intercept.mu, intercept.sigma, intercept.nu)
         if self.structure is not None:
             return (self.kind, repr(self.structure.to_dict()), common)
-        family = self._single_family()
+        family = self.single_family()
         if family is not None:
             return ("independent", family, common)
         return ("independent", tuple((p.family, p.mu, p.sigma, p.nu) for p in self.coefficients.values()), common)

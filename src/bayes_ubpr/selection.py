@@ -473,7 +473,7 @@ class SelectionResult:
     >>> from bayes_ubpr import simulate_cohort, select_factors
     >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
     >>> result = select_factors(cohort, factors=["fascia_injury", "depression", "age", "copd"], priors="default",
-    ...                         n_folds=0, chains=2, draws=300, tune=300, seed=1)
+    ...                         n_folds=0, chains=2, draws=1000, tune=300, seed=1)
     >>> result.path[["size", "factor"]].to_dict("list")["size"], result.reference["estimate"].tolist()
     ([0, 1, 2, 3, 4], ['psis_loo'])
     >>> result.selected == result.order[: result.suggested_size]
@@ -642,7 +642,7 @@ def select_factors(
     >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
     >>> candidates = ["fascia_injury", "depression", "age", "copd"]  # the last two without effect
     >>> result = select_factors(cohort, factors=candidates, priors="default", n_folds=0,
-    ...                         chains=2, draws=300, tune=300, seed=1)  # tiny settings for speed
+    ...                         chains=2, draws=1000, tune=300, seed=1)  # small settings for speed
     >>> result.order[:2]
     ['fascia_injury', 'depression']
     """

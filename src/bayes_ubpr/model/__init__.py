@@ -16,6 +16,7 @@ from bayes_ubpr.model._fit import (
     default_sampler,
     estimate_fit_seconds,
     fit,
+    one_off_sampler,
 )
 from bayes_ubpr.model._prior_predictive import prior_predictive
 from bayes_ubpr.model.design import check_design, expected_shrinkage, max_cox_snell_r2
@@ -37,6 +38,7 @@ __all__ = [
     "expected_shrinkage",
     "fit",
     "max_cox_snell_r2",
+    "one_off_sampler",
     "prior_predictive",
     "read_factor_file",
 ]

@@ -73,6 +73,29 @@ def clear_compiled_models() -> None:
     _COMPILED.clear()
 
 
+def one_off_sampler(data: pd.DataFrame, spec: ModelSpec) -> str:
+    """Return the sampler that finishes first in a process that fits ``spec`` to ``data`` once.
+
+    nutpie, where the hand-written density covers the model (loaded from numba's disk cache: nothing
+    to compile) and nutpie is installed; otherwise PyMC's sampler, whose compiled C code PyTensor
+    caches on disk, while nutpie would compile its numba model anew in every process (6-20 s).
+
+    Examples
+    --------
+    >>> from bayes_ubpr import ModelSpec, simulate_cohort
+    >>> from bayes_ubpr.model import one_off_sampler
+    >>> cohort = simulate_cohort(n=300, seed=1).assign(hospital=lambda d: d.index % 3)
+    >>> one_off_sampler(cohort, ModelSpec(group="hospital"))
+    'pymc'
+    """
+    from bayes_ubpr.model._kernel_model import covers
+
+    resolved = spec.resolve(data)
+    if default_sampler() == "nutpie" and covers(resolved, resolved.prior_spec()):
+        return "nutpie"
+    return "pymc"
+
+
 def _fixed_initial_points(model: pm.Model) -> dict[str, np.ndarray]:
     """Return starting values that do not depend on the data the model was compiled with.
 
@@ -92,9 +115,17 @@ def _fixed_initial_points(model: pm.Model) -> dict[str, np.ndarray]:
 
 
 def _compiled_nutpie(inputs: ModelInputs) -> Any:
-    """Return the nutpie model of ``inputs``' structure, compiled once, holding this data."""
+    """Return the nutpie model of ``inputs``' structure, compiled once, holding this data.
+
+    Structures the hand-written density covers need no compiling: numba loads it from its disk cache
+    (:mod:`bayes_ubpr.model._kernel`). The others are compiled from the PyMC model once per process.
+    """
     import nutpie
 
+    from bayes_ubpr.model._kernel_model import covers, kernel_model
+
+    if covers(inputs.spec, inputs.priors):
+        return kernel_model(inputs)
     with _COMPILED_LOCK:
         compiled = _COMPILED.get(inputs.key)
         if compiled is None:
@@ -123,16 +154,12 @@ def _sample(
     if sampler == "nutpie":
         import nutpie
 
+        options = {"draws": draws, "tune": tune, "chains": chains, "cores": cores, "seed": seed}
+        compiled = _compiled_nutpie(inputs)
+        if progressbar and not sys.stderr.isatty():  # nutpie's bar draws nothing there: print lines instead
+            return _nutpie_with_text_progress(compiled, target_accept=target_accept, **options)
         return nutpie.sample(
-            _compiled_nutpie(inputs),
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            seed=seed,
-            target_accept=target_accept,
-            progress_bar=progressbar,
-            save_warmup=False,
+            compiled, target_accept=target_accept, progress_bar=progressbar, save_warmup=False, **options
         )
     if sampler == "numpyro" and find_spec("numpyro") is None:
         raise ImportError('sampler="numpyro" needs numpyro and jax: pip install numpyro (or use "nutpie" or "pymc")')
@@ -154,6 +181,31 @@ def _sample(
         )
     # Keep what every sampler returns; fit attaches the data in one format.
     return az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
+
+
+PROGRESS_POLL_SECONDS = 0.5
+"""How often a nutpie fit printing progress lines looks at its trace."""
+
+
+def _nutpie_with_text_progress(compiled: Any, *, chains: int, tune: int, draws: int, **options: Any) -> Any:
+    """Run nutpie in the background and print :class:`TextProgress` lines from its growing trace."""
+    import nutpie
+
+    total = chains * (tune + draws)
+    progress = TextProgress(total)
+    settings = {"chains": chains, "tune": tune, "draws": draws, "save_warmup": False}
+    sampler = nutpie.sample(compiled, progress_bar=False, blocking=False, **settings, **options)
+    # nutpie's private handle (nutpie is pinned): its wait raises TimeoutError while the chains run, and
+    # its raw trace holds every iteration so far, warm-up included.
+    while True:
+        try:
+            sampler._sampler.wait(PROGRESS_POLL_SECONDS)
+            break
+        except TimeoutError:
+            draw_batches, _ = sampler._sampler.inspect().get_arrow_trace()
+            progress.advance_to(sum(batch.num_rows for batch in draw_batches))
+    progress.advance_to(total)
+    return sampler.wait()
 
 
 class TextProgress:
@@ -178,7 +230,11 @@ class TextProgress:
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
         """Count one iteration of one chain (PyMC calls it with the trace and the draw)."""
-        self.done += 1
+        self.advance_to(self.done + 1)
+
+    def advance_to(self, done: int) -> None:
+        """Record that ``done`` iterations are finished; print a line if that completes another tenth."""
+        self.done = done
         step = self.done * self.steps // self.total
         if step <= self.reported:
             return
@@ -542,9 +598,10 @@ def estimate_fit_seconds(
 ) -> float:
     """Rough wall time of a one-core fit, from this machine's measured time per gradient.
 
-    Builds the model, times ``repeats`` evaluations of its log-density
-    gradient (PyTensor's C backend, as PyMC's sampler runs it) and multiplies
-    by ``chains * (tune + draws) * 7`` (see :data:`LEAPFROG_STEPS_PER_DRAW`).
+    Times ``repeats`` evaluations of the log-density gradient that the fit
+    would run (the hand-written density where it covers the model, else
+    PyTensor's C backend, as PyMC's sampler runs it) and multiplies by
+    ``chains * (tune + draws) * 7`` (see :data:`LEAPFROG_STEPS_PER_DRAW`).
     It leaves out compilation and the sampler's own overhead, so it is a lower
     bound for small cohorts and close for large ones, where gradients dominate.
 
@@ -555,13 +612,20 @@ def estimate_fit_seconds(
     >>> estimate_fit_seconds(simulate_cohort(n=2000, seed=1), repeats=2) > 0
     True
     """
+    from bayes_ubpr.model._kernel_model import covers, kernel_gradient
+
     spec = ModelSpec() if spec is None else spec
-    model = build_from_inputs(prepare_inputs(data, spec))
-    gradient = model.compile_dlogp()
-    point = model.initial_point()
-    gradient(point)  # the first call may still set up buffers
+    inputs = prepare_inputs(data, spec)
+    if covers(inputs.spec, inputs.priors):
+        gradient = kernel_gradient(inputs)
+    else:
+        model = build_from_inputs(inputs)
+        point = model.initial_point()
+        compiled = model.compile_dlogp()
+        gradient = lambda: compiled(point)  # noqa: E731
+    gradient()  # the first call may still set up buffers
     start = time.perf_counter()
     for _ in range(check_positive_int(repeats, name="repeats")):
-        gradient(point)
+        gradient()
     per_gradient = (time.perf_counter() - start) / repeats
     return per_gradient * chains * (tune + draws) * LEAPFROG_STEPS_PER_DRAW

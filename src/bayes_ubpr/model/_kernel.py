@@ -1,0 +1,184 @@
+"""The independent-prior logistic model's log density, written by hand in numba and cached on disk.
+
+nutpie samples a PyMC model through a numba function that PyTensor generates,
+and numba cannot cache it (it "uses dynamic globals"): every new process
+spends 6-20 s compiling it before a single draw. For the model most fits use
+(one prior family on every coefficient, no groups, cohort or case-control
+design) the log density and its gradient are short enough to write out. These
+functions are plain module-level numba C callbacks with ``cache=True``: the
+first process compiles them once (about 2 s) into ``__pycache__``, and every
+later process loads them in milliseconds. nutpie drives them exactly as it
+drives the code it compiles itself (same C signature, same sampler).
+
+The density is the one :func:`~bayes_ubpr.model._build.build_from_inputs`
+builds, term for term (``tests/test_kernel.py`` checks the log density and
+its gradient against PyMC's at random points, and draws against the PyMC
+path). Everything else (shrinkage priors, group effects, mixed families)
+goes through PyMC.
+
+The model's numbers travel in one float64 buffer: a header of
+:data:`HEADER` scalars, then per-factor arrays, the outcome and the
+standardised design, row-major (see :func:`bayes_ubpr.model._kernel_model.pack`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import types
+
+FAMILY_CODES = {"normal": 0.0, "student_t": 1.0, "laplace": 2.0}
+"""Prior families the kernel evaluates, by the code it reads from the buffer."""
+
+NO_PREVALENCE, FIXED_PREVALENCE, BETA_PREVALENCE = 0.0, 1.0, 2.0
+"""How the population prevalence enters: not at all (cohort), as a constant, or as a Beta-distributed parameter."""
+
+HEADER = 16
+"""Scalars before the per-factor arrays (see :func:`~bayes_ubpr.model._kernel_model.pack`), named below."""
+(
+    N_ROWS,
+    N_FACTORS,
+    COEF_FAMILY,
+    INTERCEPT_FAMILY,
+    INTERCEPT_MU,
+    INTERCEPT_SIGMA,
+    INTERCEPT_NU,
+    PREVALENCE_MODE,
+    PREVALENCE_A,
+    PREVALENCE_B,
+    PREVALENCE_LOGIT,
+    LOG_SAMPLING_RATIO,
+) = range(12)
+
+_DOUBLES = types.CPointer(types.double)
+LOGP_SIGNATURE = types.int64(types.uint64, _DOUBLES, _DOUBLES, _DOUBLES, types.voidptr)
+"""nutpie's C signature of a log density: (dimension, position, gradient out, log density out, user data)."""
+
+EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, _DOUBLES, _DOUBLES, types.voidptr)
+"""nutpie's C signature of the map from a position to the stored variables."""
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@numba.njit(cache=True, inline="always")
+def _prior_term(family: float, x: float, mu: float, sigma: float, nu: float) -> tuple[float, float]:
+    """Log density of one prior at ``x`` and its derivative (PyMC's Normal, StudentT, Laplace)."""
+    z = (x - mu) / sigma
+    if family == 0.0:
+        return -0.5 * z * z - math.log(sigma) - _LOG_SQRT_2PI, -z / sigma
+    if family == 1.0:
+        constant = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
+        logp = constant - math.log(sigma) - 0.5 * (nu + 1.0) * math.log1p(z * z / nu)
+        return logp, -(nu + 1.0) * z / (sigma * (nu + z * z))
+    sign = 1.0 if z > 0.0 else -1.0 if z < 0.0 else 0.0
+    return -math.log(2.0 * sigma) - abs(z), -sign / sigma
+
+
+@numba.njit(cache=True, inline="always")
+def _log1p_exp(x: float) -> float:
+    """log(1 + exp(x)) without overflow."""
+    return x + math.log1p(math.exp(-x)) if x > 0.0 else math.log1p(math.exp(x))
+
+
+@numba.njit(cache=True)
+def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) -> float:
+    """Log density of the model at ``position``; writes its gradient into ``gradient``.
+
+    ``position`` is ``[alpha, beta_std (k), logit(prevalence) if Beta]``.
+    """
+    n, k = int(buffer[N_ROWS]), int(buffer[N_FACTORS])
+    prior_mu, prior_sigma = buffer[HEADER : HEADER + k], buffer[HEADER + k : HEADER + 2 * k]
+    prior_nu, x_scale = buffer[HEADER + 2 * k : HEADER + 3 * k], buffer[HEADER + 4 * k : HEADER + 5 * k]
+    y = buffer[HEADER + 5 * k : HEADER + 5 * k + n]
+    x = buffer[HEADER + 5 * k + n : HEADER + 5 * k + n + n * k]
+    alpha = position[0]
+    logp, gradient[0] = _prior_term(
+        buffer[INTERCEPT_FAMILY], alpha, buffer[INTERCEPT_MU], buffer[INTERCEPT_SIGMA], buffer[INTERCEPT_NU]
+    )
+    family = buffer[COEF_FAMILY]
+    for j in range(k):
+        # The per-unit prior becomes one per sample SD, as in the PyMC model.
+        term, gradient[1 + j] = _prior_term(
+            family, position[1 + j], prior_mu[j] * x_scale[j], prior_sigma[j] * x_scale[j], prior_nu[j]
+        )
+        logp += term
+    if buffer[PREVALENCE_MODE] == BETA_PREVALENCE:
+        # Beta(a, b) on the prevalence, sampled on the log-odds scale (with the Jacobian, as PyMC's transform).
+        a, b, z = buffer[PREVALENCE_A], buffer[PREVALENCE_B], position[1 + k]
+        log_p, log_q = -_log1p_exp(-z), -_log1p_exp(z)
+        log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+        logp += a * log_p + b * log_q - log_beta
+        gradient[1 + k] = a * math.exp(log_q) - b * math.exp(log_p)
+    for i in range(n):
+        row = x[i * k : (i + 1) * k]
+        eta = alpha
+        for j in range(k):
+            eta += row[j] * position[1 + j]
+        if y[i] > 0.5:
+            logp -= _log1p_exp(-eta)
+            residual = 1.0 / (1.0 + math.exp(eta))
+        else:
+            logp -= _log1p_exp(eta)
+            residual = -1.0 / (1.0 + math.exp(-eta))
+        gradient[0] += residual
+        for j in range(k):
+            gradient[1 + j] += residual * row[j]
+    return logp
+
+
+@numba.njit(cache=True)
+def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
+    """Write the stored variables at ``position`` into ``out``, in the order of ``KERNEL_VARIABLES``.
+
+    That is alpha, beta_std, beta, prevalence (Beta prevalence only), intercept, alpha_population and
+    intercept_population: the PyMC model's free variables and deterministics.
+    """
+    k = int(buffer[N_FACTORS])
+    x_center, x_scale = buffer[HEADER + 3 * k : HEADER + 4 * k], buffer[HEADER + 4 * k : HEADER + 5 * k]
+    alpha = position[0]
+    out[0] = alpha
+    intercept = alpha
+    for j in range(k):
+        out[1 + j] = position[1 + j]
+        beta = position[1 + j] / x_scale[j]
+        out[1 + k + j] = beta
+        intercept -= x_center[j] * beta
+    mode = buffer[PREVALENCE_MODE]
+    correction = 0.0
+    cursor = 1 + 2 * k
+    if mode == BETA_PREVALENCE:
+        z = position[1 + k]
+        out[cursor] = 1.0 / (1.0 + math.exp(-z))
+        cursor += 1
+        correction = z - buffer[LOG_SAMPLING_RATIO]
+    elif mode == FIXED_PREVALENCE:
+        correction = buffer[PREVALENCE_LOGIT] - buffer[LOG_SAMPLING_RATIO]
+    out[cursor] = intercept
+    out[cursor + 1] = alpha + correction
+    out[cursor + 2] = intercept + correction
+
+
+@numba.cfunc(LOGP_SIGNATURE, cache=True, error_model="numpy")
+def logp_cfunc(dim, position_, gradient_, logp_, user_data_):  # type: ignore[no-untyped-def]
+    """Evaluate the log density for nutpie: return 0 on success, 3 or 4 for a non-finite gradient or density."""
+    size = int(numba.carray(user_data_, (1,), dtype=np.float64)[0])
+    buffer = numba.carray(user_data_, (size,), dtype=np.float64)[1:]
+    position = numba.carray(position_, (dim,))
+    gradient = numba.carray(gradient_, (dim,))
+    value = log_density(position, gradient, buffer)
+    numba.carray(logp_, (1,))[0] = value
+    for j in range(dim):
+        if not math.isfinite(gradient[j]):
+            return 3
+    return 0 if math.isfinite(value) else 4
+
+
+@numba.cfunc(EXPAND_SIGNATURE, cache=True, error_model="numpy")
+def expand_cfunc(dim, n_expanded, position_, out_, user_data_):  # type: ignore[no-untyped-def]
+    """Write the stored variables for nutpie: return 0."""
+    size = int(numba.carray(user_data_, (1,), dtype=np.float64)[0])
+    buffer = numba.carray(user_data_, (size,), dtype=np.float64)[1:]
+    expand(numba.carray(position_, (dim,)), numba.carray(out_, (n_expanded,)), buffer)
+    return 0

@@ -1,0 +1,168 @@
+"""nutpie's model object around the hand-written log density of :mod:`bayes_ubpr.model._kernel`.
+
+:func:`kernel_model` returns, for the model structures the kernel covers, an
+object ``nutpie.sample`` accepts in place of ``nutpie.compile_pymc_model``'s,
+holding this data set's numbers. It uses nutpie's own model type and C
+signatures (``nutpie._lib``, pinned to 0.16 in ``pyproject.toml``), so the
+sampler, its adaptation and its trace are nutpie's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from bayes_ubpr.model import _kernel
+from bayes_ubpr.model._build import ModelInputs
+from bayes_ubpr.model.spec import ModelSpec
+from bayes_ubpr.priors import PriorSpec
+
+__all__ = ["KERNEL_VARIABLES", "covers", "kernel_gradient", "kernel_model", "pack"]
+
+KERNEL_VARIABLES = ("alpha", "beta_std", "beta", "prevalence", "intercept", "alpha_population", "intercept_population")
+"""Variables a kernel fit stores, in the order :func:`~bayes_ubpr.model._kernel.expand` writes them
+(``prevalence`` only with a Beta prevalence)."""
+
+_INITIAL_PREVALENCE = 0.05
+"""Starting prevalence before jitter, as :func:`~bayes_ubpr.model._fit._fixed_initial_points` gives PyMC's path."""
+
+
+def covers(spec: ModelSpec, priors: PriorSpec) -> bool:
+    """Whether the hand-written density is this model's: one prior family, no shrinkage structure, no groups."""
+    return (
+        priors.structure is None
+        and spec.group is None
+        and priors.single_family() in _kernel.FAMILY_CODES
+        and priors.intercept.family in _kernel.FAMILY_CODES
+    )
+
+
+def pack(inputs: ModelInputs) -> np.ndarray:
+    """Return the model's numbers as the kernel reads them.
+
+    One float64 array: its own length, the header (:data:`~bayes_ubpr.model._kernel.HEADER` scalars),
+    prior locations, scales and degrees of freedom, the factors' centres and scales, the outcome, and
+    the standardised design row by row.
+    """
+    data, priors = inputs.data, inputs.priors
+    k = len(inputs.factors)
+    header = np.zeros(_kernel.HEADER)
+    header[_kernel.N_ROWS], header[_kernel.N_FACTORS] = len(data["outcome_values"]), k
+    header[_kernel.COEF_FAMILY] = _kernel.FAMILY_CODES[priors.single_family()]  # type: ignore[index]
+    intercept = priors.intercept
+    header[_kernel.INTERCEPT_FAMILY] = _kernel.FAMILY_CODES[intercept.family]
+    header[_kernel.INTERCEPT_MU], header[_kernel.INTERCEPT_SIGMA] = intercept.mu, intercept.sigma
+    header[_kernel.INTERCEPT_NU] = intercept.nu or 0.0
+    if "prevalence_a" in data:
+        header[_kernel.PREVALENCE_MODE] = _kernel.BETA_PREVALENCE
+        header[_kernel.PREVALENCE_A], header[_kernel.PREVALENCE_B] = data["prevalence_a"], data["prevalence_b"]
+    elif "prevalence_logit" in data:
+        header[_kernel.PREVALENCE_MODE] = _kernel.FIXED_PREVALENCE
+        header[_kernel.PREVALENCE_LOGIT] = data["prevalence_logit"]
+    if "log_sampling_ratio" in data:
+        header[_kernel.LOG_SAMPLING_RATIO] = data["log_sampling_ratio"]
+    nu = data.get("prior_nu", np.zeros(k))
+    parts = [
+        header,
+        data["prior_mu"],
+        data["prior_sigma"],
+        nu,
+        data["x_center"],
+        data["x_scale"],
+        data["outcome_values"],
+        data["X"].ravel(order="C"),
+    ]
+    body = np.concatenate([np.asarray(part, dtype=np.float64).ravel() for part in parts])
+    return np.ascontiguousarray(np.concatenate([[body.size + 1.0], body]))
+
+
+def kernel_gradient(inputs: ModelInputs) -> Callable[[], float]:
+    """One evaluation of the kernel's log density and gradient at the start, as a function to time."""
+    buffer = pack(inputs)[1:]
+    position = np.zeros(1 + len(inputs.factors) + int("prevalence_a" in inputs.data))
+    gradient = np.empty_like(position)
+    return lambda: _kernel.log_density(position, gradient, buffer)
+
+
+def _variables(inputs: ModelInputs) -> tuple[list[str], list[tuple[int, ...]], dict[str, tuple[str, ...]]]:
+    k = len(inputs.factors)
+    beta_prevalence = "prevalence_a" in inputs.data
+    names = [name for name in KERNEL_VARIABLES if name != "prevalence" or beta_prevalence]
+    shapes = {"beta_std": (k,), "beta": (k,)}
+    dims: dict[str, tuple[str, ...]] = {"beta_std": ("factor",), "beta": ("factor",)}
+    return names, [shapes.get(name, ()) for name in names], dims
+
+
+def _initial_points(n_dim: int, beta_prevalence: bool) -> Callable[[int], np.ndarray]:
+    """PyMC's start as the PyMC path sets it (0, and prevalence 0.05) with a seeded U(-1, 1) jitter, as nutpie's."""
+    centre = np.zeros(n_dim)
+    if beta_prevalence:
+        centre[-1] = special.logit(_INITIAL_PREVALENCE)
+
+    def initial_point(seed: int) -> np.ndarray:
+        return centre + np.random.default_rng(seed).uniform(-1.0, 1.0, n_dim)
+
+    return initial_point
+
+
+def kernel_model(inputs: ModelInputs) -> Any:
+    """Return nutpie's model object for ``inputs``, backed by the cached kernel (where :func:`covers` holds)."""
+    from nutpie import _lib
+    from nutpie.sample import CompiledModel
+
+    @dataclasses.dataclass(frozen=True)
+    class KernelModel(CompiledModel):
+        buffer: np.ndarray
+        names: list[str]
+        var_shapes: list[tuple[int, ...]]
+        var_coords: dict[str, list[Hashable]]
+        initial_point_func: Callable[[int], np.ndarray]
+        _n_dim: int
+        _transform_adapt_args: dict | None = None
+
+        @property
+        def n_dim(self) -> int:
+            return self._n_dim
+
+        @property
+        def shapes(self) -> dict[str, tuple[int, ...]]:
+            return dict(zip(self.names, self.var_shapes, strict=True))
+
+        @property
+        def coords(self) -> dict[str, list[Hashable]]:
+            return self.var_coords
+
+        def _make_sampler(self, settings: Any, init_mean: Any, cores: int, progress_type: Any, store: Any) -> Any:
+            return _lib.PySampler.from_pymc(settings, cores, self._make_model(init_mean), progress_type, store)
+
+        def _make_model(self, init_mean: Any) -> Any:
+            n_expanded = sum(int(np.prod(shape)) for shape in self.var_shapes)
+            address = self.buffer.ctypes.data
+            expand = _lib.ExpandFunc(self.n_dim, n_expanded, _kernel.expand_cfunc.address, address, self)
+            logp = _lib.LogpFunc(_kernel.logp_cfunc.address, address, self)
+            dim_sizes = {name: len(values) for name, values in self.var_coords.items()}
+            variables = _lib.PyVariable.new_variables(
+                self.names, ["float64"] * len(self.names), self.var_shapes, dim_sizes, self.dims
+            )
+            return _lib.PyMcModel(
+                logp, expand, variables, self.n_dim, dim_sizes, self.var_coords, self.initial_point_func, None
+            )
+
+    names, shapes, dims = _variables(inputs)
+    beta_prevalence = "prevalence_a" in inputs.data
+    n_dim = 1 + len(inputs.factors) + int(beta_prevalence)
+    buffer = pack(inputs)
+    buffer.flags.writeable = False
+    return KernelModel(
+        dims=dims,
+        buffer=buffer,
+        names=names,
+        var_shapes=shapes,
+        var_coords={"factor": list(inputs.factors)},
+        initial_point_func=_initial_points(n_dim, beta_prevalence),
+        _n_dim=n_dim,
+    )
