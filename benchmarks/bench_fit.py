@@ -149,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
     cohorts = [bu.simulate_cohort(seed=seed) for seed in (1, 2, 3)]
-    contenders = {"bayes-ubpr fit (CLI)": CLI, "bayes_ubpr.fit (nutpie) script": OURS, "plain pm.sample script (cores=2)": PLAIN}
+    contenders = {
+        "bayes-ubpr fit (CLI)": CLI,
+        "bayes_ubpr.fit (nutpie) script": OURS,
+        "plain pm.sample script (cores=2)": PLAIN,
+    }
     contenders["bayes-ubpr reproduce"] = REPRODUCE
     if _has_bambi():
         contenders["Bambi 0.17 script (cores=2)"] = BAMBI

@@ -116,12 +116,18 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
         eta = alpha
         for j in range(k):
             eta += row[j] * position[1 + j]
+        # One exp and one log1p per patient: log(1 + exp(eta)), expit(eta) and expit(-eta) from exp(-|eta|),
+        # each without cancellation.
+        small = math.exp(-abs(eta))
+        softplus = math.log1p(small) + max(eta, 0.0)
+        near_one = 1.0 / (1.0 + small)
+        near_zero = small * near_one
         if y[i] > 0.5:
-            logp -= _log1p_exp(-eta)
-            residual = 1.0 / (1.0 + math.exp(eta))
+            logp += eta - softplus
+            residual = near_zero if eta >= 0.0 else near_one  # 1 - expit(eta)
         else:
-            logp -= _log1p_exp(eta)
-            residual = -1.0 / (1.0 + math.exp(-eta))
+            logp -= softplus
+            residual = -near_one if eta >= 0.0 else -near_zero  # -expit(eta)
         gradient[0] += residual
         for j in range(k):
             gradient[1 + j] += residual * row[j]
