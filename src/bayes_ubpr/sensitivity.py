@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 PRIOR_FAMILIES = ("default", "student_t", "sceptical", "paper")
-"""Families of :func:`prior_grid`: weakly informative normal, its Student-t(3)
+"""Families of :func:`prior_grid`: the default normal, its Student-t(3)
 counterpart, sceptical normal centred on OR 1, and the paper-informed normal."""
 
 LITERATURE_PREVALENCES = (PREVALENCE, 0.05, 0.10, 0.15, 0.22)

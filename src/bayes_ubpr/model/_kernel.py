@@ -6,7 +6,7 @@ spends 6-20 s compiling it before a single draw. For the model most fits use
 (one prior family on every coefficient, no groups, cohort or case-control
 design) the log density and its gradient are short enough to write out. These
 functions are plain module-level numba C callbacks with ``cache=True``: the
-first process compiles them once (about 2 s) into ``__pycache__``, and every
+first process compiles them once (about 1.5 s) into ``__pycache__``, and every
 later process loads them in milliseconds. nutpie drives them exactly as it
 drives the code it compiles itself (same C signature, same sampler).
 
