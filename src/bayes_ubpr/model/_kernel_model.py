@@ -10,6 +10,7 @@ sampler, its adaptation and its trace are nutpie's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -109,13 +110,16 @@ def _initial_points(n_dim: int, beta_prevalence: bool) -> Callable[[int], np.nda
     return initial_point
 
 
-def kernel_model(inputs: ModelInputs) -> Any:
-    """Return nutpie's model object for ``inputs``, backed by the cached kernel (where :func:`covers` holds)."""
+@functools.cache
+def _model_class() -> type:
+    """Return nutpie's compiled-model type for the kernel, defined on first use (nutpie is imported to sample)."""
     from nutpie import _lib
     from nutpie.sample import CompiledModel
 
     @dataclasses.dataclass(frozen=True)
     class KernelModel(CompiledModel):
+        """The kernel's numbers for one data set, in the form ``nutpie.sample`` samples."""
+
         buffer: np.ndarray
         names: list[str]
         var_shapes: list[tuple[int, ...]]
@@ -140,6 +144,8 @@ def kernel_model(inputs: ModelInputs) -> Any:
             return _lib.PySampler.from_pymc(settings, cores, self._make_model(init_mean), progress_type, store)
 
         def _make_model(self, init_mean: Any) -> Any:
+            # As nutpie's own CompiledPyMCModel: C function addresses, the user data's address, and an
+            # object that keeps the data alive while the sampler runs.
             n_expanded = sum(int(np.prod(shape)) for shape in self.var_shapes)
             address = self.buffer.ctypes.data
             expand = _lib.ExpandFunc(self.n_dim, n_expanded, _kernel.expand_cfunc.address, address, self)
@@ -152,12 +158,17 @@ def kernel_model(inputs: ModelInputs) -> Any:
                 logp, expand, variables, self.n_dim, dim_sizes, self.var_coords, self.initial_point_func, None
             )
 
+    return KernelModel
+
+
+def kernel_model(inputs: ModelInputs) -> Any:
+    """Return nutpie's model object for ``inputs``, backed by the cached kernel (where :func:`covers` holds)."""
     names, shapes, dims = _variables(inputs)
     beta_prevalence = "prevalence_a" in inputs.data
     n_dim = 1 + len(inputs.factors) + int(beta_prevalence)
     buffer = pack(inputs)
     buffer.flags.writeable = False
-    return KernelModel(
+    return _model_class()(
         dims=dims,
         buffer=buffer,
         names=names,
