@@ -4,7 +4,7 @@ Every contender fits the six-factor logistic model to 60:60-style
 case-control samples of simulated 1,316-patient cohorts.
 
 * ``calibration_study`` (fixed truth and SBC) at its defaults: replicates side
-  by side in threads, each replicate's four chains on one core, draws sized
+  by side in threads, each replicate's chains (2 x (200 + 700)) on one core, sized
   to the convergence target (bulk and tail ESS >= 400 and R-hat <= 1.01 for
   every parameter, checked per replicate; misses refitted longer, never
   dropped).
