@@ -84,8 +84,8 @@ class TestShrinkage:
     def test_null_factors_shrink_and_real_ones_keep_their_effect(self, priors):
         # 1,000 patients at 20% prevalence; only the paper's six factors matter. Against the weakly
         # informative Normal(0, 2.5) (priors="wide", the default before issue 14), the shrinkage prior
-        # pulls every null factor's estimate towards OR 1, and the six real effects stay within 4
-        # posterior SD of the truth.
+        # pulls the null factors' estimates towards OR 1 (on average, and none moves away by more than
+        # Monte Carlo error), and the six real effects stay within 4 posterior SD of the truth.
         cohort = bu.simulate_cohort(n=1000, prevalence=0.2, seed=31)
         factors = list(bu.RISK_FACTORS)
         shrunk = bu.fit(cohort, factors=factors, priors=priors, seed=1, chains=2, check=False)
@@ -95,7 +95,14 @@ class TestShrinkage:
         real = [factors.index(f) for f in bu.SIX_FACTORS]
         median_shrunk = np.median(_draws(shrunk, "beta_std"), axis=0)
         median_default = np.median(_draws(default, "beta_std"), axis=0)
-        assert np.all(np.abs(median_shrunk[null]) < np.abs(median_default[null]))
+        assert np.abs(median_shrunk[null]).mean() < np.abs(median_default[null]).mean()
+        # A null factor in a domain with real effects is barely shrunk: its two medians may then differ
+        # by Monte Carlo noise alone, so each may exceed the other's by at most 3 MCSEs of the difference.
+        mcse = [
+            az.mcse(fit, var_names=["beta_std"], method="median")["beta_std"].to_numpy() for fit in (shrunk, default)
+        ]
+        slack = 3 * np.hypot(*mcse)
+        assert np.all(np.abs(median_shrunk[null]) < np.abs(median_default[null]) + slack[null])
         beta = _draws(shrunk)
         z = (beta.mean(axis=0)[real] - truth[real]) / beta.std(axis=0)[real]
         assert np.all(np.abs(z) < 4), z
