@@ -25,7 +25,7 @@ import warnings
 import bayes_ubpr as bu
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.model._build import build_from_inputs, prepare_inputs
-from bayes_ubpr.model._kernel_model import kernel_gradient
+from bayes_ubpr.model._kernel_model import kernel_evaluation
 
 
 def _time_per_call(function, point, seconds: float = 1.5) -> float:
@@ -42,7 +42,7 @@ def gradient_cost(n: int, mode: str) -> float:
     cohort = bu.simulate_cohort(n=n, prevalence=0.1, seed=1)
     inputs = prepare_inputs(cohort, ModelSpec())
     if mode == "KERNEL":
-        gradient = kernel_gradient(inputs)
+        gradient = kernel_evaluation(inputs)
         return _time_per_call(lambda _: gradient(), None)
     model = build_from_inputs(inputs)
     # the gradient carries the same passes over the patients as the log density it comes with

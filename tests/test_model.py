@@ -196,3 +196,19 @@ def test_progress_of_nutpie_is_printed_as_lines_when_stderr_is_not_a_terminal(ca
 def test_cores_must_be_a_positive_whole_number():
     with pytest.raises(ValueError, match="cores"):
         bu.fit(bu.simulate_cohort(n=200, prevalence=0.3, seed=1), cores=0, check=False)
+
+
+def test_one_off_sampler_checks_the_data_and_picks_nutpie_only_where_the_kernel_covers(small_cohort):
+    from bayes_ubpr.model import one_off_sampler
+
+    with pytest.raises(bu.CohortValidationError, match="fascia_injury"):
+        one_off_sampler(small_cohort.drop(columns="fascia_injury"), bu.ModelSpec())
+    assert one_off_sampler(small_cohort, bu.ModelSpec()) == "nutpie"
+    assert one_off_sampler(small_cohort, bu.ModelSpec(priors="horseshoe")) == "pymc"
+
+
+def test_estimate_fit_seconds_names_an_unknown_sampler(small_cohort):
+    from bayes_ubpr.model import estimate_fit_seconds
+
+    with pytest.raises(ValueError, match="sampler"):
+        estimate_fit_seconds(small_cohort, sampler="stan")

@@ -421,7 +421,9 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
     sampler = args.sampler or one_off_sampler(sample, spec)
     long_fit = len(sample) >= LONG_FIT_ROWS
     if long_fit:
-        seconds = estimate_fit_seconds(sample, spec, draws=args.draws, tune=args.tune, chains=args.chains)
+        seconds = estimate_fit_seconds(
+            sample, spec, draws=args.draws, tune=args.tune, chains=args.chains, sampler=sampler
+        )
         print(
             f"A long fit ({len(sample):,} patients, {args.chains} chains x ({args.tune} + {args.draws})): "
             f"about {_duration(seconds)} of sampling on one core, from this machine's time per gradient; "

@@ -21,7 +21,7 @@ import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
-from bayes_ubpr.data import FactorLike
+from bayes_ubpr.data import FactorLike, validate_cohort
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model.design import check_design
@@ -76,21 +76,39 @@ def clear_compiled_models() -> None:
 def one_off_sampler(data: pd.DataFrame, spec: ModelSpec) -> str:
     """Return the sampler that finishes first in a process that fits ``spec`` to ``data`` once.
 
-    nutpie, where the hand-written density covers the model (loaded from numba's disk cache: nothing
-    to compile) and nutpie is installed; otherwise PyMC's sampler, whose compiled C code PyTensor
-    caches on disk, while nutpie would compile its numba model anew in every process (6-20 s).
+    nutpie, where the hand-written density covers the model (numba loads it
+    from its disk cache: nothing to compile); otherwise PyMC's sampler,
+    whose compiled C code PyTensor caches on disk, while nutpie would compile
+    its numba model anew in every process (6-20 s).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data the fit will use (they decide the factors' kinds and scales).
+    spec : ModelSpec
+        The model.
+
+    Returns
+    -------
+    str
+        "nutpie" or "pymc", a value of :func:`fit`'s ``sampler``.
+
+    Raises
+    ------
+    CohortValidationError
+        If the data break the contract (as :func:`fit` would raise).
 
     Examples
     --------
     >>> from bayes_ubpr import ModelSpec, simulate_cohort
     >>> from bayes_ubpr.model import one_off_sampler
     >>> cohort = simulate_cohort(n=300, seed=1).assign(hospital=lambda d: d.index % 3)
-    >>> one_off_sampler(cohort, ModelSpec(group="hospital"))
-    'pymc'
+    >>> one_off_sampler(cohort, ModelSpec()), one_off_sampler(cohort, ModelSpec(group="hospital"))
+    ('nutpie', 'pymc')
     """
     from bayes_ubpr.model._kernel_model import covers
 
-    resolved = spec.resolve(data)
+    resolved = spec.resolve(validate_cohort(data, factors=spec.factors, outcome=spec.outcome))
     if default_sampler() == "nutpie" and covers(resolved, resolved.prior_spec()):
         return "nutpie"
     return "pymc"
@@ -197,13 +215,16 @@ def _nutpie_with_text_progress(compiled: Any, *, chains: int, tune: int, draws: 
     sampler = nutpie.sample(compiled, progress_bar=False, blocking=False, **settings, **options)
     # nutpie's private handle (nutpie is pinned): its wait raises TimeoutError while the chains run, and
     # its raw trace holds every iteration so far, warm-up included.
-    while True:
-        try:
-            sampler._sampler.wait(PROGRESS_POLL_SECONDS)
-            break
-        except TimeoutError:
-            draw_batches, _ = sampler._sampler.inspect().get_arrow_trace()
-            progress.advance_to(sum(batch.num_rows for batch in draw_batches))
+    try:
+        while True:
+            try:
+                sampler._sampler.wait(PROGRESS_POLL_SECONDS)
+                break
+            except TimeoutError:
+                draw_batches, _ = sampler._sampler.inspect().get_arrow_trace()
+                progress.advance_to(sum(batch.num_rows for batch in draw_batches))
+    except KeyboardInterrupt:  # as nutpie.sample: stop the chains, keep the draws so far
+        return sampler.abort()
     progress.advance_to(total)
     return sampler.wait()
 
@@ -595,12 +616,14 @@ def estimate_fit_seconds(
     tune: int = 1000,
     chains: int = 4,
     repeats: int = 5,
+    sampler: str | None = None,
 ) -> float:
     """Rough wall time of a one-core fit, from this machine's measured time per gradient.
 
     Times ``repeats`` evaluations of the log-density gradient that the fit
-    would run (the hand-written density where it covers the model, else
-    PyTensor's C backend, as PyMC's sampler runs it) and multiplies by
+    would run (the hand-written density where nutpie samples a model it
+    covers, else PyTensor's C backend, as PyMC's sampler runs it; ``sampler``
+    as in :func:`fit`) and multiplies by
     ``chains * (tune + draws) * 7`` (see :data:`LEAPFROG_STEPS_PER_DRAW`).
     It leaves out compilation and the sampler's own overhead, so it is a lower
     bound for small cohorts and close for large ones, where gradients dominate.
@@ -612,12 +635,14 @@ def estimate_fit_seconds(
     >>> estimate_fit_seconds(simulate_cohort(n=2000, seed=1), repeats=2) > 0
     True
     """
-    from bayes_ubpr.model._kernel_model import covers, kernel_gradient
+    from bayes_ubpr.model._kernel_model import covers, kernel_evaluation
 
     spec = ModelSpec() if spec is None else spec
     inputs = prepare_inputs(data, spec)
-    if covers(inputs.spec, inputs.priors):
-        gradient = kernel_gradient(inputs)
+    sampler = default_sampler() if sampler is None else sampler
+    check_choice(sampler, SAMPLERS, name="sampler")
+    if sampler == "nutpie" and covers(inputs.spec, inputs.priors):
+        gradient = kernel_evaluation(inputs)
     else:
         model = build_from_inputs(inputs)
         point = model.initial_point()

@@ -30,7 +30,8 @@ import numpy as np
 from numba import types
 
 FAMILY_CODES = {"normal": 0.0, "student_t": 1.0, "laplace": 2.0}
-"""Prior families the kernel evaluates, by the code it reads from the buffer."""
+"""Prior families the kernel evaluates, by the code it reads from the buffer (the families of
+:data:`bayes_ubpr.model._kernel_model.KERNEL_FAMILIES`)."""
 
 NO_PREVALENCE, FIXED_PREVALENCE, BETA_PREVALENCE = 0.0, 1.0, 2.0
 """How the population prevalence enters: not at all (cohort), as a constant, or as a Beta-distributed parameter."""
@@ -80,6 +81,12 @@ def _prior_term(family: float, x: float, mu: float, sigma: float, nu: float) -> 
 def _log1p_exp(x: float) -> float:
     """log(1 + exp(x)) without overflow."""
     return x + math.log1p(math.exp(-x)) if x > 0.0 else math.log1p(math.exp(x))
+
+
+@numba.njit(cache=True, inline="always")
+def _n_dim(buffer: np.ndarray) -> int:
+    """Length of a position: alpha, the coefficients, and the prevalence's log odds if it is Beta."""
+    return 1 + int(buffer[N_FACTORS]) + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
 
 
 @numba.njit(cache=True)
@@ -171,6 +178,8 @@ def logp_cfunc(dim, position_, gradient_, logp_, user_data_):  # type: ignore[no
     """Evaluate the log density for nutpie: return 0 on success, 3 or 4 for a non-finite gradient or density."""
     size = int(numba.carray(user_data_, (1,), dtype=np.float64)[0])
     buffer = numba.carray(user_data_, (size,), dtype=np.float64)[1:]
+    if dim != _n_dim(buffer):  # as nutpie's own callbacks: refuse a position of the wrong size
+        return -1
     position = numba.carray(position_, (dim,))
     gradient = numba.carray(gradient_, (dim,))
     value = log_density(position, gradient, buffer)
@@ -186,5 +195,8 @@ def expand_cfunc(dim, n_expanded, position_, out_, user_data_):  # type: ignore[
     """Write the stored variables for nutpie: return 0."""
     size = int(numba.carray(user_data_, (1,), dtype=np.float64)[0])
     buffer = numba.carray(user_data_, (size,), dtype=np.float64)[1:]
+    k = int(buffer[N_FACTORS])
+    if dim != _n_dim(buffer) or n_expanded != 3 + 2 * k + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE):
+        return -1
     expand(numba.carray(position_, (dim,)), numba.carray(out_, (n_expanded,)), buffer)
     return 0

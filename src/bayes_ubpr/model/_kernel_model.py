@@ -17,12 +17,16 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from bayes_ubpr.model import _kernel
 from bayes_ubpr.model._build import ModelInputs
 from bayes_ubpr.model.spec import ModelSpec
 from bayes_ubpr.priors import PriorSpec
 
-__all__ = ["KERNEL_VARIABLES", "covers", "kernel_gradient", "kernel_model", "pack"]
+__all__ = ["KERNEL_FAMILIES", "KERNEL_VARIABLES", "covers", "kernel_evaluation", "kernel_model", "pack"]
+
+KERNEL_FAMILIES = ("normal", "student_t", "laplace")
+"""Prior families the kernel evaluates (the keys of :data:`bayes_ubpr.model._kernel.FAMILY_CODES`). Named here,
+not imported, so that deciding whether the kernel applies never loads numba's cache: a model it does not cover
+must fit even where no cache folder is writable."""
 
 KERNEL_VARIABLES = ("alpha", "beta_std", "beta", "prevalence", "intercept", "alpha_population", "intercept_population")
 """Variables a kernel fit stores, in the order :func:`~bayes_ubpr.model._kernel.expand` writes them
@@ -37,8 +41,8 @@ def covers(spec: ModelSpec, priors: PriorSpec) -> bool:
     return (
         priors.structure is None
         and spec.group is None
-        and priors.single_family() in _kernel.FAMILY_CODES
-        and priors.intercept.family in _kernel.FAMILY_CODES
+        and priors.single_family() in KERNEL_FAMILIES
+        and priors.intercept.family in KERNEL_FAMILIES
     )
 
 
@@ -49,6 +53,8 @@ def pack(inputs: ModelInputs) -> np.ndarray:
     prior locations, scales and degrees of freedom, the factors' centres and scales, the outcome, and
     the standardised design row by row.
     """
+    from bayes_ubpr.model import _kernel
+
     data, priors = inputs.data, inputs.priors
     k = len(inputs.factors)
     header = np.zeros(_kernel.HEADER)
@@ -81,8 +87,10 @@ def pack(inputs: ModelInputs) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([[body.size + 1.0], body]))
 
 
-def kernel_gradient(inputs: ModelInputs) -> Callable[[], float]:
-    """One evaluation of the kernel's log density and gradient at the start, as a function to time."""
+def kernel_evaluation(inputs: ModelInputs) -> Callable[[], float]:
+    """Return a function that evaluates the kernel's log density and gradient once, at 0: what a timing needs."""
+    from bayes_ubpr.model import _kernel
+
     buffer = pack(inputs)[1:]
     position = np.zeros(1 + len(inputs.factors) + int("prevalence_a" in inputs.data))
     gradient = np.empty_like(position)
@@ -116,6 +124,8 @@ def _model_class() -> type:
     from nutpie import _lib
     from nutpie.sample import CompiledModel
 
+    from bayes_ubpr.model import _kernel
+
     @dataclasses.dataclass(frozen=True)
     class KernelModel(CompiledModel):
         """The kernel's numbers for one data set, in the form ``nutpie.sample`` samples."""
@@ -145,7 +155,8 @@ def _model_class() -> type:
 
         def _make_model(self, init_mean: Any) -> Any:
             # As nutpie's own CompiledPyMCModel: C function addresses, the user data's address, and an
-            # object that keeps the data alive while the sampler runs.
+            # object that keeps the data alive while the sampler runs. No transform adapter (nutpie's
+            # normalising-flow adaptation, transform_adapt=True): nothing here uses it.
             n_expanded = sum(int(np.prod(shape)) for shape in self.var_shapes)
             address = self.buffer.ctypes.data
             expand = _lib.ExpandFunc(self.n_dim, n_expanded, _kernel.expand_cfunc.address, address, self)
