@@ -16,7 +16,7 @@ from scipy import special, stats
 import bayes_ubpr as bu
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.model._build import build_from_inputs, prepare_inputs
-from bayes_ubpr.model._kernel import expand, log_density, logp_cfunc
+from bayes_ubpr.model._kernel import expand, expand_cfunc, log_density, logp_cfunc
 from bayes_ubpr.model._kernel_model import covers, kernel_model, pack
 from bayes_ubpr.priors import DomainShrinkage, Prior
 
@@ -115,8 +115,7 @@ def test_log_density_equals_scipys_and_the_c_entry_point_returns_it(samples, nam
         assert value == pytest.approx(_scipy_log_density(position, inputs), rel=1e-12)
         # nutpie's view: the C callback on the packed buffer, with its status code.
         c_gradient, c_value = np.empty_like(position), np.empty(1)
-        doubles = [array.ctypes.data_as(ctypes.POINTER(ctypes.c_double)) for array in (position, c_gradient, c_value)]
-        pointers = [*doubles, ctypes.c_void_p(packed.ctypes.data)]
+        pointers = [*map(_doubles, (position, c_gradient, c_value)), ctypes.c_void_p(packed.ctypes.data)]
         assert logp_cfunc.ctypes(len(position), *pointers) == 0
         assert c_value[0] == value and np.array_equal(c_gradient, gradient)
         assert logp_cfunc.ctypes(len(position) + 1, *pointers) == -1  # a position of the wrong size
@@ -186,6 +185,17 @@ def test_stored_variables_are_the_pymc_models(samples, name, rng):
         ours = dict(zip(compiled.shapes, np.split(out, np.cumsum(sizes)[:-1]), strict=True))
         for variable, value in zip(stored, pymc_values(point), strict=True):
             np.testing.assert_allclose(ours[variable], np.ravel(value), rtol=1e-12, err_msg=variable)
+        # nutpie's view: the C callback on the packed buffer writes the same, and refuses wrong sizes.
+        c_out, packed = np.empty_like(out), pack(inputs)
+        pointers = [_doubles(position), _doubles(c_out), ctypes.c_void_p(packed.ctypes.data)]
+        assert expand_cfunc.ctypes(len(position), len(out), *pointers) == 0
+        assert np.array_equal(c_out, out)
+        assert expand_cfunc.ctypes(len(position), len(out) - 1, *pointers) == -1
+        assert expand_cfunc.ctypes(len(position) + 1, len(out), *pointers) == -1
+
+
+def _doubles(array: np.ndarray):
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
 
 
 def test_a_new_process_loads_the_kernel_from_the_disk_cache():

@@ -196,7 +196,8 @@ def expand_cfunc(dim, n_expanded, position_, out_, user_data_):  # type: ignore[
     size = int(numba.carray(user_data_, (1,), dtype=np.float64)[0])
     buffer = numba.carray(user_data_, (size,), dtype=np.float64)[1:]
     k = int(buffer[N_FACTORS])
-    if dim != _n_dim(buffer) or n_expanded != 3 + 2 * k + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE):
+    # alpha, beta_std (k), beta (k), [prevalence], intercept, alpha_population, intercept_population
+    if dim != _n_dim(buffer) or n_expanded != 4 + 2 * k + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE):
         return -1
     expand(numba.carray(position_, (dim,)), numba.carray(out_, (n_expanded,)), buffer)
     return 0
