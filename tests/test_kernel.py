@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import sys
 import textwrap
@@ -208,6 +209,32 @@ def test_a_new_process_loads_the_kernel_from_the_disk_cache():
     )
     output = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
     assert output.split() == ["1", "1"]
+
+
+@pytest.mark.slow
+def test_without_a_writable_cache_folder_the_kernel_is_compiled_in_the_process(tmp_path):
+    # numba raises on cache=True where no locator finds a writable folder; simulate that place by allowing
+    # only the IPython locator, which never applies to a file on disk.
+    script = textwrap.dedent(
+        """
+        import warnings
+        import bayes_ubpr as bu
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            from bayes_ubpr.model import _kernel
+        print(_kernel.CACHE, any("NUMBA_CACHE_DIR" in str(w.message) for w in caught))
+        idata = bu.fit(bu.simulate_cohort(n=200, prevalence=0.3, seed=1), chains=2, draws=200, tune=200,
+                       check=False, log_likelihood=False)
+        print(idata.attrs["sampler"], idata.posterior["beta"].shape)
+        """
+    )
+    environment = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore::bayes_ubpr.exceptions.StatisticalWarning", "-c", script],
+        capture_output=True, text=True, env=environment, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["False True", "nutpie (2, 200, 6)"]
 
 
 @pytest.mark.slow

@@ -6,9 +6,11 @@ spends 6-20 s compiling it before a single draw. For the model most fits use
 (one prior family on every coefficient, no groups, cohort or case-control
 design) the log density and its gradient are short enough to write out. These
 functions are plain module-level numba C callbacks with ``cache=True``: the
-first process compiles them once (about 1.5 s) into ``__pycache__``, and every
-later process loads them in milliseconds. nutpie drives them exactly as it
-drives the code it compiles itself (same C signature, same sampler).
+first process compiles them once (about 1.5 s) into ``__pycache__`` (or
+``NUMBA_CACHE_DIR``), and every later process loads them in milliseconds;
+where numba finds no writable folder, each process compiles them (see
+:data:`CACHE`). nutpie drives them exactly as it drives the code it compiles
+itself (same C signature, same sampler).
 
 The density is the one :func:`~bayes_ubpr.model._build.build_from_inputs`
 builds, term for term (``tests/test_kernel.py`` checks the log density and
@@ -24,6 +26,7 @@ standardised design, row-major (see :func:`bayes_ubpr.model._kernel_model.pack`)
 from __future__ import annotations
 
 import math
+import warnings
 
 import numba
 import numpy as np
@@ -63,7 +66,30 @@ EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, _DOUBLES, _DOUBLES, t
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-@numba.njit(cache=True, inline="always")
+def _caching_possible() -> bool:
+    """Whether numba finds a folder to cache this module's functions in (with ``cache=True`` it raises if not)."""
+    from numba.core.caching import FunctionCache
+
+    try:
+        FunctionCache(_caching_possible)
+    except RuntimeError:
+        return False
+    return True
+
+
+CACHE = _caching_possible()
+"""Whether the compiled kernel is kept on disk. Where no folder is writable (a read-only installation
+without a writable home), it is compiled in every process instead, about 1.5 s."""
+if not CACHE:
+    warnings.warn(
+        "numba finds no writable folder to cache bayes_ubpr's log density in, so every process compiles it "
+        "(about 1.5 s); set NUMBA_CACHE_DIR to a writable folder to keep it.",
+        UserWarning,
+        stacklevel=2,
+    )
+
+
+@numba.njit(cache=CACHE, inline="always")
 def _prior_term(family: float, x: float, mu: float, sigma: float, nu: float) -> tuple[float, float]:
     """Log density of one prior at ``x`` and its derivative (PyMC's Normal, StudentT, Laplace)."""
     z = (x - mu) / sigma
@@ -77,19 +103,19 @@ def _prior_term(family: float, x: float, mu: float, sigma: float, nu: float) -> 
     return -math.log(2.0 * sigma) - abs(z), -sign / sigma
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=CACHE, inline="always")
 def _log1p_exp(x: float) -> float:
     """log(1 + exp(x)) without overflow."""
     return x + math.log1p(math.exp(-x)) if x > 0.0 else math.log1p(math.exp(x))
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=CACHE, inline="always")
 def _n_dim(buffer: np.ndarray) -> int:
     """Length of a position: alpha, the coefficients, and the prevalence's log odds if it is Beta."""
     return 1 + int(buffer[N_FACTORS]) + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=CACHE)
 def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) -> float:
     """Log density of the model at ``position``; writes its gradient into ``gradient``.
 
@@ -141,7 +167,7 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
     return logp
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=CACHE)
 def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     """Write the stored variables at ``position`` into ``out``, in the order of ``KERNEL_VARIABLES``.
 
@@ -173,7 +199,7 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     out[cursor + 2] = intercept + correction
 
 
-@numba.cfunc(LOGP_SIGNATURE, cache=True, error_model="numpy")
+@numba.cfunc(LOGP_SIGNATURE, cache=CACHE, error_model="numpy")
 def logp_cfunc(dim, position_, gradient_, logp_, user_data_):  # type: ignore[no-untyped-def]
     """Evaluate the log density for nutpie: return 0 on success, 3 or 4 for a non-finite gradient or density."""
     size = int(numba.carray(user_data_, (1,), dtype=np.float64)[0])
@@ -190,7 +216,7 @@ def logp_cfunc(dim, position_, gradient_, logp_, user_data_):  # type: ignore[no
     return 0 if math.isfinite(value) else 4
 
 
-@numba.cfunc(EXPAND_SIGNATURE, cache=True, error_model="numpy")
+@numba.cfunc(EXPAND_SIGNATURE, cache=CACHE, error_model="numpy")
 def expand_cfunc(dim, n_expanded, position_, out_, user_data_):  # type: ignore[no-untyped-def]
     """Write the stored variables for nutpie: return 0."""
     size = int(numba.carray(user_data_, (1,), dtype=np.float64)[0])
