@@ -47,6 +47,10 @@ percentile hospital is already extreme."""
 SLOPE_SD_PRIOR_SCALE = 0.5
 """Half-normal scale of the between-group SD of a varying slope (per SD of the factor)."""
 
+INITIAL_PROBABILITY = 0.05
+"""Where samplers start a probability parameter (the population prevalence) before their jitter: every fit
+starts from constants, not from the data a model was first compiled with."""
+
 CENTRED_EVENTS_PER_FACTOR = 15
 """Events per factor from which domain shrinkage uses the centred parametrisation."""
 

@@ -23,7 +23,7 @@ from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
 from bayes_ubpr.data import FactorLike, validate_cohort
 from bayes_ubpr.exceptions import StatisticalWarning
-from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
+from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model.design import check_design
 from bayes_ubpr.model.mapping import anchored_intercept
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
@@ -127,7 +127,8 @@ def _fixed_initial_points(model: pm.Model) -> dict[str, np.ndarray]:
     for rv in model.free_RVs:
         shape = model.initial_point()[model.rvs_to_values[rv].name].shape
         transform = type(model.rvs_to_transforms.get(rv)).__name__.lower()
-        value = 1.0 if "log" in transform and "odds" not in transform else 0.05 if "odds" in transform else 0.0
+        value = 1.0 if "log" in transform and "odds" not in transform else 0.0
+        value = INITIAL_PROBABILITY if "odds" in transform else value
         points[rv.name] = np.full(shape, value)
     return points
 

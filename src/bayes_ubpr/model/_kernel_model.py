@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from bayes_ubpr.model._build import ModelInputs
+from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs
 from bayes_ubpr.model.spec import ModelSpec
 from bayes_ubpr.priors import PriorSpec
 
@@ -32,9 +32,6 @@ KERNEL_VARIABLES = ("alpha", "beta_std", "beta", "prevalence", "intercept", "alp
 """Variables a kernel fit stores, in the order :func:`~bayes_ubpr.model._kernel.expand` writes them
 (``prevalence`` only with a Beta prevalence)."""
 
-_INITIAL_PREVALENCE = 0.05
-"""Starting prevalence before jitter, as :func:`~bayes_ubpr.model._fit._fixed_initial_points` gives PyMC's path."""
-
 
 def covers(spec: ModelSpec, priors: PriorSpec) -> bool:
     """Whether the hand-written density is this model's: one prior family, no shrinkage structure, no groups."""
@@ -44,6 +41,16 @@ def covers(spec: ModelSpec, priors: PriorSpec) -> bool:
         and priors.single_family() in KERNEL_FAMILIES
         and priors.intercept.family in KERNEL_FAMILIES
     )
+
+
+def _beta_prevalence(inputs: ModelInputs) -> bool:
+    """Whether the prevalence is a Beta-distributed parameter (the last coordinate of a position)."""
+    return "prevalence_a" in inputs.data
+
+
+def _n_dim(inputs: ModelInputs) -> int:
+    """Length of a position: alpha, the coefficients per SD, and the prevalence's log odds if it is sampled."""
+    return 1 + len(inputs.factors) + int(_beta_prevalence(inputs))
 
 
 def pack(inputs: ModelInputs) -> np.ndarray:
@@ -64,7 +71,7 @@ def pack(inputs: ModelInputs) -> np.ndarray:
     header[_kernel.INTERCEPT_FAMILY] = _kernel.FAMILY_CODES[intercept.family]
     header[_kernel.INTERCEPT_MU], header[_kernel.INTERCEPT_SIGMA] = intercept.mu, intercept.sigma
     header[_kernel.INTERCEPT_NU] = intercept.nu or 0.0
-    if "prevalence_a" in data:
+    if _beta_prevalence(inputs):
         header[_kernel.PREVALENCE_MODE] = _kernel.BETA_PREVALENCE
         header[_kernel.PREVALENCE_A], header[_kernel.PREVALENCE_B] = data["prevalence_a"], data["prevalence_b"]
     elif "prevalence_logit" in data:
@@ -74,6 +81,7 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         header[_kernel.LOG_SAMPLING_RATIO] = data["log_sampling_ratio"]
     nu = data.get("prior_nu", np.zeros(k))
     parts = [
+        [0.0],  # the buffer's length, set below
         header,
         data["prior_mu"],
         data["prior_sigma"],
@@ -83,8 +91,9 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         data["outcome_values"],
         data["X"].ravel(order="C"),
     ]
-    body = np.concatenate([np.asarray(part, dtype=np.float64).ravel() for part in parts])
-    return np.ascontiguousarray(np.concatenate([[body.size + 1.0], body]))
+    buffer = np.concatenate([np.asarray(part, dtype=np.float64).ravel() for part in parts])
+    buffer[0] = buffer.size
+    return buffer
 
 
 def kernel_evaluation(inputs: ModelInputs) -> Callable[[], float]:
@@ -92,25 +101,25 @@ def kernel_evaluation(inputs: ModelInputs) -> Callable[[], float]:
     from bayes_ubpr.model import _kernel
 
     buffer = pack(inputs)[1:]
-    position = np.zeros(1 + len(inputs.factors) + int("prevalence_a" in inputs.data))
+    position = np.zeros(_n_dim(inputs))
     gradient = np.empty_like(position)
     return lambda: _kernel.log_density(position, gradient, buffer)
 
 
 def _variables(inputs: ModelInputs) -> tuple[list[str], list[tuple[int, ...]], dict[str, tuple[str, ...]]]:
     k = len(inputs.factors)
-    beta_prevalence = "prevalence_a" in inputs.data
-    names = [name for name in KERNEL_VARIABLES if name != "prevalence" or beta_prevalence]
+    names = [name for name in KERNEL_VARIABLES if name != "prevalence" or _beta_prevalence(inputs)]
     shapes = {"beta_std": (k,), "beta": (k,)}
     dims: dict[str, tuple[str, ...]] = {"beta_std": ("factor",), "beta": ("factor",)}
     return names, [shapes.get(name, ()) for name in names], dims
 
 
-def _initial_points(n_dim: int, beta_prevalence: bool) -> Callable[[int], np.ndarray]:
-    """PyMC's start as the PyMC path sets it (0, and prevalence 0.05) with a seeded U(-1, 1) jitter, as nutpie's."""
+def _initial_points(inputs: ModelInputs) -> Callable[[int], np.ndarray]:
+    """Return the start as the PyMC path sets it (0, the prevalence at 0.05) with nutpie's seeded U(-1, 1) jitter."""
+    n_dim = _n_dim(inputs)
     centre = np.zeros(n_dim)
-    if beta_prevalence:
-        centre[-1] = special.logit(_INITIAL_PREVALENCE)
+    if _beta_prevalence(inputs):
+        centre[-1] = special.logit(INITIAL_PROBABILITY)
 
     def initial_point(seed: int) -> np.ndarray:
         return centre + np.random.default_rng(seed).uniform(-1.0, 1.0, n_dim)
@@ -175,8 +184,6 @@ def _model_class() -> type:
 def kernel_model(inputs: ModelInputs) -> Any:
     """Return nutpie's model object for ``inputs``, backed by the cached kernel (where :func:`covers` holds)."""
     names, shapes, dims = _variables(inputs)
-    beta_prevalence = "prevalence_a" in inputs.data
-    n_dim = 1 + len(inputs.factors) + int(beta_prevalence)
     buffer = pack(inputs)
     buffer.flags.writeable = False
     return _model_class()(
@@ -185,6 +192,6 @@ def kernel_model(inputs: ModelInputs) -> Any:
         names=names,
         var_shapes=shapes,
         var_coords={"factor": list(inputs.factors)},
-        initial_point_func=_initial_points(n_dim, beta_prevalence),
-        _n_dim=n_dim,
+        initial_point_func=_initial_points(inputs),
+        _n_dim=_n_dim(inputs),
     )
