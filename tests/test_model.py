@@ -180,10 +180,10 @@ def test_progress_of_pymcs_sampler_is_printed_as_lines_when_stderr_is_not_a_term
 
 
 def test_progress_of_nutpie_is_printed_as_lines_when_stderr_is_not_a_terminal(capsys, monkeypatch):
-    import bayes_ubpr.model._fit as fit_module
+    import bayes_ubpr.model._interrupt as interrupt_module
 
     # 40,000 iterations take a second or two, so the polled trace is seen to grow.
-    monkeypatch.setattr(fit_module, "PROGRESS_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(interrupt_module, "PROGRESS_POLL_SECONDS", 0.01)
     idata = bu.fit(bu.simulate_cohort(n=300, prevalence=0.3, seed=2), sampler="nutpie", draws=20_000, tune=50,
                    chains=2, cores=1, seed=1, check=False, progressbar=True, log_likelihood=False)  # fmt: skip
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("sampling:")]

@@ -20,7 +20,14 @@ from bayes_ubpr.audit import (
 )
 from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.data import load_cohort, validate_cohort
-from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, NotAFitError, StatisticalWarning
+from bayes_ubpr.exceptions import (
+    CohortValidationError,
+    ConvergenceError,
+    FitInterrupted,
+    NotAFitError,
+    PerformanceWarning,
+    StatisticalWarning,
+)
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model import ModelSpec, build_model, check_convergence, check_design, fit, prior_predictive
 from bayes_ubpr.paper import (
@@ -187,7 +194,9 @@ __all__ = [
     "save_fit",
     # errors and warnings
     "CohortValidationError",
+    "FitInterrupted",
     "NotAFitError",
+    "PerformanceWarning",
     "ConvergenceError",
     "StatisticalWarning",
     "__version__",

@@ -53,8 +53,13 @@ __all__ = [
 DEFAULT_PROBS = (0.5, 0.8, 0.9, 0.95)
 
 
-def _report_progress(settings: dict, k: int) -> None:
-    if settings["progress"]:
+def _report_progress(settings: dict, k: int | None) -> None:
+    """Redraw the progress line after replicate ``k``; ``None``: the study stops here, end the line."""
+    if not settings["progress"]:
+        return
+    if k is None:
+        print(file=sys.stderr, flush=True)
+    else:
         total = settings["n_replicates"]
         done = int(30 * k / total)
         print(f"\r[{'#' * done}{'.' * (30 - done)}] replicate {k + 1}/{total}", end="", file=sys.stderr, flush=True)
@@ -1021,19 +1026,29 @@ def _run_replicates(
         n_threads = (os.cpu_count() or 1) if threads is None else check_positive_int(threads, name="threads")
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
             running = {pool.submit(run, k): k for k in todo}
-            for done in as_completed(running):
-                k, parts = running[done], done.result()
-                if parts is None:
-                    results[k] = stored(k) or _guarded(task, k, children[k])
-                    _report_progress(settings, len(results) - 1)
-                else:
-                    finish(k, parts)
+            try:
+                for done in as_completed(running):
+                    k, parts = running[done], done.result()
+                    if parts is None:
+                        results[k] = stored(k) or _guarded(task, k, children[k])
+                        _report_progress(settings, len(results) - 1)
+                    else:
+                        finish(k, parts)
+            except BaseException:  # Ctrl-C: end after the replicates that are running, not after the study
+                pool.shutdown(wait=True, cancel_futures=True)
+                _report_progress(settings, None)
+                raise
     else:
         from distributed import as_completed as dask_completed
 
         futures = {client.submit(_guarded, task, k, children[k], pure=False): k for k in todo}  # type: ignore[attr-defined]
-        for future in dask_completed(futures):
-            finish(futures[future], future.result())
+        try:
+            for future in dask_completed(futures):
+                finish(futures[future], future.result())
+        except BaseException:
+            client.cancel(list(futures))  # type: ignore[attr-defined]
+            _report_progress(settings, None)
+            raise
     tables: dict[str, list] = {}
     for k in sorted(results):
         for name, rows in results[k].items():

@@ -21,7 +21,13 @@ from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_suff
 from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.calibrate import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.data import as_factors, load_cohort
-from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError, StatisticalWarning
+from bayes_ubpr.exceptions import (
+    CohortValidationError,
+    ConvergenceError,
+    FitInterrupted,
+    PerformanceWarning,
+    StatisticalWarning,
+)
 from bayes_ubpr.model import (
     DESIGNS,
     SAMPLERS,
@@ -40,6 +46,26 @@ from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
 __all__ = ["main"]
 
 DEFAULT_SEED = 2016
+
+
+_WRITTEN: list[Path] = []
+"""Files the running command has written, so that an interrupt can say which (see :func:`main`)."""
+
+
+def _written(path: Path) -> Path:
+    _WRITTEN.append(Path(path))
+    return path
+
+
+def _interrupted(command: str, error: KeyboardInterrupt, args: argparse.Namespace) -> str:
+    """Return the line an interrupted command ends with: what was interrupted and what, if anything, was written."""
+    what = str(error) if isinstance(error, FitInterrupted) else "interrupted"
+    done = f"wrote {', '.join(map(str, _WRITTEN))} before the interrupt" if _WRITTEN else "nothing written"
+    if _WRITTEN and isinstance(error, FitInterrupted) and getattr(args, "keep_partial", False):
+        done = f"wrote the partial fit (marked as partial) to {', '.join(map(str, _WRITTEN))}"
+    if command == "calibrate" and args.store is not None:
+        done += f"; the replicates finished so far are kept in {args.store}: run the same command to resume"
+    return f"bayes-ubpr {command}: {what}; {done}"
 
 
 class _Progress:
@@ -67,6 +93,17 @@ def _add_log_likelihood_option(parser: argparse.ArgumentParser) -> None:
         help=(
             "also store each patient's log likelihood per draw in the saved fit (for arviz.loo; bayes_ubpr.loo "
             "and the select command recompute it when absent, and it multiplies the file's size)"
+        ),
+    )
+
+
+def _add_keep_partial_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-partial",
+        action="store_true",
+        help=(
+            "on Ctrl-C after some draws, still print and save the fit of the draws finished so far, marked as "
+            "partial in the table, the file and the report (default: nothing is written)"
         ),
     )
 
@@ -106,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", type=Path, help="also save the fit as NetCDF to this file")
     _add_log_likelihood_option(reproduce)
     reproduce.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
+    _add_keep_partial_option(reproduce)
     _add_sampling_options(reproduce, one_off=True)
 
     simulate = commands.add_parser("simulate", help="simulate a cohort like the paper's and save it")
@@ -154,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
     _add_log_likelihood_option(fit_cmd)
     fit_cmd.add_argument("--report", type=Path, help="also write a report (.html or .md) to this file")
+    _add_keep_partial_option(fit_cmd)
     _add_sampling_options(fit_cmd, one_off=True)
     calibrate = commands.add_parser(
         "calibrate", help="run a calibration study (fixed truth or SBC) and save its tables"
@@ -345,7 +384,7 @@ def _audit(args: argparse.Namespace) -> None:
     flagged = int((findings["severity"] != "ok").sum())
     print(f"{flagged} of {len(findings)} checks flagged (inconsistent, implausible or note).", file=sys.stderr)
     if args.out is not None:
-        write_frame(findings, args.out)
+        _written(write_frame(findings, args.out))
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -372,7 +411,7 @@ def _validate(args: argparse.Namespace) -> None:
         }
         _save_outputs(args.out, tables, figures)
     if args.report is not None:
-        path = write_report(model, args.report, prob=args.prob, seed=args.seed, validation=result)
+        path = _written(write_report(model, args.report, prob=args.prob, seed=args.seed, validation=result))
         print(f"Wrote the report to {path}", file=sys.stderr)
 
 
@@ -404,7 +443,7 @@ def _select(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    path = write_report(load_fit(args.fit), args.out, seed=args.seed)
+    path = _written(write_report(load_fit(args.fit), args.out, seed=args.seed))
     print(f"Wrote the report to {path}", file=sys.stderr)
 
 
@@ -432,22 +471,31 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
             file=sys.stderr,
             flush=True,
         )
-    idata = fit(
-        sample,
-        spec,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        seed=args.seed,
-        sampler=sampler,
-        progressbar=sys.stderr.isatty() or long_fit,
-        log_likelihood=args.log_likelihood,
-    )
+    stopped: FitInterrupted | None = None
+    try:
+        idata = fit(
+            sample,
+            spec,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            seed=args.seed,
+            sampler=sampler,
+            progressbar=sys.stderr.isatty() or long_fit,
+            log_likelihood=args.log_likelihood,
+        )
+    except FitInterrupted as error:
+        if not args.keep_partial or error.fit is None:
+            raise
+        stopped, idata = error, error.fit
+        print(f"PARTIAL FIT ({error}): the table, file and report below hold only the draws finished so far.")
     print(format_odds_ratio_table(odds_ratio_table(idata)))
     if args.out is not None:
-        print(f"Saved the fit to {save_fit(idata, args.out)}", file=sys.stderr)
-    if getattr(args, "report", None) is not None:
-        print(f"Wrote the report to {write_report(idata, args.report, seed=args.seed)}", file=sys.stderr)
+        print(f"Saved the fit to {_written(save_fit(idata, args.out))}", file=sys.stderr)
+    if args.report is not None:
+        print(f"Wrote the report to {_written(write_report(idata, args.report, seed=args.seed))}", file=sys.stderr)
+    if stopped is not None:
+        raise stopped
 
 
 def _reproduce(args: argparse.Namespace) -> None:
@@ -466,7 +514,7 @@ def _simulate(args: argparse.Namespace) -> None:
     frame = simulate_cohort(args.n, args.prevalence, seed=args.seed)
     if args.controls_per_case is not None:
         frame = case_control_sample(frame, args.controls_per_case, seed=args.seed)
-    write_frame(frame, args.out)
+    _written(write_frame(frame, args.out))
     print(f"Wrote {len(frame):,} patients ({int(frame['ubpr'].sum())} cases) to {args.out}", file=sys.stderr)
 
 
@@ -575,12 +623,13 @@ def _save_outputs(
     from matplotlib.figure import Figure
 
     for stem, frame in tables.items():
-        write_frame(frame, out / f"{stem}.csv")
+        _written(write_frame(frame, out / f"{stem}.csv"))
     for stem, draw in figures.items():
         figure = Figure(figsize=(7.5, 5), layout="constrained")
         draw(figure.subplots())
         with atomic_path(out / f"{stem}.png") as temporary:
             figure.savefig(temporary, format="png", dpi=110)
+        _written(out / f"{stem}.png")
     saved = [f"{stem}.csv" for stem in tables] + [f"{stem}.png" for stem in figures]
     print(f"Saved {', '.join(saved)} in {out}", file=sys.stderr)
 
@@ -643,8 +692,12 @@ _COMMANDS = {
 }
 
 
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT, as shells report a process SIGINT ended)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 success, 2 bad input)."""
+    """Run the command line; return the exit code (0 success, 2 bad input, 130 interrupted)."""
     args = _parser().parse_args(argv)
     # PyMC's sampler logs its set-up at INFO ("Initializing NUTS ..."): a command prints only its own results.
     logging.getLogger("pymc").setLevel(logging.WARNING)
@@ -652,17 +705,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always")
         # Harmless here (exact results, a little slower) and alarming on a terminal.
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
+        _WRITTEN.clear()
+        status, verdict = 0, None
         try:
             _check_outputs(args)
             _COMMANDS[args.command](args)
         except (CohortValidationError, ConvergenceError, ValueError, TypeError, OSError) as error:
-            print(f"bayes-ubpr {args.command}: error: {error}", file=sys.stderr)
-            return 2
-        finally:
+            status, verdict = 2, f"bayes-ubpr {args.command}: error: {error}"
+        except KeyboardInterrupt as error:  # Ctrl-C: one line, and the shell's code for SIGINT
+            status, verdict = EXIT_INTERRUPTED, _interrupted(args.command, error, args)
+        finally:  # the warnings first, so that the last line says how the command ended
             for warning in caught:
-                if issubclass(warning.category, StatisticalWarning):
+                if issubclass(warning.category, (StatisticalWarning, PerformanceWarning)):
                     print(f"bayes-ubpr {args.command}: warning: {warning.message}", file=sys.stderr)
-    return 0
+    if verdict is not None:
+        print(verdict, file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["CohortValidationError", "ConvergenceError", "NotAFitError", "StatisticalWarning"]
+__all__ = [
+    "CohortValidationError",
+    "ConvergenceError",
+    "FitInterrupted",
+    "NotAFitError",
+    "PerformanceWarning",
+    "StatisticalWarning",
+]
 
 
 class CohortValidationError(ValueError):
@@ -75,6 +82,46 @@ class ConvergenceError(RuntimeError):
     """
 
 
+class FitInterrupted(KeyboardInterrupt):
+    """Sampling was interrupted (Ctrl-C, SIGINT) before every requested draw was made.
+
+    A :class:`KeyboardInterrupt`, so code that stops on Ctrl-C still stops;
+    what it adds is that no incomplete fit is ever returned as if it were
+    complete. Where some chains had finished at least two draws,
+    :func:`bayes_ubpr.fit` attaches the fit of those chains' common draws as
+    :attr:`fit`, marked as partial in its ``attrs["interrupted"]``.
+
+    Attributes
+    ----------
+    draws : int
+        Posterior draws finished, over all chains (0 if interrupted while tuning).
+    total : int
+        Posterior draws asked for, over all chains.
+    fit : arviz.InferenceData or None
+        The fit of the finished draws, where there are any (set by
+        :func:`bayes_ubpr.fit`; ``None`` from the calibration studies).
+
+    Examples
+    --------
+    >>> from bayes_ubpr import FitInterrupted
+    >>> str(FitInterrupted(0, 4000))
+    'interrupted before the first of 4,000 draws (while tuning)'
+    >>> str(FitInterrupted(250, 4000))
+    'interrupted after 250 of 4,000 draws'
+    """
+
+    def __init__(self, draws: int, total: int, fit: object = None) -> None:
+        self.draws, self.total, self.fit = int(draws), int(total), fit
+        if self.draws == 0:
+            message = f"interrupted before the first of {self.total:,} draws (while tuning)"
+        else:
+            message = f"interrupted after {self.draws:,} of {self.total:,} draws"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.draws, self.total, self.fit)
+
+
 class StatisticalWarning(UserWarning):
     """A result is computed but should be read with care (R-hat, ESS, divergences).
 
@@ -86,5 +133,16 @@ class StatisticalWarning(UserWarning):
     ...     warnings.simplefilter("always")
     ...     _ = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, draws=5, tune=5, seed=1)
     >>> any(issubclass(w.category, StatisticalWarning) for w in caught)  # five draws cannot converge
+    True
+    """
+
+
+class PerformanceWarning(UserWarning):
+    """A result is right but slower to get than it should be (a cache that cannot be written or read).
+
+    Examples
+    --------
+    >>> from bayes_ubpr import PerformanceWarning
+    >>> issubclass(PerformanceWarning, UserWarning)
     True
     """

@@ -410,6 +410,8 @@ def write_report(
     if title is None:
         outcome = ModelSpec.from_idata(idata).outcome
         title = PAPER_TITLE if outcome == OUTCOME else f"Bayesian logistic regression of {outcome}"
+    if idata.attrs.get("interrupted"):  # a fit of the draws finished before Ctrl-C (fit's FitInterrupted)
+        title = f"{title} (PARTIAL FIT: {idata.attrs['interrupted']})"
     sections = _sections(idata, int_seed, prob)
     if validation is not None:
         if not isinstance(validation, ValidationResult):

@@ -22,8 +22,9 @@ import xarray as xr
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
 from bayes_ubpr.data import FactorLike, validate_cohort
-from bayes_ubpr.exceptions import StatisticalWarning
+from bayes_ubpr.exceptions import FitInterrupted, StatisticalWarning
 from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs, build_from_inputs, prepare_inputs
+from bayes_ubpr.model._interrupt import interrupted, sample_nutpie, sigint_watch
 from bayes_ubpr.model.design import check_design
 from bayes_ubpr.model.mapping import anchored_intercept
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
@@ -170,64 +171,62 @@ def _sample(
     target_accept: float,
     progressbar: bool,
 ) -> az.InferenceData:
+    """Sample ``inputs``' model; raise :class:`~bayes_ubpr.FitInterrupted` (never return partial draws) on Ctrl-C."""
     if sampler == "nutpie":
-        import nutpie
-
         options = {"draws": draws, "tune": tune, "chains": chains, "cores": cores, "seed": seed}
         compiled = _compiled_nutpie(inputs)
-        if progressbar and not sys.stderr.isatty():  # nutpie's bar draws nothing there: print lines instead
-            return _nutpie_with_text_progress(compiled, target_accept=target_accept, **options)
-        return nutpie.sample(
-            compiled, target_accept=target_accept, progress_bar=progressbar, save_warmup=False, **options
+        # nutpie's bar draws nothing on a stream that is not a terminal: there, progress is printed as lines.
+        text = TextProgress(chains * (tune + draws)) if progressbar and not sys.stderr.isatty() else None
+        trace = sample_nutpie(
+            compiled,
+            target_accept=target_accept,
+            progress_bar=progressbar and text is None,
+            progress=None if text is None else text.advance_to,
+            save_warmup=False,
+            **options,
         )
+        if text is not None:
+            text.advance_to(text.total)
+        return trace
     if sampler == "numpyro" and find_spec("numpyro") is None:
         raise ImportError('sampler="numpyro" needs numpyro and jax: pip install numpyro (or use "nutpie" or "pymc")')
     # PyMC's live progress bar draws nothing on a stream that is not a terminal (a log file, a batch job):
     # there, progress is printed as plain lines instead.
     text_progress = progressbar and sampler == "pymc" and not sys.stderr.isatty()
-    with build_from_inputs(inputs):
-        idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            random_seed=seed,
-            target_accept=target_accept,
-            nuts_sampler=sampler,
-            progressbar=progressbar and not text_progress,
-            callback=TextProgress(chains * (tune + draws)) if text_progress else None,
-            compute_convergence_checks=False,
-        )
+    idata = None
+    with build_from_inputs(inputs), sigint_watch() as watch:
+        progress = TextProgress(chains * (tune + draws)) if text_progress else None
+
+        def callback(*args: Any, **kwargs: Any) -> None:
+            # Sampling chains one after another, PyMC ends the interrupted chain and starts the next:
+            # stop that one too, at its first draw.
+            if watch.interrupted:
+                raise KeyboardInterrupt
+            if progress is not None:
+                progress(*args, **kwargs)
+
+        try:
+            idata = pm.sample(
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=cores,
+                random_seed=seed,
+                target_accept=target_accept,
+                nuts_sampler=sampler,
+                progressbar=progressbar and not text_progress,
+                callback=callback if sampler == "pymc" else None,
+                compute_convergence_checks=False,
+            )
+        except BaseException:
+            # PyMC returns what it has on Ctrl-C, or fails later (an IndexError while tuning): either way,
+            # an interrupt is reported as one.
+            if not watch.interrupted:
+                raise
+        if watch.interrupted or idata is None:
+            raise interrupted(idata, draws, chains) from None
     # Keep what every sampler returns; fit attaches the data in one format.
     return az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
-
-
-PROGRESS_POLL_SECONDS = 0.5
-"""How often a nutpie fit printing progress lines looks at its trace."""
-
-
-def _nutpie_with_text_progress(compiled: Any, *, chains: int, tune: int, draws: int, **options: Any) -> Any:
-    """Run nutpie in the background and print :class:`TextProgress` lines from its growing trace."""
-    import nutpie
-
-    total = chains * (tune + draws)
-    progress = TextProgress(total)
-    settings = {"chains": chains, "tune": tune, "draws": draws, "save_warmup": False}
-    sampler = nutpie.sample(compiled, progress_bar=False, blocking=False, **settings, **options)
-    # nutpie's private handle (nutpie is pinned): its wait raises TimeoutError while the chains run, and
-    # its raw trace holds every iteration so far, warm-up included.
-    try:
-        while True:
-            try:
-                sampler._sampler.wait(PROGRESS_POLL_SECONDS)
-                break
-            except TimeoutError:
-                draw_batches, _ = sampler._sampler.inspect().get_arrow_trace()
-                progress.advance_to(sum(batch.num_rows for batch in draw_batches))
-    except KeyboardInterrupt:  # as nutpie.sample: stop the chains, keep the draws so far
-        return sampler.abort()
-    progress.advance_to(total)
-    return sampler.wait()
 
 
 class TextProgress:
@@ -439,6 +438,14 @@ def fit(
         factors with the kinds and reference scales used, priors, design,
         prevalence), seed, sampler and package version.
 
+    Raises
+    ------
+    FitInterrupted
+        On Ctrl-C (SIGINT) while sampling: a fit is never returned with
+        fewer draws than asked for. Where every chain finished at least two
+        draws, ``error.fit`` holds the fit of those draws, with
+        ``attrs["interrupted"]`` saying how many.
+
     Warns
     -----
     StatisticalWarning
@@ -491,22 +498,20 @@ def fit(
         "cores": cores,
         "progressbar": progressbar,
     }
-    idata = _sample(inputs, seed=int_seed, target_accept=target_accept, **settings)
-    if _n_divergent(idata) and target_accept < RETRY_TARGET_ACCEPT:
-        target_accept = RETRY_TARGET_ACCEPT
-        idata = _sample(inputs, seed=int_seed + 1, target_accept=target_accept, **settings)
-    _relabel(idata, inputs)
-    _anchor_population_intercept(idata, inputs)
-    _attach_data(idata, inputs, data)
-    idata.attrs.update(
-        {
-            "bayes_ubpr_version": version("bayes-ubpr"),
-            **inputs.spec.to_attrs(),
-            "seed": int_seed,
-            "sampler": sampler,
-            "target_accept": target_accept,
-        }
-    )
+    try:
+        idata = _sample(inputs, seed=int_seed, target_accept=target_accept, **settings)
+        if _n_divergent(idata) and target_accept < RETRY_TARGET_ACCEPT:
+            target_accept = RETRY_TARGET_ACCEPT
+            idata = _sample(inputs, seed=int_seed + 1, target_accept=target_accept, **settings)
+    except FitInterrupted as error:
+        partial = getattr(error, "trace", None)
+        if partial is not None:  # the finished draws, as a fit marked partial
+            partial = az.InferenceData(posterior=partial.posterior, sample_stats=partial.sample_stats)
+            _complete(partial, inputs, data, seed=int_seed, sampler=sampler, target_accept=target_accept)
+            partial.attrs["interrupted"] = str(error)
+            error.fit = partial
+        raise
+    _complete(idata, inputs, data, seed=int_seed, sampler=sampler, target_accept=target_accept)
     if log_likelihood is None:
         log_likelihood = _log_likelihood_fits(len(data), chains * draws)
     if log_likelihood:
@@ -516,6 +521,30 @@ def fit(
         idata.add_groups(log_likelihood=pointwise_log_likelihood(idata))
     check_convergence(idata)
     return idata
+
+
+def _complete(
+    idata: az.InferenceData,
+    inputs: ModelInputs,
+    data: pd.DataFrame,
+    *,
+    seed: int,
+    sampler: str,
+    target_accept: float,
+) -> None:
+    """Turn a sampler's draws into a fit: labels, population intercept, data and the settings in ``attrs``."""
+    _relabel(idata, inputs)
+    _anchor_population_intercept(idata, inputs)
+    _attach_data(idata, inputs, data)
+    idata.attrs.update(
+        {
+            "bayes_ubpr_version": version("bayes-ubpr"),
+            **inputs.spec.to_attrs(),
+            "seed": seed,
+            "sampler": sampler,
+            "target_accept": target_accept,
+        }
+    )
 
 
 LOG_LIKELIHOOD_MAX_BYTES = 500 * 2**20

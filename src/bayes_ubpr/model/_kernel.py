@@ -32,6 +32,8 @@ import numba
 import numpy as np
 from numba import types
 
+from bayes_ubpr.exceptions import PerformanceWarning
+
 FAMILY_CODES = {"normal": 0.0, "student_t": 1.0, "laplace": 2.0}
 """Prior families the kernel evaluates, by the code it reads from the buffer (the families of
 :data:`bayes_ubpr.model._kernel_model.KERNEL_FAMILIES`)."""
@@ -84,7 +86,7 @@ if not CACHE:
     warnings.warn(
         "numba finds no writable folder to cache bayes_ubpr's log density in, so every process compiles it "
         "(about 1.5 s); set NUMBA_CACHE_DIR to a writable folder to keep it.",
-        UserWarning,
+        PerformanceWarning,
         stacklevel=2,
     )
 
