@@ -182,6 +182,9 @@ def test_every_output_is_checked_before_work(tmp_path, capsys, no_work):
     absent = tmp_path / "absent"
     a_file = tmp_path / "file.txt"
     a_file.write_text("")
+    folder_nc, folder_html, folder_csv = tmp_path / "fit.nc", tmp_path / "report.html", tmp_path / "audit.csv"
+    for folder in (folder_nc, folder_html, folder_csv):
+        folder.mkdir()
     cases = [
         (["fit", str(cohort), "--out", str(absent / "fit.nc")], "does not exist"),
         (["fit", str(cohort), "--report", str(tmp_path / "report.pdf")], r"use a \.html, \.htm or \.md file"),
@@ -195,6 +198,22 @@ def test_every_output_is_checked_before_work(tmp_path, capsys, no_work):
         (["calibrate", "--out", str(tmp_path), "--store", str(a_file / "store")], "is not a folder"),
         (["sensitivity", "controls", "--out", str(absent)], "does not exist"),
         (["report", str(tmp_path / "fit.nc"), "--out", str(tmp_path / "r.pdf")], r"\.html, \.htm or \.md"),
+        # an output that names an existing folder (before: the work ran, then "[Errno 21] Is a directory"
+        # naming the hidden temporary file)
+        (
+            ["fit", str(cohort), "--out", str(folder_nc)],
+            rf"--out: {re.escape(str(folder_nc))} is a folder; name a file",
+        ),
+        (["fit", str(cohort), "--report", str(folder_html)], r"--report: .*report\.html is a folder"),
+        (["reproduce", "--out", str(folder_nc)], "is a folder"),
+        (["audit", "--out", str(folder_csv)], r"--out: .*audit\.csv is a folder"),
+        (["report", str(tmp_path / "fit.nc"), "--out", str(folder_html)], "is a folder"),
+        (["validate", "paper", str(cohort), "--report", str(folder_html)], "is a folder"),
+        # an outcome name a saved fit cannot hold (before: the whole fit ran, then xarray refused the name)
+        (
+            ["fit", str(cohort), "--outcome", "pain/relief", "--out", str(tmp_path / "new.nc")],
+            r'outcome "pain/relief": a saved fit \(NetCDF\) cannot hold a name with "/".*"pain_relief"',
+        ),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -11,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from bayes_ubpr._io import atomic_path, remove_stale_temporaries, write_frame
+from bayes_ubpr._io import atomic_path, remove_stale_temporaries, save_fit, write_frame
 
 
 def _dead_pid() -> int:
@@ -73,3 +74,22 @@ def test_a_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError, match="disk full"), atomic_path(tmp_path / "x.csv"):
         raise RuntimeError("disk full")
     assert not list(tmp_path.iterdir())
+
+
+def test_an_atomic_write_onto_a_folder_names_the_folder_not_the_temporary(tmp_path):
+    target = tmp_path / "table.csv"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"Cannot write .*table\.csv: it is a folder; name a file"):
+        write_frame(pd.DataFrame({"a": [1]}), target)
+    assert list(tmp_path.rglob("*bayes_ubpr*")) == []
+
+
+def test_save_fit_refuses_an_outcome_name_netcdf_cannot_hold_before_writing(small_fit, tmp_path):
+    from bayes_ubpr import ModelSpec
+
+    spec = ModelSpec.from_idata(small_fit)
+    renamed = small_fit.copy()
+    renamed.attrs.update(dataclasses.replace(spec, outcome="pain/relief").to_attrs())
+    with pytest.raises(ValueError, match=r'outcome "pain/relief": .* cannot hold a name with "/"'):
+        save_fit(renamed, tmp_path / "fit.nc")
+    assert list(tmp_path.iterdir()) == []

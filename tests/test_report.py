@@ -214,3 +214,22 @@ class TestCli:
         out = tmp_path / "out.html"
         assert main(["reproduce", "--draws", "500", "--tune", "500", "--chains", "2", "--report", str(out)]) == 0
         assert "Odds ratios beside the paper" in out.read_text()
+
+
+def test_labels_with_dollar_signs_are_drawn_literally(small_cohort, tmp_path):
+    # Before: "$...$" in a label started matplotlib's mathtext, which failed after the fit with a
+    # multi-line parse error; a single "$" was silently dropped from the figure.
+    from matplotlib.figure import Figure
+
+    labels = ["BMD $T$-score", r"cost in $\frac{", "fee $5"]
+    factors = [
+        bu.Factor(name, label=label)
+        for name, label in zip(["bmd_tscore_abs", "fascia_injury", "depression"], labels, strict=True)
+    ]
+    idata = bu.fit(small_cohort, factors=factors, draws=200, tune=200, chains=2, seed=1, log_likelihood=False)
+    figure = Figure()
+    ax = bu.forest_plot(idata, ax=figure.subplots())
+    figure.savefig(tmp_path / "forest.png")  # draws every text: mathtext would raise here
+    drawn = sorted(text.get_text().split("\n")[0] for text in ax.get_yticklabels())
+    assert drawn == sorted(label.replace("$", r"\$") for label in labels)
+    assert bu.write_report(idata, tmp_path / "report.html", seed=1).exists()

@@ -52,6 +52,29 @@ def check_suffix(path: str | os.PathLike[str], suffixes: tuple[str, ...], *, wha
     return target
 
 
+def check_storable_name(name: str, *, what: str) -> str:
+    """Return ``name`` if a saved fit (NetCDF through HDF5) can hold it as a variable name; else raise ValueError.
+
+    HDF5 reads ``/`` in a name as a path separator, so xarray refuses to
+    write it; found before a fit, not after it.
+
+    Examples
+    --------
+    >>> check_storable_name("residual_pain", what="outcome")
+    'residual_pain'
+    >>> check_storable_name("pain/relief", what="outcome")
+    Traceback (most recent call last):
+    ...
+    ValueError: outcome "pain/relief": a saved fit (NetCDF) cannot hold a name with "/", ... to "pain_relief"
+    """
+    if "/" in name:
+        raise ValueError(
+            f'{what} "{name}": a saved fit (NetCDF) cannot hold a name with "/", which HDF5 reads as a folder; '
+            f'rename the column, e.g. to "{name.replace("/", "_")}"'
+        )
+    return name
+
+
 def _process_exists(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -95,6 +118,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(path)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"Cannot write {target}: folder {target.parent} does not exist")
+    if target.is_dir():
+        raise IsADirectoryError(f"Cannot write {target}: it is a folder; name a file")
     remove_stale_temporaries(target.parent, target.name)
     handle, name = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.{_TAG}-{os.getpid()}-", suffix=f".tmp{target.suffix}"
@@ -143,7 +168,12 @@ def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
     >>> "model_spec" in load_fit(path).attrs
     True
     """
-    return write_netcdf(idata, check_suffix(path, FIT_SUFFIXES, what="a fit"))
+    from bayes_ubpr.model.spec import ModelSpec  # the spec knows how a fit records its model
+
+    target = check_suffix(path, FIT_SUFFIXES, what="a fit")
+    if "model_spec" in idata.attrs:
+        check_storable_name(ModelSpec.from_idata(idata).outcome, what="outcome")
+    return write_netcdf(idata, target)
 
 
 def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:

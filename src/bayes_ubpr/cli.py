@@ -17,7 +17,16 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
-from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_suffix, load_fit, save_fit, write_frame
+from bayes_ubpr._io import (
+    FIT_SUFFIXES,
+    FRAME_SUFFIXES,
+    atomic_path,
+    check_storable_name,
+    check_suffix,
+    load_fit,
+    save_fit,
+    write_frame,
+)
 from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.calibrate import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.data import as_factors, load_cohort
@@ -595,7 +604,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
         if kind in _SUFFIXES:
             suffixes, what = _SUFFIXES[kind]
             check_suffix(path, suffixes, what=what)
+            if path.is_dir():
+                raise IsADirectoryError(
+                    f"--{option}: {path} is a folder; name a file, such as {path / f'out{suffixes[0]}'}"
+                )
             _check_folder(path.parent, option)
+            if kind == "fit":
+                check_storable_name(getattr(args, "outcome", OUTCOME), what="outcome")
         elif kind == "store":  # created if missing: its nearest existing ancestor must take it
             existing = next((folder for folder in (path, *path.parents) if folder.exists()), Path("."))
             _check_folder(existing, option)

@@ -38,6 +38,11 @@ __all__ = [
 ]
 
 
+def _literal(text: object) -> str:
+    """Return ``text`` as matplotlib draws it literally: a ``$`` of a user's label never starts mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     if ax is not None:
         return ax
@@ -100,7 +105,8 @@ def forest_plot(idata: az.InferenceData, *, prob: float = 0.95, ax: Axes | None 
         )
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
     ax.set_xscale("log")
-    ax.set_yticks(rows, [f"{label}\n(per {unit})" for label, unit in zip(table["label"], table["unit"], strict=True)])
+    labels = [_literal(f"{label}\n(per {unit})") for label, unit in zip(table["label"], table["unit"], strict=True)]
+    ax.set_yticks(rows, labels)
     ax.set_xlabel("odds ratio")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 * 6 / max(len(table), 3)), ncol=2, fontsize="small")
     return ax
@@ -245,8 +251,8 @@ def risk_distribution_plot(idata: az.InferenceData, *, ax: Axes | None = None) -
     risk = _fitted_risk_draws(idata).mean(axis=0)
     bins = np.linspace(0, 1, 26).tolist()
     names = ("satisfactory relief ", "UBPR ") if outcome == OUTCOME else ("", "")
-    ax.hist(risk[y == 0], bins=bins, alpha=0.6, color="C0", label=f"{names[0]}({outcome} = 0)")
-    ax.hist(risk[y == 1], bins=bins, alpha=0.6, color="C3", label=f"{names[1]}({outcome} = 1)")
+    ax.hist(risk[y == 0], bins=bins, alpha=0.6, color="C0", label=_literal(f"{names[0]}({outcome} = 0)"))
+    ax.hist(risk[y == 1], bins=bins, alpha=0.6, color="C3", label=_literal(f"{names[1]}({outcome} = 1)"))
     ax.set_xlabel("predicted risk on the fitted data's scale (posterior mean)")
     ax.set_ylabel("patients")
     ax.legend(fontsize="small")
@@ -292,7 +298,7 @@ def sbc_ecdf_plot(result: SBCResult, *, prob: float = 0.95, ax: Axes | None = No
     grid = np.arange(1, result.n_values)
     for parameter, group in result.ranks.groupby("parameter", sort=False):
         difference = (group["rank"].to_numpy()[:, None] < grid).mean(axis=0) - z
-        ax.step(z, difference, where="post", linewidth=1, label=parameter)
+        ax.step(z, difference, where="post", linewidth=1, label=_literal(parameter))
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set_xlabel("fractional rank")
     ax.set_ylabel("ECDF difference")
@@ -332,7 +338,7 @@ def coverage_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
         values = row[columns].to_numpy(float)
         errors = row[[f"{c}_mcse" for c in columns]].to_numpy(float)
         offset = (i - len(result.summary) / 2) * 0.004
-        ax.errorbar(nominal + offset, values, yerr=2 * errors, fmt="o", markersize=3, label=row["factor"])
+        ax.errorbar(nominal + offset, values, yerr=2 * errors, fmt="o", markersize=3, label=_literal(row["factor"]))
     ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle=":")
     ax.set_xlim(nominal.min() - 0.05, 1.0)
     ax.set_ylim(max(0.0, nominal.min() - 0.3), 1.02)
@@ -395,7 +401,7 @@ def predicted_vs_true_plot(
     for i, (model, group) in enumerate(curve.groupby("model", sort=False)):
         ax.scatter(group["predicted"], group["true"], s=6, alpha=0.25, color=f"C{i}")
         mean = group.groupby("bin")[["predicted", "true"]].mean()
-        ax.plot(mean["predicted"], mean["true"], marker="o", color=f"C{i}", label=model)
+        ax.plot(mean["predicted"], mean["true"], marker="o", color=f"C{i}", label=_literal(model))
     top = float(curve[["predicted", "true"]].to_numpy().max())
     ax.plot([0, top], [0, top], color="black", linewidth=0.8, linestyle=":")
     ax.set_xscale("symlog", linthresh=0.01)
@@ -456,7 +462,7 @@ def prior_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Ax
         y = len(factors) - 1 - np.arange(len(factors)) + offsets[i]
         includes = ((rows["or_lower"] <= 1) & (rows["or_upper"] >= 1)).to_numpy()
         ax.hlines(y, rows["or_lower"], rows["or_upper"], color=colours[i], linewidth=1.2)
-        ax.scatter(rows["or_median"][~includes], y[~includes], color=colours[i], s=14, label=setting)
+        ax.scatter(rows["or_median"][~includes], y[~includes], color=colours[i], s=14, label=_literal(setting))
         ax.scatter(rows["or_median"][includes], y[includes], facecolor="white", edgecolor=colours[i], s=14)
     if "paper_or" in table:
         paper = table.drop_duplicates("factor").set_index("factor").loc[factors]
@@ -465,7 +471,7 @@ def prior_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Ax
         ax.scatter(paper["paper_or"], y, color="black", marker="s", s=16, label="paper (Table 5)")
     ax.axvline(1, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xscale("log")
-    ax.set_yticks(len(factors) - 1 - np.arange(len(factors)), factors)
+    ax.set_yticks(len(factors) - 1 - np.arange(len(factors)), [_literal(factor) for factor in factors])
     ax.set_xlabel("odds ratio (posterior median and credible interval; hollow: interval includes 1)")
     ax.legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
@@ -510,7 +516,9 @@ def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         raise ValueError("tipping_point_plot needs the result of tipping_points (its grid is in .attrs['grid'])")
     ax = _axes(ax, (6.5, 4.5))
     for i, (factor, group) in enumerate(grid.groupby("factor", sort=False)):
-        ax.plot(group["sigma"], _margin_from_one(group), marker="o", markersize=3, color=f"C{i}", label=factor)
+        ax.plot(
+            group["sigma"], _margin_from_one(group), marker="o", markersize=3, color=f"C{i}", label=_literal(factor)
+        )
         tipping = result.set_index("factor").loc[factor, "tipping_sigma"]
         if np.isfinite(tipping):
             ax.axvline(tipping, color=f"C{i}", linestyle=":", linewidth=0.8)
@@ -565,7 +573,7 @@ def prevalence_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) 
     ax = _axes(ax, (6.5, 4.5))
     for i, (patient, rows) in enumerate(table.groupby("patient", sort=False)):
         rows = rows.sort_values("prevalence")
-        ax.plot(rows["prevalence"], rows["risk_median"], marker="o", color=f"C{i}", label=str(patient))
+        ax.plot(rows["prevalence"], rows["risk_median"], marker="o", color=f"C{i}", label=_literal(patient))
         ax.fill_between(rows["prevalence"], rows["risk_lower"], rows["risk_upper"], color=f"C{i}", alpha=0.2)
     ax.set_xlabel("assumed population prevalence of UBPR")
     ax.set_ylabel("predicted risk (median and credible interval)")
@@ -620,7 +628,7 @@ def control_resampling_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> 
         ax.bar(position, rows["posterior_sd"], width=width, color=f"C{i}", label=f"1:{ratio} posterior SD")
         ax.scatter(position, rows["between_draw_sd"], color="black", marker="_", s=120, zorder=3)
     ax.scatter([], [], color="black", marker="_", s=120, label="SD between control sets")
-    ax.set_xticks(x, factors, rotation=30, ha="right", fontsize="small")
+    ax.set_xticks(x, [_literal(factor) for factor in factors], rotation=30, ha="right", fontsize="small")
     ax.set_ylabel("SD of the log OR")
     ax.legend(fontsize="x-small")
     return ax
@@ -789,7 +797,9 @@ def selection_plot(result: SelectionResult, *, ax: Axes | None = None) -> Axes:
         )
     ax.axhline(0.0, color="black", linewidth=1, linestyle="--", label="reference model")
     ax.axvline(result.suggested_size, color="grey", linewidth=1, linestyle=":", label="suggested size")
-    labels = [f"{f} ({m})" if f else "intercept only (0)" for m, f in zip(path["size"], path["factor"], strict=True)]
+    labels = [
+        _literal(f"{f} ({m})") if f else "intercept only (0)" for m, f in zip(path["size"], path["factor"], strict=True)
+    ]
     ax.set_xticks(path["size"], labels, rotation=45, ha="right", rotation_mode="anchor", fontsize="small")
     ax.set_xlabel("submodel size (factor added)")
     ax.set_ylabel("elpd difference to the reference")
