@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import arviz as az
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 from scipy import special, stats
 
 import bayes_ubpr as bu
-from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model import ModelSpec, one_off_sampler
 from bayes_ubpr.model._build import build_from_inputs, prepare_inputs
 from bayes_ubpr.model._kernel import expand, expand_cfunc, log_density, logp_cfunc
 from bayes_ubpr.model._kernel_model import covers, kernel_model, pack
@@ -250,3 +251,108 @@ def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design)
         difference = (kernel[stat] - pymc[stat]).abs()
         bound = 4 * np.hypot(kernel[f"mcse_{stat}"], pymc[f"mcse_{stat}"])
         assert (difference < bound).all(), pd.DataFrame({"difference": difference, "bound": bound})
+
+
+def _python(script: str, env: dict, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-W", "ignore::bayes_ubpr.exceptions.StatisticalWarning", "-c", textwrap.dedent(script)],
+        capture_output=True, text=True, env={**os.environ, **env}, cwd=cwd, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_damaged_kernel_cache_is_removed_and_rebuilt_with_one_warning(tmp_path):
+    # Before: an overwritten .nbc file (UnpicklingError, ValueError) or an emptied .nbi index (EOFError)
+    # broke every fit, in every process, until the user found and deleted numba's cache.
+    script = """
+        import warnings
+        import bayes_ubpr as bu
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            idata = bu.fit(bu.simulate_cohort(n=200, prevalence=0.3, seed=1), chains=2, draws=100, tune=100,
+                           check=False, log_likelihood=False)
+        from bayes_ubpr.model import _kernel
+        messages = [str(w.message) for w in caught if issubclass(w.category, bu.PerformanceWarning)]
+        print(idata.posterior["beta"].shape, _kernel.logp_cfunc.cache_hits, messages)
+        """
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    first = _python(script, env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "(2, 100, 6) 0 []"  # compiled into the new cache folder
+    files = sorted((tmp_path / "cache").rglob("_kernel.*.nb[ic]"))
+    assert files
+    for damage in ("nbc", "nbi"):
+        for file in files:
+            if file.suffix == f".{damage}":
+                file.write_bytes(b"" if damage == "nbi" else b"garbage\n")
+        damaged = _python(script, env, tmp_path)
+        assert damaged.returncode == 0, damaged.stderr
+        assert damaged.stdout.startswith("(2, 100, 6) 0 ["), damaged.stdout  # compiled anew
+        message = damaged.stdout
+        assert "numba's cache of bayes_ubpr's log density could not be read" in message
+        assert f"removed its {len(files)} file(s)" in message and message.count("could not be read") == 1
+        again = _python(script, env, tmp_path)  # the rebuilt cache loads, silently
+        assert again.stdout.strip() == "(2, 100, 6) 1 []", again.stderr
+
+
+@pytest.mark.slow
+def test_the_command_line_says_why_a_fit_is_slower_without_a_cache_folder(tmp_path):
+    # Before: the kernel's warning was swallowed by the CLI, which printed only statistical warnings.
+    bu.simulate_cohort(n=200, prevalence=0.3, seed=1).to_csv(tmp_path / "cohort.csv", index=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "bayes_ubpr.cli", "fit", "cohort.csv", "--draws", "200", "--tune", "200"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env={**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "bayes-ubpr fit: warning: numba finds no writable folder" in result.stderr
+    assert "NUMBA_CACHE_DIR" in result.stderr
+
+
+def test_the_kernel_switch_turns_it_off(monkeypatch):
+    from bayes_ubpr.model._kernel_model import KERNEL_SWITCH, kernel_applies
+
+    spec = bu.ModelSpec().resolve(bu.simulate_cohort(n=200, seed=1))
+    assert kernel_applies(spec, spec.prior_spec())
+    for off in ("0", "off", "False"):
+        monkeypatch.setenv(KERNEL_SWITCH, off)
+        assert not kernel_applies(spec, spec.prior_spec())
+        assert one_off_sampler(bu.simulate_cohort(n=200, seed=1), bu.ModelSpec()) == "pymc"
+
+
+@pytest.mark.slow
+def test_a_kernel_that_fails_to_build_falls_back_on_pymc_with_one_warning(monkeypatch):
+    # nutpie's private model type may change: any failure building the kernel's model must leave the fit
+    # working, through the public path, and say so once.
+    import bayes_ubpr.model._kernel_model as kernel_model
+
+    def broken(inputs):
+        raise AttributeError("module 'nutpie._lib' has no attribute 'PyMcModel'")
+
+    monkeypatch.setattr(kernel_model, "kernel_model", broken)
+    monkeypatch.setattr(kernel_model, "_FAILED", [])
+    cohort = bu.simulate_cohort(n=200, prevalence=0.3, seed=1)
+    settings = {"chains": 2, "draws": 1000, "tune": 1000, "check": False, "log_likelihood": False, "sampler": "nutpie"}
+    with pytest.warns(bu.PerformanceWarning, match=r"could not be used \(AttributeError: module 'nutpie._lib'"):
+        first = bu.fit(cohort, seed=1, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bu.PerformanceWarning)
+        second = bu.fit(cohort, seed=2, **settings)
+    assert first.posterior["beta"].shape == second.posterior["beta"].shape == (2, 1000, 6)
+    assert not kernel_model.kernel_applies(*(lambda s: (s, s.prior_spec()))(bu.ModelSpec().resolve(cohort)))
+
+
+@pytest.mark.slow
+def test_a_read_only_home_neither_breaks_nor_clutters_the_import(tmp_path):
+    # Before: with no writable home, `import bayes_ubpr` (and so every command) failed in ArviZ's import
+    # with "OSError: Read-only file system", and matplotlib printed two lines about its cache folder.
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env = {"HOME": str(blocker / "home")}  # nothing can be created under a file, whoever runs the test
+    env_without_xdg = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "MPLCONFIGDIR"))}
+    result = subprocess.run(
+        [sys.executable, "-c", "import bayes_ubpr, arviz, matplotlib.pyplot; print('ok')"],
+        capture_output=True, text=True, env={**env_without_xdg, **env}, cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok" and result.stderr == "", result.stderr

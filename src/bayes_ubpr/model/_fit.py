@@ -107,10 +107,10 @@ def one_off_sampler(data: pd.DataFrame, spec: ModelSpec) -> str:
     >>> one_off_sampler(cohort, ModelSpec()), one_off_sampler(cohort, ModelSpec(group="hospital"))
     ('nutpie', 'pymc')
     """
-    from bayes_ubpr.model._kernel_model import covers
+    from bayes_ubpr.model._kernel_model import kernel_applies
 
     resolved = spec.resolve(validate_cohort(data, factors=spec.factors, outcome=spec.outcome))
-    if default_sampler() == "nutpie" and covers(resolved, resolved.prior_spec()):
+    if default_sampler() == "nutpie" and kernel_applies(resolved, resolved.prior_spec()):
         return "nutpie"
     return "pymc"
 
@@ -142,10 +142,13 @@ def _compiled_nutpie(inputs: ModelInputs) -> Any:
     """
     import nutpie
 
-    from bayes_ubpr.model._kernel_model import covers, kernel_model
+    from bayes_ubpr.model._kernel_model import kernel_applies, kernel_failed, kernel_model
 
-    if covers(inputs.spec, inputs.priors):
-        return kernel_model(inputs)
+    if kernel_applies(inputs.spec, inputs.priors):
+        try:
+            return kernel_model(inputs)
+        except Exception as error:  # the kernel or nutpie's private model type: fall back on the public path
+            kernel_failed(error)
     with _COMPILED_LOCK:
         compiled = _COMPILED.get(inputs.key)
         if compiled is None:
@@ -665,13 +668,13 @@ def estimate_fit_seconds(
     >>> estimate_fit_seconds(simulate_cohort(n=2000, seed=1), repeats=2) > 0
     True
     """
-    from bayes_ubpr.model._kernel_model import covers, kernel_evaluation
+    from bayes_ubpr.model._kernel_model import kernel_applies, kernel_evaluation
 
     spec = ModelSpec() if spec is None else spec
     inputs = prepare_inputs(data, spec)
     sampler = default_sampler() if sampler is None else sampler
     check_choice(sampler, SAMPLERS, name="sampler")
-    if sampler == "nutpie" and covers(inputs.spec, inputs.priors):
+    if sampler == "nutpie" and kernel_applies(inputs.spec, inputs.priors):
         gradient = kernel_evaluation(inputs)
     else:
         model = build_from_inputs(inputs)

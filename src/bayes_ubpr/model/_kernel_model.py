@@ -11,17 +11,37 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
+import os
+import sys
+import threading
+import warnings
 from collections.abc import Callable, Hashable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from scipy import special
 
+from bayes_ubpr._validate import one_line
+from bayes_ubpr.exceptions import PerformanceWarning
 from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs
 from bayes_ubpr.model.spec import ModelSpec
 from bayes_ubpr.priors import PriorSpec
 
-__all__ = ["KERNEL_FAMILIES", "KERNEL_VARIABLES", "covers", "kernel_evaluation", "kernel_model", "pack"]
+__all__ = [
+    "KERNEL_FAMILIES",
+    "KERNEL_SWITCH",
+    "KERNEL_VARIABLES",
+    "covers",
+    "kernel_applies",
+    "kernel_evaluation",
+    "kernel_failed",
+    "kernel_model",
+    "kernel_module",
+    "pack",
+]
 
 KERNEL_FAMILIES = ("normal", "student_t", "laplace")
 """Prior families the kernel evaluates (the keys of :data:`bayes_ubpr.model._kernel.FAMILY_CODES`). Named here,
@@ -43,6 +63,77 @@ def covers(spec: ModelSpec, priors: PriorSpec) -> bool:
     )
 
 
+KERNEL_SWITCH = "BAYES_UBPR_KERNEL"
+"""Environment variable that turns the hand-written density off (``0``, ``false``, ``no`` or ``off``): every
+model is then compiled from PyMC, as the structures the kernel does not cover always are."""
+
+_FAILED: list[str] = []
+"""Why the kernel could not be used in this process (empty while it can): set once, warned once."""
+_LOCK = threading.Lock()
+
+
+def kernel_applies(spec: ModelSpec, priors: PriorSpec) -> bool:
+    """Whether fits of this model use the hand-written density.
+
+    It does where it :func:`covers` the model, is switched on
+    (:data:`KERNEL_SWITCH`) and has not failed to load in this process.
+    """
+    switch = os.environ.get(KERNEL_SWITCH, "1").strip().lower()
+    return switch not in ("0", "false", "no", "off") and not _FAILED and covers(spec, priors)
+
+
+def kernel_failed(error: BaseException) -> None:
+    """Record that the kernel cannot be used here; warn once, naming why, that models compile from PyMC."""
+    with _LOCK:
+        first = not _FAILED
+        _FAILED.append(f"{type(error).__name__}: {one_line(error)}")
+    if first:
+        warnings.warn(
+            f"bayes_ubpr's hand-written log density could not be used ({_FAILED[0]}); models are compiled from "
+            f"PyMC instead (same results, 6-20 s more per process). Set {KERNEL_SWITCH}=0 to skip trying.",
+            PerformanceWarning,
+            stacklevel=3,
+        )
+
+
+def _cache_files() -> tuple[Path | None, list[Path]]:
+    """Return numba's cache folder for this package's model code and the kernel's files in it."""
+    from numba.core.caching import FunctionCache
+
+    try:  # the folder depends on the source file's folder only, which the kernel shares with this module
+        folder = Path(FunctionCache(_cache_files)._cache_path)
+    except RuntimeError:  # no cache folder at all: the kernel compiles in the process
+        return None, []
+    return folder, sorted(folder.glob("_kernel.*.nb[ic]"))
+
+
+def kernel_module() -> ModuleType:
+    """Import the kernel; if numba's cache of it is damaged, remove that cache and compile the kernel anew.
+
+    A cache file overwritten or emptied (a full disk, a copy gone wrong)
+    makes numba fail to load it (``UnpicklingError``, ``EOFError``,
+    ``ValueError``...), in every process, until it is deleted. It is deleted
+    here, with one :class:`~bayes_ubpr.PerformanceWarning`; if the kernel still
+    cannot be loaded, the error is raised for the caller to fall back on PyMC.
+    """
+    name = "bayes_ubpr.model._kernel"
+    try:
+        return importlib.import_module(name)
+    except Exception as error:  # numba raises whatever unpickling a damaged file raises
+        sys.modules.pop(name, None)
+        with _LOCK:
+            folder, files = _cache_files()
+            for file in files:
+                file.unlink(missing_ok=True)
+        warnings.warn(
+            f"numba's cache of bayes_ubpr's log density could not be read ({type(error).__name__}: "
+            f"{one_line(error)}); removed its {len(files)} file(s) in {folder} and compiled it anew (about 1.5 s).",
+            PerformanceWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module(name)
+
+
 def _beta_prevalence(inputs: ModelInputs) -> bool:
     """Whether the prevalence is a Beta-distributed parameter (the last coordinate of a position)."""
     return "prevalence_a" in inputs.data
@@ -60,7 +151,7 @@ def pack(inputs: ModelInputs) -> np.ndarray:
     prior locations, scales and degrees of freedom, the factors' centres and scales, the outcome, and
     the standardised design row by row.
     """
-    from bayes_ubpr.model import _kernel
+    _kernel = kernel_module()
 
     data, priors = inputs.data, inputs.priors
     k = len(inputs.factors)
@@ -98,7 +189,7 @@ def pack(inputs: ModelInputs) -> np.ndarray:
 
 def kernel_evaluation(inputs: ModelInputs) -> Callable[[], float]:
     """Return a function that evaluates the kernel's log density and gradient once, at 0: what a timing needs."""
-    from bayes_ubpr.model import _kernel
+    _kernel = kernel_module()
 
     buffer = pack(inputs)[1:]
     position = np.zeros(_n_dim(inputs))
@@ -133,7 +224,7 @@ def _model_class() -> type:
     from nutpie import _lib
     from nutpie.sample import CompiledModel
 
-    from bayes_ubpr.model import _kernel
+    _kernel = kernel_module()
 
     @dataclasses.dataclass(frozen=True)
     class KernelModel(CompiledModel):
