@@ -91,6 +91,54 @@ def test_invalid_factor(kwargs, message):
         Factor(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"label": 5}, TypeError, 'Factor "x" label must be a string; got int 5'),
+        ({"unit": ["a", "b"]}, TypeError, r"Factor \"x\" unit must be a string; got list \['a', 'b'\]"),
+        ({"coding": None}, TypeError, 'Factor "x" coding must be a string; got NoneType None'),
+        ({"paper_row": 1.0}, TypeError, 'Factor "x" paper_row must be a string'),
+        ({"domain": 3}, TypeError, 'Factor "x" domain must be a string'),
+        ({"kind": 2}, ValueError, 'Factor "x" kind must be one of'),
+        ({"scale": True}, TypeError, 'Factor "x" scale must be a positive finite number; got bool True'),
+        ({"scale": "12"}, TypeError, "Factor \"x\" scale must be a positive finite number; got str '12'"),
+        ({"scale": math.nan}, ValueError, 'Factor "x" scale must be a positive finite number; got nan'),
+        ({"scale": 10**400}, ValueError, 'Factor "x" scale must be a positive finite number; got 1000'),
+        ({"range": "0-20"}, TypeError, "Factor \"x\" range must be a pair of finite numbers .*got str '0-20'"),
+        ({"range": "05"}, TypeError, 'Factor "x" range must be a pair'),  # once read as (0, 5)
+        ({"range": 5}, TypeError, 'Factor "x" range must be a pair'),
+        ({"range": [5]}, ValueError, r"Factor \"x\" range must be a pair .*got 1 value\(s\): \[5\]"),
+        ({"range": (0, "20")}, TypeError, 'Factor "x" range must be a pair'),
+        ({"range": (False, 1)}, TypeError, 'Factor "x" range must be a pair'),
+        ({"range": (0, math.inf)}, ValueError, 'Factor "x" range must be a pair of finite numbers'),
+    ],
+)
+def test_factor_fields_of_the_wrong_type_name_the_factor_and_the_field(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        Factor("x", **kwargs)
+
+
+def test_factor_fields_of_other_real_types_are_kept_as_floats():
+    factor = Factor("x", scale=np.int64(3), range=np.array([0, 20]))
+    assert factor.scale == 3.0 and type(factor.scale) is float
+    assert factor.range == (0.0, 20.0) and all(type(v) is float for v in factor.range)
+    assert Factor("x", range=[0, 20]).range == (0.0, 20.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "message"),
+    [
+        ({"name": "x", "lable": "X"}, ValueError, r"Factor \"x\" has unknown key 'lable'. Did you mean \"label\"\?"),
+        ({"label": "X"}, ValueError, "Factor lacks 'name'"),
+        ({"name": "x", "range": "0-20"}, TypeError, 'Factor "x" range must be a pair'),
+        ("x", TypeError, "Factor must be a table of settings; got str 'x'"),
+    ],
+)
+def test_factor_from_a_malformed_dict(values, error, message):
+    with pytest.raises(error, match=message):
+        Factor.from_dict(values)
+
+
 def test_catalogue_holds_factors_with_table4_scales():
     factor = bu.RISK_FACTORS["cement_volume_ml"]
     assert isinstance(factor, Factor)
@@ -295,6 +343,18 @@ def test_cli_fits_a_cohort_with_its_own_names_and_factor_file(spector, tmp_path,
         ("[factors.x]\nprior = { sd = 1 }\n", r"prior has unknown key 'sd'"),
         ("outcome = 'y'\n", r"unknown top-level key\(s\) \['outcome'\]"),
         ("[factors.x\n", "not a valid UTF-8 TOML file"),
+        ("[factors.x]\nlabel = 5\n", r"\[factors.x\]: Factor \"x\" label must be a string; got int 5"),
+        ("[factors.x]\nunit = ['a', 'b']\n", r"\[factors.x\]: Factor \"x\" unit must be a string"),
+        ("[factors.x]\nrange = [5]\n", r"\[factors.x\]: Factor \"x\" range must be a pair of finite numbers"),
+        ("[factors.x]\nrange = '0-20'\n", r"\[factors.x\]: Factor \"x\" range must be a pair .* str '0-20'"),
+        ("[factors.x]\nscale = true\n", r"\[factors.x\]: Factor \"x\" scale must be a positive finite number"),
+        ("[factors.depression]\nlabel = 5\n", r"\[factors.depression\]: Factor \"depression\" label must be"),
+        ("[factors.x]\nlable = 'X'\n", r"\[factors.x\] has unknown key 'lable'. Did you mean \"label\"\?"),
+        ("[factors.x]\nprior = { sigam = 1 }\n", r"prior has unknown key 'sigam'. Did you mean \"sigma\"\?"),
+        ("[factors.x]\nprior = { sigma = '1' }\n", r"\[factors.x\]: Prior sigma must be a positive finite number"),
+        ("[factors.x]\nprior = { mu = 1" + "0" * 400 + " }\n", r"\[factors.x\]: Prior mu must be a finite"),
+        ("[factors.x]\nprior = 3\n", r"\[factors.x\]: prior must be a table .*; got int 3"),
+        ("[factors]\nx = 3\n", r"\[factors.x\] must be a table of settings; got int 3"),
     ],
 )
 def test_bad_factor_file_names_the_key_and_the_file(tmp_path, text, message):

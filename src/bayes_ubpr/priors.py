@@ -80,7 +80,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 import pandas as pd
 
-from bayes_ubpr._validate import check_choice, check_names
+from bayes_ubpr._validate import check_choice, check_names, is_finite_real, shown
 from bayes_ubpr.data import FactorLike, as_factors
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.paper import N_CASES, N_PATIENTS, table5
@@ -198,13 +198,13 @@ class Prior:
     def __post_init__(self) -> None:
         check_choice(self.family, FAMILIES, name="Prior family")
         check_choice(self.per, ("unit", "sd"), name="Prior per")
-        if not _is_finite_number(self.mu):
-            raise ValueError(f"Prior mu must be a finite number; got {self.mu!r}")
-        if not _is_finite_number(self.sigma) or self.sigma <= 0:
-            raise ValueError(f"Prior sigma must be a positive finite number; got {self.sigma!r}")
+        if not is_finite_real(self.mu):
+            raise ValueError(f"Prior mu must be a finite number; got {shown(self.mu)}")
+        if not is_finite_real(self.sigma) or self.sigma <= 0:
+            raise ValueError(f"Prior sigma must be a positive finite number; got {shown(self.sigma)}")
         if self.family == "student_t":
-            if self.nu is None or not _is_finite_number(self.nu) or self.nu <= 0:
-                raise ValueError(f"A student_t Prior needs nu > 0 (degrees of freedom); got nu={self.nu!r}")
+            if self.nu is None or not is_finite_real(self.nu) or self.nu <= 0:
+                raise ValueError(f"A student_t Prior needs nu > 0 (degrees of freedom); got nu={shown(self.nu)}")
             object.__setattr__(self, "nu", float(self.nu))
         elif self.nu is not None:
             raise ValueError(f"nu applies only to the student_t family, not {self.family}")
@@ -234,10 +234,6 @@ class Prior:
 def _exp(x: float) -> float:
     """Exp that saturates at 0 and inf instead of overflowing, for very wide priors."""
     return math.exp(x) if x < 709.0 else math.inf
-
-
-def _is_finite_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _known(factor: FactorLike) -> Factor:
@@ -371,7 +367,7 @@ def paper_priors(factors: Sequence[FactorLike], *, inflation: float = PAPER_INFL
     >>> paper_priors(["fascia_injury"])["fascia_injury"]
     Prior(family='normal', mu=1.336, sigma=0.846, nu=None, per='unit')
     """
-    if not _is_finite_number(inflation) or inflation < 1:
+    if not is_finite_real(inflation) or inflation < 1:
         raise ValueError(f"inflation must be a number >= 1 (1 = take the paper at face value); got {inflation!r}")
     published = table5().set_index("factor")
     priors = {}
@@ -434,7 +430,7 @@ class Horseshoe:
     def __post_init__(self) -> None:
         for name in ("expected_nonzero", "slab_scale", "slab_df"):
             value = getattr(self, name)
-            if not _is_finite_number(value) or value <= 0:
+            if not is_finite_real(value) or value <= 0:
                 raise ValueError(f"Horseshoe {name} must be a positive number; got {value!r}")
 
     def global_scale(self, n_factors: int, n_obs: int) -> float:
@@ -534,7 +530,7 @@ class DomainShrinkage:
     def __post_init__(self) -> None:
         for name in ("global_scale", "domain_spread"):
             value = getattr(self, name)
-            if not _is_finite_number(value) or value <= 0:
+            if not is_finite_real(value) or value <= 0:
                 raise ValueError(f"DomainShrinkage {name} must be a positive number; got {value!r}")
 
     def domain_of(self, factors: Sequence[FactorLike]) -> list[str]:
@@ -622,7 +618,7 @@ class PopulationPrevalence:
     def __post_init__(self) -> None:
         for name in ("alpha", "beta"):
             value = getattr(self, name)
-            if not _is_finite_number(value) or value <= 0:
+            if not is_finite_real(value) or value <= 0:
                 raise ValueError(f"PopulationPrevalence {name} must be a positive number; got {value!r}")
 
     @classmethod

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from bayes_ubpr._validate import check_choice, check_names
+from bayes_ubpr._validate import check_choice, check_keys, check_names, describe_value
 from bayes_ubpr.data import FactorLike, as_factors
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
@@ -415,8 +415,13 @@ def read_factor_file(path: str | os.PathLike[str]) -> tuple[tuple[Factor, ...], 
     Raises
     ------
     ValueError
-        Naming the file and the key, for invalid TOML, no ``[factors]``
-        table, an unknown key, an unknown kind or an invalid prior.
+        Naming the file, the ``[factors.<column>]`` table and the key, for
+        invalid TOML, no ``[factors]`` table, an unknown key (with "did you
+        mean"), or a value of the wrong type or out of range: every key is
+        checked as :class:`~bayes_ubpr.factors.Factor` and
+        :class:`~bayes_ubpr.priors.Prior` check their fields (a label that is
+        not a string, a scale that is not a positive number, a range that is
+        not two numbers low < high, an unknown kind or prior family...).
     FileNotFoundError
         If there is no such file.
 
@@ -445,11 +450,10 @@ def read_factor_file(path: str | os.PathLike[str]) -> tuple[tuple[Factor, ...], 
     factors, priors = [], {}
     for name, entry in content["factors"].items():
         where = f"{file}: [factors.{name}]"
-        if not isinstance(entry, dict):
-            raise ValueError(f"{where} must be a table of settings")
-        bad = [key for key in entry if key not in _FACTOR_FILE_KEYS]
-        if bad:
-            raise ValueError(f"{where} has unknown key {bad[0]!r}; allowed: {', '.join(_FACTOR_FILE_KEYS)}")
+        try:
+            check_keys(entry, _FACTOR_FILE_KEYS, what=where)
+        except (TypeError, ValueError) as error:
+            raise ValueError(str(error)) from None
         settings = {key: value for key, value in entry.items() if key != "prior"}
         try:
             base = RISK_FACTORS.get(name)
@@ -463,8 +467,7 @@ def read_factor_file(path: str | os.PathLike[str]) -> tuple[tuple[Factor, ...], 
 
 def _file_prior(entry: object) -> Prior:
     if not isinstance(entry, dict):
-        raise ValueError("prior must be a table such as { family = 'normal', mu = 0, sigma = 1 }")
-    bad = [key for key in entry if key not in _PRIOR_KEYS]
-    if bad:
-        raise ValueError(f"prior has unknown key {bad[0]!r}; allowed: {', '.join(_PRIOR_KEYS)}")
-    return Prior(**entry)
+        raise ValueError(
+            f"prior must be a table such as {{ family = 'normal', mu = 0, sigma = 1 }}; got {describe_value(entry)}"
+        )
+    return Prior(**check_keys(entry, _PRIOR_KEYS, what="prior"))  # type: ignore[arg-type]
