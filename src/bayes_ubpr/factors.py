@@ -5,7 +5,8 @@ fifteen Table 4 factors are a built-in catalogue of them
 (:data:`bayes_ubpr.paper.RISK_FACTORS`); any other column becomes a Factor
 whose missing parts are read off the data by :meth:`Factor.resolve`:
 
-* kind: 0/1 (or bool) values are ``"binary"``, whole numbers ``"count"``,
+* kind: 0/1 (or bool) values are ``"binary"``, whole numbers ``"count"``
+  (below 2**63 in magnitude, so that they fit a 64-bit integer column),
   anything else ``"continuous"``;
 * reference scale (the SD that per-SD priors refer to): the SD of the column
   in the data being fitted, ``sqrt(q (1 - q))`` for a binary column with a
@@ -28,7 +29,7 @@ import numpy as np
 
 from bayes_ubpr._validate import check_choice, check_keys, check_text, describe_value, is_finite_real, is_real, shown
 
-__all__ = ["KINDS", "Factor", "FactorKind", "infer_kind"]
+__all__ = ["INT64_BOUND", "KINDS", "Factor", "FactorKind", "infer_kind", "is_count_value"]
 
 FactorKind = Literal["binary", "count", "continuous"]
 KINDS: tuple[str, ...] = get_args(FactorKind)
@@ -177,9 +178,28 @@ class Factor:
 
 _FIELDS = tuple(f.name for f in fields(Factor))
 
+INT64_BOUND = 2.0**63
+"""Whole numbers from -2**63 up to (not including) this bound fit a 64-bit integer column; larger ones
+(3e19, say) are continuous values, kept as floats."""
+
+
+def is_count_value(values: Any) -> np.ndarray:
+    """Elementwise: whether each value is a whole number that a 64-bit integer holds exactly.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.factors import is_count_value
+    >>> is_count_value([2.0, 2.5, 3e19]).tolist()
+    [True, False, False]
+    """
+    x = np.asarray(values, dtype=float)
+    return (x == np.round(x)) & (x >= -INT64_BOUND) & (x < INT64_BOUND)
+
 
 def infer_kind(values: Any) -> FactorKind:
     """Kind of a numeric column: 0/1 → "binary", whole numbers → "count", else "continuous".
+
+    Whole numbers beyond the range of a 64-bit integer (see :func:`is_count_value`) are "continuous".
 
     Examples
     --------
@@ -190,7 +210,7 @@ def infer_kind(values: Any) -> FactorKind:
     x = np.asarray(values, dtype=float)
     if np.isin(x, (0.0, 1.0)).all():
         return "binary"
-    if np.all(x == np.round(x)):
+    if np.all(is_count_value(x)):
         return "count"
     return "continuous"
 
