@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import arviz as az
@@ -186,6 +187,117 @@ def test_fits_saved_by_version_0_1_are_read():
     )
     with pytest.raises(ValueError, match="not a bayes_ubpr fit"):
         ModelSpec.from_idata(az.from_dict(posterior={"alpha": np.zeros((1, 2))}))
+
+
+def _stored(**changes) -> dict:
+    """A spec as a fit stores it (resolved: kinds and scales known), with some fields changed."""
+    spec = ModelSpec(factors=["depression", "n_fractures"], design="case_control", population_prevalence=0.05)
+    return spec.to_dict() | changes
+
+
+def _edit_factor(index: int, **changes) -> list[dict]:
+    factors = _stored()["factors"]
+    factors[index] = {key: value for key, value in (factors[index] | changes).items() if value is not ...}
+    return factors
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "message"),
+    [
+        ("not a dict", TypeError, "model specification must be a table of settings; got str"),
+        ({k: v for k, v in _stored().items() if k != "priors"}, ValueError, "model specification lacks 'priors'"),
+        (_stored(prior={"preset": "default"}), ValueError, r'unknown key .prior.\. Did you mean "priors"\?'),
+        (_stored(priors="default"), TypeError, 'field "priors": stored priors must be a table with one key'),
+        (_stored(priors={"preset": "flat"}), ValueError, "priors preset must be one of"),
+        (_stored(factors="depression"), TypeError, 'field "factors": must be a list of factors; got str'),
+        (_stored(factors=[5]), TypeError, 'field "factors": Factor must be a table of settings; got int 5'),
+        (_stored(factors=_edit_factor(0, name=...)), ValueError, "field \"factors\": Factor lacks 'name'"),
+        (_stored(factors=_edit_factor(1, scale="0.6")), TypeError, 'field "factors": Factor "n_fractures" scale must'),
+        (_stored(factors=_edit_factor(1, range=[1])), ValueError, 'field "factors": Factor "n_fractures" range must'),
+        (
+            _stored(factors=_edit_factor(0, colour=1)),
+            ValueError,
+            'field "factors": Factor "depression" has unknown key',
+        ),
+        (_stored(outcome=5), TypeError, "outcome must be a column name"),
+        (_stored(design="cc"), ValueError, "design must be one of 'cohort', 'case_control'; got 'cc'"),
+        (_stored(population_prevalence="x"), ValueError, "population_prevalence must be a number strictly between"),
+        (_stored(population_prevalence={"a": 1}), ValueError, "field \"population_prevalence\": .* unknown key 'a'"),
+        (
+            _stored(population_prevalence={"beta_alpha": -1, "beta_beta": 3}),
+            ValueError,
+            'field "population_prevalence": PopulationPrevalence alpha must be a positive number',
+        ),
+        (_stored(group=5), TypeError, "group must be a column name; got 5"),
+        (_stored(varying_slopes="depression"), TypeError, 'field "varying_slopes": must be a list of factor names'),
+        (_stored(varying_slopes=[1]), TypeError, 'field "varying_slopes": must be a list of factor names'),
+        (_stored(population_mapping=1), ValueError, "population_mapping must be one of 'offset', 'anchored'; got 1"),
+    ],
+)
+def test_a_malformed_stored_spec_names_the_field(values, error, message):
+    with pytest.raises(error, match=message):
+        ModelSpec.from_dict(values)
+
+
+def _attrs_fit(text: object) -> az.InferenceData:
+    return az.from_dict(posterior={"alpha": np.zeros((1, 2))}, attrs={"model_spec": text})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", r"model_spec is not valid JSON \(Expecting property name"),
+        (5, "model_spec must be JSON text; got int 5"),
+        (json.dumps(_stored(priors="default")), 'model_spec: field "priors": stored priors must be a table'),
+        (json.dumps(_stored(factors=_edit_factor(0, kind=None))), 'field "factors": factor "depression" has no kind'),
+        (
+            json.dumps(_stored(factors=_edit_factor(1, scale=None))),
+            'field "factors": factor "n_fractures" has no scale',
+        ),
+        (json.dumps(_stored(population_prevalence=None)), 'field "population_prevalence": a case-control fit records'),
+        (
+            json.dumps(
+                _stored(
+                    priors={
+                        "domains": ModelSpec(priors=bu.DomainShrinkage(domains={"a": ("x",)})).to_dict()["priors"][
+                            "domains"
+                        ]
+                    }
+                )
+            ),
+            'field "priors": DomainShrinkage has no domain for factor\\(s\\) depression, n_fractures',
+        ),
+    ],
+)
+def test_a_fit_whose_stored_spec_is_not_one_a_fit_writes_is_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        ModelSpec.from_idata(_attrs_fit(text))
+    assert ModelSpec.from_idata(_attrs_fit(json.dumps(_stored()))) == ModelSpec.from_dict(_stored())
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        (
+            {"priors": '{"name": "custom", "kind": "independent", "coefficients": []}'},
+            "priors coefficients must be a table",
+        ),
+        (
+            {"priors": '{"name": "custom", "kind": "independent", "coefficients": {"age": {"sd": 1}}}'},
+            "prior of \"age\" has unknown key 'sd'",
+        ),
+        ({"priors": '["sceptical"]'}, "priors must be a table of settings; got list"),
+        ({"priors": "{"}, "priors is not valid JSON"),
+        ({"factors": '"age"'}, 'field "factors": must be a list of factor names'),
+        ({"varying_slopes": '"age"'}, 'field "varying_slopes": must be a list of factor names'),
+        ({"population_prevalence": '{"beta_alpha": 1}'}, "population_prevalence lacks 'beta_beta'"),
+    ],
+)
+def test_malformed_settings_of_a_version_0_1_fit_are_named(attrs, message):
+    stored = {"factors": '["fascia_injury", "age"]', "priors": '{"name": "sceptical", "kind": "independent"}'}
+    idata = az.from_dict(posterior={"alpha": np.zeros((1, 2))}, attrs=stored | attrs)
+    with pytest.raises(ValueError, match=r"its settings \(saved by bayes_ubpr 0\.1\): " + message):
+        ModelSpec.from_idata(idata)
 
 
 def test_spec_round_trips_shrinkage_priors():
