@@ -10,6 +10,7 @@ import pytest
 
 import bayes_ubpr as bu
 from bayes_ubpr.exceptions import CohortValidationError
+from bayes_ubpr.factors import infer_kind
 
 
 @pytest.fixture
@@ -329,3 +330,50 @@ def test_parquet_with_a_duplicated_column_is_refused(tmp_path):
     pq.write_table(pa.table([pa.array([1, 2]), pa.array([0, 1])], names=["depression", "depression"]), path)
     with pytest.raises(CohortValidationError, match=r'"depression" appears 2 times in cohort\.parquet'):
         bu.load_cohort(path)
+
+
+BEYOND_INT64 = [3e19, -4e19, 5e19, 1e20]  # whole numbers an int64 cannot hold (2**63 is about 9.2e18)
+
+
+def _big_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
+    return cohort.assign(big=np.resize(BEYOND_INT64, len(cohort)))
+
+
+def test_whole_numbers_beyond_int64_are_kept_as_floats_and_read_as_continuous(cohort):
+    frame = _big_cohort(cohort)
+    checked = bu.validate_cohort(frame, factors=["big", "n_fractures"])
+    assert checked["big"].dtype == np.float64  # was int64, every value -9223372036854775808
+    np.testing.assert_array_equal(checked["big"].to_numpy(), frame["big"].to_numpy())
+    assert checked["n_fractures"].dtype == np.int64  # counts that fit stay integers
+    assert infer_kind(checked["big"]) == "continuous"
+    assert bu.ModelSpec(factors=["big"]).resolve(checked).factors[0].kind == "continuous"
+    wide = bu.validate_cohort(cohort.assign(big=2**62), factors=["big"], require_outcome=False)
+    assert wide["big"].dtype == np.int64 and (wide["big"] == 2**62).all()  # inside the range: unchanged
+
+
+def test_whole_numbers_beyond_int64_in_a_csv_file(tmp_path, cohort):
+    frame = _big_cohort(cohort)
+    path = tmp_path / "cohort.csv"
+    frame.astype({"big": object}).assign(big=[str(int(v)) for v in frame["big"]]).to_csv(path, index=False)
+    assert ",30000000000000000000\n" in path.read_text(encoding="utf-8")  # written as whole numbers, not 3e+19
+    loaded = bu.load_cohort(path, factors=["big"])
+    assert loaded["big"].dtype == np.float64
+    np.testing.assert_array_equal(loaded["big"].to_numpy(), frame["big"].to_numpy())
+    assert infer_kind(loaded["big"]) == "continuous"
+
+
+def test_a_declared_count_beyond_int64_is_refused_with_its_column(tmp_path, cohort):
+    count = bu.Factor("big", kind="count")
+    message = (
+        r'Column "big" must be a whole number between -9\.22337e\+18 and 9\.22337e\+18 \(counts are stored as '
+        r"64-bit integers\); {rows} have 3e\+19, -4e\+19, 5e\+19\. Declare the factor kind=\"continuous\""
+    )
+    with pytest.raises(
+        CohortValidationError, match=message.format(rows=r"rows with index labels 0, 1, 2, 3, 4 \(and 55 more\)")
+    ) as info:
+        bu.validate_cohort(_big_cohort(cohort), factors=[count])
+    assert info.value.column == "big"
+    path = tmp_path / "cohort.csv"
+    _big_cohort(cohort).to_csv(path, index=False)
+    with pytest.raises(CohortValidationError, match=message.format(rows=r"CSV lines 2, 3, 4, 5, 6 \(and 55 more\)")):
+        bu.load_cohort(path, factors=[count])

@@ -19,6 +19,8 @@ from bayes_ubpr.priors import (
     default_prior,
     describe_priors,
     paper_priors,
+    priors_from_dict,
+    priors_to_dict,
     reference_sd,
     resolve_priors,
 )
@@ -38,6 +40,7 @@ def test_valid_priors():
         ({"sigma": 0}, "sigma must be a positive finite number; got 0"),
         ({"sigma": math.inf}, "sigma must be a positive finite number"),
         ({"mu": math.nan}, "mu must be a finite number"),
+        ({"mu": 10**400}, "mu must be a finite number; got 1000"),  # too large for a float: once an OverflowError
         ({"family": "student_t"}, "student_t Prior needs nu > 0"),
         ({"family": "student_t", "nu": -1}, "student_t Prior needs nu > 0"),
         ({"nu": 3}, "nu applies only to the student_t family"),
@@ -47,6 +50,75 @@ def test_valid_priors():
 def test_invalid_priors(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Prior(**kwargs)
+
+
+def test_structures_check_their_intercept_and_domains():
+    with pytest.raises(TypeError, match="Horseshoe intercept must be a bayes_ubpr.priors.Prior; got dict"):
+        Horseshoe(intercept={"sigma": 1.0})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="DomainShrinkage intercept must be a bayes_ubpr.priors.Prior; got str"):
+        DomainShrinkage(intercept="normal")  # type: ignore[arg-type]
+    for domains in ({"bone": "bmd_tscore_abs"}, {"bone": [1]}, ["bone"]):
+        with pytest.raises(TypeError, match="DomainShrinkage domains must map each domain name to a sequence"):
+            DomainShrinkage(domains=domains)  # type: ignore[arg-type]
+
+
+STORED_INTERCEPT = Prior("normal", 0.0, 2.5).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("stored", "error", "message"),
+    [
+        ("default", TypeError, r"stored priors must be a table with one key \(preset, mapping, horseshoe, domains\)"),
+        (
+            {"preset": "default", "mapping": {}},
+            ValueError,
+            r"stored priors must have one key .*\['preset', 'mapping'\]",
+        ),
+        ({"presets": "default"}, ValueError, 'stored priors kind must be one of .* Did you mean "preset"'),
+        ({"preset": 5}, TypeError, "stored priors preset must be a string; got int 5"),
+        ({"mapping": []}, TypeError, "stored priors mapping must be a table of priors by factor; got list"),
+        (
+            {"mapping": {"depression": {"sd": 1.0}}},
+            ValueError,
+            "stored prior of \"depression\" has unknown key 'sd'",
+        ),
+        ({"mapping": {"depression": [1.0]}}, TypeError, 'stored prior of "depression" must be a table of settings'),
+        ({"horseshoe": {"expected_nonzero": 2}}, ValueError, "horseshoe priors lacks 'intercept'"),
+        (
+            {"mapping": {"depression": {"sigma": "1"}}},
+            ValueError,
+            "stored prior of \"depression\": Prior sigma must be a positive finite number; got '1'",
+        ),
+        (
+            {"horseshoe": {**priors_to_dict(Horseshoe())["horseshoe"], "intercept": {"sigma": -1}}},
+            ValueError,
+            "horseshoe intercept: Prior sigma must be a positive finite number; got -1",
+        ),
+        (
+            {"domains": {"global_scale": 1.0}},
+            ValueError,
+            "domains priors lacks 'domain_spread', 'domains', 'intercept'",
+        ),
+        (
+            {"domains": {"global_scale": 1, "domain_spread": 1, "domains": {"a": "x"}, "intercept": STORED_INTERCEPT}},
+            TypeError,
+            "DomainShrinkage domains must map each domain name to a sequence of factor names",
+        ),
+    ],
+)
+def test_malformed_stored_priors_name_what_is_wrong(stored, error, message):
+    with pytest.raises(error, match=message):
+        priors_from_dict(stored)
+
+
+def test_stored_priors_round_trip():
+    for priors in ("sceptical", {"depression": Prior("student_t", 0.5, 1.0, nu=3)}, Horseshoe(), DomainShrinkage()):
+        assert priors_from_dict(priors_to_dict(priors)) == priors
+    partial = {"mapping": {"depression": {"sigma": 2.0}}, "horseshoe": {"intercept": {}}}  # fields left out: defaults
+    assert priors_from_dict({"mapping": partial["mapping"]}) == {"depression": Prior(sigma=2.0)}
+    assert priors_from_dict({"horseshoe": partial["horseshoe"]}) == Horseshoe(intercept=Prior())
+    domains = DomainShrinkage(domains={"bone": ("bmd_tscore_abs",), "rest": ("depression", "age")})
+    assert priors_from_dict(priors_to_dict(domains)) == domains
 
 
 def test_reference_sd_comes_from_table4_control_group():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import subprocess
@@ -117,6 +118,75 @@ def test_report_command_on_a_file_that_is_not_a_fit(small_fit, tmp_path, capsys)
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"bayes-ubpr report: error: not a bayes_ubpr fit: {path} ("), err
         assert len(err.splitlines()) == 1, err
+    assert not (tmp_path / "r.html").exists()
+
+
+def _hand_edited(small_fit, path, edit):
+    """Save ``small_fit`` with its stored model specification edited: ``edit`` changes the decoded JSON in place,
+    or is the attribute's new value itself."""
+    if callable(edit):
+        spec = json.loads(small_fit.attrs["model_spec"])
+        edit(spec)
+        edit = json.dumps(spec)
+    idata = small_fit.copy()
+    idata.attrs = {**small_fit.attrs, "model_spec": edit}
+    idata.to_netcdf(str(path))
+    return path
+
+
+HAND_EDITS = {
+    "priors a plain string": (lambda s: s.update(priors="default"), r'field "priors": stored priors must be a table'),
+    "priors an unknown preset": (lambda s: s.update(priors={"preset": "flat"}), "priors preset must be one of"),
+    "a prior's sigma a string": (
+        lambda s: s.update(priors={"mapping": {"depression": {"family": "normal", "mu": 0, "sigma": "1"}}}),
+        r"field \"priors\": stored prior of \"depression\": Prior sigma must be a positive finite number",
+    ),
+    "a factor's kind removed": (
+        lambda s: s["factors"][0].update(kind=None),
+        r'field "factors": factor "bmd_tscore_abs" has no kind',
+    ),
+    "a factor's label a number": (
+        lambda s: s["factors"][1].update(label=5),
+        r'field "factors": Factor "fascia_injury" label must be a string; got int 5',
+    ),
+    "a factor's range one number": (
+        lambda s: s["factors"][0].update(range=[10]),
+        r'field "factors": Factor "bmd_tscore_abs" range must be a pair of finite numbers',
+    ),
+    "the factors a string": (lambda s: s.update(factors="depression"), r'field "factors": must be a list of factors'),
+    "the outcome a number": (lambda s: s.update(outcome=1), r"outcome must be a column name"),
+    "the design misspelt": (lambda s: s.update(design="cc"), r"design must be one of 'cohort', 'case_control'"),
+    "a case-control design without prevalence": (
+        lambda s: s.update(design="case_control"),
+        r'field "population_prevalence": a case-control fit records its prevalence',
+    ),
+    "a prevalence for a cohort": (lambda s: s.update(population_prevalence=0.1), r"population_prevalence applies"),
+    "the group a number": (lambda s: s.update(group=3), r"group must be a column name; got 3"),
+    "varying slopes a string": (lambda s: s.update(varying_slopes="depression"), r'field "varying_slopes": must be'),
+    "population_mapping unknown": (lambda s: s.update(population_mapping="exact"), r"population_mapping must be one"),
+    "the priors field removed": (lambda s: s.pop("priors"), r"model specification lacks 'priors'"),
+    "an unknown field": (lambda s: s.update(prior=1), r'unknown key .prior.\. Did you mean "priors"\?'),
+    "a list, not an object": ("[1]", r"model specification must be a table of settings; got list"),
+    "not JSON": ('{"factors": [', r"is not valid JSON \(Expecting value"),
+}
+
+
+@pytest.mark.parametrize("case", list(HAND_EDITS))
+def test_a_fit_with_a_hand_edited_model_specification_names_the_field(small_fit, tmp_path, case):
+    edit, reason = HAND_EDITS[case]
+    path = _hand_edited(small_fit, tmp_path / "edited.nc", edit)
+    prefix = rf"^not a bayes_ubpr fit: {re.escape(str(path))} \(its model specification is missing or unreadable \("
+    with pytest.raises(bu.NotAFitError, match=prefix + r"model_spec.*" + reason) as info:
+        bu.load_fit(path)
+    assert "\n" not in str(info.value)
+
+
+def test_report_command_on_a_fit_with_a_hand_edited_model_specification(small_fit, tmp_path, capsys):
+    path = _hand_edited(small_fit, tmp_path / "edited.nc", lambda spec: spec.update(priors="default"))
+    assert main(["report", str(path), "--out", str(tmp_path / "r.html")]) == 2  # was an AttributeError traceback
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"bayes-ubpr report: error: not a bayes_ubpr fit: {path} ("), err
+    assert 'field "priors"' in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "r.html").exists()
 
 

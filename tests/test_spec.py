@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import arviz as az
@@ -91,6 +92,54 @@ def test_invalid_factor(kwargs, message):
         Factor(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"label": 5}, TypeError, 'Factor "x" label must be a string; got int 5'),
+        ({"unit": ["a", "b"]}, TypeError, r"Factor \"x\" unit must be a string; got list \['a', 'b'\]"),
+        ({"coding": None}, TypeError, 'Factor "x" coding must be a string; got NoneType None'),
+        ({"paper_row": 1.0}, TypeError, 'Factor "x" paper_row must be a string'),
+        ({"domain": 3}, TypeError, 'Factor "x" domain must be a string'),
+        ({"kind": 2}, ValueError, 'Factor "x" kind must be one of'),
+        ({"scale": True}, TypeError, 'Factor "x" scale must be a positive finite number; got bool True'),
+        ({"scale": "12"}, TypeError, "Factor \"x\" scale must be a positive finite number; got str '12'"),
+        ({"scale": math.nan}, ValueError, 'Factor "x" scale must be a positive finite number; got nan'),
+        ({"scale": 10**400}, ValueError, 'Factor "x" scale must be a positive finite number; got 1000'),
+        ({"range": "0-20"}, TypeError, "Factor \"x\" range must be a pair of finite numbers .*got str '0-20'"),
+        ({"range": "05"}, TypeError, 'Factor "x" range must be a pair'),  # once read as (0, 5)
+        ({"range": 5}, TypeError, 'Factor "x" range must be a pair'),
+        ({"range": [5]}, ValueError, r"Factor \"x\" range must be a pair .*got 1 value\(s\): \[5\]"),
+        ({"range": (0, "20")}, TypeError, 'Factor "x" range must be a pair'),
+        ({"range": (False, 1)}, TypeError, 'Factor "x" range must be a pair'),
+        ({"range": (0, math.inf)}, ValueError, 'Factor "x" range must be a pair of finite numbers'),
+    ],
+)
+def test_factor_fields_of_the_wrong_type_name_the_factor_and_the_field(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        Factor("x", **kwargs)
+
+
+def test_factor_fields_of_other_real_types_are_kept_as_floats():
+    factor = Factor("x", scale=np.int64(3), range=np.array([0, 20]))
+    assert factor.scale == 3.0 and type(factor.scale) is float
+    assert factor.range == (0.0, 20.0) and all(type(v) is float for v in factor.range)
+    assert Factor("x", range=[0, 20]).range == (0.0, 20.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "message"),
+    [
+        ({"name": "x", "lable": "X"}, ValueError, r"Factor \"x\" has unknown key 'lable'. Did you mean \"label\"\?"),
+        ({"label": "X"}, ValueError, "Factor lacks 'name'"),
+        ({"name": "x", "range": "0-20"}, TypeError, 'Factor "x" range must be a pair'),
+        ("x", TypeError, "Factor must be a table of settings; got str 'x'"),
+    ],
+)
+def test_factor_from_a_malformed_dict(values, error, message):
+    with pytest.raises(error, match=message):
+        Factor.from_dict(values)
+
+
 def test_catalogue_holds_factors_with_table4_scales():
     factor = bu.RISK_FACTORS["cement_volume_ml"]
     assert isinstance(factor, Factor)
@@ -138,6 +187,117 @@ def test_fits_saved_by_version_0_1_are_read():
     )
     with pytest.raises(ValueError, match="not a bayes_ubpr fit"):
         ModelSpec.from_idata(az.from_dict(posterior={"alpha": np.zeros((1, 2))}))
+
+
+def _stored(**changes) -> dict:
+    """A spec as a fit stores it (resolved: kinds and scales known), with some fields changed."""
+    spec = ModelSpec(factors=["depression", "n_fractures"], design="case_control", population_prevalence=0.05)
+    return spec.to_dict() | changes
+
+
+def _edit_factor(index: int, **changes) -> list[dict]:
+    factors = _stored()["factors"]
+    factors[index] = {key: value for key, value in (factors[index] | changes).items() if value is not ...}
+    return factors
+
+
+@pytest.mark.parametrize(
+    ("values", "error", "message"),
+    [
+        ("not a dict", TypeError, "model specification must be a table of settings; got str"),
+        ({k: v for k, v in _stored().items() if k != "priors"}, ValueError, "model specification lacks 'priors'"),
+        (_stored(prior={"preset": "default"}), ValueError, r'unknown key .prior.\. Did you mean "priors"\?'),
+        (_stored(priors="default"), TypeError, 'field "priors": stored priors must be a table with one key'),
+        (_stored(priors={"preset": "flat"}), ValueError, "priors preset must be one of"),
+        (_stored(factors="depression"), TypeError, 'field "factors": must be a list of factors; got str'),
+        (_stored(factors=[5]), TypeError, 'field "factors": Factor must be a table of settings; got int 5'),
+        (_stored(factors=_edit_factor(0, name=...)), ValueError, "field \"factors\": Factor lacks 'name'"),
+        (_stored(factors=_edit_factor(1, scale="0.6")), TypeError, 'field "factors": Factor "n_fractures" scale must'),
+        (_stored(factors=_edit_factor(1, range=[1])), ValueError, 'field "factors": Factor "n_fractures" range must'),
+        (
+            _stored(factors=_edit_factor(0, colour=1)),
+            ValueError,
+            'field "factors": Factor "depression" has unknown key',
+        ),
+        (_stored(outcome=5), TypeError, "outcome must be a column name"),
+        (_stored(design="cc"), ValueError, "design must be one of 'cohort', 'case_control'; got 'cc'"),
+        (_stored(population_prevalence="x"), ValueError, "population_prevalence must be a number strictly between"),
+        (_stored(population_prevalence={"a": 1}), ValueError, "field \"population_prevalence\": .* unknown key 'a'"),
+        (
+            _stored(population_prevalence={"beta_alpha": -1, "beta_beta": 3}),
+            ValueError,
+            'field "population_prevalence": PopulationPrevalence alpha must be a positive number',
+        ),
+        (_stored(group=5), TypeError, "group must be a column name; got 5"),
+        (_stored(varying_slopes="depression"), TypeError, 'field "varying_slopes": must be a list of factor names'),
+        (_stored(varying_slopes=[1]), TypeError, 'field "varying_slopes": must be a list of factor names'),
+        (_stored(population_mapping=1), ValueError, "population_mapping must be one of 'offset', 'anchored'; got 1"),
+    ],
+)
+def test_a_malformed_stored_spec_names_the_field(values, error, message):
+    with pytest.raises(error, match=message):
+        ModelSpec.from_dict(values)
+
+
+def _attrs_fit(text: object) -> az.InferenceData:
+    return az.from_dict(posterior={"alpha": np.zeros((1, 2))}, attrs={"model_spec": text})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", r"model_spec is not valid JSON \(Expecting property name"),
+        (5, "model_spec must be JSON text; got int 5"),
+        (json.dumps(_stored(priors="default")), 'model_spec: field "priors": stored priors must be a table'),
+        (json.dumps(_stored(factors=_edit_factor(0, kind=None))), 'field "factors": factor "depression" has no kind'),
+        (
+            json.dumps(_stored(factors=_edit_factor(1, scale=None))),
+            'field "factors": factor "n_fractures" has no scale',
+        ),
+        (json.dumps(_stored(population_prevalence=None)), 'field "population_prevalence": a case-control fit records'),
+        (
+            json.dumps(
+                _stored(
+                    priors={
+                        "domains": ModelSpec(priors=bu.DomainShrinkage(domains={"a": ("x",)})).to_dict()["priors"][
+                            "domains"
+                        ]
+                    }
+                )
+            ),
+            'field "priors": DomainShrinkage has no domain for factor\\(s\\) depression, n_fractures',
+        ),
+    ],
+)
+def test_a_fit_whose_stored_spec_is_not_one_a_fit_writes_is_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        ModelSpec.from_idata(_attrs_fit(text))
+    assert ModelSpec.from_idata(_attrs_fit(json.dumps(_stored()))) == ModelSpec.from_dict(_stored())
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        (
+            {"priors": '{"name": "custom", "kind": "independent", "coefficients": []}'},
+            "priors coefficients must be a table",
+        ),
+        (
+            {"priors": '{"name": "custom", "kind": "independent", "coefficients": {"age": {"sd": 1}}}'},
+            "prior of \"age\" has unknown key 'sd'",
+        ),
+        ({"priors": '["sceptical"]'}, "priors must be a table of settings; got list"),
+        ({"priors": "{"}, "priors is not valid JSON"),
+        ({"factors": '"age"'}, 'field "factors": must be a list of factor names'),
+        ({"varying_slopes": '"age"'}, 'field "varying_slopes": must be a list of factor names'),
+        ({"population_prevalence": '{"beta_alpha": 1}'}, "population_prevalence lacks 'beta_beta'"),
+    ],
+)
+def test_malformed_settings_of_a_version_0_1_fit_are_named(attrs, message):
+    stored = {"factors": '["fascia_injury", "age"]', "priors": '{"name": "sceptical", "kind": "independent"}'}
+    idata = az.from_dict(posterior={"alpha": np.zeros((1, 2))}, attrs=stored | attrs)
+    with pytest.raises(ValueError, match=r"its settings \(saved by bayes_ubpr 0\.1\): " + message):
+        ModelSpec.from_idata(idata)
 
 
 def test_spec_round_trips_shrinkage_priors():
@@ -295,6 +455,18 @@ def test_cli_fits_a_cohort_with_its_own_names_and_factor_file(spector, tmp_path,
         ("[factors.x]\nprior = { sd = 1 }\n", r"prior has unknown key 'sd'"),
         ("outcome = 'y'\n", r"unknown top-level key\(s\) \['outcome'\]"),
         ("[factors.x\n", "not a valid UTF-8 TOML file"),
+        ("[factors.x]\nlabel = 5\n", r"\[factors.x\]: Factor \"x\" label must be a string; got int 5"),
+        ("[factors.x]\nunit = ['a', 'b']\n", r"\[factors.x\]: Factor \"x\" unit must be a string"),
+        ("[factors.x]\nrange = [5]\n", r"\[factors.x\]: Factor \"x\" range must be a pair of finite numbers"),
+        ("[factors.x]\nrange = '0-20'\n", r"\[factors.x\]: Factor \"x\" range must be a pair .* str '0-20'"),
+        ("[factors.x]\nscale = true\n", r"\[factors.x\]: Factor \"x\" scale must be a positive finite number"),
+        ("[factors.depression]\nlabel = 5\n", r"\[factors.depression\]: Factor \"depression\" label must be"),
+        ("[factors.x]\nlable = 'X'\n", r"\[factors.x\] has unknown key 'lable'. Did you mean \"label\"\?"),
+        ("[factors.x]\nprior = { sigam = 1 }\n", r"prior has unknown key 'sigam'. Did you mean \"sigma\"\?"),
+        ("[factors.x]\nprior = { sigma = '1' }\n", r"\[factors.x\]: Prior sigma must be a positive finite number"),
+        ("[factors.x]\nprior = { mu = 1" + "0" * 400 + " }\n", r"\[factors.x\]: Prior mu must be a finite"),
+        ("[factors.x]\nprior = 3\n", r"\[factors.x\]: prior must be a table .*; got int 3"),
+        ("[factors]\nx = 3\n", r"\[factors.x\] must be a table of settings; got int 3"),
     ],
 )
 def test_bad_factor_file_names_the_key_and_the_file(tmp_path, text, message):

@@ -184,9 +184,13 @@ def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
     FileNotFoundError
         If there is no file at ``path``.
     NotAFitError
-        If the file is not a bayes_ubpr fit: not NetCDF, or without the
-        groups, variables or attributes that tables and reports are rebuilt
-        from. The message is one line, ``not a bayes_ubpr fit: PATH (reason)``.
+        If the file is not a bayes_ubpr fit: not NetCDF, without the groups,
+        variables or attributes that tables and reports are rebuilt from, or
+        with a stored model specification that is not one a fit writes (not
+        JSON; a field missing, unknown, or of the wrong type or value, checked
+        as :meth:`ModelSpec.from_dict <bayes_ubpr.ModelSpec.from_dict>` checks
+        it). The message is one line, ``not a bayes_ubpr fit: PATH (reason)``,
+        and the reason names the field.
 
     Examples
     --------

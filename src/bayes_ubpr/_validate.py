@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterable, Sequence
+import math
+import numbers
+import reprlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 
@@ -29,6 +33,58 @@ def check_choice(value: object, choices: Sequence[str], *, name: str) -> None:
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}; got {value!r}.{did_you_mean(str(value), choices)}")
+
+
+def shown(value: object) -> str:
+    """Return a repr of ``value`` cut to a readable length (a long string or a huge integer is abbreviated)."""
+    return reprlib.repr(value)
+
+
+def describe_value(value: object) -> str:
+    """Return ``value`` as its type and a short repr, e.g. ``str '0-20'``, for one-line messages."""
+    return f"{type(value).__name__} {shown(value)}"
+
+
+def is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (Python or numpy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def is_finite_real(value: object) -> bool:
+    """Whether ``value`` is a finite real number, not a bool (an integer too large for a float is not finite)."""
+    if not is_real(value):
+        return False
+    try:
+        return math.isfinite(float(value))  # type: ignore[arg-type]
+    except OverflowError:
+        return False
+
+
+def check_text(value: object, *, name: str) -> None:
+    """Raise TypeError unless ``value`` is a string."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string; got {describe_value(value)}")
+
+
+def check_keys(
+    values: object, allowed: Sequence[str], *, what: str, required: Collection[str] = ()
+) -> Mapping[str, object]:
+    """Return ``values`` after checking that it is a mapping with only ``allowed`` keys and every ``required`` one.
+
+    Unknown keys get "did you mean": for settings read from a file or from a
+    saved fit, where a key may be misspelt or lost.
+    """
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{what} must be a table of settings; got {describe_value(values)}")
+    for key in values:
+        if key not in allowed:
+            raise ValueError(
+                f"{what} has unknown key {key!r}.{did_you_mean(str(key), allowed)} Allowed: {', '.join(allowed)}."
+            )
+    missing = [key for key in required if key not in values]
+    if missing:
+        raise ValueError(f"{what} lacks {', '.join(repr(key) for key in missing)}")
+    return values
 
 
 def check_positive_int(value: object, *, name: str, minimum: int = 1) -> int:

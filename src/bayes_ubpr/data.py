@@ -28,7 +28,7 @@ import pandas as pd
 
 from bayes_ubpr._validate import describe_rows, did_you_mean, one_line, require_dataframe
 from bayes_ubpr.exceptions import CohortValidationError
-from bayes_ubpr.factors import Factor
+from bayes_ubpr.factors import INT64_BOUND, Factor, is_count_value
 from bayes_ubpr.paper import OUTCOME, PLAUSIBLE_RANGES, RISK_FACTORS, SIX_FACTORS
 
 __all__ = ["PLAUSIBLE_RANGES", "FactorLike", "as_factors", "load_cohort", "validate_cohort"]
@@ -312,7 +312,10 @@ def validate_cohort(
     -------
     pandas.DataFrame
         A copy with binary and count columns as ``int64`` and continuous
-        columns as ``float64``; other columns and all rows unchanged.
+        columns as ``float64``; other columns and all rows unchanged. Whole
+        numbers beyond the ``int64`` range (see
+        :data:`~bayes_ubpr.factors.INT64_BOUND`) stay ``float64``: such a
+        factor without a declared kind is continuous.
 
     Raises
     ------
@@ -322,7 +325,7 @@ def validate_cohort(
         Naming the column, the first offending row labels and what was
         expected, for: an empty frame, a column name used twice, a missing column, a non-numeric,
         missing or infinite value, a binary value outside {0, 1}, a
-        fractional count, a value outside a factor's plausible range, a
+        fractional count or one beyond the ``int64`` range, a value outside a factor's plausible range, a
         factor that is also the outcome, duplicate patient ids, or an outcome
         without cases or without controls.
     ValueError
@@ -438,7 +441,17 @@ def _check_factor(frame: pd.DataFrame, factor: Factor) -> pd.Series:
             _reject(frame, column, (values < low).to_numpy(), f"at least {low:g}{coding}", values)
         implausible = ((values < low) | (values > high)).to_numpy()
         _reject(frame, column, implausible, f"between {low:g} and {high:g}{coding}", values, _HINTS.get(column, ""))
-    discrete = factor.kind in ("binary", "count") or (factor.kind is None and bool(whole.all()))
+    counts = is_count_value(values.to_numpy())
+    if factor.kind == "count":
+        _reject(
+            frame,
+            column,
+            ~counts,
+            f"a whole number between {-INT64_BOUND:g} and {INT64_BOUND:g} (counts are stored as 64-bit integers)",
+            values,
+            ' Declare the factor kind="continuous" for larger values.',
+        )
+    discrete = factor.kind in ("binary", "count") or (factor.kind is None and bool(counts.all()))
     return values.astype("int64") if discrete else values
 
 

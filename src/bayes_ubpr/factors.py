@@ -5,7 +5,8 @@ fifteen Table 4 factors are a built-in catalogue of them
 (:data:`bayes_ubpr.paper.RISK_FACTORS`); any other column becomes a Factor
 whose missing parts are read off the data by :meth:`Factor.resolve`:
 
-* kind: 0/1 (or bool) values are ``"binary"``, whole numbers ``"count"``,
+* kind: 0/1 (or bool) values are ``"binary"``, whole numbers ``"count"``
+  (below 2**63 in magnitude, so that they fit a 64-bit integer column),
   anything else ``"continuous"``;
 * reference scale (the SD that per-SD priors refer to): the SD of the column
   in the data being fitted, ``sqrt(q (1 - q))`` for a binary column with a
@@ -20,15 +21,15 @@ Pure Python and numpy: nothing here depends on PyMC.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, get_args
 
 import numpy as np
 
-from bayes_ubpr._validate import check_choice
+from bayes_ubpr._validate import check_choice, check_keys, check_text, describe_value, is_finite_real, is_real, shown
 
-__all__ = ["KINDS", "Factor", "FactorKind", "infer_kind"]
+__all__ = ["INT64_BOUND", "KINDS", "Factor", "FactorKind", "infer_kind", "is_count_value"]
 
 FactorKind = Literal["binary", "count", "continuous"]
 KINDS: tuple[str, ...] = get_args(FactorKind)
@@ -67,8 +68,13 @@ class Factor:
     Raises
     ------
     ValueError
-        For an empty name, an unknown kind, a non-positive scale or a range
-        whose lower end is not below its upper end.
+        For an empty name, an unknown kind, a scale that is not positive and
+        finite, or a range that is not two finite numbers with low < high.
+    TypeError
+        For a field of the wrong type: a label, unit, domain, coding or
+        paper_row that is not a string, a scale that is not a real number
+        (``True`` is not one), a range that is not a pair of numbers. Every
+        message names the factor and the field.
 
     Examples
     --------
@@ -93,21 +99,25 @@ class Factor:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"Factor name must be a non-empty string; got {self.name!r}")
+        who = f'Factor "{self.name}"'
+        for text in ("label", "unit", "coding", "paper_row"):
+            check_text(getattr(self, text), name=f"{who} {text}")
+        if self.domain is not None:
+            check_text(self.domain, name=f"{who} domain")
         if self.kind is not None:
-            check_choice(self.kind, KINDS, name=f'Factor "{self.name}" kind')
+            check_choice(self.kind, KINDS, name=f"{who} kind")
         if not self.label:
             object.__setattr__(self, "label", self.name)
         if not self.unit and self.kind is not None:
             object.__setattr__(self, "unit", _DEFAULT_UNITS[self.kind])
         if self.scale is not None:
-            if not _is_positive_number(self.scale):
-                raise ValueError(f'Factor "{self.name}" scale must be a positive finite number; got {self.scale!r}')
+            if not is_real(self.scale):
+                raise TypeError(f"{who} scale must be a positive finite number; got {describe_value(self.scale)}")
+            if not is_finite_real(self.scale) or not self.scale > 0:
+                raise ValueError(f"{who} scale must be a positive finite number; got {shown(self.scale)}")
             object.__setattr__(self, "scale", float(self.scale))
         if self.range is not None:
-            low, high = (float(v) for v in self.range)
-            if not low < high:
-                raise ValueError(f'Factor "{self.name}" range must be (low, high) with low < high; got {self.range!r}')
-            object.__setattr__(self, "range", (low, high))
+            object.__setattr__(self, "range", _checked_range(self.range, who))
 
     @property
     def resolved(self) -> bool:
@@ -153,15 +163,43 @@ class Factor:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Factor:
-        """Inverse of :meth:`to_dict`."""
-        fields = dict(values)
-        if fields.get("range") is not None:
-            fields["range"] = tuple(fields["range"])
-        return cls(**fields)
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming the key, for a key that is not a field, no ``name``, or a
+            field of the wrong type or value (as the constructor checks them).
+        """
+        name = values.get("name") if isinstance(values, Mapping) else None
+        what = f'Factor "{name}"' if isinstance(name, str) else "Factor"
+        return cls(**check_keys(values, _FIELDS, what=what, required=("name",)))  # type: ignore[arg-type]
+
+
+_FIELDS = tuple(f.name for f in fields(Factor))
+
+INT64_BOUND = 2.0**63
+"""Whole numbers from -2**63 up to (not including) this bound fit a 64-bit integer column; larger ones
+(3e19, say) are continuous values, kept as floats."""
+
+
+def is_count_value(values: Any) -> np.ndarray:
+    """Elementwise: whether each value is a whole number that a 64-bit integer holds exactly.
+
+    Examples
+    --------
+    >>> from bayes_ubpr.factors import is_count_value
+    >>> is_count_value([2.0, 2.5, 3e19]).tolist()
+    [True, False, False]
+    """
+    x = np.asarray(values, dtype=float)
+    return (x == np.round(x)) & (x >= -INT64_BOUND) & (x < INT64_BOUND)
 
 
 def infer_kind(values: Any) -> FactorKind:
     """Kind of a numeric column: 0/1 → "binary", whole numbers → "count", else "continuous".
+
+    Whole numbers beyond the range of a 64-bit integer (see :func:`is_count_value`) are "continuous".
 
     Examples
     --------
@@ -172,7 +210,7 @@ def infer_kind(values: Any) -> FactorKind:
     x = np.asarray(values, dtype=float)
     if np.isin(x, (0.0, 1.0)).all():
         return "binary"
-    if np.all(x == np.round(x)):
+    if np.all(is_count_value(x)):
         return "count"
     return "continuous"
 
@@ -194,5 +232,18 @@ def _data_scale(x: np.ndarray, kind: str) -> float:
     return float(x.std(ddof=1)) if len(x) > 1 else 0.0
 
 
-def _is_positive_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+def _checked_range(value: object, who: str) -> tuple[float, float]:
+    """Return a factor's range as two floats after checking it is a pair of finite numbers, low < high."""
+    expected = f"{who} range must be a pair of finite numbers (low, high)"
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise TypeError(f"{expected}; got {describe_value(value)}")
+    if len(value) != 2:
+        raise ValueError(f"{expected}; got {len(value)} value(s): {shown(value)}")
+    if not all(is_real(v) for v in value):
+        raise TypeError(f"{expected}; got {shown(value)}")
+    if not all(is_finite_real(v) for v in value):
+        raise ValueError(f"{expected}; got {shown(value)}")
+    low, high = (float(v) for v in value)
+    if not low < high:
+        raise ValueError(f"{who} range must be (low, high) with low < high; got {value!r}")
+    return low, high

@@ -74,13 +74,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from bayes_ubpr._validate import check_choice, check_names
+from bayes_ubpr._validate import (
+    check_choice,
+    check_keys,
+    check_names,
+    check_text,
+    describe_value,
+    is_finite_real,
+    shown,
+)
 from bayes_ubpr.data import FactorLike, as_factors
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.paper import N_CASES, N_PATIENTS, table5
@@ -198,13 +206,13 @@ class Prior:
     def __post_init__(self) -> None:
         check_choice(self.family, FAMILIES, name="Prior family")
         check_choice(self.per, ("unit", "sd"), name="Prior per")
-        if not _is_finite_number(self.mu):
-            raise ValueError(f"Prior mu must be a finite number; got {self.mu!r}")
-        if not _is_finite_number(self.sigma) or self.sigma <= 0:
-            raise ValueError(f"Prior sigma must be a positive finite number; got {self.sigma!r}")
+        if not is_finite_real(self.mu):
+            raise ValueError(f"Prior mu must be a finite number; got {shown(self.mu)}")
+        if not is_finite_real(self.sigma) or self.sigma <= 0:
+            raise ValueError(f"Prior sigma must be a positive finite number; got {shown(self.sigma)}")
         if self.family == "student_t":
-            if self.nu is None or not _is_finite_number(self.nu) or self.nu <= 0:
-                raise ValueError(f"A student_t Prior needs nu > 0 (degrees of freedom); got nu={self.nu!r}")
+            if self.nu is None or not is_finite_real(self.nu) or self.nu <= 0:
+                raise ValueError(f"A student_t Prior needs nu > 0 (degrees of freedom); got nu={shown(self.nu)}")
             object.__setattr__(self, "nu", float(self.nu))
         elif self.nu is not None:
             raise ValueError(f"nu applies only to the student_t family, not {self.family}")
@@ -221,6 +229,21 @@ class Prior:
         """Plain-Python form, for storing in ``InferenceData.attrs``."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], *, what: str = "Prior") -> Prior:
+        """Inverse of :meth:`to_dict` (a field left out takes its default); ``what`` names the prior in errors.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming the prior and the key, for an unknown key or an invalid value.
+        """
+        settings = check_keys(values, _PRIOR_FIELDS, what=what)
+        try:
+            return cls(**settings)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{what}: {error}") from None
+
     def build(self, name: str, *, scale: Any = 1.0, **kwargs: Any) -> pt.TensorVariable:
         """Create this prior as a PyMC random variable inside a model context.
 
@@ -236,8 +259,12 @@ def _exp(x: float) -> float:
     return math.exp(x) if x < 709.0 else math.inf
 
 
-def _is_finite_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+_PRIOR_FIELDS = tuple(f.name for f in fields(Prior))
+
+
+def _check_intercept(owner: str, intercept: object) -> None:
+    if not isinstance(intercept, Prior):
+        raise TypeError(f"{owner} intercept must be a bayes_ubpr.priors.Prior; got {describe_value(intercept)}")
 
 
 def _known(factor: FactorLike) -> Factor:
@@ -371,7 +398,7 @@ def paper_priors(factors: Sequence[FactorLike], *, inflation: float = PAPER_INFL
     >>> paper_priors(["fascia_injury"])["fascia_injury"]
     Prior(family='normal', mu=1.336, sigma=0.846, nu=None, per='unit')
     """
-    if not _is_finite_number(inflation) or inflation < 1:
+    if not is_finite_real(inflation) or inflation < 1:
         raise ValueError(f"inflation must be a number >= 1 (1 = take the paper at face value); got {inflation!r}")
     published = table5().set_index("factor")
     priors = {}
@@ -434,8 +461,9 @@ class Horseshoe:
     def __post_init__(self) -> None:
         for name in ("expected_nonzero", "slab_scale", "slab_df"):
             value = getattr(self, name)
-            if not _is_finite_number(value) or value <= 0:
+            if not is_finite_real(value) or value <= 0:
                 raise ValueError(f"Horseshoe {name} must be a positive number; got {value!r}")
+        _check_intercept("Horseshoe", self.intercept)
 
     def global_scale(self, n_factors: int, n_obs: int) -> float:
         """Return tau0, the scale of the global shrinkage parameter."""
@@ -472,8 +500,9 @@ class Horseshoe:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Horseshoe:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**{**values, "intercept": Prior(**values["intercept"])})
+        """Inverse of :meth:`to_dict`; raises ValueError or TypeError naming a missing, unknown or invalid key."""
+        stored = check_keys(values, [f.name for f in fields(cls)], what="horseshoe priors", required=("intercept",))
+        return cls(**{**stored, "intercept": Prior.from_dict(stored["intercept"], what="horseshoe intercept")})  # type: ignore[arg-type]
 
 
 def _half_cauchy(name: str, scale: Any, **kwargs: Any) -> pt.TensorVariable:
@@ -534,8 +563,21 @@ class DomainShrinkage:
     def __post_init__(self) -> None:
         for name in ("global_scale", "domain_spread"):
             value = getattr(self, name)
-            if not _is_finite_number(value) or value <= 0:
+            if not is_finite_real(value) or value <= 0:
                 raise ValueError(f"DomainShrinkage {name} must be a positive number; got {value!r}")
+        _check_intercept("DomainShrinkage", self.intercept)
+        if self.domains is not None and not (
+            isinstance(self.domains, Mapping)
+            and all(
+                isinstance(domain, str) and not isinstance(members, str) and isinstance(members, Sequence)
+                for domain, members in self.domains.items()
+            )
+            and all(isinstance(member, str) for members in self.domains.values() for member in members)
+        ):
+            raise TypeError(
+                "DomainShrinkage domains must map each domain name to a sequence of factor names; "
+                f"got {describe_value(self.domains)}"
+            )
 
     def domain_of(self, factors: Sequence[FactorLike]) -> list[str]:
         """Domain name of each factor, in order: from ``domains`` if given, else the Factor's own ``domain``."""
@@ -590,10 +632,14 @@ class DomainShrinkage:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> DomainShrinkage:
-        """Inverse of :meth:`to_dict`."""
-        stored = values["domains"]
-        domains = None if stored is None else {d: tuple(members) for d, members in stored.items()}
-        return cls(values["global_scale"], values["domain_spread"], domains, Prior(**values["intercept"]))
+        """Inverse of :meth:`to_dict`; raises ValueError or TypeError naming a missing, unknown or invalid key."""
+        keys = [f.name for f in fields(cls)]
+        stored = check_keys(values, keys, what="domains priors", required=keys)
+        domains = stored["domains"]
+        if isinstance(domains, Mapping):
+            domains = {d: tuple(members) if isinstance(members, list) else members for d, members in domains.items()}
+        intercept = Prior.from_dict(stored["intercept"], what="domains intercept")  # type: ignore[arg-type]
+        return cls(stored["global_scale"], stored["domain_spread"], domains, intercept)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -622,7 +668,7 @@ class PopulationPrevalence:
     def __post_init__(self) -> None:
         for name in ("alpha", "beta"):
             value = getattr(self, name)
-            if not _is_finite_number(value) or value <= 0:
+            if not is_finite_real(value) or value <= 0:
                 raise ValueError(f"PopulationPrevalence {name} must be a positive number; got {value!r}")
 
     @classmethod
@@ -790,12 +836,22 @@ def priors_from_dict(values: Mapping[str, Any]) -> PriorsLike:
     >>> priors_from_dict({"mapping": {"depression": {"family": "normal", "mu": 0.0, "sigma": 1.0}}})
     {'depression': Prior(family='normal', mu=0.0, sigma=1.0, nu=None, per='unit')}
     """
+    kinds = ("preset", "mapping", *_STRUCTURES)
+    if not isinstance(values, Mapping):
+        raise TypeError(
+            f"stored priors must be a table with one key ({', '.join(kinds)}); got {describe_value(values)}"
+        )
+    if len(values) != 1:
+        raise ValueError(f"stored priors must have one key ({', '.join(kinds)}); got {list(values)}")
     ((kind, content),) = values.items()
+    check_choice(kind, kinds, name="stored priors kind")
     if kind == "preset":
-        return str(content)
+        check_text(content, name="stored priors preset")
+        return content
     if kind == "mapping":
-        return {key: Prior(**prior) for key, prior in content.items()}
-    check_choice(kind, tuple(_STRUCTURES), name="stored prior structure")
+        if not isinstance(content, Mapping):
+            raise TypeError(f"stored priors mapping must be a table of priors by factor; got {describe_value(content)}")
+        return {key: Prior.from_dict(prior, what=f'stored prior of "{key}"') for key, prior in content.items()}
     return _STRUCTURES[kind].from_dict(content)
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from bayes_ubpr._validate import check_choice, check_names
+from bayes_ubpr._validate import check_choice, check_keys, check_names, describe_value, one_line
 from bayes_ubpr.data import FactorLike, as_factors
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
@@ -251,20 +251,31 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelSpec:
-        """Inverse of :meth:`to_dict`."""
-        prevalence = values["population_prevalence"]
-        if isinstance(prevalence, Mapping):
-            prevalence = PopulationPrevalence(prevalence["beta_alpha"], prevalence["beta_beta"])
+        """Inverse of :meth:`to_dict`.
+
+        Every field is checked, as the dict may come from a saved fit that
+        was edited by hand.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming the field, for a missing or unknown field, or a field of
+            the wrong type or value (as the constructor, :class:`Factor`,
+            :class:`Prior` and the prior structures check them).
+        """
+        stored = check_keys(values, _SPEC_FIELDS, what="model specification", required=_SPEC_FIELDS[:-1])
         return cls(
-            factors=tuple(Factor.from_dict(f) for f in values["factors"]),
-            outcome=values["outcome"],
-            priors=priors_from_dict(values["priors"]),
-            design=values["design"],
-            population_prevalence=prevalence,
-            group=values["group"],
-            varying_slopes=tuple(values["varying_slopes"]),
+            factors=_read_field("factors", stored["factors"], _stored_factors),
+            outcome=stored["outcome"],  # type: ignore[arg-type]
+            priors=_read_field("priors", stored["priors"], priors_from_dict),
+            design=stored["design"],  # type: ignore[arg-type]
+            population_prevalence=_read_field(
+                "population_prevalence", stored["population_prevalence"], _stored_prevalence
+            ),
+            group=stored["group"],  # type: ignore[arg-type]
+            varying_slopes=_read_field("varying_slopes", stored["varying_slopes"], _stored_names),
             # fits saved before population_mapping existed used the Prentice-Pyke offset
-            population_mapping=values.get("population_mapping", "offset"),
+            population_mapping=stored.get("population_mapping", "offset"),  # type: ignore[arg-type]
         )
 
     def to_attrs(self) -> dict[str, str]:
@@ -278,7 +289,11 @@ class ModelSpec:
         Raises
         ------
         ValueError
-            If ``idata`` is not a bayes_ubpr fit.
+            If ``idata`` is not a bayes_ubpr fit, or its stored specification
+            is not one a fit writes (not JSON, a field missing, unknown, of
+            the wrong type or value, a factor without its kind or scale, a
+            case-control design without its prevalence): the message names
+            the field.
 
         Examples
         --------
@@ -290,7 +305,13 @@ class ModelSpec:
         """
         attrs = getattr(idata, "attrs", None) or {}
         if _SPEC_ATTR in attrs:
-            return cls.from_dict(json.loads(attrs[_SPEC_ATTR]))
+            values = _json_attr(attrs, _SPEC_ATTR)
+            try:
+                spec = cls.from_dict(values)
+                _check_fitted(spec)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{_SPEC_ATTR}: {one_line(error)}") from None
+            return spec
         if "factors" in attrs and "priors" in attrs:
             return _from_version_0_1_attrs(attrs)
         raise ValueError("not a bayes_ubpr fit: its attrs hold no model specification")
@@ -351,27 +372,99 @@ def _default_prevalence(attrs: Mapping[str, Any], outcome: str) -> PopulationPre
     )
 
 
+_SPEC_FIELDS = (
+    "factors",
+    "outcome",
+    "priors",
+    "design",
+    "population_prevalence",
+    "group",
+    "varying_slopes",
+    "population_mapping",  # last: optional (fits saved before it existed)
+)
+
+
+def _read_field(key: str, value: object, read: Callable[[Any], Any]) -> Any:
+    """Return ``read(value)``; an error says which field, ``key``, it is about."""
+    try:
+        return read(value)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f'field "{key}": {one_line(error)}') from None
+
+
+def _stored_factors(value: object) -> tuple[Factor, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"must be a list of factors; got {describe_value(value)}")
+    return tuple(Factor.from_dict(item) for item in value)
+
+
+def _stored_names(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise TypeError(f"must be a list of factor names; got {describe_value(value)}")
+    return tuple(value)
+
+
+def _stored_prevalence(value: object) -> Any:
+    """Return a stored prevalence, a Beta prior's parameters as a PopulationPrevalence (the spec checks the rest)."""
+    if not isinstance(value, Mapping):
+        return value
+    keys = ("beta_alpha", "beta_beta")
+    check_keys(value, keys, what="population_prevalence", required=keys)
+    return PopulationPrevalence(value["beta_alpha"], value["beta_beta"])
+
+
+def _json_attr(attrs: Mapping[str, Any], key: str, default: str | None = None) -> Any:
+    """Decode a JSON attribute of a fit (``default`` if it has none), naming it if it is not JSON text."""
+    text = attrs[key] if default is None else attrs.get(key, default)
+    if not isinstance(text, str):
+        raise ValueError(f"{key} must be JSON text; got {describe_value(text)}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"{key} is not valid JSON ({one_line(error)})") from None
+
+
+def _check_fitted(spec: ModelSpec) -> None:
+    """Raise ValueError naming the field if ``spec`` lacks what a fit records (kinds, scales, prevalence, priors)."""
+    for factor in spec.factors:
+        if factor.kind is None or factor.scale is None:
+            missing = "kind" if factor.kind is None else "scale"
+            raise ValueError(f'field "factors": factor "{factor.name}" has no {missing}; a fit records both')
+    if spec.design == "case_control" and spec.population_prevalence is None:
+        raise ValueError('field "population_prevalence": a case-control fit records its prevalence; got null')
+    try:
+        spec.prior_spec()
+    except (TypeError, ValueError) as error:
+        raise ValueError(f'field "priors": {one_line(error)}') from None
+
+
+_PRIORS_0_1_KEYS = ("name", "kind", "intercept", "coefficients", "structure")
+
+
 def _from_version_0_1_attrs(attrs: Mapping[str, Any]) -> ModelSpec:
     """Read a fit saved by bayes_ubpr 0.1, which stored its settings as separate attrs."""
-    stored = json.loads(attrs["priors"])
-    priors: PriorsLike
-    if stored["name"] in ("default", "paper", "sceptical") or stored["kind"] != "independent":
-        priors = stored["name"]
-    else:
-        priors = {f: Prior(**p) for f, p in stored["coefficients"].items()} | {
-            "intercept": Prior(**stored["intercept"])
-        }
-    prevalence = json.loads(attrs.get("population_prevalence", "null"))
-    if isinstance(prevalence, Mapping):
-        prevalence = PopulationPrevalence(prevalence["beta_alpha"], prevalence["beta_beta"])
-    return ModelSpec(
-        factors=tuple(json.loads(attrs["factors"])),
-        priors=priors,
-        design=attrs.get("design", "cohort"),
-        population_prevalence=prevalence,
-        group=attrs.get("group") or None,
-        varying_slopes=tuple(json.loads(attrs.get("varying_slopes", "[]"))),
-    )
+    try:
+        stored = check_keys(_json_attr(attrs, "priors"), _PRIORS_0_1_KEYS, what="priors", required=("name", "kind"))
+        priors: PriorsLike
+        if stored["name"] in ("default", "paper", "sceptical") or stored["kind"] != "independent":
+            priors = stored["name"]  # type: ignore[assignment]
+        else:
+            coefficients = stored.get("coefficients")
+            if not isinstance(coefficients, Mapping):
+                raise TypeError(f"priors coefficients must be a table of priors; got {describe_value(coefficients)}")
+            priors = {f: Prior.from_dict(p, what=f'prior of "{f}"') for f, p in coefficients.items()} | {
+                "intercept": Prior.from_dict(stored.get("intercept"), what='prior of "intercept"')  # type: ignore[arg-type]
+            }
+        return ModelSpec(
+            factors=_read_field("factors", _json_attr(attrs, "factors"), _stored_names),
+            priors=priors,
+            design=attrs.get("design", "cohort"),
+            population_prevalence=_stored_prevalence(_json_attr(attrs, "population_prevalence", "null")),
+            group=attrs.get("group") or None,
+            varying_slopes=_read_field("varying_slopes", _json_attr(attrs, "varying_slopes", "[]"), _stored_names),
+        )
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"its settings (saved by bayes_ubpr 0.1): {one_line(error)}") from None
 
 
 _FACTOR_FILE_KEYS = ("kind", "label", "unit", "scale", "range", "domain", "coding", "prior")
@@ -415,8 +508,13 @@ def read_factor_file(path: str | os.PathLike[str]) -> tuple[tuple[Factor, ...], 
     Raises
     ------
     ValueError
-        Naming the file and the key, for invalid TOML, no ``[factors]``
-        table, an unknown key, an unknown kind or an invalid prior.
+        Naming the file, the ``[factors.<column>]`` table and the key, for
+        invalid TOML, no ``[factors]`` table, an unknown key (with "did you
+        mean"), or a value of the wrong type or out of range: every key is
+        checked as :class:`~bayes_ubpr.factors.Factor` and
+        :class:`~bayes_ubpr.priors.Prior` check their fields (a label that is
+        not a string, a scale that is not a positive number, a range that is
+        not two numbers low < high, an unknown kind or prior family...).
     FileNotFoundError
         If there is no such file.
 
@@ -445,11 +543,10 @@ def read_factor_file(path: str | os.PathLike[str]) -> tuple[tuple[Factor, ...], 
     factors, priors = [], {}
     for name, entry in content["factors"].items():
         where = f"{file}: [factors.{name}]"
-        if not isinstance(entry, dict):
-            raise ValueError(f"{where} must be a table of settings")
-        bad = [key for key in entry if key not in _FACTOR_FILE_KEYS]
-        if bad:
-            raise ValueError(f"{where} has unknown key {bad[0]!r}; allowed: {', '.join(_FACTOR_FILE_KEYS)}")
+        try:
+            check_keys(entry, _FACTOR_FILE_KEYS, what=where)
+        except (TypeError, ValueError) as error:
+            raise ValueError(str(error)) from None
         settings = {key: value for key, value in entry.items() if key != "prior"}
         try:
             base = RISK_FACTORS.get(name)
@@ -463,8 +560,7 @@ def read_factor_file(path: str | os.PathLike[str]) -> tuple[tuple[Factor, ...], 
 
 def _file_prior(entry: object) -> Prior:
     if not isinstance(entry, dict):
-        raise ValueError("prior must be a table such as { family = 'normal', mu = 0, sigma = 1 }")
-    bad = [key for key in entry if key not in _PRIOR_KEYS]
-    if bad:
-        raise ValueError(f"prior has unknown key {bad[0]!r}; allowed: {', '.join(_PRIOR_KEYS)}")
-    return Prior(**entry)
+        raise ValueError(
+            f"prior must be a table such as {{ family = 'normal', mu = 0, sigma = 1 }}; got {describe_value(entry)}"
+        )
+    return Prior(**check_keys(entry, _PRIOR_KEYS, what="prior"))  # type: ignore[arg-type]
