@@ -444,6 +444,8 @@ class TestAudit:
             audit(tables=[paper.as_printed("table4")], across=False)
         with pytest.raises(ValueError, match="n_replicates must be >= 40"):
             audit(n_replicates=10)
+        with pytest.raises(ValueError, match="seed must be a non-negative integer; got -5"):
+            audit(seed=-5, across=True, n_replicates=40)
 
     def test_old_paper_audit_path_still_works_with_a_warning(self):
         with pytest.warns(DeprecationWarning, match="use bayes_ubpr.audit.audit"):
