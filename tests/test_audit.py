@@ -447,6 +447,32 @@ class TestAudit:
         with pytest.raises(ValueError, match="seed must be a non-negative integer; got -5"):
             audit(seed=-5, across=True, n_replicates=40)
 
+    @pytest.mark.parametrize(
+        ("name", "column", "key", "row"),
+        [
+            ("table5", "SE", "factor", "fascia_injury"),
+            ("table4", "p", "factor", "sex_male"),
+            ("table2", "satisfactory_mean", "time", "immediate"),
+        ],
+    )
+    def test_a_non_number_cell_names_its_table_column_and_row(self, name, column, key, row):
+        table = paper.as_printed(name)
+        table.loc[1, column] = "abc"
+        message = (
+            rf'{name} column "{column}" is not a number in the row\(s\) with index label 1 \({key} {row}\): \'abc\''
+        )
+        with pytest.raises(ValueError, match=message):
+            audit(tables={name: table}, across=False)
+
+    def test_non_numbers_in_the_cross_table_checks_name_their_rows(self):
+        table = paper.as_printed("table5")
+        table.loc[[0, 3], "B"] = ["abc", "1,2"]
+        message = (
+            r"table5 column \"B\" .* index label 0 \(factor bmd_tscore_abs\): 'abc', 3 \(factor n_fractures\): '1,2'"
+        )
+        with pytest.raises(ValueError, match=message):
+            across.audit_across_tables(table5=table, n_replicates=40)
+
     def test_old_paper_audit_path_still_works_with_a_warning(self):
         with pytest.warns(DeprecationWarning, match="use bayes_ubpr.audit.audit"):
             old = paper.audit
