@@ -24,6 +24,7 @@ from bayes_ubpr.audit import (
     SEVERITIES,
     across,
     audit,
+    granularity,
     grim,
     grim_sums,
     grimmer,
@@ -143,6 +144,76 @@ class TestGranularity:
     def test_bad_input(self, call, error, match):
         with pytest.raises(error, match=match):
             call()
+
+
+# A request whose size is set by the caller: answered in constant time, or refused before any work.
+
+#: Run in a child process limited to 2 GB of address space and 60 s, with the granularity module
+#: loaded on its own (not the package, whose import brings PyMC): code without the guards fails
+#: these checks by running out of memory or time, instead of taking the machine down.
+_BOUNDED_CHECKS = """
+import resource, sys, types
+resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+for name, folder in (("bayes_ubpr", ""), ("bayes_ubpr.audit", "/audit")):
+    sys.modules[name] = package = types.ModuleType(name)
+    package.__path__ = [sys.argv[1] + folder]
+import pytest
+from bayes_ubpr.audit.granularity import grim, grim_sums, grimmer
+
+assert grim("3.5", 10**12)  # 10**11 totals fit: none is listed
+with pytest.raises(ValueError, match=r"grim_sums: 100,000,000,001 whole-number totals .*more than MAX_TOTALS"):
+    grim_sums("3.5", 10**12)
+with pytest.raises(ValueError, match=r"mean_decimals must be at most 15 \\(MAX_DIGITS\\); got 1000000000"):
+    grim("3.5", 10, decimals=10**9)
+for call, name in [
+    (lambda: grim("1e-999999999", 10), "mean"),
+    (lambda: grim("1e999999999", 10), "mean"),
+    (lambda: grimmer("3.5", "1e-999999999", 10), "sd"),
+    (lambda: grim("3.5", 10, unit="1e-999999999"), "unit"),
+    (lambda: grim("3.5", 10, bounds=(0, "1e999999999")), "the high bound"),
+]:
+    with pytest.raises(ValueError, match=f"{name} must have at most 15 digits before and after the point"):
+        call()
+print("bounded")
+"""
+
+
+class TestRequestSize:
+    def test_grim_answers_in_constant_time_where_it_is_uninformative(self):
+        # n >= 10**d: every mean printed to d decimals is attainable; 10**30 values could never be enumerated
+        assert grim("3.5", 10**30) and grim("3.48", 10**30) and grim("3.48", 10**30, unit="0.5")
+        assert not grim("3.5", 10**30, bounds=(0, 3))  # the bounds still decide
+        assert grim("3.48", 99) and not grim("3.48", 20)  # below 10**2 GRIM still tells
+
+    def test_grim_sums_and_grimmer_go_through_at_most_max_totals(self):
+        assert len(grim_sums("3.5", 999_999)) == 100_000  # 3449997 .. 3549996
+        message = (
+            r"grim_sums: 100,001 whole-number totals of n=1,000,000 values fit the mean '3.5', more than MAX_TOTALS "
+            r"\(100,000\) to go through. GRIM is uninformative here: n >= unit \* 10\*\*1 \(unit 1\), so every mean "
+            r"printed to 1 decimal\(s\) is attainable; grim\(\) answers in constant time"
+        )
+        with pytest.raises(ValueError, match=message):
+            grim_sums("3.5", 1_000_000)
+        assert grimmer("3.5", "1.2", 999_999)
+        with pytest.raises(ValueError, match=r"grimmer: 100,000,000,000,000,000,000,000,000,001 whole-number totals"):
+            grimmer("3.5", "1.2", 10**30)
+        with pytest.raises(ValueError, match=r"n >= unit \* 10\*\*2 \(unit '0.1'\).*GRIMMER is not run on samples so"):
+            grimmer("3.50", "1.2", 10**8, unit="0.1")
+        assert granularity.MAX_TOTALS == 100_000
+
+    def test_huge_digits_and_lists_are_refused_within_memory_and_time(self):
+        import subprocess
+        import sys
+
+        import bayes_ubpr
+
+        run = subprocess.run(
+            [sys.executable, "-c", _BOUNDED_CHECKS, bayes_ubpr.__path__[0]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0 and run.stdout.strip() == "bounded", run.stderr[-2000:]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -444,6 +515,34 @@ class TestAudit:
             audit(tables=[paper.as_printed("table4")], across=False)
         with pytest.raises(ValueError, match="n_replicates must be >= 40"):
             audit(n_replicates=10)
+        with pytest.raises(ValueError, match="seed must be a non-negative integer; got -5"):
+            audit(seed=-5, across=True, n_replicates=40)
+
+    @pytest.mark.parametrize(
+        ("name", "column", "key", "row"),
+        [
+            ("table5", "SE", "factor", "fascia_injury"),
+            ("table4", "p", "factor", "sex_male"),
+            ("table2", "satisfactory_mean", "time", "immediate"),
+        ],
+    )
+    def test_a_non_number_cell_names_its_table_column_and_row(self, name, column, key, row):
+        table = paper.as_printed(name)
+        table.loc[1, column] = "abc"
+        message = (
+            rf'{name} column "{column}" is not a number in the row\(s\) with index label 1 \({key} {row}\): \'abc\''
+        )
+        with pytest.raises(ValueError, match=message):
+            audit(tables={name: table}, across=False)
+
+    def test_non_numbers_in_the_cross_table_checks_name_their_rows(self):
+        table = paper.as_printed("table5")
+        table.loc[[0, 3], "B"] = ["abc", "1,2"]
+        message = (
+            r"table5 column \"B\" .* index label 0 \(factor bmd_tscore_abs\): 'abc', 3 \(factor n_fractures\): '1,2'"
+        )
+        with pytest.raises(ValueError, match=message):
+            across.audit_across_tables(table5=table, n_replicates=40)
 
     def test_old_paper_audit_path_still_works_with_a_warning(self):
         with pytest.warns(DeprecationWarning, match="use bayes_ubpr.audit.audit"):

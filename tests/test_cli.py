@@ -105,10 +105,16 @@ def test_audit_command(tmp_path, capsys):
         assert counts.get(severity, 0) == int(checks)
 
 
-def test_audit_bad_replicates_is_one_line(capsys):
-    assert main(["audit", "--replicates", "5"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("bayes-ubpr audit: error:") and "n_replicates must be >= 40" in err
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--replicates", "5"], "--replicates must be at least 40; got 5"),
+        (["--seed", "-5"], "--seed must be a non-negative integer; got -5"),
+    ],
+)
+def test_audit_bad_integer_option_is_one_line_naming_it(options, message, capsys, no_work):
+    assert main(["audit", *options]) == 2
+    assert capsys.readouterr().err.strip() == f"bayes-ubpr audit: error: {message}"
 
 
 def test_fit_reads_a_latin1_file_with_encoding(tmp_path, capsys, monkeypatch):

@@ -232,6 +232,33 @@ def test_a_corrupt_excel_file_says_so(tmp_path, content):
         bu.load_cohort(path)
 
 
+def _zip_without_workbook() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "not a workbook")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"patient_id,ubpr\n1,0\n", "its content is neither an .xlsx workbook (a zip archive) nor an .xls one"),
+        (b"", "its content is neither an .xlsx workbook (a zip archive) nor an .xls one"),
+        (_zip_without_workbook(), "a zip archive without the workbook (xl/workbook.xml) of an .xlsx file"),
+    ],
+)
+def test_a_corrupt_excel_file_gives_a_reason_without_advice_no_option_follows(tmp_path, content, reason):
+    # pandas' own reason ends "you must specify an engine manually": no option of load_cohort chooses an engine
+    path = tmp_path / "cohort.xlsx"
+    path.write_bytes(content)
+    message = rf"^not a readable Excel file: {re.escape(str(path))} \({re.escape(reason)}\)$"
+    with pytest.raises(CohortValidationError, match=message):
+        bu.load_cohort(path)
+
+
 def test_a_corrupt_parquet_file_says_so(tmp_path):
     path = tmp_path / "cohort.parquet"
     path.write_bytes(b"PAR1 garbage")

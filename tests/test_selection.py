@@ -16,7 +16,7 @@ import bayes_ubpr as bu
 from bayes_ubpr.cli import main
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.posterior import pointwise_log_likelihood
-from bayes_ubpr.selection import _clusters, _forward_search, _kl, _project
+from bayes_ubpr.selection import _check_folds_vary, _clusters, _forward_search, _kl, _project
 
 # Fits of 120-patient samples with the horseshoe over many factors can diverge a little at tiny draw counts;
 # the warning is the fit's business (tested in test_model), not these tests'.
@@ -290,6 +290,43 @@ def test_select_factors_argument_errors(small_cohort):
         bu.select_factors([1, 2])
 
 
+def _no_fit(*args, **kwargs):
+    raise AssertionError("select_factors fitted before checking its folds")
+
+
+def test_a_factor_of_one_patient_is_refused_before_any_fit(small_cohort, monkeypatch):
+    # One patient carries "rare": whichever fold holds that patient, the other folds' patients hold it constant.
+    monkeypatch.setattr(bu.selection, "fit", _no_fit)
+    data = small_cohort.assign(rare=0)
+    data.loc[data.index[7], "rare"] = 1
+    message = (
+        r'factor "rare" differs from 0 in only 1 of 600 patient\(s\), all in cross-validation fold \d: refitted '
+        r"without that fold, the reference model would see rare constant \(0\).*Leave rare out of factors, or set "
+        r"n_folds=0 \(--folds 0\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        bu.select_factors(data, factors=["depression", "rare"], seed=1)
+
+
+def test_fold_check_names_the_fold_that_holds_every_carrier():
+    folds = np.arange(9) % 3
+    spread, together = np.zeros(9), np.zeros(9)
+    spread[[1, 2]], together[[1, 4]] = 1, 1  # carriers in folds 1 and 2; both in fold 1
+    varied = np.array([1.0, 2, 3, 1, 4, 1, 1, 5, 1])
+    _check_folds_vary(np.column_stack([spread, varied]), ["a", "b"], folds)
+    with pytest.raises(
+        ValueError, match=r'"a" differs from 0 in only 2 of 9 patient\(s\), all in cross-validation fold 1'
+    ):
+        _check_folds_vary(np.column_stack([together, varied]), ["a", "b"], folds)
+    counts = np.ones(9)
+    counts[[2, 5, 8]] = [2, 3, 2]  # three carriers, all in fold 2
+    with pytest.raises(
+        ValueError, match=r'"b" differs from 1 in only 3 of 9 patient\(s\), all in cross-validation fold 2'
+    ):
+        _check_folds_vary(np.column_stack([spread, counts]), ["a", "b"], folds)
+    _check_folds_vary(np.zeros((4, 1)), ["constant"], np.array([0, 1, 0, 1]))  # the reference fit refuses this one
+
+
 # ------------------------------------------------------------------------------------------------
 # CLI and report
 # ------------------------------------------------------------------------------------------------
@@ -304,6 +341,18 @@ def test_cli_select_bad_input_is_one_line(tmp_path, small_cohort, capsys):
     assert len(err) == 1 and err[0].startswith("bayes-ubpr select: error:") and "nonsense_factor" in err[0]
     assert main(["select", str(path), "--out", str(tmp_path / "missing")]) == 2
     assert "--out: folder" in capsys.readouterr().err
+
+
+def test_cli_select_refuses_a_factor_of_one_patient_in_one_line(tmp_path, small_cohort, capsys, monkeypatch):
+    monkeypatch.setattr(bu.selection, "fit", _no_fit)
+    data = small_cohort.assign(rare=0)
+    data.loc[data.index[0], "rare"] = 1
+    path = tmp_path / "cohort.csv"
+    data.to_csv(path, index=False)
+    assert main(["select", str(path), "--factors", "depression", "rare"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('bayes-ubpr select: error: factor "rare" differs from 0 in only 1 of')
+    assert "(--folds 0)" in err[0]
 
 
 @pytest.mark.slow

@@ -151,6 +151,24 @@ def test_bad_input(small_fit, new_cohort):
     assert isinstance(new_cohort, pd.DataFrame)
 
 
+def test_a_cohort_below_the_recommended_events_warns_and_is_still_validated():
+    # Vergouwe et al. 2005 and Collins et al. 2016: at least 100 events and 100 non-events. 600 patients at 10%
+    # have about 60 events; 200 at 75% about 50 non-events. The metrics are computed all the same.
+    few_events = bu.simulate_cohort(n=600, prevalence=0.1, seed=3)
+    events = int(few_events["ubpr"].sum())
+    assert events < 100
+    expected = rf"has {events} event\(s\) and {600 - events} non-event\(s\).*unreliable below 100 events and 100 non"
+    with pytest.warns(bu.StatisticalWarning, match=expected + ".*Vergouwe"):
+        result = bu.validate_model("paper", few_events, prevalence=0.1, n_draws=60, seed=1)
+    assert result.performance["median"].notna().all()
+    few_non_events = bu.simulate_cohort(n=200, prevalence=0.75, seed=3)
+    non_events = int((few_non_events["ubpr"] == 0).sum())
+    assert 0 < non_events < 100 < len(few_non_events) - non_events
+    with pytest.warns(bu.StatisticalWarning, match=rf"and {non_events} non-event\(s\)"):
+        bu.validate_model("paper", few_non_events, prevalence=0.75, n_draws=60, seed=1)
+    assert bu.validation.RECOMMENDED_EVENTS == 100
+
+
 @pytest.mark.slow
 def test_report_gains_validation_sections(small_fit, new_cohort, tmp_path):
     result = bu.validate_model(small_fit, new_cohort, n_draws=60, seed=1)
@@ -196,6 +214,21 @@ class TestCommandLine:
         new_cohort.to_csv(cohort_path, index=False)
         assert main(["validate", "paper", str(cohort_path), "--prevalence", "0.3", "--draws", "60"]) == 0
         assert "published model (Table 5)" in capsys.readouterr().out
+
+    def test_three_patients_validate_with_one_warning_line(self, new_cohort, tmp_path, capsys):
+        # One event and two non-events: the table is printed, and stderr says, in one line, why not to trust it.
+        three = pd.concat([new_cohort[new_cohort["ubpr"] == 1].head(1), new_cohort[new_cohort["ubpr"] == 0].head(2)])
+        cohort_path = tmp_path / "three.csv"
+        three.to_csv(cohort_path, index=False)
+        assert main(["validate", "paper", str(cohort_path), "--draws", "60"]) == 0
+        captured = capsys.readouterr()
+        assert "in 3 patients" in captured.out
+        assert captured.err.splitlines() == [
+            "bayes-ubpr validate: warning: the validation cohort has 1 event(s) and 2 non-event(s): its performance "
+            "estimates (calibration slope, observed:expected, C statistic, ...) are unreliable below 100 events and "
+            "100 non-events (Vergouwe et al. 2005, doi:10.1016/j.jclinepi.2004.06.017; Collins et al. 2016, "
+            "doi:10.1002/sim.6787, prefer 200 events); read their intervals, not their medians"
+        ]
 
     @pytest.mark.parametrize(
         ("change", "extra", "message"),

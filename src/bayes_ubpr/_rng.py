@@ -11,6 +11,8 @@ def as_generator(seed: SeedLike) -> np.random.Generator:
     """Return a Generator for ``seed`` (None, int, SeedSequence or Generator)."""
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, (int, np.integer)) and seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed}")
     if seed is None or isinstance(seed, (int, np.integer, np.random.SeedSequence)):
         return np.random.default_rng(seed)
     raise TypeError(f"seed must be None, an int or a numpy.random.Generator; got {type(seed).__name__}")

@@ -382,6 +382,12 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 
 
 def _audit(args: argparse.Namespace) -> None:
+    from bayes_ubpr.audit._fits import MIN_REPLICATES
+
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer; got {args.seed}")
+    if args.replicates is not None and args.replicates < MIN_REPLICATES:
+        raise ValueError(f"--replicates must be at least {MIN_REPLICATES}; got {args.replicates}")
     findings = audit(full=args.all, n_replicates=args.replicates, seed=args.seed)
     counts = summary(findings)
     shown = findings if args.all else findings[findings["severity"] != "ok"]

@@ -254,12 +254,20 @@ def _read_table(file: Path, kind: str) -> tuple[pd.DataFrame, _RowNames]:
     except ImportError as error:
         raise CohortValidationError(f"Cannot read {file}: {one_line(error)} Re-save it as .xlsx or .csv.") from None
     except Exception as error:  # each engine (openpyxl, zipfile, pyarrow) raises its own types for a broken file
-        raise CohortValidationError(
-            f"not a readable {kind} file: {file} ({type(error).__name__}: {one_line(error)})"
-        ) from None
+        raise CohortValidationError(f"not a readable {kind} file: {file} ({_broken_file_reason(error)})") from None
     if kind == "Excel":
         return frame, _RowNames("Excel rows", lambda positions: [p + 2 for p in positions])
     return frame, _RowNames("Parquet rows", lambda positions: [p + 1 for p in positions], " (counting from 1)")
+
+
+def _broken_file_reason(error: Exception) -> str:
+    """Return what a reader said of a broken file, without advice that no option of ours lets the user follow."""
+    said = one_line(error)
+    if "you must specify an engine manually" in said:  # pandas: no Excel signature at the start of the file
+        return "its content is neither an .xlsx workbook (a zip archive) nor an .xls one"
+    if isinstance(error, KeyError) and said == "'zip'":  # pandas: a zip archive that holds no workbook
+        return "a zip archive without the workbook (xl/workbook.xml) of an .xlsx file"
+    return f"{type(error).__name__}: {said}"
 
 
 def _check_unique(columns: Sequence[object], *, where: str = "") -> None:

@@ -658,7 +658,7 @@ def validation_calibration_plot(result: ValidationResult, *, ax: Axes | None = N
     >>> import matplotlib.pyplot as plt
     >>> from bayes_ubpr import simulate_cohort, validate_model
     >>> from bayes_ubpr.plots import validation_calibration_plot
-    >>> result = validate_model("paper", simulate_cohort(n=800, prevalence=0.1, seed=3), prevalence=0.1,
+    >>> result = validate_model("paper", simulate_cohort(n=1300, prevalence=0.1, seed=3), prevalence=0.1,
     ...                         n_draws=100, seed=1)
     >>> ax = validation_calibration_plot(result)
     >>> ax.get_xlabel(), ax.get_ylabel()

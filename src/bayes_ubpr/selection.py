@@ -534,6 +534,26 @@ def _fold_indices(y: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.n
     return folds
 
 
+def _check_folds_vary(x: np.ndarray, names: Sequence[str], folds: np.ndarray) -> None:
+    """Refuse, before any fit, a factor that the patients outside some fold hold constant.
+
+    A factor constant in all the data is left to the reference fit, which
+    refuses it in its own words.
+    """
+    for fold in range(int(folds.max()) + 1):
+        kept = x[folds != fold]
+        for j in np.flatnonzero((kept == kept[0]).all(axis=0)):
+            name, value = names[int(j)], kept[0, j]
+            carriers = int((x[:, j] != value).sum())
+            if carriers:
+                raise ValueError(
+                    f'factor "{name}" differs from {value:g} in only {carriers} of {len(x)} patient(s), all in '
+                    f"cross-validation fold {fold}: refitted without that fold, the reference model would see "
+                    f"{name} constant ({value:g}) and could not estimate its odds ratio. Leave {name} out "
+                    "of factors, or set n_folds=0 (--folds 0) to select without cross-validating the search."
+                )
+
+
 def _submodel_eta(coef: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Log odds (draws, n) of a projected submodel: intercept and coefficients per row, standardised design z."""
     return coef[:, :1] + coef[:, 1:] @ z.T
@@ -619,10 +639,24 @@ def select_factors(
         If the data lack a factor or the outcome, or break the data contract.
     ValueError
         For ``n_folds`` of 1 or more than the smaller outcome class,
-        ``max_size`` above the number of factors, or a bad count.
+        ``max_size`` above the number of factors, or a bad count; and,
+        before any fit, for a factor that the patients outside one of the
+        folds hold constant (a factor carried by a single patient always
+        is), naming the factor, how many patients it varies in and the fold.
 
     Notes
     -----
+    A factor that varies in so few patients that one fold holds all of
+    them is refused rather than fitted around. Without that fold, the
+    reference model has no information on the factor (its odds ratio would
+    be its prior alone) and no scale to standardise it by, so every
+    cross-validated elpd of a submodel holding it would measure the prior,
+    not the data; and folds cannot be drawn to avoid this when one patient
+    carries the factor. A factor seen in one or two patients cannot be
+    selected on evidence in any case: leave it out (or pool it with a
+    related one), or set ``n_folds=0`` to search without cross-validation.
+    The check is made on the folds, drawn up front, before the first fit.
+
     PSIS-LOO of the submodels reuses the reference's leave-one-out weights
     and the search run on all the data, so it is optimistic for the sizes
     where the search chose among near ties; the K-fold estimates redo the
@@ -665,7 +699,10 @@ def select_factors(
         raise ValueError(f"n_folds ({n_folds}) exceeds the {smaller} patients of the smaller outcome class")
     root = np.random.SeedSequence(as_int_seed(seed))
     children = root.spawn(n_folds + 2)
-    fold_rng = np.random.default_rng(children[-1])
+    x_all = clean[names].to_numpy(dtype=float)
+    if n_folds:
+        folds = _fold_indices(y, n_folds, np.random.default_rng(children[-1]))
+        _check_folds_vary(x_all, names, folds)
 
     def run(frame: pd.DataFrame, child: np.random.SeedSequence) -> tuple[az.InferenceData, _Reference, tuple]:
         fit_seed, cluster_seed = (int(v) for v in child.generate_state(2) % (2**31 - 1))
@@ -702,8 +739,6 @@ def select_factors(
     cv = np.full((max_size + 1, len(y)), np.nan)
     ref_cv = np.full(len(y), np.nan)
     if n_folds:
-        folds = _fold_indices(y, n_folds, fold_rng)
-        x_all = clean[names].to_numpy(dtype=float)
         for fold in range(n_folds):
             test = folds == fold
             _, fold_ref, (fold_order, _, fold_coefs) = run(clean.loc[~test], children[fold + 1])

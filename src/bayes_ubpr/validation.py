@@ -8,6 +8,7 @@ on the data the model was fitted on.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,15 +22,43 @@ from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_positive_int, check_probability, did_you_mean, require_dataframe
 from bayes_ubpr.data import validate_cohort
+from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.model.mapping import intercept_for_weighted_mean
 from bayes_ubpr.paper import OUTCOME, PREVALENCE, SIX_FACTORS, table5
 from bayes_ubpr.posterior import _fitted_risk_draws, risk_draws
 
-__all__ = ["DEFAULT_THRESHOLDS", "ValidationResult", "intercept_for_mean_risk", "validate_model"]
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "RECOMMENDED_EVENTS",
+    "ValidationResult",
+    "intercept_for_mean_risk",
+    "validate_model",
+]
 
 DEFAULT_THRESHOLDS = np.round(np.arange(0.01, 0.51, 0.01), 2)
 """Threshold risks of the decision curves: 1% to 50% in steps of 1%."""
+
+RECOMMENDED_EVENTS = 100
+"""Fewest events, and fewest non-events, of a validation cohort whose performance estimates are reliable.
+
+Vergouwe et al. (2005) found that a validation study needs at least 100
+events and 100 non-events to detect a clinically relevant loss of
+performance; Collins, Ogundimu & Altman (2016) found calibration (slope,
+observed:expected, the calibration curve) biased and imprecise below 100
+events and recommend at least 100, preferably 200. Below this number
+:func:`validate_model` warns; with no event or no non-event at all it
+refuses, because then no metric of discrimination or calibration exists.
+
+Vergouwe Y, Steyerberg EW, Eijkemans MJC, Habbema JDF (2005). Substantial
+effective sample sizes were required for external validation studies of
+predictive logistic regression models. Journal of Clinical Epidemiology
+58(5):475-483. doi:10.1016/j.jclinepi.2004.06.017
+
+Collins GS, Ogundimu EO, Altman DG (2016). Sample size considerations for
+the external validation of a multivariable prognostic model: a resampling
+study. Statistics in Medicine 35(2):214-226. doi:10.1002/sim.6787
+"""
 
 PAPER = "paper"
 
@@ -95,12 +124,12 @@ class ValidationResult:
     Examples
     --------
     >>> from bayes_ubpr import simulate_cohort, validate_model
-    >>> cohort = simulate_cohort(n=800, prevalence=0.1, seed=3)
+    >>> cohort = simulate_cohort(n=1300, prevalence=0.1, seed=3)  # at least 100 events and 100 non-events
     >>> result = validate_model("paper", cohort, prevalence=0.1, n_draws=200, seed=1)
     >>> result.performance["metric"].tolist()[:3]
     ['calibration_in_the_large', 'calibration_slope', 'auc']
     >>> str(result).splitlines()[0]
-    'External validation of the published model (Table 5) in 800 patients (81 events)'
+    'External validation of the published model (Table 5) in 1300 patients (143 events)'
     """
 
     performance: pd.DataFrame
@@ -162,6 +191,22 @@ def _metric_draws(
         )
     values.update(metrics._indices_of_curves(rows, smoothed))
     return values, rows, smoothed
+
+
+def _warn_if_few_events(y: np.ndarray) -> None:
+    """Warn when the cohort has fewer events or non-events than :data:`RECOMMENDED_EVENTS`."""
+    events = int(y.sum())
+    non_events = len(y) - events
+    if min(events, non_events) < RECOMMENDED_EVENTS:
+        warnings.warn(
+            f"the validation cohort has {events} event(s) and {non_events} non-event(s): its performance "
+            f"estimates (calibration slope, observed:expected, C statistic, ...) are unreliable below "
+            f"{RECOMMENDED_EVENTS} events and {RECOMMENDED_EVENTS} non-events (Vergouwe et al. 2005, "
+            "doi:10.1016/j.jclinepi.2004.06.017; Collins et al. 2016, doi:10.1002/sim.6787, prefer 200 events); "
+            "read their intervals, not their medians",
+            StatisticalWarning,
+            stacklevel=3,
+        )
 
 
 def _thin(draws: np.ndarray, n_draws: int) -> np.ndarray:
@@ -317,13 +362,22 @@ def validate_model(
     ------
     CohortValidationError
         If the cohort lacks a factor of the model or the outcome, has only
-        one outcome class, or has a factor that is not of the model's kind
-        (a binary factor with values other than 0/1, a fractional count).
+        one outcome class (no event or no non-event: no metric exists), or
+        has a factor that is not of the model's kind (a binary factor with
+        values other than 0/1, a fractional count).
     ValueError
         For a threshold outside (0, 1), a bad ``prob`` or ``prevalence``,
         ``prevalence`` with a cohort fit, or an unknown model name.
     TypeError
         If ``model`` is neither a fit nor a string.
+
+    Warns
+    -----
+    StatisticalWarning
+        If the cohort has fewer than :data:`RECOMMENDED_EVENTS` (100) events
+        or non-events, the minimum of Vergouwe et al. (2005) and Collins et
+        al. (2016) for a validation study: the metrics are still computed,
+        but their estimates are unreliable and their intervals wide.
 
     Notes
     -----
@@ -338,6 +392,16 @@ def validate_model(
 
     References
     ----------
+    Vergouwe Y, Steyerberg EW, Eijkemans MJC, Habbema JDF (2005). Substantial
+    effective sample sizes were required for external validation studies of
+    predictive logistic regression models. Journal of Clinical Epidemiology
+    58(5):475-483. doi:10.1016/j.jclinepi.2004.06.017
+
+    Collins GS, Ogundimu EO, Altman DG (2016). Sample size considerations
+    for the external validation of a multivariable prognostic model: a
+    resampling study. Statistics in Medicine 35(2):214-226.
+    doi:10.1002/sim.6787
+
     Austin PC, Steyerberg EW (2019). The Integrated Calibration Index (ICI)
     and related metrics for quantifying the calibration of logistic
     regression models. Statistics in Medicine 38(21):4051-4065.
@@ -363,6 +427,7 @@ def validate_model(
     risk, clean, assumed = _model_risks(model, cohort, prevalence=prevalence, n_draws=n_draws, rng=rng)
     outcome = OUTCOME if isinstance(model, str) else _fit_spec(model).outcome
     y = clean[outcome].to_numpy(dtype=float)
+    _warn_if_few_events(y)
     values, rows, smoothed = _metric_draws(y, risk, frac, rng if sampling else None)
     low_end, high_end = np.quantile(risk.mean(axis=0), [0.01, 0.99])
     grid = np.linspace(low_end, high_end, _CURVE_POINTS)

@@ -17,7 +17,7 @@ from scipy import special
 
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_names, check_positive_int, check_probability
-from bayes_ubpr.audit._rows import number
+from bayes_ubpr.audit._rows import check_numbers, number
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
 from bayes_ubpr.paper import N_CASES, N_CONTROLS_SAMPLED, SIX_FACTORS, table4, table5
 from bayes_ubpr.simulate import MAX_FRACTURES, BernoulliLaw, Law, NormalLaw, _max_entropy_count_law
@@ -64,6 +64,7 @@ def _numeric(table: pd.DataFrame | None, *, name: str, columns: list[str]) -> pd
     absent = [f for f in SIX_FACTORS if f not in set(table["factor"].astype(str))]
     if absent:
         raise ValueError(f"{name} has no row for factor(s) {', '.join(absent)}")
+    check_numbers(table, name=name, columns=columns, key="factor")
     out = table.astype({"factor": str}).set_index("factor").loc[list(SIX_FACTORS)].copy()
     for column in columns:
         out[column] = out[column].map(number)

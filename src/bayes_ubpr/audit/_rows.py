@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bayes_ubpr._validate import describe_rows
+
 AUDIT_COLUMNS = [
     "table",
     "quantity",
@@ -40,6 +42,14 @@ GROUPS = ("satisfactory", "unsatisfactory")
 
 ROUNDING = "the printed digits are the true values rounded to the places shown"
 """Assumption of every check that allows for rounding."""
+
+NUMBER_COLUMNS = frozenset(
+    {
+        *(f"{group}_{quantity}" for group in GROUPS for quantity in ("mean", "sd", "n1", "pct1", "n0", "pct0")),
+        *("statistic", "p", "B", "SE", "wald", "odds_ratio", "ci_lower", "ci_upper"),
+    }
+)
+"""Columns of the printed tables whose cells are numbers (or empty)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ def printed_table(table: pd.DataFrame, *, name: str, required: list[str]) -> pd.
         raise ValueError(
             f"{name} is missing column(s) {', '.join(missing)}; it has {', '.join(map(str, table.columns))}"
         )
+    check_numbers(table, name=name, columns=[c for c in table.columns if c in NUMBER_COLUMNS], key=required[0])
     return table.astype(str).set_index(required[0], drop=False)
 
 
@@ -96,6 +107,29 @@ def number(text: object) -> float:
     """Read a printed cell as a float ('' or 'nan' -> NaN; the typographic minus is accepted)."""
     cleaned = str(text).strip().replace("\u2013", "-").replace("\u2212", "-")
     return float(cleaned) if cleaned not in {"", "nan", "<NA>", "None"} else math.nan
+
+
+def _is_number(text: object) -> bool:
+    try:
+        number(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_numbers(table: pd.DataFrame, *, name: str, columns: list[str], key: str) -> None:
+    """Raise ValueError naming the table, column and rows (by index label and ``key``) of a cell that is no number."""
+    for column in columns:
+        bad = table[~table[column].map(_is_number)]
+        if len(bad):
+            cells = [
+                f"{label} ({key} {row}): {str(value)!r}"
+                for label, row, value in zip(bad.index, bad[key], bad[column], strict=True)
+            ]
+            raise ValueError(
+                f'{name} column "{column}" is not a number in the row(s) with index label {describe_rows(cells)}; '
+                'give each cell as the number printed (e.g. "0.423"), or leave it empty'
+            )
 
 
 def tables_or_paper(tables: Mapping[str, pd.DataFrame] | None, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:

@@ -82,8 +82,9 @@ def audit(
         If ``tables`` is not a mapping of DataFrames, or an option has the
         wrong type.
     ValueError
-        If ``tables`` has an unknown key or a table lacks a column, or
-        ``n_replicates`` is below 40.
+        If ``tables`` has an unknown key, a table lacks a column or has a
+        cell that is not a number in a column of numbers (the message names
+        the table, the column and the rows), or ``n_replicates`` is below 40.
 
     See Also
     --------

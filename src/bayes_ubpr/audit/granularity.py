@@ -30,9 +30,36 @@ from fractions import Fraction
 
 from bayes_ubpr._validate import check_positive_int
 
-__all__ = ["grim", "grim_sums", "grimmer"]
+__all__ = ["MAX_DIGITS", "MAX_TOTALS", "grim", "grim_sums", "grimmer"]
 
 Number = str | int | float
+
+MAX_DIGITS = 15
+"""Most digits a number given to the kernels may have on either side of the point (a double holds
+about 15 significant digits, and no paper prints more): each is read exactly, and a number such as
+``"1e-999999999"`` would otherwise cost a billion-digit integer."""
+
+MAX_TOTALS = 100_000
+"""Most whole-number totals that :func:`grim_sums` lists and :func:`grimmer` examines one by one
+(about a second). More totals than this fit a mean only when ``n`` is at least ``unit * 10**d``
+for a mean printed to ``d`` decimals, where GRIM is uninformative: :func:`grim` answers in
+constant time for any ``n``."""
+
+
+def _decimal(value: object, *, name: str) -> Decimal:
+    """Parse a number as written, refusing what is not finite or has more than :data:`MAX_DIGITS` digits a side."""
+    try:
+        parsed = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{name} must be a number as printed; got {value!r}") from None
+    exponent = parsed.as_tuple().exponent
+    if not isinstance(exponent, int) or not parsed.is_finite():
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    if -exponent > MAX_DIGITS or parsed.adjusted() >= MAX_DIGITS:
+        raise ValueError(
+            f"{name} must have at most {MAX_DIGITS} digits before and after the point (MAX_DIGITS); got {value!r}"
+        )
+    return parsed
 
 
 def _printed(value: Number, decimals: int | None, *, name: str) -> tuple[Fraction, Fraction]:
@@ -45,27 +72,18 @@ def _printed(value: Number, decimals: int | None, *, name: str) -> tuple[Fractio
                 f"{name}={value!r}: pass the value as the printed string (e.g. '1.30') or give "
                 f"{name}_decimals, because a float loses trailing zeros"
             )
-        try:
-            parsed = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"{name} must be a number as printed; got {value!r}") from None
-        exponent = parsed.as_tuple().exponent
-        if not isinstance(exponent, int) or not parsed.is_finite():
-            raise ValueError(f"{name} must be a finite number; got {value!r}")
-        decimals = max(0, -exponent)
+        parsed = _decimal(value, name=name)
+        decimals = max(0, -int(parsed.as_tuple().exponent))
     else:
         decimals = check_positive_int(decimals, name=f"{name}_decimals", minimum=0)
-        try:
-            parsed = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError(f"{name} must be a number as printed; got {value!r}") from None
-        if not parsed.is_finite():
-            raise ValueError(f"{name} must be a finite number; got {value!r}")
+        if decimals > MAX_DIGITS:
+            raise ValueError(f"{name}_decimals must be at most {MAX_DIGITS} (MAX_DIGITS); got {decimals}")
+        parsed = _decimal(value, name=name)
     return Fraction(parsed), Fraction(1, 2 * 10**decimals)
 
 
 def _unit(unit: Number) -> Fraction:
-    step = Fraction(Decimal(str(unit)))
+    step = Fraction(_decimal(unit, name="unit"))
     if step <= 0:
         raise ValueError(f"unit must be a positive number (the grid step of the data); got {unit!r}")
     return step
@@ -80,7 +98,7 @@ def _grid_bounds(bounds: tuple[Number | None, Number | None], step: Fraction) ->
         if bound is None:
             out.append(None)
             continue
-        steps = Fraction(Decimal(str(bound))) / step
+        steps = Fraction(_decimal(bound, name=f"the {side} bound")) / step
         if steps.denominator != 1:
             raise ValueError(f"the {side} bound {bound!r} is not a multiple of the unit {float(step):g}")
         out.append(int(steps))
@@ -125,7 +143,10 @@ def grim_sums(
     TypeError
         If ``mean`` is a float without ``decimals``, or ``n`` is not an integer.
     ValueError
-        If ``n`` is below 1, ``unit`` is not positive, or a bound is off the grid.
+        If ``n`` is below 1, ``unit`` is not positive, a bound is off the
+        grid, a number has more than :data:`MAX_DIGITS` digits on a side of
+        the point, or more than :data:`MAX_TOTALS` totals fit (then GRIM is
+        uninformative, and :func:`grim` says True in constant time).
 
     Examples
     --------
@@ -135,7 +156,28 @@ def grim_sums(
     >>> grim_sums("69.19", 60)  # 4151 / 60 = 69.183 and 4152 / 60 = 69.200
     []
     """
-    n = check_positive_int(n, name="n")
+    first, last, places = _totals(mean, n, decimals=decimals, unit=unit, bounds=bounds)
+    if last - first + 1 > MAX_TOTALS:
+        raise ValueError(
+            f"grim_sums: {_too_many(last - first + 1, mean, n, unit, places)}; grim() answers in constant time"
+        )
+    return list(range(first, last + 1))
+
+
+def _totals(
+    mean: Number,
+    n: int,
+    *,
+    decimals: int | None,
+    unit: Number,
+    bounds: tuple[Number | None, Number | None],
+    minimum: int = 1,
+) -> tuple[int, int, int]:
+    """First and last whole-number total (in grid units) of ``n`` values with the printed mean; its decimals.
+
+    Constant time for any ``n``; ``first > last`` when there is none.
+    """
+    n = check_positive_int(n, name="n", minimum=minimum)
     value, half = _printed(mean, decimals, name="mean")
     step = _unit(unit)
     low, high = _grid_bounds(bounds, step)
@@ -145,7 +187,17 @@ def grim_sums(
         first = max(first, n * low)
     if high is not None:
         last = min(last, n * high)
-    return list(range(first, last + 1))
+    places = round(math.log10(1 / (2 * half)))
+    return first, last, places
+
+
+def _too_many(count: int, mean: Number, n: int, unit: Number, places: int) -> str:
+    """Say that ``count`` totals exceed :data:`MAX_TOTALS`, and why GRIM is uninformative there."""
+    return (
+        f"{count:,} whole-number totals of n={n:,} values fit the mean {mean!r}, more than MAX_TOTALS ({MAX_TOTALS:,}) "
+        f"to go through. GRIM is uninformative here: n >= unit * 10**{places} (unit {unit!r}), so every mean printed "
+        f"to {places} decimal(s) is attainable"
+    )
 
 
 def grim(
@@ -179,7 +231,17 @@ def grim(
     Raises
     ------
     TypeError, ValueError
-        As :func:`grim_sums`.
+        As :func:`grim_sums`, except that any number of totals is allowed.
+
+    Notes
+    -----
+    GRIM is informative only while ``n < unit * 10**d`` for a mean printed
+    to ``d`` decimals (``n < 10**d`` for whole numbers): from there on the
+    attainable means, ``unit / n`` apart, are at most one rounding interval
+    apart, so every printed mean is attainable and the answer is True
+    unless the mean lies outside ``bounds``. The answer takes constant time
+    for any ``n`` (the first and last fitting totals are computed, never
+    listed), so ``grim("3.5", 10**30)`` is immediate.
 
     See Also
     --------
@@ -200,7 +262,8 @@ def grim(
     >>> grim("3.45", 20)
     True
     """
-    return bool(grim_sums(mean, n, decimals=decimals, unit=unit, bounds=bounds))
+    first, last, _ = _totals(mean, n, decimals=decimals, unit=unit, bounds=bounds)
+    return first <= last
 
 
 def _sum_of_squares_range(total: int, n: int, low: int | None, high: int | None) -> tuple[int, float]:
@@ -268,8 +331,10 @@ def grimmer(
     TypeError
         If a float is given without its decimals, or ``n`` is not an integer.
     ValueError
-        If ``n`` is below 2, the SD is negative, ``unit`` is not positive, or
-        a bound is off the grid.
+        If ``n`` is below 2, the SD is negative, ``unit`` is not positive, a
+        bound is off the grid, a number has more than :data:`MAX_DIGITS`
+        digits on a side of the point, or more than :data:`MAX_TOTALS` totals
+        fit the mean (each is examined in turn; GRIM is uninformative there).
 
     See Also
     --------
@@ -297,14 +362,17 @@ def grimmer(
     >>> grimmer("1.5", "0.5", 60, bounds=(0, 10))
     True
     """
-    n = check_positive_int(n, name="n", minimum=2)
+    first_total, last_total, places = _totals(mean, n, decimals=mean_decimals, unit=unit, bounds=bounds, minimum=2)
     centre, half = _printed(sd, sd_decimals, name="sd")
     if centre < 0:
         raise ValueError(f"sd must be >= 0; got {sd!r}")
+    count = last_total - first_total + 1
+    if count > MAX_TOTALS:
+        raise ValueError(f"grimmer: {_too_many(count, mean, n, unit, places)}; GRIMMER is not run on samples so large")
     step = _unit(unit)
     low, high = _grid_bounds(bounds, step)
     sd_low, sd_high = max(centre - half, Fraction(0)), centre + half
-    for total in grim_sums(mean, n, decimals=mean_decimals, unit=unit, bounds=bounds):
+    for total in range(first_total, last_total + 1):
         shift = low if low is not None else 0
         shifted = total - n * shift
         # (n - 1) s^2 / u^2 = Q - K^2 / n, in shifted grid units (the SD does not move with the shift)
