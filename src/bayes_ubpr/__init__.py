@@ -29,7 +29,15 @@ from bayes_ubpr.exceptions import (
     StatisticalWarning,
 )
 from bayes_ubpr.factors import Factor
-from bayes_ubpr.model import ModelSpec, build_model, check_convergence, check_design, fit, prior_predictive
+from bayes_ubpr.model import (
+    ModelSpec,
+    Sampling,
+    build_model,
+    check_convergence,
+    check_design,
+    fit,
+    prior_predictive,
+)
 from bayes_ubpr.paper import (
     N_CASES,
     N_PATIENTS,
@@ -134,6 +142,7 @@ __all__ = [
     "describe_priors",
     "paper_priors",
     "ModelSpec",
+    "Sampling",
     "build_model",
     "check_convergence",
     "check_design",

@@ -10,7 +10,6 @@ from bayes_ubpr.model._fit import (
     ESS_PER_CHAIN_MIN,
     LOG_LIKELIHOOD_MAX_BYTES,
     RHAT_MAX,
-    SAMPLERS,
     check_convergence,
     clear_compiled_models,
     default_sampler,
@@ -20,6 +19,7 @@ from bayes_ubpr.model._fit import (
 )
 from bayes_ubpr.model._prior_predictive import prior_predictive
 from bayes_ubpr.model.design import check_design, expected_shrinkage, max_cox_snell_r2
+from bayes_ubpr.model.sampling import SAMPLERS, Sampling
 from bayes_ubpr.model.spec import DESIGNS, ModelSpec, read_factor_file
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "RHAT_MAX",
     "SAMPLERS",
     "ModelSpec",
+    "Sampling",
     "build_model",
     "check_convergence",
     "check_design",

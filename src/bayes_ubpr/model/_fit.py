@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -20,13 +19,14 @@ import pymc as pm
 import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_int_seed
-from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
+from bayes_ubpr._validate import check_choice, check_positive_int
 from bayes_ubpr.data import FactorLike, validate_cohort
 from bayes_ubpr.exceptions import FitInterrupted, StatisticalWarning
 from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._interrupt import interrupted, sample_nutpie, sigint_watch
 from bayes_ubpr.model.design import check_design
 from bayes_ubpr.model.mapping import anchored_intercept
+from bayes_ubpr.model.sampling import SAMPLERS, Sampling
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
 
@@ -42,7 +42,6 @@ RETRY_TARGET_ACCEPT = 0.99
 SHRINKAGE_TARGET_ACCEPT = 0.95
 """Default target acceptance for the horseshoe and domain priors, whose funnels need small steps."""
 
-SAMPLERS = ("nutpie", "pymc", "numpyro")
 _CACHE_SIZE = 16
 _COMPILED: OrderedDict[tuple, Any] = OrderedDict()
 _COMPILED_LOCK = threading.Lock()  # threads of one process (a Dask worker) share the cache
@@ -345,21 +344,26 @@ def fit(
     group: str | None = None,
     varying_slopes: Sequence[str] | None = None,
     population_mapping: str | None = None,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    cores: int | None = None,
+    sampling: Sampling | None = None,
     seed: SeedLike = None,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    cores: int | None = None,
     sampler: str | None = None,
     target_accept: float | None = None,
-    progressbar: bool = False,
+    progressbar: bool | None = None,
     check: bool = True,
     log_likelihood: bool | None = None,
 ) -> az.InferenceData:
     """Fit the Bayesian logistic regression of an outcome (UBPR by default) on risk factors.
 
     The model is given either as a :class:`~bayes_ubpr.ModelSpec` or by the
-    keywords ``factors`` to ``varying_slopes`` (the spec's fields), not both.
+    keywords ``factors`` to ``population_mapping`` (the spec's fields), not
+    both; how it is sampled, either as a :class:`~bayes_ubpr.Sampling` or by
+    the keywords ``draws`` to ``progressbar`` (its fields), not both. The
+    loose keywords are this function's convenience: every other function
+    that fits takes ``spec`` and ``sampling`` only.
 
     Parameters
     ----------
@@ -397,14 +401,18 @@ def fit(
     population_mapping : {"offset", "anchored"}, default "offset"
         Case-control design only: how ``intercept_population`` is obtained,
         see :class:`~bayes_ubpr.ModelSpec`.
+    sampling : Sampling, optional
+        How to sample: draws, tuning steps, chains, cores, sampler, target
+        acceptance. Default ``Sampling()``: 4 chains x (1,000 + 1,000).
+    seed : None, int or numpy.random.Generator
+        Same seed, same draws.
     draws, tune, chains : int
-        Posterior draws per chain, tuning steps per chain, and chains.
+        Posterior draws per chain, tuning steps per chain, and chains
+        (default 1000, 1000, 4).
     cores : int, optional
         Chains run side by side: in threads for nutpie, in processes for
         PyMC's sampler. Default one per CPU core, at most ``chains``; a
         caller that already runs fits side by side passes 1.
-    seed : None, int or numpy.random.Generator
-        Same seed, same draws.
     sampler : {"nutpie", "pymc", "numpyro"}, optional
         NUTS implementation; default nutpie where installed. nutpie compiles
         a model once per structure and refits new data without recompiling;
@@ -468,13 +476,17 @@ def fit(
     >>> idata.posterior["beta"].coords["factor"].values.tolist()[:2]
     ['bmd_tscore_abs', 'fascia_injury']
     """
-    draws = check_positive_int(draws, name="draws")
-    tune = check_positive_int(tune, name="tune", minimum=0)
-    chains = check_positive_int(chains, name="chains")
-    cores = min(chains, os.cpu_count() or 1) if cores is None else check_positive_int(cores, name="cores")
-    if sampler is None:
-        sampler = default_sampler()
-    check_choice(sampler, SAMPLERS, name="sampler")
+    loose: dict[str, Any] = {"draws": draws, "tune": tune, "chains": chains, "cores": cores, "sampler": sampler}
+    loose |= {"target_accept": target_accept, "progressbar": progressbar}
+    given: dict[str, Any] = {name: value for name, value in loose.items() if value is not None}
+    if sampling is not None and given:
+        raise TypeError(f"fit: pass {', '.join(given)} inside sampling=Sampling(...), not beside it")
+    if sampling is not None and not isinstance(sampling, Sampling):
+        raise TypeError(f"sampling must be a bayes_ubpr.Sampling; got {type(sampling).__name__}")
+    sampling = Sampling(**given) if sampling is None else sampling
+    draws, tune, chains, cores = sampling.draws, sampling.tune, sampling.chains, sampling.resolved_cores()
+    sampler = default_sampler() if sampling.sampler is None else sampling.sampler
+    target_accept, progressbar = sampling.target_accept, sampling.progressbar
     spec = ModelSpec.from_arguments(
         spec,
         factors=factors,
@@ -489,7 +501,6 @@ def fit(
     inputs = prepare_inputs(data, spec)
     if target_accept is None:
         target_accept = 0.8 if inputs.priors.kind == "independent" else SHRINKAGE_TARGET_ACCEPT
-    target_accept = check_probability(target_accept, name="target_accept")
     if check:
         _warn_design(data, inputs)
     int_seed = as_int_seed(seed)
