@@ -382,4 +382,4 @@ def test_cli_audit_runs_the_cross_table_checks(tmp_path, capsys):
 
 def test_cli_audit_bad_replicates(capsys):
     assert main(["audit", "--across-tables", "--replicates", "5"]) == 2
-    assert "n_replicates must be >= 40" in capsys.readouterr().err
+    assert "--replicates must be at least 40; got 5" in capsys.readouterr().err
