@@ -12,7 +12,8 @@ import time
 import pandas as pd
 import pytest
 
-from bayes_ubpr._io import atomic_path, remove_stale_temporaries, save_fit, write_frame
+from bayes_ubpr._io import atomic_path, remove_stale_temporaries, write_frame
+from bayes_ubpr.model import save_fit
 
 
 def _dead_pid() -> int:

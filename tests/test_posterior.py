@@ -240,10 +240,10 @@ class TestPPC:
 
     def test_performance_is_the_metric_of_the_posterior_risks(self, small_fit):
         from bayes_ubpr import metrics
-        from bayes_ubpr.posterior import _fitted_risk_draws
+        from bayes_ubpr.model import Fitted
 
         summary = bu.ppc_summary(small_fit, seed=3)
-        risk = _fitted_risk_draws(small_fit)
+        risk = Fitted.of(small_fit).risk_draws
         y = small_fit.observed_data["ubpr"].to_numpy()
         auc = summary.performance.set_index("metric").loc["auc", "median"]
         assert auc == pytest.approx(np.median(metrics.auc(y, risk)))

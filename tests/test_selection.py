@@ -100,7 +100,9 @@ def test_loo_names_patients_with_high_pareto_k(small_fit):
 def test_loo_refuses_what_is_not_a_fit():
     with pytest.raises(TypeError, match="idata must be an arviz.InferenceData"):
         bu.loo(pd.DataFrame())
-    with pytest.raises(ValueError, match="not a fit from bayes_ubpr.fit"):
+    with pytest.raises(
+        bu.NotAFitError, match=r"not a bayes_ubpr fit: idata \(it lacks the observed_data, constant_data groups\)"
+    ):
         bu.loo(az.from_dict(posterior={"a": np.zeros((2, 10))}))
 
 
@@ -153,7 +155,7 @@ def test_compare_models_argument_errors(small_fit):
         bu.compare_models([small_fit, small_fit])
     with pytest.raises(ValueError, match="method must be one of"):
         bu.compare_models({"a": small_fit, "b": small_fit}, method="bma")
-    with pytest.raises(ValueError, match='fit "b" is not a fit'):
+    with pytest.raises(bu.NotAFitError, match='not a bayes_ubpr fit: fit "b"'):
         bu.compare_models({"a": small_fit, "b": az.from_dict(posterior={"a": np.zeros((2, 10))})})
 
 

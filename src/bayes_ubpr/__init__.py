@@ -8,7 +8,6 @@ bayes_ubpr re-analyses the risk factors for unsatisfactory back pain relief
 from importlib.metadata import version
 
 import bayes_ubpr._arviz  # noqa: F401  (first: ArviZ without its refactor notice; see the module)
-from bayes_ubpr._io import load_fit, save_fit
 from bayes_ubpr.audit import (
     audit_across_tables,
     audit_rows,
@@ -36,7 +35,9 @@ from bayes_ubpr.model import (
     check_convergence,
     check_design,
     fit,
+    load_fit,
     prior_predictive,
+    save_fit,
 )
 from bayes_ubpr.paper import (
     N_CASES,

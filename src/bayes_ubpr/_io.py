@@ -23,9 +23,6 @@ from pathlib import Path
 import arviz as az
 import pandas as pd
 
-from bayes_ubpr._validate import one_line
-from bayes_ubpr.exceptions import NotAFitError
-
 _FRAME_WRITERS = {
     ".csv": lambda frame, path: frame.to_csv(path, index=False),
     ".parquet": lambda frame, path: frame.to_parquet(path, index=False),
@@ -149,95 +146,3 @@ def write_netcdf(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
     with atomic_path(path) as temporary:
         idata.to_netcdf(str(temporary))
     return Path(path)
-
-
-def save_fit(idata: az.InferenceData, path: str | os.PathLike[str]) -> Path:
-    """Save a fit to NetCDF, atomically, with everything needed to rebuild its tables and report.
-
-    The posterior, sample statistics, fitted data (``observed_data``,
-    ``constant_data``) and the settings in ``attrs`` (the model's
-    :class:`~bayes_ubpr.ModelSpec`, seed, sampler, version) all go into the
-    one file, which must end in ``.nc``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from bayes_ubpr import simulate_cohort, fit, save_fit, load_fit
-    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
-    >>> path = save_fit(idata, pathlib.Path(tempfile.mkdtemp()) / "fit.nc")
-    >>> "model_spec" in load_fit(path).attrs
-    True
-    """
-    from bayes_ubpr.model.spec import ModelSpec  # the spec knows how a fit records its model
-
-    target = check_suffix(path, FIT_SUFFIXES, what="a fit")
-    if "model_spec" in idata.attrs:
-        check_storable_name(ModelSpec.from_idata(idata).outcome, what="outcome")
-    return write_netcdf(idata, target)
-
-
-def load_fit(path: str | os.PathLike[str]) -> az.InferenceData:
-    """Load a fit saved by :func:`save_fit` (or ``bayes-ubpr fit --out``).
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no file at ``path``.
-    NotAFitError
-        If the file is not a bayes_ubpr fit: not NetCDF, without the groups,
-        variables or attributes that tables and reports are rebuilt from, or
-        with a stored model specification that is not one a fit writes (not
-        JSON; a field missing, unknown, or of the wrong type or value, checked
-        as :meth:`ModelSpec.from_dict <bayes_ubpr.ModelSpec.from_dict>` checks
-        it). The message is one line, ``not a bayes_ubpr fit: PATH (reason)``,
-        and the reason names the field.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from bayes_ubpr import fit, load_fit, save_fit, simulate_cohort
-    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     path = save_fit(idata, Path(folder) / "fit.nc")
-    ...     loaded = load_fit(path)
-    >>> loaded.attrs["model_spec"] == idata.attrs["model_spec"]
-    True
-    """
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"No fit file at {file}")
-    try:
-        idata = az.from_netcdf(str(file))
-    except Exception as error:  # h5py, netCDF4 and xarray raise OSError, ValueError, KeyError... for other files
-        raise NotAFitError(file, f"not a NetCDF file: {type(error).__name__}: {one_line(error)}") from None
-    problem = _fit_problem(idata)
-    if problem is not None:
-        raise NotAFitError(file, f"{problem}; save fits with bayes_ubpr.save_fit")
-    return idata
-
-
-_FIT_CONTENTS = {"posterior": ("beta",), "observed_data": (), "constant_data": ("x", "x_scale")}
-"""Variables each group of a fit must hold (and the outcome, named by its spec): what odds-ratio tables,
-risks and reports are rebuilt from."""
-
-
-def _fit_problem(idata: az.InferenceData) -> str | None:
-    """Say what keeps ``idata`` from being a bayes_ubpr fit, or return None."""
-    from bayes_ubpr.model.spec import ModelSpec  # the spec knows how a fit records its model
-
-    missing = [group for group in _FIT_CONTENTS if group not in idata.groups()]
-    if missing:
-        return f"it lacks the {', '.join(missing)} group{'s' if len(missing) > 1 else ''}"
-    try:
-        spec = ModelSpec.from_idata(idata)
-    except (ValueError, TypeError, KeyError) as error:
-        return f"its model specification is missing or unreadable ({one_line(error)})"
-    for group, names in {**_FIT_CONTENTS, "observed_data": (spec.outcome,)}.items():
-        absent = [name for name in names if name not in idata[group]]
-        if absent:
-            return f"its {group} lacks {', '.join(absent)}"
-    labels = idata.posterior["beta"].coords.get("factor")
-    if labels is None or [str(label) for label in labels.values] != list(spec.factor_names):
-        return "its posterior beta does not hold one coefficient per factor of its model specification"
-    return None

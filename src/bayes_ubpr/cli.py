@@ -17,16 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
-from bayes_ubpr._io import (
-    FIT_SUFFIXES,
-    FRAME_SUFFIXES,
-    atomic_path,
-    check_storable_name,
-    check_suffix,
-    load_fit,
-    save_fit,
-    write_frame,
-)
+from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_storable_name, check_suffix, write_frame
 from bayes_ubpr.audit import audit, summary
 from bayes_ubpr.calibrate import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.data import as_factors, load_cohort
@@ -40,11 +31,14 @@ from bayes_ubpr.exceptions import (
 from bayes_ubpr.model import (
     DESIGNS,
     SAMPLERS,
+    Fitted,
     ModelSpec,
     estimate_fit_seconds,
     fit,
+    load_fit,
     one_off_sampler,
     read_factor_file,
+    save_fit,
 )
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
@@ -409,7 +403,7 @@ def _validate(args: argparse.Namespace) -> None:
     if args.fit == PAPER and args.report is not None:
         raise ValueError("--report needs a saved fit: the published model has no posterior to report on")
     model = args.fit if args.fit == PAPER else load_fit(args.fit)
-    spec = ModelSpec(design="cohort") if args.fit == PAPER else ModelSpec.from_idata(model)
+    spec = ModelSpec(design="cohort") if args.fit == PAPER else Fitted.of(model).spec
     cohort = load_cohort(args.cohort, factors=spec.factors, outcome=spec.outcome)
     result = validate_model(
         model, cohort, prevalence=args.prevalence, prob=args.prob, n_draws=args.draws, seed=args.seed

@@ -33,6 +33,7 @@ __all__ = [
     "net_benefit_treat_all",
     "bayesian_decision_curve",
     "bernoulli_log_density",
+    "thin_draws",
 ]
 
 _NEWTON_STEPS = 100
@@ -109,7 +110,7 @@ def calibration_in_the_large(y: np.ndarray, p: np.ndarray) -> np.ndarray | float
     nan
     """
     offset = _logit(_as_2d(p))
-    coef = _logistic_mle(np.asarray(y, dtype=float), [np.ones_like(offset)], offset, start=[0.0])
+    coef = logistic_mle(np.asarray(y, dtype=float), [np.ones_like(offset)], offset, start=[0.0])
     return _squeeze(coef[:, 0], p)
 
 
@@ -129,7 +130,7 @@ def calibration_slope(y: np.ndarray, p: np.ndarray) -> np.ndarray | float:
     nan
     """
     lp = _logit(_as_2d(p))
-    coef = _logistic_mle(np.asarray(y, dtype=float), [np.ones_like(lp), lp], np.zeros_like(lp), start=[0.0, 1.0])
+    coef = logistic_mle(np.asarray(y, dtype=float), [np.ones_like(lp), lp], np.zeros_like(lp), start=[0.0, 1.0])
     return _squeeze(coef[:, 1], p)
 
 
@@ -154,7 +155,7 @@ def _log_likelihood(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
     return bernoulli_log_density(y, eta).sum(axis=1)
 
 
-def _logistic_mle(y: np.ndarray, columns: list[np.ndarray], offset: np.ndarray, *, start: list[float]) -> np.ndarray:
+def logistic_mle(y: np.ndarray, columns: list[np.ndarray], offset: np.ndarray, *, start: list[float]) -> np.ndarray:
     """Maximum-likelihood logistic regressions, one per row of the (rows, n) ``columns`` and ``offset``.
 
     ``y`` is shared by all rows (shape (n,)) or has one row each (rows, n);
@@ -292,7 +293,7 @@ def _check_outcomes(y: np.ndarray, n: int) -> np.ndarray:
     return outcome
 
 
-def _smoothed_rows(y: np.ndarray, p: np.ndarray, frac: float) -> np.ndarray:
+def smoothed_rows(y: np.ndarray, p: np.ndarray, frac: float) -> np.ndarray:
     """Lowess of y on each row of p, evaluated at that row's own risks (rows, n)."""
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
@@ -351,9 +352,9 @@ def calibration_curve(
     >>> calibration_curve(outcome, risk, at=[0.1, 0.3, 0.5]).round(2).tolist()  # near the diagonal, up to noise
     [0.11, 0.28, 0.5]
     """
-    smoothed = _smoothed_rows(y, p, frac)
+    smoothed = smoothed_rows(y, p, frac)
     if at is not None:
-        smoothed = _curves_at(_as_2d(p), smoothed, np.asarray(at, dtype=float))
+        smoothed = curves_at(_as_2d(p), smoothed, np.asarray(at, dtype=float))
     return smoothed if np.ndim(p) == 2 else smoothed[0]
 
 
@@ -399,11 +400,11 @@ def calibration_indices(y: np.ndarray, p: np.ndarray, *, frac: float = LOWESS_FR
     >>> bool(good["ici"] < 0.02), bool(bad["ici"] > 0.1)
     (True, True)
     """
-    values = _indices_of_curves(_as_2d(p), _smoothed_rows(y, p, frac))
+    values = indices_of_curves(_as_2d(p), smoothed_rows(y, p, frac))
     return {name: _squeeze(value, p) for name, value in values.items()}
 
 
-def _indices_of_curves(rows: np.ndarray, smoothed: np.ndarray) -> dict[str, np.ndarray]:
+def indices_of_curves(rows: np.ndarray, smoothed: np.ndarray) -> dict[str, np.ndarray]:
     """ICI, E50, E90 and Emax of each row of risks against its smoothed calibration curve."""
     error = np.abs(rows - smoothed)
     return {
@@ -414,7 +415,7 @@ def _indices_of_curves(rows: np.ndarray, smoothed: np.ndarray) -> dict[str, np.n
     }
 
 
-def _curves_at(rows: np.ndarray, smoothed: np.ndarray, at: np.ndarray) -> np.ndarray:
+def curves_at(rows: np.ndarray, smoothed: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Each row's smoothed curve read at ``at`` by linear interpolation between its patients' risks."""
     curves = []
     for risk, fitted in zip(rows, smoothed, strict=True):
@@ -423,7 +424,7 @@ def _curves_at(rows: np.ndarray, smoothed: np.ndarray, at: np.ndarray) -> np.nda
     return np.array(curves)
 
 
-def _check_thresholds(thresholds: Sequence[float] | np.ndarray) -> np.ndarray:
+def check_thresholds(thresholds: Sequence[float] | np.ndarray) -> np.ndarray:
     values = np.atleast_1d(np.asarray(thresholds, dtype=float))
     if values.ndim != 1 or values.size == 0:
         raise ValueError("thresholds must be a non-empty 1-d sequence of threshold risks")
@@ -491,7 +492,7 @@ def net_benefit(y: np.ndarray, p: np.ndarray, thresholds: Sequence[float] | np.n
     >>> net_benefit(y, p, [0.2, 0.5]).round(4).tolist()  # 2 TP and 1 FP at 0.2: 2/5 - 1/5 * 0.25
     [0.35, 0.2]
     """
-    cutoffs = _check_thresholds(thresholds)
+    cutoffs = check_thresholds(thresholds)
     tp, fp = _positives(y, p, cutoffs)
     n = _as_2d(p).shape[1]
     values = tp / n - fp / n * _odds(cutoffs)
@@ -507,7 +508,7 @@ def net_benefit_treat_all(y: np.ndarray, thresholds: Sequence[float] | np.ndarra
     >>> net_benefit_treat_all([1, 1, 0, 0, 0], [0.2, 0.5]).round(4).tolist()  # 0.4 - 0.6 * 0.25, 0.4 - 0.6
     [0.25, -0.2]
     """
-    cutoffs = _check_thresholds(thresholds)
+    cutoffs = check_thresholds(thresholds)
     outcome = np.asarray(y, dtype=float)
     prevalence = _check_outcomes(outcome, outcome.size).mean()
     return prevalence - (1.0 - prevalence) * _odds(cutoffs)
@@ -602,7 +603,7 @@ def bayesian_decision_curve(
     >>> bool(curve.loc[1, "prob_useful"] > 0.99)  # at 30% the model clearly beats treating everyone
     True
     """
-    cutoffs = _check_thresholds(thresholds)
+    cutoffs = check_thresholds(thresholds)
     prob = check_probability(prob, name="prob")
     n_draws = check_positive_int(n_draws, name="n_draws")
     a, b = (float(v) for v in prior)
@@ -643,3 +644,16 @@ def bayesian_decision_curve(
             "prob_best_none": (best == 2).mean(axis=0),
         }
     )
+
+
+def thin_draws(draws: np.ndarray, n_draws: int) -> np.ndarray:
+    """Return at most ``n_draws`` rows of ``draws``, evenly spaced over the chains' draws.
+
+    Examples
+    --------
+    >>> thin_draws(np.arange(10)[:, None], 3)[:, 0].tolist()
+    [0, 4, 9]
+    """
+    if len(draws) <= n_draws:
+        return draws
+    return draws[np.linspace(0, len(draws) - 1, n_draws).round().astype(int)]

@@ -13,11 +13,11 @@ from scipy import optimize
 
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr.calibrate import CalibrationResult, SBCResult, simultaneous_ecdf_band
-from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model import Fitted
 from bayes_ubpr.paper import OUTCOME
-from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, odds_ratio_table
+from bayes_ubpr.posterior import PPCSummary, odds_ratio_table
 from bayes_ubpr.selection import SelectionResult
-from bayes_ubpr.sensitivity import _margin_from_one
+from bayes_ubpr.sensitivity import margin_from_one
 from bayes_ubpr.validation import ValidationResult
 
 __all__ = [
@@ -143,7 +143,7 @@ def ppc_plot(summary: PPCSummary, idata: az.InferenceData, *, seed: SeedLike = N
     >>> plt.close("all")
     """
     ax = _axes(ax, (6, 3.5))
-    risk = _fitted_risk_draws(idata)
+    risk = Fitted.of(idata).risk_draws
     replicated = (as_generator(seed).random(risk.shape) < risk).sum(axis=1)
     observed = summary.checks.set_index("statistic").loc["number of cases", "observed"]
     bins = np.arange(replicated.min(), replicated.max() + 2) - 0.5  # one bar per whole number of cases
@@ -199,8 +199,8 @@ def calibration_plot(
     >>> plt.close("all")
     """
     ax = _axes(ax, (5, 5))
-    _, y, _ = _fitted_data(idata)
-    risk = _fitted_risk_draws(idata).mean(axis=0)
+    view = Fitted.of(idata)
+    y, risk = view.y, view.risk_draws.mean(axis=0)
     order = np.argsort(risk)
     p = risk[order]
     curve = optimize.isotonic_regression(y[order].astype(float)).x
@@ -246,9 +246,8 @@ def risk_distribution_plot(idata: az.InferenceData, *, ax: Axes | None = None) -
     >>> plt.close("all")
     """
     ax = _axes(ax, (6, 3.5))
-    _, y, _ = _fitted_data(idata)
-    outcome = ModelSpec.from_idata(idata).outcome
-    risk = _fitted_risk_draws(idata).mean(axis=0)
+    view = Fitted.of(idata)
+    y, outcome, risk = view.y, view.outcome, view.risk_draws.mean(axis=0)
     bins = np.linspace(0, 1, 26).tolist()
     names = ("satisfactory relief ", "UBPR ") if outcome == OUTCOME else ("", "")
     ax.hist(risk[y == 0], bins=bins, alpha=0.6, color="C0", label=_literal(f"{names[0]}({outcome} = 0)"))
@@ -516,9 +515,7 @@ def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         raise ValueError("tipping_point_plot needs the result of tipping_points (its grid is in .attrs['grid'])")
     ax = _axes(ax, (6.5, 4.5))
     for i, (factor, group) in enumerate(grid.groupby("factor", sort=False)):
-        ax.plot(
-            group["sigma"], _margin_from_one(group), marker="o", markersize=3, color=f"C{i}", label=_literal(factor)
-        )
+        ax.plot(group["sigma"], margin_from_one(group), marker="o", markersize=3, color=f"C{i}", label=_literal(factor))
         tipping = result.set_index("factor").loc[factor, "tipping_sigma"]
         if np.isfinite(tipping):
             ax.axvline(tipping, color=f"C{i}", linestyle=":", linewidth=0.8)

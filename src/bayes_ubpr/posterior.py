@@ -16,9 +16,10 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparatio
 from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_choice, check_names, check_probability
-from bayes_ubpr.data import as_factors, validate_cohort
+from bayes_ubpr.data import validate_cohort
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model.fitted import Fitted
 from bayes_ubpr.model.mapping import anchored_intercept, offset_intercept
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, table5
 from bayes_ubpr.priors import SCEPTICAL_SCALE, WIDE_SCALE, reference_sd
@@ -37,30 +38,6 @@ __all__ = [
 ]
 
 
-def _log_odds_ratio_draws(idata: az.InferenceData) -> np.ndarray:
-    """Posterior draws of beta as an array (draws, factor)."""
-    if not hasattr(idata, "posterior") or "beta" not in idata.posterior:
-        raise ValueError("idata has no posterior variable 'beta': pass the result of bayes_ubpr.fit.")
-    beta = idata.posterior["beta"]
-    return beta.stack(sample=("chain", "draw")).transpose("sample", "factor").to_numpy()
-
-
-def _spec(idata: az.InferenceData) -> ModelSpec:
-    """Return the fit's model; for draws made elsewhere (no stored spec), the factors their coordinates name."""
-    try:
-        return ModelSpec.from_idata(idata)
-    except ValueError:
-        pass
-    for group, variable in (("posterior", "beta"), ("constant_data", "x")):
-        if group in idata.groups() and variable in idata[group]:
-            factors = [str(f) for f in idata[group]["factor"].values]
-            break
-    else:
-        raise ValueError("idata has no posterior variable 'beta': pass the result of bayes_ubpr.fit.")
-    observed = list(idata.observed_data.data_vars) if "observed_data" in idata.groups() else []
-    return ModelSpec(factors=as_factors(factors), outcome=str(observed[0]) if len(observed) == 1 else OUTCOME)
-
-
 def _interval_bounds(draws: np.ndarray, prob: float, interval: str) -> tuple[np.ndarray, np.ndarray]:
     if interval == "hdi":
         bounds = az.hdi(draws[None, :, :], hdi_prob=prob)
@@ -68,15 +45,6 @@ def _interval_bounds(draws: np.ndarray, prob: float, interval: str) -> tuple[np.
     tail = (1.0 - prob) / 2.0
     lower, upper = np.quantile(draws, [tail, 1.0 - tail], axis=0)
     return lower, upper
-
-
-def _fitted_data(idata: az.InferenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw design, outcome and sample SDs stored by :func:`bayes_ubpr.fit`."""
-    if "constant_data" not in idata.groups() or "x" not in idata.constant_data:
-        raise ValueError("idata holds no fitted data (constant_data.x): pass the result of bayes_ubpr.fit.")
-    constant = idata.constant_data
-    outcome = _spec(idata).outcome
-    return constant["x"].to_numpy(), idata.observed_data[outcome].to_numpy(), constant["x_scale"].to_numpy()
 
 
 def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.DataFrame:
@@ -112,7 +80,8 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
     """
     import statsmodels.api as sm
 
-    x, y, _ = _fitted_data(idata)
+    view = Fitted.of_draws(idata)
+    x, y = view.x, view.y
     factors = [str(f) for f in idata.constant_data["factor"].values]
     z = stats.norm.ppf(0.5 + prob / 2)
     b = se = np.full(len(factors), np.nan)
@@ -198,12 +167,12 @@ def odds_ratio_table(
     prob = check_probability(prob, name="prob")
     check_choice(interval, ("eti", "hdi"), name="interval")
     check_choice(scale, ("unit", "sd"), name="scale")
-    draws = _log_odds_ratio_draws(idata)
-    spec = _spec(idata)
+    view = Fitted.of_draws(idata)
+    draws, spec = view.log_odds_ratio_draws, view.spec
     factors = list(spec.factor_names)
     per = np.ones(len(factors))
     if scale == "sd":
-        per = _fitted_data(idata)[2]
+        per = view.x_scale
     draws = draws * per
     lower, upper = _interval_bounds(draws, prob, interval)
     with np.errstate(divide="ignore", invalid="ignore"):  # a constant draw has no R-hat: NaN, not a warning
@@ -448,7 +417,7 @@ def risk_draws(idata: az.InferenceData, patients: pd.DataFrame, *, prevalence: f
     >>> bool((risk.sel(patient="high risk") > risk.sel(patient="typical")).mean() > 0.9)
     True
     """
-    spec = ModelSpec.from_idata(idata)
+    spec = Fitted.of(idata).spec
     factors = list(spec.factor_names)
     clean = validate_cohort(patients, factors=spec.factors, outcome=spec.outcome, require_outcome=False)
     x = xr.DataArray(
@@ -517,7 +486,7 @@ def predict_risk(
         },
         index=patients.index,
     )
-    table.attrs.update({"prob": prob, "prevalence": prevalence, "design": ModelSpec.from_idata(idata).design})
+    table.attrs.update({"prob": prob, "prevalence": prevalence, "design": Fitted.of(idata).spec.design})
     return table
 
 
@@ -581,36 +550,6 @@ _METRICS = {
 }
 
 
-def _linear_predictor_draws(idata: az.InferenceData) -> np.ndarray:
-    """Log odds of each fitted patient per draw, on the sample's own scale (draws, n).
-
-    ``intercept + beta . x``, plus the patient's group offset and, for
-    varying slopes, the group's deviation of each slope (per SD of the
-    factor, on the standardised design the sampler used).
-    """
-    x, _, _ = _fitted_data(idata)
-    post = idata.posterior.stack(sample=("chain", "draw"))
-    eta = post["intercept"].to_numpy()[:, None] + post["beta"].transpose("sample", "factor").to_numpy() @ x.T
-    constant = idata.constant_data
-    if "group_offset" in post and "group_idx" in constant:
-        idx = constant["group_idx"].to_numpy()
-        eta = eta + post["group_offset"].transpose("sample", "group").to_numpy()[:, idx]
-        if "slope_offset_std" in post:
-            offsets = post["slope_offset_std"].transpose("sample", "group", "slope")
-            factors = [str(f) for f in constant["factor"].values]
-            columns = [factors.index(str(f)) for f in offsets["slope"].values]
-            standardised = (x[:, columns] - constant["x_center"].to_numpy()[columns]) / constant["x_scale"].to_numpy()[
-                columns
-            ]
-            eta = eta + np.einsum("ik,sik->si", standardised, offsets.to_numpy()[:, idx, :])
-    return eta
-
-
-def _fitted_risk_draws(idata: az.InferenceData) -> np.ndarray:
-    """Risk of each fitted patient per draw, on the sample's own scale (draws, n)."""
-    return special.expit(_linear_predictor_draws(idata))
-
-
 def pointwise_log_likelihood(idata: az.InferenceData) -> xr.Dataset:
     """Bernoulli log likelihood of each fitted patient under each posterior draw.
 
@@ -643,19 +582,7 @@ def pointwise_log_likelihood(idata: az.InferenceData) -> xr.Dataset:
     >>> log_lik["ubpr"].dims, log_lik["ubpr"].shape
     (('chain', 'draw', 'obs'), (2, 1000, 600))
     """
-    spec = _spec(idata)
-    _, y, _ = _fitted_data(idata)
-    eta = _linear_predictor_draws(idata)
-    values = metrics.bernoulli_log_density(y, eta)
-    posterior = idata.posterior
-    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    observed = idata.observed_data[spec.outcome]
-    array = xr.DataArray(
-        values.reshape(chains, draws, -1),  # stack(sample=(chain, draw)) is chain-major
-        dims=("chain", "draw", "obs"),
-        coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values, "obs": observed["obs"].values},
-    )
-    return xr.Dataset({spec.outcome: array})
+    return Fitted.of_draws(idata).log_likelihood()
 
 
 def ppc_summary(idata: az.InferenceData, *, prob: float = 0.95, n_bins: int = 10, seed: SeedLike = None) -> PPCSummary:
@@ -691,9 +618,10 @@ def ppc_summary(idata: az.InferenceData, *, prob: float = 0.95, n_bins: int = 10
     'number of cases'
     """
     prob = check_probability(prob, name="prob")
-    x, y, _ = _fitted_data(idata)
-    factors = [str(f) for f in idata.constant_data["factor"].values]
-    risk = _fitted_risk_draws(idata)
+    view = Fitted.of(idata)
+    x, y = view.x, view.y
+    factors = list(view.spec.factor_names)
+    risk = view.risk_draws
     y_rep = (as_generator(seed).random(risk.shape) < risk).astype(np.int64)
     tail = (1 - prob) / 2
 

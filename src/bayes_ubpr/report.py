@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from bayes_ubpr._io import atomic_path, check_suffix
 from bayes_ubpr._rng import SeedLike, as_int_seed
-from bayes_ubpr.model import ModelSpec, check_convergence
+from bayes_ubpr.model import Fitted, check_convergence
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
 from bayes_ubpr.plots import (
     calibration_plot,
@@ -84,7 +84,7 @@ def example_patients(idata: az.InferenceData) -> pd.DataFrame:
     >>> bool(risk.loc["high-risk example", "risk_median"] > risk.loc["typical patient", "risk_median"])
     True
     """
-    spec = ModelSpec.from_idata(idata)
+    spec = Fitted.of(idata).spec
     factors = list(spec.factor_names)
     x = pd.DataFrame(idata.constant_data["x"].to_numpy(), columns=factors)
     beta = idata.posterior["beta"].median(("chain", "draw")).to_numpy()
@@ -111,7 +111,7 @@ def _figure_png(draw: Callable[[Axes], object], size: tuple[float, float] = (7.0
 
 def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str, str, object]]:
     """(title, text, content) triples; content is a DataFrame or a base64 PNG string."""
-    spec = ModelSpec.from_idata(idata)
+    spec = Fitted.of(idata).spec
     factors = [f.label for f in spec.factors]
     y = idata.observed_data[spec.outcome].to_numpy()
     design = spec.design
@@ -408,7 +408,7 @@ def write_report(
     renderer = _render_markdown if target.suffix.lower() == ".md" else _render_html
     int_seed = as_int_seed(seed)
     if title is None:
-        outcome = ModelSpec.from_idata(idata).outcome
+        outcome = Fitted.of(idata).spec.outcome
         title = PAPER_TITLE if outcome == OUTCOME else f"Bayesian logistic regression of {outcome}"
     if idata.attrs.get("interrupted"):  # a fit of the draws finished before Ctrl-C (fit's FitInterrupted)
         title = f"{title} (PARTIAL FIT: {idata.attrs['interrupted']})"

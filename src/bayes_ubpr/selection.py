@@ -28,11 +28,9 @@ from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr._validate import check_choice, check_positive_int, require_dataframe
 from bayes_ubpr.data import FactorLike, as_factors, validate_cohort
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
-from bayes_ubpr.model import ModelSpec, fit
+from bayes_ubpr.model import Fitted, ModelSpec, fit
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
-from bayes_ubpr.posterior import _linear_predictor_draws, pointwise_log_likelihood
 from bayes_ubpr.priors import PriorsLike
-from bayes_ubpr.validation import _thin
 
 __all__ = [
     "PARETO_K_THRESHOLD",
@@ -59,29 +57,16 @@ _K_BINS: tuple[tuple[float, float, str], ...] = (
 # --------------------------------------------------------------------------------------------------
 
 
-def _fit_spec(idata: object, *, name: str = "idata") -> ModelSpec:
-    """Return the spec of a bayes_ubpr fit; a clear error for anything else."""
-    if not isinstance(idata, az.InferenceData):
-        raise TypeError(f"{name} must be an arviz.InferenceData from bayes_ubpr.fit; got {type(idata).__name__}")
-    try:
-        spec = ModelSpec.from_idata(idata)
-    except ValueError:
-        spec = None
-    if spec is None or not {"posterior", "observed_data", "constant_data"} <= set(idata.groups()):
-        raise ValueError(f"{name} is not a fit from bayes_ubpr.fit (or bayes_ubpr.load_fit)")
-    return spec
-
-
 def _with_log_likelihood(idata: az.InferenceData) -> az.InferenceData:
     """Return the fit's posterior and pointwise log likelihood (computed if the fit was saved without it)."""
     stored = "log_likelihood" in idata.groups()
-    log_lik = idata.log_likelihood if stored else pointwise_log_likelihood(idata)
+    log_lik = idata.log_likelihood if stored else Fitted.of(idata).log_likelihood()
     return az.InferenceData(posterior=idata.posterior, log_likelihood=log_lik)
 
 
 def _elpd_data(idata: az.InferenceData, name: str) -> az.ELPDData:
     """ArviZ's pointwise PSIS-LOO of a fit; its warning about high Pareto k becomes ours, naming the patients."""
-    _fit_spec(idata, name=name)
+    Fitted.of(idata, name=name)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
         result = az.loo(_with_log_likelihood(idata), pointwise=True)
@@ -211,9 +196,9 @@ def _check_same_data(fits: Mapping[str, az.InferenceData]) -> None:
     """Raise ValueError unless every fit was fitted to the same patients with the same outcomes."""
     items = list(fits.items())
     first_name, first = items[0]
-    first_y = first.observed_data[_fit_spec(first, name=f'fit "{first_name}"').outcome]
+    first_y = first.observed_data[Fitted.of(first, name=f'fit "{first_name}"').outcome]
     for name, idata in items[1:]:
-        y = idata.observed_data[_fit_spec(idata, name=f'fit "{name}"').outcome]
+        y = idata.observed_data[Fitted.of(idata, name=f'fit "{name}"').outcome]
         if y.size != first_y.size:
             raise ValueError(
                 f'compare_models needs fits of the same patients: "{name}" has {y.size} observations, '
@@ -294,7 +279,7 @@ def compare_models(
     for name, idata in fits.items():
         if not isinstance(name, str):
             raise TypeError(f"fit names must be strings; got {name!r}")
-        _fit_spec(idata, name=f'fit "{name}"')
+        Fitted.of(idata, name=f'fit "{name}"')
     _check_same_data(fits)
     elpd = {name: _elpd_data(idata, f'fit "{name}"') for name, idata in fits.items()}
     with warnings.catch_warnings():
@@ -327,7 +312,7 @@ def _project(mu: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     design = np.broadcast_to(z, (rows, *z.shape[-2:])) if z.ndim == 2 else z
     columns = [np.ones((rows, n)), *(design[:, :, j] for j in range(design.shape[2]))]
     start = [float(special.logit(mu.mean())), *([0.0] * design.shape[2])]
-    coef = metrics._logistic_mle(mu, columns, np.zeros((rows, n)), start=start)
+    coef = metrics.logistic_mle(mu, columns, np.zeros((rows, n)), start=start)
     if not np.isfinite(coef).all():
         raise ConvergenceError("the projection onto a submodel did not converge (Newton's method)")
     eta = coef[:, :1] + np.einsum("rnk,rk->rn", design, coef[:, 1:])
@@ -402,12 +387,12 @@ class _Reference:
 
 
 def _reference(idata: az.InferenceData, n_draws: int) -> _Reference:
-    eta = _linear_predictor_draws(idata)
-    x = idata.constant_data["x"].to_numpy()
+    view = Fitted.of(idata)
+    eta, x = view.linear_predictor_draws, view.x
     post = idata.posterior.stack(sample=("chain", "draw"))
-    intercept = _thin(post["intercept"].to_numpy()[:, None], n_draws)[:, 0]
-    beta = _thin(post["beta"].transpose("sample", "factor").to_numpy(), n_draws)
-    return _Reference(eta, _thin(eta, n_draws), x.mean(axis=0), x.std(axis=0), x, intercept, beta)
+    intercept = metrics.thin_draws(post["intercept"].to_numpy()[:, None], n_draws)[:, 0]
+    beta = metrics.thin_draws(post["beta"].transpose("sample", "factor").to_numpy(), n_draws)
+    return _Reference(eta, metrics.thin_draws(eta, n_draws), x.mean(axis=0), x.std(axis=0), x, intercept, beta)
 
 
 def _psis_weights(log_lik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

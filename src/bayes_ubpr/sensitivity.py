@@ -34,9 +34,9 @@ from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_choice, check_positive_int, check_probability, require_dataframe
 from bayes_ubpr.data import FactorLike, as_factors, validate_cohort
 from bayes_ubpr.factors import Factor
-from bayes_ubpr.model import ModelSpec, build_model, fit
+from bayes_ubpr.model import Fitted, ModelSpec, build_model, fit
 from bayes_ubpr.paper import PREVALENCE, SIX_FACTORS
-from bayes_ubpr.posterior import _fitted_data, odds_ratio_table, predict_risk
+from bayes_ubpr.posterior import odds_ratio_table, predict_risk
 from bayes_ubpr.priors import (
     DEFAULT_SCALE,
     PAPER_INFLATION,
@@ -335,7 +335,7 @@ def tipping_points(
     return result
 
 
-def _margin_from_one(group: pd.DataFrame) -> np.ndarray:
+def margin_from_one(group: pd.DataFrame) -> np.ndarray:
     """Signed log-distance from OR 1 of the interval limit nearest it, along one factor's prior grid.
 
     Positive while the interval excludes 1. The side is the one the widest
@@ -346,7 +346,7 @@ def _margin_from_one(group: pd.DataFrame) -> np.ndarray:
 
 
 def _tipping_row(factor: str, group: pd.DataFrame) -> dict[str, object]:
-    margin = _margin_from_one(group)
+    margin = margin_from_one(group)
     log_sigma = np.log(group["sigma"].to_numpy())
     status, tipping = "includes 1 on the whole grid", math.nan
     if (margin > 0).all():
@@ -418,7 +418,7 @@ def power_scaling(
 
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must lie strictly between 0 and 1; got {threshold!r}")
-    spec = ModelSpec.from_idata(idata)
+    spec = Fitted.of(idata).spec
     if spec.group is not None:
         raise NotImplementedError("power_scaling supports fits without group effects")
     model = build_model(data, spec)
@@ -513,7 +513,7 @@ def prevalence_sensitivity(
     >>> bool(table["risk_median"].is_monotonic_increasing)
     True
     """
-    if ModelSpec.from_idata(idata).design != "case_control":
+    if Fitted.of(idata).spec.design != "case_control":
         raise ValueError("prevalence_sensitivity needs a design='case_control' fit; a cohort fit estimates its own")
     if len(prevalences) == 0:
         raise ValueError("prevalences must hold at least one prevalence")
@@ -776,8 +776,9 @@ def e_value_table(
     includes_one = (table["or_lower"] <= 1) & (table["or_upper"] >= 1)
     nearest = np.where(table["or_median"] >= 1, table["or_lower"], table["or_upper"])
     table["e_value_limit"] = np.where(includes_one, 1.0, e_value(nearest, rare_outcome=rare_outcome))
-    log_or = idata.posterior["beta"].stack(sample=("chain", "draw")).transpose("sample", "factor").to_numpy()
-    per = _fitted_data(idata)[2] if scale == "sd" else 1.0
+    view = Fitted.of_draws(idata)
+    log_or = view.log_odds_ratio_draws
+    per = view.x_scale if scale == "sd" else 1.0
     per_draw = e_value(np.exp(log_or * per), rare_outcome=rare_outcome)
     low, high = np.quantile(per_draw, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
     table["e_value_posterior_lower"], table["e_value_posterior_upper"] = low, high

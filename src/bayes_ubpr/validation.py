@@ -23,10 +23,10 @@ from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_positive_int, check_probability, did_you_mean, require_dataframe
 from bayes_ubpr.data import validate_cohort
 from bayes_ubpr.exceptions import StatisticalWarning
-from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model import Fitted
 from bayes_ubpr.model.mapping import intercept_for_weighted_mean
 from bayes_ubpr.paper import OUTCOME, PREVALENCE, SIX_FACTORS, table5
-from bayes_ubpr.posterior import _fitted_risk_draws, risk_draws
+from bayes_ubpr.posterior import risk_draws
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -81,17 +81,6 @@ _KERNELS = {
     "observed_expected": metrics.observed_expected_ratio,
 }
 _CURVE_POINTS = 60
-
-
-def _fit_spec(idata: az.InferenceData) -> ModelSpec:
-    """Return a fit's model: the one place this module reads a fit's settings."""
-    try:
-        spec = ModelSpec.from_idata(idata)
-    except ValueError:
-        spec = None
-    if spec is None or "posterior" not in idata.groups() or "observed_data" not in idata.groups():
-        raise ValueError("model must be a fit from bayes_ubpr.fit (or bayes_ubpr.load_fit), or the string 'paper'")
-    return spec
 
 
 @dataclass(frozen=True)
@@ -178,7 +167,7 @@ def _metric_draws(
     """
     if rng is None:
         values = {name: np.asarray(kernel(y, risk)) for name, kernel in _KERNELS.items()}
-        rows, smoothed = risk, metrics._smoothed_rows(y, risk, frac)
+        rows, smoothed = risk, metrics.smoothed_rows(y, risk, frac)
     else:
         index = rng.integers(len(y), size=risk.shape)
         outcomes, rows = y[index], np.take_along_axis(risk, index, axis=1)
@@ -187,9 +176,9 @@ def _metric_draws(
             for name, kernel in _KERNELS.items()
         }
         smoothed = np.concatenate(
-            [metrics._smoothed_rows(o, r[None, :], frac) for o, r in zip(outcomes, rows, strict=True)]
+            [metrics.smoothed_rows(o, r[None, :], frac) for o, r in zip(outcomes, rows, strict=True)]
         )
-    values.update(metrics._indices_of_curves(rows, smoothed))
+    values.update(metrics.indices_of_curves(rows, smoothed))
     return values, rows, smoothed
 
 
@@ -207,13 +196,6 @@ def _warn_if_few_events(y: np.ndarray) -> None:
             StatisticalWarning,
             stacklevel=3,
         )
-
-
-def _thin(draws: np.ndarray, n_draws: int) -> np.ndarray:
-    """At most ``n_draws`` rows, evenly spaced over the chains' draws."""
-    if len(draws) <= n_draws:
-        return draws
-    return draws[np.linspace(0, len(draws) - 1, n_draws).round().astype(int)]
 
 
 def intercept_for_mean_risk(linear: np.ndarray, prevalence: float) -> np.ndarray:
@@ -275,10 +257,10 @@ def _model_risks(
         return _paper_risks(clean, assumed, n_draws, rng), clean, assumed
     if not isinstance(model, az.InferenceData):
         raise TypeError(f"model must be an arviz.InferenceData fit or 'paper'; got {type(model).__name__}")
-    spec = _fit_spec(model)
+    spec = Fitted.of(model, name="model").spec
     clean = validate_cohort(cohort, factors=spec.factors, outcome=spec.outcome)
     draws = risk_draws(model, clean[list(spec.factor_names)], prevalence=prevalence).stack(sample=("chain", "draw"))
-    risk = _thin(draws.transpose("sample", "patient").to_numpy(), n_draws)
+    risk = metrics.thin_draws(draws.transpose("sample", "patient").to_numpy(), n_draws)
     return risk, clean, (prevalence if spec.design == "case_control" else None)
 
 
@@ -286,8 +268,8 @@ def _apparent(
     idata: az.InferenceData, n_draws: int, prob: float, frac: float, rng: np.random.Generator | None
 ) -> pd.DataFrame:
     """Metrics on the fitted data, with risks on the scale of the sample they were fitted to."""
-    y = idata.observed_data[_fit_spec(idata).outcome].to_numpy().astype(float)
-    values, _, _ = _metric_draws(y, _thin(_fitted_risk_draws(idata), n_draws), frac, rng)
+    view = Fitted.of(idata, name="model")
+    values, _, _ = _metric_draws(view.y.astype(float), metrics.thin_draws(view.risk_draws, n_draws), frac, rng)
     return _summarise(values, prob)
 
 
@@ -422,16 +404,16 @@ def validate_model(
     require_dataframe(cohort, name="cohort")
     prob = check_probability(prob, name="prob")
     n_draws = check_positive_int(n_draws, name="n_draws")
-    cutoffs = metrics._check_thresholds(thresholds)
+    cutoffs = metrics.check_thresholds(thresholds)
     rng = as_generator(seed)
     risk, clean, assumed = _model_risks(model, cohort, prevalence=prevalence, n_draws=n_draws, rng=rng)
-    outcome = OUTCOME if isinstance(model, str) else _fit_spec(model).outcome
+    outcome = OUTCOME if isinstance(model, str) else Fitted.of(model, name="model").outcome
     y = clean[outcome].to_numpy(dtype=float)
     _warn_if_few_events(y)
     values, rows, smoothed = _metric_draws(y, risk, frac, rng if sampling else None)
     low_end, high_end = np.quantile(risk.mean(axis=0), [0.01, 0.99])
     grid = np.linspace(low_end, high_end, _CURVE_POINTS)
-    curves = metrics._curves_at(rows, smoothed, grid)
+    curves = metrics.curves_at(rows, smoothed, grid)
     tail = (1.0 - prob) / 2.0
     low, mid, high = np.quantile(curves, [tail, 0.5, 1 - tail], axis=0)
     calibration = pd.DataFrame(

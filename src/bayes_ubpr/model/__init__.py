@@ -19,6 +19,7 @@ from bayes_ubpr.model._fit import (
 )
 from bayes_ubpr.model._prior_predictive import prior_predictive
 from bayes_ubpr.model.design import check_design, expected_shrinkage, max_cox_snell_r2
+from bayes_ubpr.model.fitted import Fitted, load_fit, save_fit
 from bayes_ubpr.model.sampling import SAMPLERS, Sampling
 from bayes_ubpr.model.spec import DESIGNS, ModelSpec, read_factor_file
 
@@ -28,6 +29,7 @@ __all__ = [
     "LOG_LIKELIHOOD_MAX_BYTES",
     "RHAT_MAX",
     "SAMPLERS",
+    "Fitted",
     "ModelSpec",
     "Sampling",
     "build_model",
@@ -38,6 +40,8 @@ __all__ = [
     "estimate_fit_seconds",
     "expected_shrinkage",
     "fit",
+    "load_fit",
+    "save_fit",
     "max_cox_snell_r2",
     "one_off_sampler",
     "prior_predictive",

@@ -17,7 +17,7 @@ import numpy as np
 
 from bayes_ubpr.model._build import ModelInputs
 from bayes_ubpr.model._diagnostics import ess_bulk, ess_tail, rhat
-from bayes_ubpr.model._fit import ESS_PER_CHAIN_MIN, RHAT_MAX, _compiled_nutpie
+from bayes_ubpr.model._fit import ESS_PER_CHAIN_MIN, RHAT_MAX, compiled_nutpie
 from bayes_ubpr.model._interrupt import sample_nutpie
 
 __all__ = ["FitArrays", "sample_arrays"]
@@ -120,7 +120,7 @@ def sample_arrays(
         Variables to return (the checked parameters are added).
     """
     trace = sample_nutpie(
-        _compiled_nutpie(inputs),
+        compiled_nutpie(inputs),
         draws=draws,
         tune=tune,
         chains=chains,

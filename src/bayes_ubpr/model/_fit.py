@@ -25,6 +25,7 @@ from bayes_ubpr.exceptions import FitInterrupted, StatisticalWarning
 from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._interrupt import interrupted, sample_nutpie, sigint_watch
 from bayes_ubpr.model.design import check_design
+from bayes_ubpr.model.fitted import Fitted
 from bayes_ubpr.model.mapping import anchored_intercept
 from bayes_ubpr.model.sampling import SAMPLERS, Sampling
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
@@ -133,7 +134,7 @@ def _fixed_initial_points(model: pm.Model) -> dict[str, np.ndarray]:
     return points
 
 
-def _compiled_nutpie(inputs: ModelInputs) -> Any:
+def compiled_nutpie(inputs: ModelInputs) -> Any:
     """Return the nutpie model of ``inputs``' structure, compiled once, holding this data.
 
     Structures the hand-written density covers need no compiling: numba loads it from its disk cache
@@ -176,7 +177,7 @@ def _sample(
     """Sample ``inputs``' model; raise :class:`~bayes_ubpr.FitInterrupted` (never return partial draws) on Ctrl-C."""
     if sampler == "nutpie":
         options = {"draws": draws, "tune": tune, "chains": chains, "cores": cores, "seed": seed}
-        compiled = _compiled_nutpie(inputs)
+        compiled = compiled_nutpie(inputs)
         # nutpie's bar draws nothing on a stream that is not a terminal: there, progress is printed as lines.
         text = TextProgress(chains * (tune + draws)) if progressbar and not sys.stderr.isatty() else None
         trace = sample_nutpie(
@@ -529,10 +530,7 @@ def fit(
     if log_likelihood is None:
         log_likelihood = _log_likelihood_fits(len(data), chains * draws)
     if log_likelihood:
-        # posterior comes after model in the data flow: imported here, where the fit is complete.
-        from bayes_ubpr.posterior import pointwise_log_likelihood
-
-        idata.add_groups(log_likelihood=pointwise_log_likelihood(idata))
+        idata.add_groups(log_likelihood=Fitted(idata, inputs.spec).log_likelihood())
     check_convergence(idata)
     return idata
 
