@@ -356,3 +356,22 @@ def test_a_read_only_home_neither_breaks_nor_clutters_the_import(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok" and result.stderr == "", result.stderr
+
+
+def test_every_model_spec_field_is_reviewed_for_the_kernel():
+    # A field added to ModelSpec (a term, an imputation) must be looked at before the hand-written density
+    # may sample models that use it: until it is listed, covers() refuses every model.
+    import dataclasses
+
+    from bayes_ubpr.model._kernel_model import KERNEL_FIELDS
+
+    assert set(KERNEL_FIELDS) == {field.name for field in dataclasses.fields(ModelSpec)}
+
+
+def test_an_unreviewed_field_makes_the_kernel_refuse_every_model(monkeypatch):
+    import bayes_ubpr.model._kernel_model as kernel_model
+
+    spec = bu.ModelSpec().resolve(bu.simulate_cohort(n=200, seed=1))
+    assert covers(spec, spec.prior_spec())
+    monkeypatch.delitem(kernel_model.KERNEL_FIELDS, "population_mapping")
+    assert not covers(spec, spec.prior_spec())
