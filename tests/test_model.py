@@ -13,7 +13,7 @@ from bayes_ubpr.priors import Prior
 
 
 def test_build_model_structure(small_cohort):
-    model = bu.build_model(small_cohort, factors=["fascia_injury", "cement_volume_ml"])
+    model = bu.build_model(small_cohort, bu.ModelSpec(factors=["fascia_injury", "cement_volume_ml"]))
     assert {rv.name for rv in model.free_RVs} == {"alpha", "beta_std"}
     assert list(model.coords["factor"]) == ["fascia_injury", "cement_volume_ml"]
     standardised = model["X"].get_value()
@@ -27,9 +27,8 @@ def test_build_model_structure(small_cohort):
 
 def test_standardisation_leaves_the_prior_unchanged(small_cohort):
     # beta = beta_std / s: the prior of beta implied by the model must be the per-unit prior asked for.
-    model = bu.build_model(
-        small_cohort, factors=["cement_volume_ml"], priors={"cement_volume_ml": Prior(mu=-1, sigma=2)}
-    )
+    spec = bu.ModelSpec(factors=["cement_volume_ml"], priors={"cement_volume_ml": Prior(mu=-1, sigma=2)})
+    model = bu.build_model(small_cohort, spec)
     draws = pm.draw(model["beta"], draws=20_000, random_seed=1)[:, 0]
     # Normal(-1, 2): the sample mean has SE 2/sqrt(n), the sample SD about 2/sqrt(2n).
     assert abs(draws.mean() + 1) < 4 * 2 / np.sqrt(20_000)
@@ -86,7 +85,7 @@ def test_mixed_prior_families_build_and_fit(small_cohort):
         "fascia_injury": Prior("laplace", 0.0, 1.0),
         "intercept": Prior("student_t", 0.0, 2.5, nu=4),
     }
-    model = bu.build_model(small_cohort, priors=priors)
+    model = bu.build_model(small_cohort, bu.ModelSpec(priors=priors))
     names = {rv.name for rv in model.free_RVs}
     assert {"beta_std_depression", "beta_std_fascia_injury", "beta_std_n_fractures"} <= names
     idata = bu.fit(small_cohort, priors=priors, draws=1000, tune=1000, chains=2, seed=2)
@@ -212,3 +211,25 @@ def test_estimate_fit_seconds_names_an_unknown_sampler(small_cohort):
 
     with pytest.raises(ValueError, match="sampler"):
         estimate_fit_seconds(small_cohort, sampler="stan")
+
+
+def test_model_keywords_outside_fit_still_work_and_warn(small_cohort):
+    # Loose model keywords are fit's convenience alone; elsewhere they warn for one release.
+    with pytest.warns(
+        DeprecationWarning, match=r"build_model\(factors=\.\.\.\) is deprecated.*spec=bayes_ubpr.ModelSpec"
+    ):
+        model = bu.build_model(small_cohort, factors=["fascia_injury"])
+    assert list(model.coords["factor"]) == ["fascia_injury"]
+    sample = bu.case_control_sample(small_cohort, seed=1)
+    # population_mapping, which fit takes, used to be a TypeError here
+    with pytest.warns(DeprecationWarning, match=r"prior_predictive\(design=\.\.\., population_mapping=\.\.\.\)"):
+        bu.prior_predictive(sample, design="case_control", population_mapping="anchored", draws=100, seed=1)
+    with pytest.raises(TypeError, match="either as spec or as keywords, not both"), pytest.warns(DeprecationWarning):
+        bu.build_model(small_cohort, bu.ModelSpec(), factors=["fascia_injury"])
+
+
+def test_sampling_keywords_and_a_sampling_exclude_each_other_in_fit(small_cohort):
+    with pytest.raises(TypeError, match=r"fit: pass draws inside sampling=Sampling\(\.\.\.\), not beside it"):
+        bu.fit(small_cohort, sampling=bu.Sampling(), draws=10)
+    with pytest.raises(TypeError, match="sampling must be a bayes_ubpr.Sampling; got dict"):
+        bu.fit(small_cohort, sampling={"draws": 10})

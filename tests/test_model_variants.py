@@ -108,12 +108,12 @@ class TestShrinkage:
         assert np.all(np.abs(z) < 4), z
 
     def test_structures_build_with_their_parameters(self, small_cohort):
-        horseshoe = bu.build_model(small_cohort, priors="horseshoe")
+        horseshoe = bu.build_model(small_cohort, bu.ModelSpec(priors="horseshoe"))
         assert {"z", "local_scale_normal", "global_scale_inverse_gamma", "slab_variance"} <= {
             rv.name for rv in horseshoe.free_RVs
         }
         assert {"local_scale", "global_scale", "beta_std"} <= set(horseshoe.named_vars)
-        domains = bu.build_model(small_cohort, factors=list(bu.RISK_FACTORS), priors="domains")
+        domains = bu.build_model(small_cohort, bu.ModelSpec(factors=list(bu.RISK_FACTORS), priors="domains"))
         assert list(domains.coords["domain"]) == list(bu.paper.DOMAINS)
         # tau0 = p0 / (D - p0) * 2 / sqrt(n) with p0 = 6 >= D - 0.5 capped at 5.5 for six factors
         np.testing.assert_allclose(horseshoe["tau0"].get_value(), 5.5 / 0.5 * 2 / np.sqrt(len(small_cohort)))
@@ -171,14 +171,15 @@ class TestMultilevel:
 
     def test_group_errors(self, small_cohort):
         with pytest.raises(bu.CohortValidationError, match='group column "sites" is not in the data'):
-            bu.build_model(small_cohort.assign(site=1), group="sites")
+            bu.build_model(small_cohort.assign(site=1), bu.ModelSpec(group="sites"))
         with pytest.raises(bu.CohortValidationError, match="single level"):
-            bu.build_model(small_cohort.assign(site=1), group="site")
+            bu.build_model(small_cohort.assign(site=1), bu.ModelSpec(group="site"))
         with pytest.raises(ValueError, match="varying_slopes needs a group column"):
-            bu.build_model(small_cohort, varying_slopes=["fascia_injury"])
+            bu.build_model(small_cohort, bu.ModelSpec(varying_slopes=["fascia_injury"]))
         with pytest.raises(ValueError, match='Unknown varying slope .* "age"'):
             bu.build_model(
-                small_cohort.assign(site=np.arange(len(small_cohort)) % 3), group="site", varying_slopes=["age"]
+                small_cohort.assign(site=np.arange(len(small_cohort)) % 3),
+                bu.ModelSpec(group="site", varying_slopes=["age"]),
             )
 
 
@@ -188,10 +189,14 @@ class TestPriorPredictive:
         # the implied prevalence and OR quantiles are the prior's own.
         tight = {f: Prior(mu=0.0, sigma=1e-4) for f in bu.SIX_FACTORS}
         tight["intercept"] = Prior(mu=special.logit(0.1), sigma=1e-4)
-        summary = bu.prior_predictive(small_cohort, priors=tight, draws=4000, seed=1).set_index("quantity")
+        summary = bu.prior_predictive(small_cohort, bu.ModelSpec(priors=tight), draws=4000, seed=1).set_index(
+            "quantity"
+        )
         np.testing.assert_allclose(summary.loc["prevalence"], 0.1, rtol=1e-3)
         tight["fascia_injury"] = Prior(mu=np.log(2.0), sigma=0.3)
-        summary = bu.prior_predictive(small_cohort, priors=tight, draws=4000, seed=1).set_index("quantity")
+        summary = bu.prior_predictive(small_cohort, bu.ModelSpec(priors=tight), draws=4000, seed=1).set_index(
+            "quantity"
+        )
         fascia = summary.loc["OR per unit: fascia_injury"]
         # 4,000 draws: the 2.5% quantile of N(log 2, 0.3) has SE ~ sqrt(.025*.975/4000)/phi(1.96)/... < 0.02 on log scale
         se = np.sqrt(0.025 * 0.975 / 4000) / (np.exp(-(1.96**2) / 2) / np.sqrt(2 * np.pi)) * 0.3
@@ -200,9 +205,8 @@ class TestPriorPredictive:
 
     def test_case_control_prior_prevalence_is_population_scale(self, small_cohort):
         sample = bu.case_control_sample(small_cohort, seed=1)
-        summary = bu.prior_predictive(
-            sample, design="case_control", population_prevalence=0.01, draws=2000, seed=2
-        ).set_index("quantity")
+        spec = bu.ModelSpec(design="case_control", population_prevalence=0.01)
+        summary = bu.prior_predictive(sample, spec, draws=2000, seed=2).set_index("quantity")
         assert summary.loc["prevalence", "q50"] < summary.loc["prevalence", "q97.5"]
         cohort_scale = bu.prior_predictive(sample, draws=2000, seed=2).set_index("quantity")
         assert summary.loc["prevalence", "q50"] < cohort_scale.loc["prevalence", "q50"]

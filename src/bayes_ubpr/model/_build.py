@@ -35,7 +35,7 @@ from scipy import special
 from bayes_ubpr._validate import did_you_mean
 from bayes_ubpr.data import FactorLike, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError
-from bayes_ubpr.model.spec import DESIGNS, ModelSpec, PrevalenceLike
+from bayes_ubpr.model.spec import DESIGNS, ModelSpec, PrevalenceLike, spec_from_keywords
 from bayes_ubpr.priors import PopulationPrevalence, PriorsLike, PriorSpec
 
 __all__ = ["DESIGNS", "ModelInputs", "build_from_inputs", "build_model", "prepare_inputs"]
@@ -243,12 +243,22 @@ def build_model(
     population_prevalence: PrevalenceLike = None,
     group: str | None = None,
     varying_slopes: Sequence[str] | None = None,
+    population_mapping: str | None = None,
 ) -> pm.Model:
     """Build the PyMC logistic regression of the outcome on the factors.
 
-    Parameters are those of :func:`bayes_ubpr.fit`, which builds, compiles and
-    samples this model; use ``build_model`` to inspect it or to sample it with
-    your own PyMC calls.
+    :func:`bayes_ubpr.fit` builds, compiles and samples this model; use
+    ``build_model`` to inspect it or to sample it with your own PyMC calls.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Cohort or case-control sample: the factor columns and the outcome.
+    spec : ModelSpec, optional
+        The model; default ``ModelSpec()``.
+    factors, outcome, priors, design, population_prevalence, group, varying_slopes, population_mapping
+        Deprecated: the fields of ``spec`` as loose keywords (they warn, and
+        go in the next release); pass ``spec=ModelSpec(...)`` instead.
 
     Returns
     -------
@@ -277,14 +287,7 @@ def build_model(
     >>> sorted(rv.name for rv in model.free_RVs)
     ['alpha', 'beta_std']
     """
-    spec = ModelSpec.from_arguments(
-        spec,
-        factors=factors,
-        outcome=outcome,
-        priors=priors,
-        design=design,
-        population_prevalence=population_prevalence,
-        group=group,
-        varying_slopes=varying_slopes,
-    )
+    keywords = {"factors": factors, "outcome": outcome, "priors": priors, "design": design}
+    keywords |= {"population_prevalence": population_prevalence, "group": group, "varying_slopes": varying_slopes}
+    spec = spec_from_keywords(spec, keywords | {"population_mapping": population_mapping}, caller="build_model")
     return build_from_inputs(prepare_inputs(data, spec))

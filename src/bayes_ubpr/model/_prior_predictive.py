@@ -13,7 +13,7 @@ from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.data import FactorLike
 from bayes_ubpr.model._build import build_from_inputs, prepare_inputs
-from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
+from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike, spec_from_keywords
 from bayes_ubpr.priors import PriorsLike
 
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
@@ -30,6 +30,7 @@ def prior_predictive(
     population_prevalence: PrevalenceLike = None,
     group: str | None = None,
     varying_slopes: Sequence[str] | None = None,
+    population_mapping: str | None = None,
     draws: int = 4000,
     seed: SeedLike = None,
 ) -> pd.DataFrame:
@@ -43,9 +44,14 @@ def prior_predictive(
 
     Parameters
     ----------
-    data, spec, factors, outcome, priors, design, population_prevalence, group, varying_slopes
-        As for :func:`bayes_ubpr.fit`. The outcome column is needed only to
-        set up the design; its values are not used.
+    data : pandas.DataFrame
+        The patients whose predicted risks the priors imply. The outcome
+        column is needed only to set up the design; its values are not used.
+    spec : ModelSpec, optional
+        The model; default ``ModelSpec()``.
+    factors, outcome, priors, design, population_prevalence, group, varying_slopes, population_mapping
+        Deprecated: the fields of ``spec`` as loose keywords (they warn, and
+        go in the next release); pass ``spec=ModelSpec(...)`` instead.
     draws : int, default 4000
         Prior draws.
     seed : None, int or numpy.random.Generator
@@ -66,16 +72,9 @@ def prior_predictive(
     'prevalence'
     """
     draws = check_positive_int(draws, name="draws")
-    spec = ModelSpec.from_arguments(
-        spec,
-        factors=factors,
-        outcome=outcome,
-        priors=priors,
-        design=design,
-        population_prevalence=population_prevalence,
-        group=group,
-        varying_slopes=varying_slopes,
-    )
+    keywords = {"factors": factors, "outcome": outcome, "priors": priors, "design": design}
+    keywords |= {"population_prevalence": population_prevalence, "group": group, "varying_slopes": varying_slopes}
+    spec = spec_from_keywords(spec, keywords | {"population_mapping": population_mapping}, caller="prior_predictive")
     inputs = prepare_inputs(data, spec)
     model = build_from_inputs(inputs)
     names = ["alpha_population", "beta_std", "beta"]

@@ -62,7 +62,7 @@ class Sampling:
     >>> Sampling(chains=0)
     Traceback (most recent call last):
     ...
-    ValueError: chains must be an integer >= 1; got 0
+    ValueError: chains must be >= 1; got 0
     """
 
     draws: int = 1000

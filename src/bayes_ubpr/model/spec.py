@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -358,6 +359,35 @@ class ModelSpec:
                 "use spec.replace(...) to change a spec"
             )
         return spec
+
+
+def spec_from_keywords(spec: ModelSpec | None, keywords: Mapping[str, Any], *, caller: str) -> ModelSpec:
+    """Return the :class:`ModelSpec` of a function that takes ``spec``, honouring deprecated model keywords.
+
+    ``keywords`` are the model keywords (the spec's fields) the caller was
+    given; ``None`` values count as not given. Any given warns, once per call
+    site, that the model goes in a ``ModelSpec``: loose keywords are
+    :func:`bayes_ubpr.fit`'s convenience alone (``docs/contributing.md``).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     spec = spec_from_keywords(None, {"design": "case_control"}, caller="build_model")
+    >>> spec.design, caught[0].category.__name__
+    ('case_control', 'DeprecationWarning')
+    """
+    given = {name: value for name, value in keywords.items() if value is not None}
+    if given:
+        names = ", ".join(f"{name}=..." for name in given)
+        warnings.warn(
+            f"{caller}({names}) is deprecated and will be removed in the next release: pass "
+            f"spec=bayes_ubpr.ModelSpec({names}) instead",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return ModelSpec.from_arguments(spec, **given)
 
 
 def _default_prevalence(attrs: Mapping[str, Any], outcome: str) -> PopulationPrevalence:
