@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks docs/*.py
 	$(BIN)/ruff format --check src tests examples benchmarks docs/*.py
 	$(BIN)/mypy src/bayes_ubpr
+	$(BIN)/lint-imports --no-cache
 
 # The [docs] extra's packages go into .venv without reinstalling bayes_ubpr itself.
 $(DOCS_STAMP): $(STAMP) pyproject.toml
