@@ -9,6 +9,17 @@ import pytest
 import bayes_ubpr as bu
 
 
+SLOW_DOCTESTS = frozenset({"bayes_ubpr.report.write_report", "bayes_ubpr.posterior.PPCSummary"})
+"""Doctests that fit and draw for longer than ~5 s: marked ``slow`` like the tests that do (run by .ci/run)."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A session-wide hook: it sees the doctests collected from src/ as well as the tests here.
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.name in SLOW_DOCTESTS:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20161316)

@@ -51,6 +51,7 @@ def test_the_next_write_removes_stale_temporaries_of_ours_only(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {"table.csv", running.name, not_ours.name}
 
 
+@pytest.mark.slow
 def test_a_killed_writer_leaves_nothing_after_the_next_run(tmp_path):
     target = tmp_path / "report.html"
     script = (

@@ -200,6 +200,7 @@ def _doubles(array: np.ndarray):
     return array.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
 
 
+@pytest.mark.slow
 def test_a_new_process_loads_the_kernel_from_the_disk_cache():
     # The test run has compiled the kernel already; a fresh interpreter must not compile it again.
     script = textwrap.dedent(

@@ -79,6 +79,7 @@ def test_a_tight_prior_is_honoured(small_cohort):
     assert float(depression.std()) < 0.0105
 
 
+@pytest.mark.slow
 def test_mixed_prior_families_build_and_fit(small_cohort):
     priors = {
         "depression": Prior("student_t", 0.0, 1.0, nu=3),

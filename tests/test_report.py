@@ -272,6 +272,7 @@ class TestReport:
 
 
 class TestCli:
+    @pytest.mark.slow
     def test_report_command(self, small_fit, tmp_path, capsys):
         fit_path = bu.save_fit(small_fit, tmp_path / "fit.nc")
         assert main(["report", str(fit_path), "--out", str(tmp_path / "r.html")]) == 0

@@ -150,6 +150,7 @@ def test_catalogue_holds_factors_with_table4_scales():
 # ----------------------------------------------------------------------------- ModelSpec
 
 
+@pytest.mark.slow
 def test_spec_round_trips_through_attrs_and_netcdf(tmp_path):
     cohort = bu.simulate_cohort(n=400, prevalence=0.3, seed=3)
     cohort["cleft"] = (np.random.default_rng(1).random(len(cohort)) < 0.3).astype(int)

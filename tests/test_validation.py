@@ -56,6 +56,7 @@ def test_metrics_are_the_kernels_over_the_posterior_draws(small_fit, new_cohort)
     assert (curve["observed_median"] <= curve["observed_upper"]).all()
 
 
+@pytest.mark.slow
 def test_a_well_specified_model_validates_in_its_own_world(small_fit, new_cohort):
     # Same world, same prevalence: calibration-in-the-large 0 and slope 1 are inside their 99% intervals, which
     # (sampling=True) carry both the posterior and the cohort's sampling error. They must also be narrow enough to
@@ -82,6 +83,7 @@ def test_a_cohort_fit_at_another_prevalence_is_miscalibrated_in_the_large(small_
         bu.validate_model(small_fit, other, prevalence=0.1)
 
 
+@pytest.mark.slow
 def test_the_published_model_at_the_right_prevalence_validates():
     # The simulated world's odds ratios are Table 5's, so with the intercept set to the cohort's prevalence the
     # published model is calibrated: CITL 0, slope 1 and O:E 1 inside their 99% intervals; stated at a prevalence
@@ -183,6 +185,7 @@ def test_report_gains_validation_sections(small_fit, new_cohort, tmp_path):
 
 
 class TestCommandLine:
+    @pytest.mark.slow
     def test_validate_a_saved_fit_writes_tables_figures_and_report(self, small_fit, new_cohort, tmp_path, capsys):
         fit_path = bu.save_fit(small_fit, tmp_path / "fit.nc")
         cohort_path = tmp_path / "cohort.csv"
