@@ -695,6 +695,12 @@ _STRUCTURES: dict[str, type[Horseshoe] | type[DomainShrinkage]] = {"horseshoe": 
 """Joint shrinkage priors by name: a new structure is a class with ``data_values``, ``coords``,
 ``build``, ``to_dict`` and ``from_dict`` (as :class:`Horseshoe`), registered here."""
 
+
+def _structure_name(structure: Structure) -> str:
+    """Return the name under which ``structure``'s class is registered ("horseshoe", "domains")."""
+    return next(name for name, cls in _STRUCTURES.items() if isinstance(structure, cls))
+
+
 PRESETS = ("default", "wide", "paper", "sceptical", *_STRUCTURES)
 """Named prior presets accepted wherever ``priors`` is."""
 
@@ -739,7 +745,7 @@ class PriorSpec:
         """Return "independent" or the structure's name ("horseshoe", "domains")."""
         if self.structure is None:
             return "independent"
-        return next(name for name, cls in _STRUCTURES.items() if isinstance(self.structure, cls))
+        return _structure_name(self.structure)
 
     def to_dict(self) -> dict[str, object]:
         """Plain-Python form, for ``InferenceData.attrs``."""
@@ -822,8 +828,7 @@ def priors_to_dict(priors: PriorsLike) -> dict[str, Any]:
     if isinstance(priors, str):
         return {"preset": priors}
     if isinstance(priors, (Horseshoe, DomainShrinkage)):
-        name = next(name for name, cls in _STRUCTURES.items() if isinstance(priors, cls))
-        return {name: priors.to_dict()}
+        return {_structure_name(priors): priors.to_dict()}
     return {"mapping": {key: prior.to_dict() for key, prior in priors.items()}}
 
 
@@ -926,7 +931,7 @@ def resolve_priors(factors: Sequence[FactorLike], priors: PriorsLike = None) -> 
     if isinstance(priors, (Horseshoe, DomainShrinkage)):
         if isinstance(priors, DomainShrinkage):
             priors.domain_of(known)
-        return PriorSpec(priors_to_dict(priors).popitem()[0], priors.intercept, {}, priors, known)
+        return PriorSpec(_structure_name(priors), priors.intercept, {}, priors, known)
     given = dict(priors or {})
     coefficients = {f.name: given.get(f.name, default_prior(f)).per_unit(float(f.scale)) for f in known}  # type: ignore[arg-type]
     name = "custom" if given else "default"
