@@ -20,7 +20,7 @@ from bayes_ubpr._validate import check_names, check_positive_int, check_probabil
 from bayes_ubpr.audit._rows import check_numbers, number
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
 from bayes_ubpr.paper import N_CASES, N_CONTROLS_SAMPLED, SIX_FACTORS, table4, table5
-from bayes_ubpr.simulate import MAX_FRACTURES, BernoulliLaw, Law, NormalLaw, _max_entropy_count_law
+from bayes_ubpr.simulate import MAX_FRACTURES, BernoulliLaw, Law, NormalLaw, max_entropy_count_law
 
 COUNT_SUPPORT = tuple(range(1, MAX_FRACTURES + 1))
 """Support of the number of fractures, as in :func:`bayes_ubpr.simulate.control_laws`."""
@@ -115,7 +115,7 @@ def _group_law(kind: str, mean: float, sd: float) -> Law:
     if kind == "binary":
         return BernoulliLaw(mean)
     if kind == "count":
-        return _max_entropy_count_law(mean, sd, COUNT_SUPPORT)
+        return max_entropy_count_law(mean, sd, COUNT_SUPPORT)
     return NormalLaw(mean, sd)
 
 
