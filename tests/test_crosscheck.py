@@ -205,6 +205,15 @@ class TestFits:
     def test_replicate_k_does_not_depend_on_the_number_of_replicates(self):
         np.testing.assert_array_equal(_replicates(40, seed=1), _replicates(80, seed=1)[:40])
 
+    @pytest.mark.parametrize("seed", [0, 4, 2**40])
+    def test_replicate_generators_are_the_spawned_generators_of_before(self, seed):
+        # _rng.spawn_seeds replaced Generator.spawn: for an int seed, replicate k draws the same numbers
+        generators, recorded = fits._replicate_generators(seed, 50)
+        before = np.random.default_rng(seed).spawn(50)
+        assert recorded == seed
+        for new, old in zip(generators, before, strict=True):
+            np.testing.assert_array_equal(new.random(5), old.random(5))
+
     def test_seed_is_recorded_and_reproduces_the_run(self):
         by_int = crosscheck.standard_error_plausibility(n_replicates=40, seed=4)
         assert by_int.attrs["seed"] == 4

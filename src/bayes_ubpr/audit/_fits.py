@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayes_ubpr._rng import SeedLike, as_generator
+from bayes_ubpr._rng import SeedLike, spawn_seeds
 from bayes_ubpr._validate import check_names, check_positive_int, check_probability
 from bayes_ubpr.audit._rows import check_numbers, number
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
@@ -153,9 +153,9 @@ def _replicate_generators(seed: SeedLike, n_replicates: int) -> tuple[list[np.ra
     run can be repeated); None when the caller passed a Generator, whose
     state is theirs.
     """
-    root = as_generator(seed)
-    recorded = None if isinstance(seed, np.random.Generator) else int(root.bit_generator.seed_seq.entropy)  # type: ignore[attr-defined]
-    return root.spawn(n_replicates), recorded
+    children = spawn_seeds(seed, n_replicates)
+    recorded = None if isinstance(seed, np.random.Generator) else int(children[0].entropy)  # type: ignore[arg-type]
+    return [np.random.default_rng(child) for child in children], recorded
 
 
 def _draw_samples(
