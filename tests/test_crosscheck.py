@@ -38,7 +38,7 @@ def plausibility() -> pd.DataFrame:
 
 def _replicates(n: int, seed: int, case_group: str = "printed") -> np.ndarray:
     controls, cases = crosscheck._sample_laws(case_group)
-    generators, _ = fits._replicate_generators(seed, n)
+    generators, _ = fits.replicate_generators(seed, n)
     return fits._draw_samples(controls, cases, generators)
 
 
@@ -78,7 +78,7 @@ class TestImpliedCaseGroup:
         assert implied.attrs["seed"] == 0 and implied.attrs["n_used"] + implied.attrs["n_excluded"] == 1000
 
     def test_count_law_is_the_one_control_laws_builds(self):
-        rebuilt = fits._group_law("count", 1.37, 0.60)
+        rebuilt = fits.group_law("count", 1.37, 0.60)
         np.testing.assert_allclose(rebuilt.pmf, control_laws()["n_fractures"].pmf, rtol=1e-12)
 
     def test_brute_force_cohort_cases_have_the_implied_means(self, implied):
@@ -149,7 +149,7 @@ class TestFits:
 
         x = _replicates(5, seed=11)
         y = fits._outcome()
-        coef, se, converged = fits._fit_logistic(x, y)
+        coef, se, converged = fits.fit_logistic(x, y)
         assert converged.all()
         for k in range(len(x)):
             reference = sm.Logit(y, sm.add_constant(x[k])).fit(method="newton", tol=1e-12, maxiter=100, disp=0)
@@ -162,7 +162,7 @@ class TestFits:
 
         x = _replicates(470, seed=0)
         y = fits._outcome()
-        _, se, converged = fits._fit_logistic(x, y)
+        _, se, converged = fits.fit_logistic(x, y)
         assert (~converged).sum() >= 1
         signs = 2 * y - 1
 
@@ -180,7 +180,7 @@ class TestFits:
 
     def test_standard_errors_respect_the_floor(self):
         x = _replicates(N_QUICK, seed=5)
-        _, se, converged = fits._fit_logistic(x, fits._outcome())
+        _, se, converged = fits.fit_logistic(x, fits._outcome())
         total_ss = ((x - x.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
         floor = 2 / np.sqrt(total_ss[converged])
         assert (se[converged, 1:] >= floor * (1 - 1e-12)).all()
@@ -208,7 +208,7 @@ class TestFits:
     @pytest.mark.parametrize("seed", [0, 4, 2**40])
     def test_replicate_generators_are_the_spawned_generators_of_before(self, seed):
         # _rng.spawn_seeds replaced Generator.spawn: for an int seed, replicate k draws the same numbers
-        generators, recorded = fits._replicate_generators(seed, 50)
+        generators, recorded = fits.replicate_generators(seed, 50)
         before = np.random.default_rng(seed).spawn(50)
         assert recorded == seed
         for new, old in zip(generators, before, strict=True):
@@ -268,7 +268,7 @@ class TestStandardErrorPlausibility:
 
     def test_placement_flags_an_inflated_se_and_passes_the_median(self, plausibility):
         x = _replicates(N_QUICK, seed=2)
-        coef, se, converged = fits._fit_logistic(x, fits._outcome())
+        coef, se, converged = fits.fit_logistic(x, fits._outcome())
         coef, se = coef[converged], se[converged]
         floor = np.zeros(6)
         index = list(paper.SIX_FACTORS)
@@ -286,10 +286,10 @@ class TestStandardErrorPlausibility:
     def test_plausible_flag_is_calibrated(self, plausibility):
         # Fits of samples from the same world as the reference must be plausible 95% of the time.
         reference = _replicates(1000, seed=21)
-        coef, se, converged = fits._fit_logistic(reference, fits._outcome())
+        coef, se, converged = fits.fit_logistic(reference, fits._outcome())
         coef, se = coef[converged], se[converged]
         studies = _replicates(200, seed=22)
-        study_coef, study_se, study_converged = fits._fit_logistic(studies, fits._outcome())
+        study_coef, study_se, study_converged = fits.fit_logistic(studies, fits._outcome())
         flags = []
         for k in np.flatnonzero(study_converged):
             printed = pd.DataFrame({"B": study_coef[k, 1:], "SE": study_se[k, 1:]}, index=list(paper.SIX_FACTORS))

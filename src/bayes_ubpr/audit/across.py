@@ -37,9 +37,9 @@ from scipy import stats
 from bayes_ubpr._rng import SeedLike
 from bayes_ubpr._validate import check_choice
 from bayes_ubpr.audit._across_rows import (
-    _correlation_checks,
-    _implied_checks,
-    _plausibility_checks,
+    correlation_checks,
+    implied_checks,
+    plausibility_checks,
 )
 from bayes_ubpr.audit._copula import (
     CORRELATED,
@@ -47,24 +47,24 @@ from bayes_ubpr.audit._copula import (
     INTEGRATION_DRAWS,
     REPLICATE_INTEGRATION_DRAWS,
     RESAMPLING_POOL,
-    _copula_scores,
-    _correlated_differences,
-    _correlated_replicates,
-    _tilted_means,
+    copula_scores,
+    correlated_differences,
+    correlated_replicates,
+    tilted_means,
 )
 from bayes_ubpr.audit._fits import (
-    _NUMERIC5,
     INDEPENDENCE,
-    _check_simulation_options,
-    _control_laws,
-    _fit_and_keep,
-    _Fits,
-    _group_law,
-    _log_odds_ratios,
-    _numeric,
-    _printed_groups,
-    _replicate_generators,
-    _simulate_fits,
+    NUMERIC5,
+    Fits,
+    check_simulation_options,
+    control_laws_of,
+    fit_and_keep,
+    group_law,
+    log_odds_ratios,
+    numeric_table,
+    printed_groups,
+    replicate_generators,
+    simulate_fits,
 )
 from bayes_ubpr.audit._rows import frame as audit_frame
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
@@ -89,10 +89,10 @@ CASE_GROUPS = ("printed", "implied")
 
 def _implied_mean(kind: str, mean: float, sd: float, beta: float) -> float:
     """Mean of the law built from a control group's mean and SD, tilted by ``beta``."""
-    return float(_group_law(kind, mean, sd).tilt(beta).moments()[0])
+    return float(group_law(kind, mean, sd).tilt(beta).moments()[0])
 
 
-def _replicate_differences(fits: _Fits, kinds: Sequence[str]) -> tuple[np.ndarray, int]:
+def _replicate_differences(fits: Fits, kinds: Sequence[str]) -> tuple[np.ndarray, int]:
     """Case mean minus implied case mean in each replicate, recomputed as from a printed Table 4 and 5.
 
     Each replicate's control mean and SD (sample SD, as Table 4 prints)
@@ -240,13 +240,13 @@ def implied_case_group(
     >>> round(float(implied.loc["n_fractures", "case_implied"]), 2), float(implied.loc["n_fractures", "case_printed"])
     (2.15, 2.17)
     """
-    n_replicates, prob, max_se = _check_simulation_options(n_replicates, prob, max_se)
-    beta, overridden = _log_odds_ratios(odds_ratios, table5)
+    n_replicates, prob, max_se = check_simulation_options(n_replicates, prob, max_se)
+    beta, overridden = log_odds_ratios(odds_ratios, table5)
     threshold = float(stats.norm.ppf(0.5 + prob / 2))
-    groups = _printed_groups(table4)
-    controls = _control_laws(groups)
+    groups = printed_groups(table4)
+    controls = control_laws_of(groups)
     tilted = [law.tilt(float(beta[name])) for name, law in zip(SIX_FACTORS, controls, strict=True)]
-    fits = _simulate_fits(controls, tilted, n_replicates=n_replicates, seed=seed, prob=prob, max_se=max_se)
+    fits = simulate_fits(controls, tilted, n_replicates=n_replicates, seed=seed, prob=prob, max_se=max_se)
     differences, failures = _replicate_differences(fits, list(groups["kind"]))
     rows = []
     for j, group in enumerate(groups.itertuples(index=False)):
@@ -373,11 +373,11 @@ def implied_case_group_by_correlation(
             raise TypeError(f"correlations must hold numbers; got {rho!r}")
         if not 0.0 <= rho <= 0.8:
             raise ValueError(f"each correlation must be in [0, 0.8] (risk-aligned equicorrelation); got {rho!r}")
-    n_replicates, prob, max_se = _check_simulation_options(n_replicates, prob, max_se)
+    n_replicates, prob, max_se = check_simulation_options(n_replicates, prob, max_se)
     threshold = float(stats.norm.ppf(0.5 + prob / 2))
-    groups = _printed_groups(table4)
-    beta = _log_odds_ratios(None, table5)[0].to_numpy(dtype=float)
-    controls = _control_laws(groups)
+    groups = printed_groups(table4)
+    beta = log_odds_ratios(None, table5)[0].to_numpy(dtype=float)
+    controls = control_laws_of(groups)
     kinds = list(groups["kind"])
     frames, settings = [], {}
     for rho in correlations:
@@ -388,14 +388,14 @@ def implied_case_group_by_correlation(
             part = independent.assign(correlation=0.0)
             settings[0.0] = {k: independent.attrs[k] for k in ("seed", "n_used", "n_excluded", "count_law_failures")}
         else:
-            generators, recorded = _replicate_generators(seed, n_replicates)
+            generators, recorded = replicate_generators(seed, n_replicates)
             with warnings.catch_warnings():
                 # Correlated risk factors separate cases from controls more often; the exclusions are
                 # recorded in .attrs and the rows' reasons instead of warned about once per correlation.
                 warnings.simplefilter("ignore", StatisticalWarning)
                 try:
-                    fits = _fit_and_keep(
-                        _correlated_replicates(controls, beta, float(rho), generators),
+                    fits = fit_and_keep(
+                        correlated_replicates(controls, beta, float(rho), generators),
                         recorded=recorded,
                         prob=prob,
                         max_se=max_se,
@@ -409,9 +409,9 @@ def implied_case_group_by_correlation(
                     }
                     continue
             signs = np.sign(beta)
-            scores = _copula_scores(np.random.default_rng(20161316), INTEGRATION_DRAWS, float(rho), signs)
-            implied = _tilted_means(controls, beta, scores)
-            differences, failures = _correlated_differences(fits, kinds, scores[:REPLICATE_INTEGRATION_DRAWS])
+            scores = copula_scores(np.random.default_rng(20161316), INTEGRATION_DRAWS, float(rho), signs)
+            implied = tilted_means(controls, beta, scores)
+            differences, failures = correlated_differences(fits, kinds, scores[:REPLICATE_INTEGRATION_DRAWS])
             bias, spread = np.nanmean(differences, axis=0), np.nanstd(differences, axis=0, ddof=1)
             difference = groups["case_mean"].to_numpy() - implied
             z_simulated = (difference - bias) / spread
@@ -472,12 +472,12 @@ def _sample_laws(
     case_group: str, t4: pd.DataFrame | None = None, t5: pd.DataFrame | None = None
 ) -> tuple[list[Law], list[Law]]:
     """Control and case laws of the six factors, in :data:`SIX_FACTORS` order."""
-    groups = _printed_groups(t4)
-    controls = _control_laws(groups)
+    groups = printed_groups(t4)
+    controls = control_laws_of(groups)
     if case_group == "implied":
-        beta, _ = _log_odds_ratios(None, t5)
+        beta, _ = log_odds_ratios(None, t5)
         return controls, [law.tilt(float(beta[name])) for name, law in zip(SIX_FACTORS, controls, strict=True)]
-    cases = [_group_law(g.kind, g.case_mean, g.case_sd) for g in groups.itertuples(index=False)]
+    cases = [group_law(g.kind, g.case_mean, g.case_sd) for g in groups.itertuples(index=False)]
     return controls, cases
 
 
@@ -662,12 +662,12 @@ def standard_error_plausibility(
     >>> result.attrs["n_replicates"], bool(result.query("statistic == 'SE'")["plausible"].any())
     (40, False)
     """
-    n_replicates, prob, max_se = _check_simulation_options(n_replicates, prob, max_se)
+    n_replicates, prob, max_se = check_simulation_options(n_replicates, prob, max_se)
     check_choice(case_group, CASE_GROUPS, name="case_group")
     controls, cases = _sample_laws(case_group, table4, table5)
-    fits = _simulate_fits(controls, cases, n_replicates=n_replicates, seed=seed, prob=prob, max_se=max_se)
-    printed = _numeric(table5, name="table5", columns=_NUMERIC5)[["B", "SE"]]
-    floor = _standard_error_floor(_printed_groups(table4))
+    fits = simulate_fits(controls, cases, n_replicates=n_replicates, seed=seed, prob=prob, max_se=max_se)
+    printed = numeric_table(table5, name="table5", columns=NUMERIC5)[["B", "SE"]]
+    floor = _standard_error_floor(printed_groups(table4))
     frame = pd.DataFrame(_placement_rows(printed, fits.coef, fits.se, floor, prob=prob))
     frame.attrs = {
         "check": "standard_error_plausibility",
@@ -720,11 +720,11 @@ def audit_rows(result: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(result, pd.DataFrame):
         raise TypeError(f"result must be a pandas DataFrame; got {type(result).__name__}")
     if {"correlation", "z_simulated", "consistent"} <= set(result.columns):
-        checks = _correlation_checks(result)
+        checks = correlation_checks(result)
     elif {"case_implied", "z", "consistent"} <= set(result.columns):
-        checks = _implied_checks(result)
+        checks = implied_checks(result)
     elif {"simulated_median", "percentile", "plausible"} <= set(result.columns):
-        checks = _plausibility_checks(result)
+        checks = plausibility_checks(result)
     else:
         raise ValueError(
             "result must come from implied_case_group, implied_case_group_by_correlation or "
