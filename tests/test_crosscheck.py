@@ -18,6 +18,7 @@ from scipy import optimize, stats
 from bayes_ubpr import paper, simulate_cohort
 from bayes_ubpr.audit import AUDIT_COLUMNS
 from bayes_ubpr.audit import _fits as fits
+from bayes_ubpr.audit import _plausibility as placement
 from bayes_ubpr.audit import across as crosscheck
 from bayes_ubpr.cli import main
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
@@ -37,7 +38,7 @@ def plausibility() -> pd.DataFrame:
 
 
 def _replicates(n: int, seed: int, case_group: str = "printed") -> np.ndarray:
-    controls, cases = crosscheck._sample_laws(case_group)
+    controls, cases = placement._sample_laws(case_group)
     generators, _ = fits.replicate_generators(seed, n)
     return fits._draw_samples(controls, cases, generators)
 
@@ -200,7 +201,7 @@ class TestFits:
             }
         )
         expected = 2 / np.sqrt(((x - x.mean(axis=0)) ** 2).sum(axis=0))
-        np.testing.assert_allclose(crosscheck._standard_error_floor(groups), expected, rtol=1e-12)
+        np.testing.assert_allclose(placement._standard_error_floor(groups), expected, rtol=1e-12)
 
     def test_replicate_k_does_not_depend_on_the_number_of_replicates(self):
         np.testing.assert_array_equal(_replicates(40, seed=1), _replicates(80, seed=1)[:40])
@@ -273,12 +274,12 @@ class TestStandardErrorPlausibility:
         floor = np.zeros(6)
         index = list(paper.SIX_FACTORS)
         median = pd.DataFrame({"B": np.median(coef[:, 1:], axis=0), "SE": np.median(se[:, 1:], axis=0)}, index=index)
-        rows = pd.DataFrame(crosscheck._placement_rows(median, coef, se, floor, prob=0.95))
+        rows = pd.DataFrame(placement._placement_rows(median, coef, se, floor, prob=0.95))
         n = len(coef)
         # The median sits at percentile 1/2 up to one replicate either side.
         assert (rows["percentile"] - 0.5).abs().max() <= 1 / n and rows["plausible"].all()
         inflated = median.assign(SE=3 * np.quantile(se[:, 1:], 0.975, axis=0))
-        rows = pd.DataFrame(crosscheck._placement_rows(inflated, coef, se, floor, prob=0.95))
+        rows = pd.DataFrame(placement._placement_rows(inflated, coef, se, floor, prob=0.95))
         flagged = rows[rows["statistic"] == "SE"]
         assert (flagged["percentile"] > 0.975).all() and not flagged["plausible"].any()
         assert flagged["reason"].str.startswith("larger than").all()
@@ -293,7 +294,7 @@ class TestStandardErrorPlausibility:
         flags = []
         for k in np.flatnonzero(study_converged):
             printed = pd.DataFrame({"B": study_coef[k, 1:], "SE": study_se[k, 1:]}, index=list(paper.SIX_FACTORS))
-            flags.extend(r["plausible"] for r in crosscheck._placement_rows(printed, coef, se, np.zeros(6), prob=0.95))
+            flags.extend(r["plausible"] for r in placement._placement_rows(printed, coef, se, np.zeros(6), prob=0.95))
         share, n = np.mean(flags), len(flags)
         # Rows of one study are correlated; 4 binomial SEs of 200 studies (not of 2,400 rows) is the honest band.
         assert abs(share - 0.95) < 4 * math.sqrt(0.95 * 0.05 / (n / 12))
