@@ -36,6 +36,7 @@ from bayes_ubpr.audit import (
     within,
 )
 from bayes_ubpr.audit import _copula as copula
+from bayes_ubpr.audit import _time_course as time_course
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.simulate import BernoulliLaw, NormalLaw
 
@@ -312,7 +313,7 @@ class TestWithin:
         s0, s1 = 0.4 + rng.uniform(-0.05, 0.05, n), 0.5 + rng.uniform(-0.05, 0.05, n)
         t = np.abs(m1 - m0) / np.sqrt((s0**2 + s1**2) / 60)
         share = float(np.mean(t > stats.t.ppf(0.975, 118)))
-        grid = within._significant_share((7.3, 7.1), (0.4, 0.5), (0.05,) * 4)
+        grid = time_course._significant_share((7.3, 7.1), (0.4, 0.5), (0.05,) * 4)
         assert abs(grid - share) < 4 * math.sqrt(share * (1 - share) / n) + 2e-3  # plus the grid's own error
 
     def test_a_removed_marker_is_inconsistent(self):
