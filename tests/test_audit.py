@@ -36,6 +36,7 @@ from bayes_ubpr.audit import (
     within,
 )
 from bayes_ubpr.audit import _copula as copula
+from bayes_ubpr.audit import _time_course as time_course
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.simulate import BernoulliLaw, NormalLaw
 
@@ -312,7 +313,7 @@ class TestWithin:
         s0, s1 = 0.4 + rng.uniform(-0.05, 0.05, n), 0.5 + rng.uniform(-0.05, 0.05, n)
         t = np.abs(m1 - m0) / np.sqrt((s0**2 + s1**2) / 60)
         share = float(np.mean(t > stats.t.ppf(0.975, 118)))
-        grid = within._significant_share((7.3, 7.1), (0.4, 0.5), (0.05,) * 4)
+        grid = time_course._significant_share((7.3, 7.1), (0.4, 0.5), (0.05,) * 4)
         assert abs(grid - share) < 4 * math.sqrt(share * (1 - share) / n) + 2e-3  # plus the grid's own error
 
     def test_a_removed_marker_is_inconsistent(self):
@@ -370,31 +371,31 @@ class TestCorrelation:
         laws = [NormalLaw(1.0, 2.0), NormalLaw(-1.0, 0.5), NormalLaw(0.0, 1.0)]
         beta = np.array([0.3, -0.8, 0.5])
         rho = 0.4
-        scores = copula._copula_scores(np.random.default_rng(1), 400_000, rho, np.sign(beta))
+        scores = copula.copula_scores(np.random.default_rng(1), 400_000, rho, np.sign(beta))
         signs = np.sign(beta)
         corr = rho * np.outer(signs, signs)
         np.fill_diagonal(corr, 1.0)
         sd = np.array([2.0, 0.5, 1.0])
         expected = np.array([1.0, -1.0, 0.0]) + (sd[:, None] * corr * sd[None, :]) @ beta
-        got = copula._tilted_means(laws, beta, scores)
+        got = copula.tilted_means(laws, beta, scores)
         # importance-weighted means: Monte Carlo SE well below 0.02 with 400,000 draws
         np.testing.assert_allclose(got, expected, atol=0.02)
 
     def test_independent_copula_gives_the_marginal_tilts(self):
         laws = [BernoulliLaw(0.3), NormalLaw(5.0, 0.5)]
         beta = np.array([1.2, -2.0])
-        scores = copula._copula_scores(np.random.default_rng(2), 400_000, 0.0, np.sign(beta))
-        got = copula._tilted_means(laws, beta, scores)
+        scores = copula.copula_scores(np.random.default_rng(2), 400_000, 0.0, np.sign(beta))
+        got = copula.tilted_means(laws, beta, scores)
         assert got[0] == pytest.approx(laws[0].tilt(1.2).p, abs=0.005)
         assert got[1] == pytest.approx(laws[1].tilt(-2.0).mean, abs=0.01)
 
     def test_resampled_cases_follow_the_tilted_law(self):
         laws = [BernoulliLaw(0.3), NormalLaw(5.0, 0.5)]
         beta = np.array([1.2, -2.0])
-        x = copula._correlated_replicates(laws, beta, 0.3, [np.random.default_rng(k) for k in range(300)])
+        x = copula.correlated_replicates(laws, beta, 0.3, [np.random.default_rng(k) for k in range(300)])
         cases = x[:, 60:, :].reshape(-1, 2)
-        scores = copula._copula_scores(np.random.default_rng(3), 400_000, 0.3, np.sign(beta))
-        expected = copula._tilted_means(laws, beta, scores)
+        scores = copula.copula_scores(np.random.default_rng(3), 400_000, 0.3, np.sign(beta))
+        expected = copula.tilted_means(laws, beta, scores)
         # 18,000 resampled cases (SE about 0.004 and 0.004); resampling from 3,000 draws adds a bias of order 1/3,000
         np.testing.assert_allclose(cases.mean(axis=0), expected, atol=0.02)
 

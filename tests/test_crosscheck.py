@@ -18,6 +18,7 @@ from scipy import optimize, stats
 from bayes_ubpr import paper, simulate_cohort
 from bayes_ubpr.audit import AUDIT_COLUMNS
 from bayes_ubpr.audit import _fits as fits
+from bayes_ubpr.audit import _plausibility as placement
 from bayes_ubpr.audit import across as crosscheck
 from bayes_ubpr.cli import main
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
@@ -37,8 +38,8 @@ def plausibility() -> pd.DataFrame:
 
 
 def _replicates(n: int, seed: int, case_group: str = "printed") -> np.ndarray:
-    controls, cases = crosscheck._sample_laws(case_group)
-    generators, _ = fits._replicate_generators(seed, n)
+    controls, cases = placement._sample_laws(case_group)
+    generators, _ = fits.replicate_generators(seed, n)
     return fits._draw_samples(controls, cases, generators)
 
 
@@ -78,7 +79,7 @@ class TestImpliedCaseGroup:
         assert implied.attrs["seed"] == 0 and implied.attrs["n_used"] + implied.attrs["n_excluded"] == 1000
 
     def test_count_law_is_the_one_control_laws_builds(self):
-        rebuilt = fits._group_law("count", 1.37, 0.60)
+        rebuilt = fits.group_law("count", 1.37, 0.60)
         np.testing.assert_allclose(rebuilt.pmf, control_laws()["n_fractures"].pmf, rtol=1e-12)
 
     def test_brute_force_cohort_cases_have_the_implied_means(self, implied):
@@ -149,7 +150,7 @@ class TestFits:
 
         x = _replicates(5, seed=11)
         y = fits._outcome()
-        coef, se, converged = fits._fit_logistic(x, y)
+        coef, se, converged = fits.fit_logistic(x, y)
         assert converged.all()
         for k in range(len(x)):
             reference = sm.Logit(y, sm.add_constant(x[k])).fit(method="newton", tol=1e-12, maxiter=100, disp=0)
@@ -162,7 +163,7 @@ class TestFits:
 
         x = _replicates(470, seed=0)
         y = fits._outcome()
-        _, se, converged = fits._fit_logistic(x, y)
+        _, se, converged = fits.fit_logistic(x, y)
         assert (~converged).sum() >= 1
         signs = 2 * y - 1
 
@@ -180,7 +181,7 @@ class TestFits:
 
     def test_standard_errors_respect_the_floor(self):
         x = _replicates(N_QUICK, seed=5)
-        _, se, converged = fits._fit_logistic(x, fits._outcome())
+        _, se, converged = fits.fit_logistic(x, fits._outcome())
         total_ss = ((x - x.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
         floor = 2 / np.sqrt(total_ss[converged])
         assert (se[converged, 1:] >= floor * (1 - 1e-12)).all()
@@ -200,10 +201,19 @@ class TestFits:
             }
         )
         expected = 2 / np.sqrt(((x - x.mean(axis=0)) ** 2).sum(axis=0))
-        np.testing.assert_allclose(crosscheck._standard_error_floor(groups), expected, rtol=1e-12)
+        np.testing.assert_allclose(placement._standard_error_floor(groups), expected, rtol=1e-12)
 
     def test_replicate_k_does_not_depend_on_the_number_of_replicates(self):
         np.testing.assert_array_equal(_replicates(40, seed=1), _replicates(80, seed=1)[:40])
+
+    @pytest.mark.parametrize("seed", [0, 4, 2**40])
+    def test_replicate_generators_are_the_spawned_generators_of_before(self, seed):
+        # _rng.spawn_seeds replaced Generator.spawn: for an int seed, replicate k draws the same numbers
+        generators, recorded = fits.replicate_generators(seed, 50)
+        before = np.random.default_rng(seed).spawn(50)
+        assert recorded == seed
+        for new, old in zip(generators, before, strict=True):
+            np.testing.assert_array_equal(new.random(5), old.random(5))
 
     def test_seed_is_recorded_and_reproduces_the_run(self):
         by_int = crosscheck.standard_error_plausibility(n_replicates=40, seed=4)
@@ -259,17 +269,17 @@ class TestStandardErrorPlausibility:
 
     def test_placement_flags_an_inflated_se_and_passes_the_median(self, plausibility):
         x = _replicates(N_QUICK, seed=2)
-        coef, se, converged = fits._fit_logistic(x, fits._outcome())
+        coef, se, converged = fits.fit_logistic(x, fits._outcome())
         coef, se = coef[converged], se[converged]
         floor = np.zeros(6)
         index = list(paper.SIX_FACTORS)
         median = pd.DataFrame({"B": np.median(coef[:, 1:], axis=0), "SE": np.median(se[:, 1:], axis=0)}, index=index)
-        rows = pd.DataFrame(crosscheck._placement_rows(median, coef, se, floor, prob=0.95))
+        rows = pd.DataFrame(placement._placement_rows(median, coef, se, floor, prob=0.95))
         n = len(coef)
         # The median sits at percentile 1/2 up to one replicate either side.
         assert (rows["percentile"] - 0.5).abs().max() <= 1 / n and rows["plausible"].all()
         inflated = median.assign(SE=3 * np.quantile(se[:, 1:], 0.975, axis=0))
-        rows = pd.DataFrame(crosscheck._placement_rows(inflated, coef, se, floor, prob=0.95))
+        rows = pd.DataFrame(placement._placement_rows(inflated, coef, se, floor, prob=0.95))
         flagged = rows[rows["statistic"] == "SE"]
         assert (flagged["percentile"] > 0.975).all() and not flagged["plausible"].any()
         assert flagged["reason"].str.startswith("larger than").all()
@@ -277,14 +287,14 @@ class TestStandardErrorPlausibility:
     def test_plausible_flag_is_calibrated(self, plausibility):
         # Fits of samples from the same world as the reference must be plausible 95% of the time.
         reference = _replicates(1000, seed=21)
-        coef, se, converged = fits._fit_logistic(reference, fits._outcome())
+        coef, se, converged = fits.fit_logistic(reference, fits._outcome())
         coef, se = coef[converged], se[converged]
         studies = _replicates(200, seed=22)
-        study_coef, study_se, study_converged = fits._fit_logistic(studies, fits._outcome())
+        study_coef, study_se, study_converged = fits.fit_logistic(studies, fits._outcome())
         flags = []
         for k in np.flatnonzero(study_converged):
             printed = pd.DataFrame({"B": study_coef[k, 1:], "SE": study_se[k, 1:]}, index=list(paper.SIX_FACTORS))
-            flags.extend(r["plausible"] for r in crosscheck._placement_rows(printed, coef, se, np.zeros(6), prob=0.95))
+            flags.extend(r["plausible"] for r in placement._placement_rows(printed, coef, se, np.zeros(6), prob=0.95))
         share, n = np.mean(flags), len(flags)
         # Rows of one study are correlated; 4 binomial SEs of 200 studies (not of 2,400 rows) is the honest band.
         assert abs(share - 0.95) < 4 * math.sqrt(0.95 * 0.05 / (n / 12))

@@ -192,11 +192,18 @@ class DiscreteLaw:
 Law = NormalLaw | BernoulliLaw | DiscreteLaw
 
 
-def _max_entropy_count_law(mean: float, sd: float, support: tuple[int, ...]) -> DiscreteLaw:
+def max_entropy_count_law(mean: float, sd: float, support: tuple[int, ...]) -> DiscreteLaw:
     """Maximum-entropy law on ``support`` with the given mean and SD.
 
     Its probabilities are proportional to exp(a*k + c*k**2), the least
-    committal law on whole numbers that reproduces two moments.
+    committal law on whole numbers that reproduces two moments. It is the law
+    of ``n_fractures`` in :func:`control_laws`, and the audit rebuilds the
+    count law of a printed group with it.
+
+    Raises
+    ------
+    ValueError
+        If no law on ``support`` has that mean and SD (the root finding fails).
     """
     k = np.asarray(support, dtype=float)
 
@@ -252,7 +259,7 @@ def _control_laws() -> dict[str, Law]:
             laws[row.factor] = BernoulliLaw(row.satisfactory_n1 / (row.satisfactory_n1 + row.satisfactory_n0))
         elif row.kind == "count":
             support = tuple(range(1, MAX_FRACTURES + 1))
-            laws[row.factor] = _max_entropy_count_law(row.satisfactory_mean, row.satisfactory_sd, support)
+            laws[row.factor] = max_entropy_count_law(row.satisfactory_mean, row.satisfactory_sd, support)
         else:
             laws[row.factor] = NormalLaw(row.satisfactory_mean, row.satisfactory_sd)
     return {name: laws[name] for name in RISK_FACTORS}

@@ -20,7 +20,7 @@ def _tail(z: float) -> float:
     return float(2 * stats.norm.sf(abs(z)))
 
 
-def _implied_checks(result: pd.DataFrame) -> list[Check]:
+def implied_checks(result: pd.DataFrame) -> list[Check]:
     """Rows of :func:`implied_case_group` (independent factors)."""
     checks = []
     for row in result.itertuples(index=False):
@@ -42,7 +42,7 @@ def _implied_checks(result: pd.DataFrame) -> list[Check]:
     return checks
 
 
-def _correlation_checks(result: pd.DataFrame) -> list[Check]:
+def correlation_checks(result: pd.DataFrame) -> list[Check]:
     """Rows of :func:`implied_case_group_by_correlation`: a factor is implausible only if flagged at every rho.
 
     A factor flagged with independent factors but not at some correlation is a
@@ -120,7 +120,7 @@ def _correlation_checks(result: pd.DataFrame) -> list[Check]:
     return checks
 
 
-def _plausibility_checks(result: pd.DataFrame) -> list[Check]:
+def plausibility_checks(result: pd.DataFrame) -> list[Check]:
     """Rows of :func:`standard_error_plausibility`, with the simulation's size and Monte Carlo error."""
     prob = result.attrs.get("prob", 0.95)
     source = SIMULATED_FROM[result.attrs.get("case_group", "printed")]

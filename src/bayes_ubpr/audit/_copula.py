@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from bayes_ubpr.audit._fits import _Fits, _group_law
+from bayes_ubpr.audit._fits import Fits, group_law
 from bayes_ubpr.paper import N_CASES, N_CONTROLS_SAMPLED
 from bayes_ubpr.simulate import BernoulliLaw, Law, NormalLaw
 
@@ -34,7 +34,7 @@ CORRELATED = (
 )
 
 
-def _copula_scores(rng: np.random.Generator, size: int, rho: float, signs: np.ndarray) -> np.ndarray:
+def copula_scores(rng: np.random.Generator, size: int, rho: float, signs: np.ndarray) -> np.ndarray:
     """Draw normal scores with correlation ``rho * sign_j * sign_k`` between factors j and k."""
     matrix = rho * np.outer(signs, signs)
     np.fill_diagonal(matrix, 1.0)
@@ -55,7 +55,7 @@ def _law_values(laws: Sequence[Law], scores: np.ndarray) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def _tilted_means(laws: Sequence[Law], beta: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def tilted_means(laws: Sequence[Law], beta: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Means of the joint control law (copula of ``laws``) tilted by exp(beta'x), by weighting ``scores``."""
     x = _law_values(laws, scores)
     log_w = x @ beta
@@ -65,7 +65,7 @@ def _tilted_means(laws: Sequence[Law], beta: np.ndarray, scores: np.ndarray) -> 
 
 @functools.lru_cache(maxsize=4096)
 def _count_law(mean: float, sd: float) -> Law:
-    return _group_law("count", mean, sd)
+    return group_law("count", mean, sd)
 
 
 def _sample_laws_of(kinds: Sequence[str], controls: np.ndarray) -> list[Law]:
@@ -83,7 +83,7 @@ def _sample_laws_of(kinds: Sequence[str], controls: np.ndarray) -> list[Law]:
     return laws
 
 
-def _correlated_replicates(
+def correlated_replicates(
     controls: Sequence[Law], beta: np.ndarray, rho: float, generators: Sequence[np.random.Generator]
 ) -> np.ndarray:
     """Designs of 60 controls from the copula and 60 cases resampled from it with weights exp(beta'x)."""
@@ -91,7 +91,7 @@ def _correlated_replicates(
     n0, n1 = N_CONTROLS_SAMPLED, N_CASES
     x = np.empty((len(generators), n0 + n1, len(controls)))
     for k, rng in enumerate(generators):
-        scores = _copula_scores(rng, n0 + n1 * RESAMPLING_POOL, rho, signs)
+        scores = copula_scores(rng, n0 + n1 * RESAMPLING_POOL, rho, signs)
         values = _law_values(controls, scores)
         x[k, :n0] = values[:n0]
         pool = values[n0:]
@@ -101,7 +101,7 @@ def _correlated_replicates(
     return x
 
 
-def _correlated_differences(fits: _Fits, kinds: Sequence[str], scores: np.ndarray) -> tuple[np.ndarray, int]:
+def correlated_differences(fits: Fits, kinds: Sequence[str], scores: np.ndarray) -> tuple[np.ndarray, int]:
     """Case mean minus implied case mean in each replicate, the implied one under the same copula."""
     n0 = N_CONTROLS_SAMPLED
     differences = np.full((fits.x.shape[0], len(kinds)), np.nan)
@@ -112,5 +112,5 @@ def _correlated_differences(fits: _Fits, kinds: Sequence[str], scores: np.ndarra
         except ValueError:  # no count law has this replicate's mean and SD
             failures += 1
             continue
-        differences[k] = fits.x[k, n0:].mean(axis=0) - _tilted_means(laws, fits.coef[k, 1:], scores)
+        differences[k] = fits.x[k, n0:].mean(axis=0) - tilted_means(laws, fits.coef[k, 1:], scores)
     return differences, failures

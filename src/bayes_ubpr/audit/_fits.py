@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayes_ubpr._rng import SeedLike, as_generator
+from bayes_ubpr._rng import SeedLike, spawn_seeds
 from bayes_ubpr._validate import check_names, check_positive_int, check_probability
 from bayes_ubpr.audit._rows import check_numbers, number
 from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
 from bayes_ubpr.paper import N_CASES, N_CONTROLS_SAMPLED, SIX_FACTORS, table4, table5
-from bayes_ubpr.simulate import MAX_FRACTURES, BernoulliLaw, Law, NormalLaw, _max_entropy_count_law
+from bayes_ubpr.simulate import MAX_FRACTURES, BernoulliLaw, Law, NormalLaw, max_entropy_count_law
 
 COUNT_SUPPORT = tuple(range(1, MAX_FRACTURES + 1))
 """Support of the number of fractures, as in :func:`bayes_ubpr.simulate.control_laws`."""
@@ -49,10 +49,10 @@ _NUMERIC4 = [
     "unsatisfactory_n1",
     "unsatisfactory_n0",
 ]
-_NUMERIC5 = ["B", "SE", "wald", "p", "odds_ratio", "ci_lower", "ci_upper"]
+NUMERIC5 = ["B", "SE", "wald", "p", "odds_ratio", "ci_lower", "ci_upper"]
 
 
-def _numeric(table: pd.DataFrame | None, *, name: str, columns: list[str]) -> pd.DataFrame:
+def numeric_table(table: pd.DataFrame | None, *, name: str, columns: list[str]) -> pd.DataFrame:
     """Return a table (the paper's by default) with numbers in ``columns``, indexed by factor, for the six factors."""
     if table is None:
         table = table4() if name == "table4" else table5()
@@ -71,7 +71,7 @@ def _numeric(table: pd.DataFrame | None, *, name: str, columns: list[str]) -> pd
     return out
 
 
-def _printed_groups(t4: pd.DataFrame | None = None) -> pd.DataFrame:
+def printed_groups(t4: pd.DataFrame | None = None) -> pd.DataFrame:
     """Table 4's control and case groups for the six factors, as means and SDs.
 
     A binary factor's mean is its proportion of 1s and its SD is
@@ -79,7 +79,7 @@ def _printed_groups(t4: pd.DataFrame | None = None) -> pd.DataFrame:
     squared deviations (n p (1-p) for binary factors, (n - 1) SD^2 from a
     printed sample SD otherwise).
     """
-    t4 = _numeric(t4, name="table4", columns=_NUMERIC4)
+    t4 = numeric_table(t4, name="table4", columns=_NUMERIC4)
     rows = []
     for factor, row in t4.iterrows():
         if row.kind == "binary":
@@ -110,25 +110,25 @@ def _printed_groups(t4: pd.DataFrame | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _group_law(kind: str, mean: float, sd: float) -> Law:
+def group_law(kind: str, mean: float, sd: float) -> Law:
     """Build the law :func:`~bayes_ubpr.simulate.control_laws` would build from a group's mean and SD."""
     if kind == "binary":
         return BernoulliLaw(mean)
     if kind == "count":
-        return _max_entropy_count_law(mean, sd, COUNT_SUPPORT)
+        return max_entropy_count_law(mean, sd, COUNT_SUPPORT)
     return NormalLaw(mean, sd)
 
 
-def _control_laws(groups: pd.DataFrame) -> list[Law]:
+def control_laws_of(groups: pd.DataFrame) -> list[Law]:
     """Laws of the six factors in the control group, as :func:`bayes_ubpr.simulate.control_laws` builds them."""
-    return [_group_law(g.kind, g.control_mean, g.control_sd) for g in groups.itertuples(index=False)]
+    return [group_law(g.kind, g.control_mean, g.control_sd) for g in groups.itertuples(index=False)]
 
 
-def _log_odds_ratios(
+def log_odds_ratios(
     odds_ratios: Mapping[str, float] | None, t5: pd.DataFrame | None = None
 ) -> tuple[pd.Series, list[str]]:
     """Table 5's B, with any caller-given odds ratios in place; also the factors overridden."""
-    beta = _numeric(t5, name="table5", columns=_NUMERIC5)["B"].astype(float)
+    beta = numeric_table(t5, name="table5", columns=NUMERIC5)["B"].astype(float)
     if odds_ratios is None:
         return beta, []
     if not isinstance(odds_ratios, Mapping):
@@ -146,16 +146,16 @@ def _log_odds_ratios(
 # --------------------------------------------------------------------------------------------------
 
 
-def _replicate_generators(seed: SeedLike, n_replicates: int) -> tuple[list[np.random.Generator], int | None]:
+def replicate_generators(seed: SeedLike, n_replicates: int) -> tuple[list[np.random.Generator], int | None]:
     """One generator per replicate, spawned up front so replicate k is the same whatever ``n_replicates`` is.
 
     Also returns the root entropy to record (for ``seed=None`` too, so the
     run can be repeated); None when the caller passed a Generator, whose
     state is theirs.
     """
-    root = as_generator(seed)
-    recorded = None if isinstance(seed, np.random.Generator) else int(root.bit_generator.seed_seq.entropy)  # type: ignore[attr-defined]
-    return root.spawn(n_replicates), recorded
+    children = spawn_seeds(seed, n_replicates)
+    recorded = None if isinstance(seed, np.random.Generator) else int(children[0].entropy)  # type: ignore[arg-type]
+    return [np.random.default_rng(child) for child in children], recorded
 
 
 def _draw_samples(
@@ -181,7 +181,7 @@ def _information(design: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.n
     return p, np.einsum("rnk,rn,rnl->rkl", design, p * (1 - p), design)
 
 
-def _fit_logistic(
+def fit_logistic(
     x: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-8
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Maximum-likelihood logistic regression with an intercept, by Newton-Raphson on a batch of designs.
@@ -234,7 +234,7 @@ def _fit_logistic(
     return coef, se, converged
 
 
-def _check_simulation_options(n_replicates: object, prob: object, max_se: object) -> tuple[int, float, float]:
+def check_simulation_options(n_replicates: object, prob: object, max_se: object) -> tuple[int, float, float]:
     n_replicates = check_positive_int(n_replicates, name="n_replicates", minimum=MIN_REPLICATES)
     prob = check_probability(prob, name="prob")
     if isinstance(max_se, bool) or not isinstance(max_se, (int, float)) or not max_se > 0:
@@ -259,7 +259,7 @@ def _replicate_count_check(n_kept: int, n_replicates: int, prob: float) -> None:
         )
 
 
-class _Fits(NamedTuple):
+class Fits(NamedTuple):
     """Simulated samples and fits of the replicates that are used, with the bookkeeping for ``.attrs``."""
 
     x: np.ndarray
@@ -268,7 +268,7 @@ class _Fits(NamedTuple):
     attrs: dict
 
 
-def _simulate_fits(
+def simulate_fits(
     controls: Sequence[Law],
     cases: Sequence[Law],
     *,
@@ -276,17 +276,17 @@ def _simulate_fits(
     seed: SeedLike,
     prob: float,
     max_se: float,
-) -> _Fits:
+) -> Fits:
     """Draw and fit the replicates; drop (and count) those with separation or an SE above ``max_se``."""
-    generators, recorded = _replicate_generators(seed, n_replicates)
+    generators, recorded = replicate_generators(seed, n_replicates)
     x = _draw_samples(controls, cases, generators)
-    return _fit_and_keep(x, recorded=recorded, prob=prob, max_se=max_se)
+    return fit_and_keep(x, recorded=recorded, prob=prob, max_se=max_se)
 
 
-def _fit_and_keep(x: np.ndarray, *, recorded: int | None, prob: float, max_se: float) -> _Fits:
+def fit_and_keep(x: np.ndarray, *, recorded: int | None, prob: float, max_se: float) -> Fits:
     """Fit simulated designs; drop (and count) those with separation or an SE above ``max_se``."""
     n_replicates = x.shape[0]
-    coef, se, converged = _fit_logistic(x, _outcome())
+    coef, se, converged = fit_logistic(x, _outcome())
     large = converged & ~(se[:, 1:] <= max_se).all(axis=1)
     kept = converged & ~large
     _replicate_count_check(int(kept.sum()), n_replicates, prob)
@@ -302,4 +302,4 @@ def _fit_and_keep(x: np.ndarray, *, recorded: int | None, prob: float, max_se: f
         "prob": prob,
         "fit": "six-factor maximum-likelihood logistic regression with intercept (Newton-Raphson)",
     }
-    return _Fits(x[kept], coef[kept], se[kept], attrs)
+    return Fits(x[kept], coef[kept], se[kept], attrs)

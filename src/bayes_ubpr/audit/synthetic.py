@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from bayes_ubpr._rng import SeedLike, as_generator
-from bayes_ubpr.audit._fits import _fit_logistic
+from bayes_ubpr.audit._fits import fit_logistic
 from bayes_ubpr.audit._rows import GROUP_SIZE
 from bayes_ubpr.paper import RISK_FACTORS, SIX_FACTORS, as_printed
 from bayes_ubpr.simulate import true_model
@@ -32,7 +32,7 @@ VAS_SD = 1.0
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Maximum-likelihood logistic regression (the audit's own Newton-Raphson) of one sample."""
-    coef, se, converged = _fit_logistic(x[None], y)
+    coef, se, converged = fit_logistic(x[None], y)
     return coef[0, 1:], se[0, 1:], bool(converged[0])
 
 
