@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
 from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_storable_name, check_suffix, write_frame
-from bayes_ubpr.audit import audit, summary
+from bayes_ubpr.audit import MIN_REPLICATES, audit, summary
 from bayes_ubpr.calibrate import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import (
@@ -376,8 +376,6 @@ def _dask_client(args: argparse.Namespace) -> Iterator[object]:
 
 
 def _audit(args: argparse.Namespace) -> None:
-    from bayes_ubpr.audit._fits import MIN_REPLICATES
-
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer; got {args.seed}")
     if args.replicates is not None and args.replicates < MIN_REPLICATES:

@@ -15,6 +15,7 @@ and :mod:`~bayes_ubpr.audit.synthetic` prints simulated honest papers, to
 measure how often the audit flags one.
 """
 
+from bayes_ubpr.audit._fits import MIN_REPLICATES
 from bayes_ubpr.audit._rows import AUDIT_COLUMNS, SEVERITIES
 from bayes_ubpr.audit._run import audit, summary
 from bayes_ubpr.audit.across import (
@@ -28,6 +29,7 @@ from bayes_ubpr.audit.granularity import grim, grim_sums, grimmer
 from bayes_ubpr.audit.synthetic import simulate_paper
 
 __all__ = [
+    "MIN_REPLICATES",
     # the whole audit
     "AUDIT_COLUMNS",
     "SEVERITIES",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -287,7 +288,7 @@ def build_model(
     >>> sorted(rv.name for rv in model.free_RVs)
     ['alpha', 'beta_std']
     """
-    keywords = {"factors": factors, "outcome": outcome, "priors": priors, "design": design}
+    keywords: dict[str, Any] = {"factors": factors, "outcome": outcome, "priors": priors, "design": design}
     keywords |= {"population_prevalence": population_prevalence, "group": group, "varying_slopes": varying_slopes}
     spec = spec_from_keywords(spec, keywords | {"population_mapping": population_mapping}, caller="build_model")
     return build_from_inputs(prepare_inputs(data, spec))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,7 @@ def prior_predictive(
     'prevalence'
     """
     draws = check_positive_int(draws, name="draws")
-    keywords = {"factors": factors, "outcome": outcome, "priors": priors, "design": design}
+    keywords: dict[str, Any] = {"factors": factors, "outcome": outcome, "priors": priors, "design": design}
     keywords |= {"population_prevalence": population_prevalence, "group": group, "varying_slopes": varying_slopes}
     spec = spec_from_keywords(spec, keywords | {"population_mapping": population_mapping}, caller="prior_predictive")
     inputs = prepare_inputs(data, spec)
