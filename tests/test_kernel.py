@@ -17,7 +17,7 @@ from scipy import special, stats
 
 import bayes_ubpr as bu
 from bayes_ubpr.model import ModelSpec, one_off_sampler
-from bayes_ubpr.model._build import build_from_inputs, prepare_inputs
+from bayes_ubpr.model._build import GROUP_SD_PRIOR_SCALE, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._kernel import expand, expand_cfunc, log_density, logp_cfunc
 from bayes_ubpr.model._kernel_model import covers, kernel_model, pack
 from bayes_ubpr.priors import DomainShrinkage, Prior
@@ -39,12 +39,21 @@ STRUCTURES = {
         {f: Prior("laplace", mu=0.1, sigma=0.7) for f in SIX} | {"intercept": Prior("student_t", 0, 2, nu=4)},
         {"design": "case_control"},
     ),
+    "default, cohort, five sites": ({}, {"group": "site"}),
+    "default, case-control with Beta prevalence, five sites": ({}, {"design": "case_control", "group": "site"}),
+    "student-t coefficients, case-control with fixed prevalence, five sites": (
+        {f: Prior("student_t", mu=0.3, sigma=1.5, nu=3) for f in SIX},
+        {"design": "case_control", "population_prevalence": 0.046, "group": "site"},
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def samples() -> dict[str, object]:
     cohort = bu.simulate_cohort(n=400, prevalence=0.2, seed=8)
+    # Five sites of unequal size, with site effects on the log odds (for the grouped structures).
+    site = np.random.default_rng(10).choice(5, size=len(cohort), p=[0.35, 0.25, 0.2, 0.12, 0.08])
+    cohort = cohort.assign(site=site)
     return {"cohort": cohort, "case_control": bu.case_control_sample(cohort, seed=9)}
 
 
@@ -95,16 +104,29 @@ def _scipy_log_density(position: np.ndarray, inputs) -> float:
     total = prior(intercept.family, alpha, intercept.mu, intercept.sigma, intercept.nu)
     mu, sigma = data["prior_mu"] * scale, data["prior_sigma"] * scale
     total += prior(priors.single_family(), beta_std, mu, sigma, data.get("prior_nu")).sum()
-    if "prevalence_a" in data:  # Beta density of p = expit(z) times the Jacobian p (1 - p), in logs
-        z, a, b = position[1 + k], data["prevalence_a"], data["prevalence_b"]
-        total += a * special.log_expit(z) + b * special.log_expit(-z) - special.betaln(a, b)
     eta = alpha + data["X"] @ beta_std
+    cursor = 1 + k
+    if inputs.spec.group is not None:  # HalfNormal group SD on the log scale (its Jacobian is sd), N(0, 1) z
+        groups = len(inputs.coords["group"])
+        log_sd, z = position[cursor], position[cursor + 1 : cursor + 1 + groups]
+        total += stats.halfnorm.logpdf(np.exp(log_sd), scale=GROUP_SD_PRIOR_SCALE) + log_sd
+        total += stats.norm.logpdf(z).sum()
+        eta = eta + np.exp(log_sd) * z[data["group_idx"]]
+        cursor += 1 + groups
+    if "prevalence_a" in data:  # Beta density of p = expit(z) times the Jacobian p (1 - p), in logs
+        z, a, b = position[cursor], data["prevalence_a"], data["prevalence_b"]
+        total += a * special.log_expit(z) + b * special.log_expit(-z) - special.betaln(a, b)
     return total + np.where(data["outcome_values"] == 1, special.log_expit(eta), special.log_expit(-eta)).sum()
 
 
 def _positions(inputs, rng, spread: float) -> list[np.ndarray]:
-    n_dim = 1 + len(inputs.factors) + int("prevalence_a" in inputs.data)
-    return [rng.normal(0.0, spread, n_dim) for _ in range(3)]
+    groups = len(inputs.coords["group"]) if inputs.spec.group is not None else 0
+    n_dim = 1 + len(inputs.factors) + (1 + groups if groups else 0) + int("prevalence_a" in inputs.data)
+    positions = [rng.normal(0.0, spread, n_dim) for _ in range(3)]
+    if groups:  # the group SD's log: keep exp(log sd) finite at the saturating spread
+        for position in positions:
+            position[1 + len(inputs.factors)] = rng.normal(0.0, 1.5)
+    return positions
 
 
 @pytest.mark.parametrize("name", list(STRUCTURES))
@@ -160,7 +182,7 @@ def test_structures_outside_the_kernel_go_to_pymc(samples):
     for spec in (
         ModelSpec(priors="horseshoe"),
         ModelSpec(priors=DomainShrinkage()),
-        ModelSpec(group="hospital"),
+        ModelSpec(group="hospital", varying_slopes=["fascia_injury"]),
         ModelSpec(priors=mixed),
     ):
         inputs = prepare_inputs(cohort, spec)
@@ -240,11 +262,12 @@ def test_without_a_writable_cache_folder_the_kernel_is_compiled_in_the_process(t
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("design", ["cohort", "case_control"])
-def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design):
+@pytest.mark.parametrize(("design", "group"), [("cohort", None), ("case_control", None), ("cohort", "site")])
+def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design, group):
     settings = {"draws": 1000, "tune": 1000, "chains": 4, "design": design, "check": False, "log_likelihood": False}
-    fits = [bu.fit(samples[design], sampler=sampler, seed=5, **settings) for sampler in ("nutpie", "pymc")]
-    names = ["beta", "intercept_population"]
+    fits = [bu.fit(samples[design], sampler=s, seed=5, group=group, **settings) for s in ("nutpie", "pymc")]
+    assert fits[0].attrs["sampler"] == "nutpie" and covers(*_resolved(samples[design], design, group))
+    names = ["beta", "intercept_population"] + (["group_sd", "group_offset"] if group else [])
     kernel, pymc = (az.summary(fit, var_names=names, round_to="none") for fit in fits)
     assert (kernel["r_hat"] <= 1.01).all() and (pymc["r_hat"] <= 1.01).all()
     # Means and SDs agree within four Monte Carlo standard errors of their difference.
@@ -252,6 +275,11 @@ def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design)
         difference = (kernel[stat] - pymc[stat]).abs()
         bound = 4 * np.hypot(kernel[f"mcse_{stat}"], pymc[f"mcse_{stat}"])
         assert (difference < bound).all(), pd.DataFrame({"difference": difference, "bound": bound})
+
+
+def _resolved(data, design, group):
+    inputs = prepare_inputs(data, ModelSpec(design=design, group=group))
+    return inputs.spec, inputs.priors
 
 
 def _python(script: str, env: dict, cwd) -> subprocess.CompletedProcess:

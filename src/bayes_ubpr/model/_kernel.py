@@ -3,10 +3,11 @@
 nutpie samples a PyMC model through a numba function that PyTensor generates,
 and numba cannot cache it (it "uses dynamic globals"): every new process
 spends 6-20 s compiling it before a single draw. For the model most fits use
-(one prior family on every coefficient, no groups, cohort or case-control
-design) the log density and its gradient are short enough to write out. These
-functions are plain module-level numba C callbacks with ``cache=True``: the
-first process compiles them once (about 1.5 s) into ``__pycache__`` (or
+(one prior family on every coefficient, at most one grouping of
+non-centred intercepts, cohort or case-control design) the log density and
+its gradient are short enough to write out. These functions are plain
+module-level numba C callbacks with ``cache=True``: the first process
+compiles them once (about 1.5 s) into ``__pycache__`` (or
 ``NUMBA_CACHE_DIR``), and every later process loads them in milliseconds;
 where numba finds no writable folder, each process compiles them (see
 :data:`CACHE`). nutpie drives them exactly as it drives the code it compiles
@@ -15,12 +16,13 @@ itself (same C signature, same sampler).
 The density is the one :func:`~bayes_ubpr.model._build.build_from_inputs`
 builds, term for term (``tests/test_kernel.py`` checks the log density and
 its gradient against PyMC's at random points, and draws against the PyMC
-path). Everything else (shrinkage priors, group effects, mixed families)
+path). Everything else (shrinkage priors, varying slopes, mixed families)
 goes through PyMC.
 
 The model's numbers travel in one float64 buffer: a header of
 :data:`HEADER` scalars, then per-factor arrays, the outcome and the
-standardised design, row-major (see :func:`bayes_ubpr.model._kernel_model.pack`).
+standardised design, row-major, and for a grouped model each patient's
+group index (see :func:`bayes_ubpr.model._kernel_model.pack`).
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ HEADER = 16
     PREVALENCE_B,
     PREVALENCE_LOGIT,
     LOG_SAMPLING_RATIO,
-) = range(12)
+    N_GROUPS,
+    GROUP_SD_SCALE,
+) = range(14)
 
 _DOUBLES = types.CPointer(types.double)
 LOGP_SIGNATURE = types.int64(types.uint64, _DOUBLES, _DOUBLES, _DOUBLES, types.voidptr)
@@ -66,6 +70,7 @@ EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, _DOUBLES, _DOUBLES, t
 """nutpie's C signature of the map from a position to the stored variables."""
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_LOG_HALF_NORMAL = 0.5 * math.log(2.0 / math.pi)
 
 
 def _caching_possible() -> bool:
@@ -113,21 +118,40 @@ def _log1p_exp(x: float) -> float:
 
 @numba.njit(cache=CACHE, inline="always")
 def _n_dim(buffer: np.ndarray) -> int:
-    """Length of a position: alpha, the coefficients, and the prevalence's log odds if it is Beta."""
-    return 1 + int(buffer[N_FACTORS]) + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
+    """Length of a position.
+
+    Alpha, the coefficients, the group SD's log and the groups' z (if grouped), and the prevalence's log odds
+    (if Beta).
+    """
+    groups = int(buffer[N_GROUPS])
+    grouped = 1 + groups if groups > 0 else 0
+    return 1 + int(buffer[N_FACTORS]) + grouped + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
+
+
+@numba.njit(cache=CACHE, inline="always")
+def _n_expanded(buffer: np.ndarray) -> int:
+    """Length of the stored variables.
+
+    Alpha, beta_std, beta, [prevalence], three intercepts, and [group_sd, group_z, group_offset].
+    """
+    groups = int(buffer[N_GROUPS])
+    beta_prevalence = int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
+    return 4 + 2 * int(buffer[N_FACTORS]) + beta_prevalence + (1 + 2 * groups if groups > 0 else 0)
 
 
 @numba.njit(cache=CACHE)
 def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) -> float:
     """Log density of the model at ``position``; writes its gradient into ``gradient``.
 
-    ``position`` is ``[alpha, beta_std (k), logit(prevalence) if Beta]``.
+    ``position`` is ``[alpha, beta_std (k), log(group_sd) and group_z (G) if grouped, logit(prevalence) if
+    Beta]``, the order of the PyMC model's value variables.
     """
-    n, k = int(buffer[N_ROWS]), int(buffer[N_FACTORS])
+    n, k, groups = int(buffer[N_ROWS]), int(buffer[N_FACTORS]), int(buffer[N_GROUPS])
     prior_mu, prior_sigma = buffer[HEADER : HEADER + k], buffer[HEADER + k : HEADER + 2 * k]
     prior_nu, x_scale = buffer[HEADER + 2 * k : HEADER + 3 * k], buffer[HEADER + 4 * k : HEADER + 5 * k]
     y = buffer[HEADER + 5 * k : HEADER + 5 * k + n]
     x = buffer[HEADER + 5 * k + n : HEADER + 5 * k + n + n * k]
+    group_idx = buffer[HEADER + 5 * k + n + n * k : HEADER + 5 * k + 2 * n + n * k]
     alpha = position[0]
     logp, gradient[0] = _prior_term(
         buffer[INTERCEPT_FAMILY], alpha, buffer[INTERCEPT_MU], buffer[INTERCEPT_SIGMA], buffer[INTERCEPT_NU]
@@ -139,18 +163,37 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
             family, position[1 + j], prior_mu[j] * x_scale[j], prior_sigma[j] * x_scale[j], prior_nu[j]
         )
         logp += term
+    cursor = 1 + k  # where the group SD's log sits, then the groups' z
+    sd = 0.0
+    if groups > 0:
+        # Non-centred group intercepts sd * z_g: HalfNormal(s) on sd, sampled on the log scale (with the Jacobian,
+        # as PyMC's log transform), and N(0, 1) on each z_g.
+        log_sd, scale = position[cursor], buffer[GROUP_SD_SCALE]
+        sd = math.exp(log_sd)
+        logp += _LOG_HALF_NORMAL - math.log(scale) - 0.5 * (sd / scale) ** 2 + log_sd
+        gradient[cursor] = 1.0 - (sd / scale) ** 2
+        for g in range(groups):
+            z = position[cursor + 1 + g]
+            logp += -0.5 * z * z - _LOG_SQRT_2PI
+            gradient[cursor + 1 + g] = -z
+    prevalence_at = cursor + (1 + groups if groups > 0 else 0)
     if buffer[PREVALENCE_MODE] == BETA_PREVALENCE:
         # Beta(a, b) on the prevalence, sampled on the log-odds scale (with the Jacobian, as PyMC's transform).
-        a, b, z = buffer[PREVALENCE_A], buffer[PREVALENCE_B], position[1 + k]
+        a, b, z = buffer[PREVALENCE_A], buffer[PREVALENCE_B], position[prevalence_at]
         log_p, log_q = -_log1p_exp(-z), -_log1p_exp(z)
         log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
         logp += a * log_p + b * log_q - log_beta
-        gradient[1 + k] = a * math.exp(log_q) - b * math.exp(log_p)
+        gradient[prevalence_at] = a * math.exp(log_q) - b * math.exp(log_p)
+    sd_gradient = 0.0
     for i in range(n):
         row = x[i * k : (i + 1) * k]
         eta = alpha
         for j in range(k):
             eta += row[j] * position[1 + j]
+        group = 0
+        if groups > 0:
+            group = int(group_idx[i])
+            eta += sd * position[cursor + 1 + group]
         # One exp and one log1p per patient: log(1 + exp(eta)), expit(eta) and expit(-eta) from exp(-|eta|),
         # each without cancellation.
         small = math.exp(-abs(eta))
@@ -166,6 +209,11 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
         gradient[0] += residual
         for j in range(k):
             gradient[1 + j] += residual * row[j]
+        if groups > 0:
+            gradient[cursor + 1 + group] += residual * sd
+            sd_gradient += residual * position[cursor + 1 + group]
+    if groups > 0:
+        gradient[cursor] += sd_gradient * sd  # d(sd)/d(log sd) = sd
     return logp
 
 
@@ -173,10 +221,11 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
 def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     """Write the stored variables at ``position`` into ``out``, in the order of ``KERNEL_VARIABLES``.
 
-    That is alpha, beta_std, beta, prevalence (Beta prevalence only), intercept, alpha_population and
-    intercept_population: the PyMC model's free variables and deterministics.
+    That is alpha, beta_std, beta, prevalence (Beta prevalence only), intercept, alpha_population,
+    intercept_population, and for a grouped model group_sd, group_z and group_offset: the PyMC model's free
+    variables and deterministics.
     """
-    k = int(buffer[N_FACTORS])
+    k, groups = int(buffer[N_FACTORS]), int(buffer[N_GROUPS])
     x_center, x_scale = buffer[HEADER + 3 * k : HEADER + 4 * k], buffer[HEADER + 4 * k : HEADER + 5 * k]
     alpha = position[0]
     out[0] = alpha
@@ -190,7 +239,7 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     correction = 0.0
     cursor = 1 + 2 * k
     if mode == BETA_PREVALENCE:
-        z = position[1 + k]
+        z = position[1 + k + (1 + groups if groups > 0 else 0)]
         out[cursor] = 1.0 / (1.0 + math.exp(-z))
         cursor += 1
         correction = z - buffer[LOG_SAMPLING_RATIO]
@@ -199,6 +248,13 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     out[cursor] = intercept
     out[cursor + 1] = alpha + correction
     out[cursor + 2] = intercept + correction
+    if groups > 0:
+        sd = math.exp(position[1 + k])
+        out[cursor + 3] = sd
+        for g in range(groups):
+            z = position[2 + k + g]
+            out[cursor + 4 + g] = z
+            out[cursor + 4 + groups + g] = sd * z
 
 
 @numba.cfunc(LOGP_SIGNATURE, cache=CACHE, error_model="numpy")
@@ -223,9 +279,7 @@ def expand_cfunc(dim, n_expanded, position_, out_, user_data_):  # type: ignore[
     """Write the stored variables for nutpie: return 0."""
     size = int(numba.carray(user_data_, (1,), dtype=np.float64)[0])
     buffer = numba.carray(user_data_, (size,), dtype=np.float64)[1:]
-    k = int(buffer[N_FACTORS])
-    # alpha, beta_std (k), beta (k), [prevalence], intercept, alpha_population, intercept_population
-    if dim != _n_dim(buffer) or n_expanded != 4 + 2 * k + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE):
+    if dim != _n_dim(buffer) or n_expanded != _n_expanded(buffer):
         return -1
     expand(numba.carray(position_, (dim,)), numba.carray(out_, (n_expanded,)), buffer)
     return 0

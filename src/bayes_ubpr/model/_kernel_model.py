@@ -26,7 +26,7 @@ from scipy import special
 
 from bayes_ubpr._validate import one_line
 from bayes_ubpr.exceptions import PerformanceWarning
-from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs
+from bayes_ubpr.model._build import GROUP_SD_PRIOR_SCALE, INITIAL_PROBABILITY, ModelInputs
 from bayes_ubpr.model.spec import ModelSpec
 from bayes_ubpr.priors import PriorSpec
 
@@ -52,7 +52,10 @@ must fit even where no cache folder is writable."""
 
 KERNEL_VARIABLES = ("alpha", "beta_std", "beta", "prevalence", "intercept", "alpha_population", "intercept_population")
 """Variables a kernel fit stores, in the order :func:`~bayes_ubpr.model._kernel.expand` writes them
-(``prevalence`` only with a Beta prevalence)."""
+(``prevalence`` only with a Beta prevalence), followed by :data:`GROUP_VARIABLES` in a grouped model."""
+
+GROUP_VARIABLES = ("group_sd", "group_z", "group_offset")
+"""Variables a grouped kernel fit stores after :data:`KERNEL_VARIABLES`, as the PyMC model names them."""
 
 
 KERNEL_KINDS = ("binary", "count", "continuous")
@@ -68,7 +71,7 @@ KERNEL_FIELDS: dict[str, Callable[[ModelSpec, PriorSpec], bool]] = {
     ),
     "design": lambda spec, priors: spec.design in ("cohort", "case_control"),
     "population_prevalence": lambda spec, priors: True,  # fixed or Beta: both written out in the kernel
-    "group": lambda spec, priors: spec.group is None,
+    "group": lambda spec, priors: True,  # one grouping of non-centred intercepts, HalfNormal SD
     "varying_slopes": lambda spec, priors: not spec.varying_slopes,
     "population_mapping": lambda spec, priors: spec.population_mapping in ("offset", "anchored"),  # after sampling
 }
@@ -82,8 +85,9 @@ def covers(spec: ModelSpec, priors: PriorSpec) -> bool:
     """Whether the hand-written density is this model's: every field of ``spec`` holds a value it is written for.
 
     Today: numeric factors, one prior family (normal, Student-t, Laplace) on
-    every coefficient and on the intercept, no shrinkage structure, no
-    groups or varying slopes, cohort or case-control design.
+    every coefficient and on the intercept, no shrinkage structure, at most
+    one grouping of intercepts and no varying slopes, cohort or
+    case-control design.
     """
     return all(
         field.name in KERNEL_FIELDS and KERNEL_FIELDS[field.name](spec, priors) for field in dataclasses.fields(spec)
@@ -166,9 +170,19 @@ def _beta_prevalence(inputs: ModelInputs) -> bool:
     return "prevalence_a" in inputs.data
 
 
+def _n_groups(inputs: ModelInputs) -> int:
+    """Return the number of groups of the model's group intercepts (0 without a group)."""
+    return len(inputs.coords.get("group", ())) if inputs.spec.group is not None else 0
+
+
 def _n_dim(inputs: ModelInputs) -> int:
-    """Length of a position: alpha, the coefficients per SD, and the prevalence's log odds if it is sampled."""
-    return 1 + len(inputs.factors) + int(_beta_prevalence(inputs))
+    """Return the length of a position.
+
+    Alpha, the coefficients per SD, the group SD's log and the groups' z (if grouped), and the prevalence's
+    log odds (if it is sampled).
+    """
+    groups = _n_groups(inputs)
+    return 1 + len(inputs.factors) + (1 + groups if groups else 0) + int(_beta_prevalence(inputs))
 
 
 def pack(inputs: ModelInputs) -> np.ndarray:
@@ -197,6 +211,8 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         header[_kernel.PREVALENCE_LOGIT] = data["prevalence_logit"]
     if "log_sampling_ratio" in data:
         header[_kernel.LOG_SAMPLING_RATIO] = data["log_sampling_ratio"]
+    header[_kernel.N_GROUPS] = _n_groups(inputs)
+    header[_kernel.GROUP_SD_SCALE] = GROUP_SD_PRIOR_SCALE
     nu = data.get("prior_nu", np.zeros(k))
     parts = [
         [0.0],  # the buffer's length, set below
@@ -208,6 +224,7 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         data["x_scale"],
         data["outcome_values"],
         data["X"].ravel(order="C"),
+        data["group_idx"] if _n_groups(inputs) else [],
     ]
     buffer = np.concatenate([np.asarray(part, dtype=np.float64).ravel() for part in parts])
     buffer[0] = buffer.size
@@ -226,9 +243,14 @@ def kernel_evaluation(inputs: ModelInputs) -> Callable[[], float]:
 
 def _variables(inputs: ModelInputs) -> tuple[list[str], list[tuple[int, ...]], dict[str, tuple[str, ...]]]:
     k = len(inputs.factors)
+    groups = _n_groups(inputs)
     names = [name for name in KERNEL_VARIABLES if name != "prevalence" or _beta_prevalence(inputs)]
     shapes = {"beta_std": (k,), "beta": (k,)}
     dims: dict[str, tuple[str, ...]] = {"beta_std": ("factor",), "beta": ("factor",)}
+    if groups:
+        names += list(GROUP_VARIABLES)
+        shapes |= {"group_z": (groups,), "group_offset": (groups,)}
+        dims |= {"group_z": ("group",), "group_offset": ("group",)}
     return names, [shapes.get(name, ()) for name in names], dims
 
 
@@ -309,7 +331,11 @@ def kernel_model(inputs: ModelInputs) -> Any:
         buffer=buffer,
         names=names,
         var_shapes=shapes,
-        var_coords={"factor": list(inputs.factors)},
+        # nutpie takes text labels; fit puts the levels' own labels back (model._fit._relabel)
+        var_coords={
+            "factor": list(inputs.factors),
+            **({"group": [str(level) for level in inputs.coords["group"]]} if _n_groups(inputs) else {}),
+        },
         initial_point_func=_initial_points(inputs),
         _n_dim=_n_dim(inputs),
     )
