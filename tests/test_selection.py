@@ -16,7 +16,7 @@ import bayes_ubpr as bu
 from bayes_ubpr.cli import main
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.posterior import pointwise_log_likelihood
-from bayes_ubpr.selection import _check_folds_vary, _clusters, _forward_search, _kl, _project
+from bayes_ubpr.selection.projpred import _check_folds_vary, _clusters, _forward_search, _kl, _project
 
 # Fits of 120-patient samples with the horseshoe over many factors can diverge a little at tiny draw counts;
 # the warning is the fit's business (tested in test_model), not these tests'.
@@ -298,7 +298,7 @@ def _no_fit(*args, **kwargs):
 
 def test_a_factor_of_one_patient_is_refused_before_any_fit(small_cohort, monkeypatch):
     # One patient carries "rare": whichever fold holds that patient, the other folds' patients hold it constant.
-    monkeypatch.setattr(bu.selection, "fit", _no_fit)
+    monkeypatch.setattr(bu.selection.projpred, "fit", _no_fit)
     data = small_cohort.assign(rare=0)
     data.loc[data.index[7], "rare"] = 1
     message = (
@@ -346,7 +346,7 @@ def test_cli_select_bad_input_is_one_line(tmp_path, small_cohort, capsys):
 
 
 def test_cli_select_refuses_a_factor_of_one_patient_in_one_line(tmp_path, small_cohort, capsys, monkeypatch):
-    monkeypatch.setattr(bu.selection, "fit", _no_fit)
+    monkeypatch.setattr(bu.selection.projpred, "fit", _no_fit)
     data = small_cohort.assign(rare=0)
     data.loc[data.index[0], "rare"] = 1
     path = tmp_path / "cohort.csv"
