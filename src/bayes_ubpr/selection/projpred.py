@@ -22,7 +22,7 @@ from scipy import special
 from scipy.cluster.vq import kmeans2
 
 from bayes_ubpr import metrics
-from bayes_ubpr._rng import SeedLike, as_int_seed
+from bayes_ubpr._rng import SeedLike, spawn_seeds
 from bayes_ubpr._validate import check_positive_int, require_dataframe
 from bayes_ubpr.data import FactorLike, as_factors, validate_cohort
 from bayes_ubpr.exceptions import ConvergenceError
@@ -417,8 +417,7 @@ def select_factors(
     smaller = int(min(y.sum(), len(y) - y.sum()))
     if n_folds > smaller:
         raise ValueError(f"n_folds ({n_folds}) exceeds the {smaller} patients of the smaller outcome class")
-    root = np.random.SeedSequence(as_int_seed(seed))
-    children = root.spawn(n_folds + 2)
+    children = spawn_seeds(seed, n_folds + 2)
     x_all = clean[names].to_numpy(dtype=float)
     if n_folds:
         folds = _fold_indices(y, n_folds, np.random.default_rng(children[-1]))
