@@ -425,24 +425,15 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _select(args: argparse.Namespace) -> None:
+    from bayes_ubpr.model import Sampling
     from bayes_ubpr.plots import selection_plot
     from bayes_ubpr.selection import select_factors
 
     factors = args.factors if args.factors is not None else list(RISK_FACTORS)
+    spec = ModelSpec(factors=as_factors(factors), outcome=args.outcome, priors=args.priors)
+    sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler)
     data = load_cohort(args.file, factors=factors, outcome=args.outcome)
-    result = select_factors(
-        data,
-        factors=factors,
-        outcome=args.outcome,
-        priors=args.priors,
-        max_size=args.max_size,
-        n_folds=args.folds,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        sampler=args.sampler,
-        seed=args.seed,
-    )
+    result = select_factors(data, spec, max_size=args.max_size, n_folds=args.folds, sampling=sampling, seed=args.seed)
     print(result)
     if args.out is not None:
         tables = {"selection_path": result.path, "selection_reference": result.reference}

@@ -11,7 +11,7 @@ fitted probabilities, solved by the Newton kernel of :mod:`bayes_ubpr.metrics`.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +23,12 @@ from scipy.cluster.vq import kmeans2
 
 from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, spawn_seeds
-from bayes_ubpr._validate import check_positive_int, require_dataframe
-from bayes_ubpr.data import FactorLike, as_factors, validate_cohort
+from bayes_ubpr._validate import check_positive_int, did_you_mean, require_dataframe
+from bayes_ubpr.data import as_factors, validate_cohort
 from bayes_ubpr.exceptions import ConvergenceError
-from bayes_ubpr.model import Fitted, ModelSpec, fit
+from bayes_ubpr.model import Fitted, ModelSpec, Sampling, fit
+from bayes_ubpr.model.sampling import sampling_from_keywords
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
-from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.selection.loo import PARETO_K_THRESHOLD
 
 __all__ = ["SelectionResult", "select_factors"]
@@ -190,10 +190,10 @@ class SelectionResult:
 
     Examples
     --------
-    >>> from bayes_ubpr import simulate_cohort, select_factors
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, select_factors
     >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
-    >>> result = select_factors(cohort, factors=["fascia_injury", "depression", "age", "copd"], priors="default",
-    ...                         n_folds=0, chains=2, draws=1000, tune=300, seed=1)
+    >>> spec = ModelSpec(factors=["fascia_injury", "depression", "age", "copd"])
+    >>> result = select_factors(cohort, spec, n_folds=0, sampling=Sampling(chains=2, draws=1000, tune=300), seed=1)
     >>> result.path[["size", "factor"]].to_dict("list")["size"], result.reference["estimate"].tolist()
     ([0, 1, 2, 3, 4], ['psis_loo'])
     >>> result.selected == result.order[: result.suggested_size]
@@ -284,21 +284,59 @@ def _held_out_density(eta: np.ndarray, y: np.ndarray) -> np.ndarray:
     return special.logsumexp(metrics.bernoulli_log_density(y, eta), axis=0) - np.log(len(eta))
 
 
+_SPEC_KEYWORDS = ("factors", "outcome", "priors")
+_SAMPLING_KEYWORDS = ("draws", "tune", "chains", "sampler")
+
+
+def _reference_spec(spec: ModelSpec | None, old: Mapping[str, Any]) -> ModelSpec:
+    """Return the reference model: ``spec``, else the one of the deprecated keywords ``old``, else the default.
+
+    The default, and the deprecated keywords' defaults, are today's: the
+    fifteen factors of Table 4, outcome ``ubpr``, the regularised horseshoe.
+    """
+    if spec is not None:
+        if old:
+            raise TypeError(
+                f"select_factors: give the reference model either as spec or as {', '.join(old)}, not both; "
+                "use spec.replace(...) to change a spec"
+            )
+        if not isinstance(spec, ModelSpec):
+            raise TypeError(f"spec must be a bayes_ubpr.ModelSpec; got {type(spec).__name__}")
+        if spec.group is not None:
+            raise ValueError(
+                f'select_factors projects onto submodels of the factors alone: a reference spec with group="'
+                f'{spec.group}" (group intercepts) is not supported; pass spec.replace(group=None, '
+                "varying_slopes=()) to select among the factors"
+            )
+        return spec
+    if old:
+        given = ", ".join(f"{name}=..." for name in old)
+        fields = {"factors": "bayes_ubpr.RISK_FACTORS", "outcome": None, "priors": '"horseshoe"'}
+        fields |= {name: "..." for name in old}
+        shown = ", ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
+        warnings.warn(
+            f"select_factors({given}) is deprecated and will be removed in the next release: pass "
+            f"spec=bayes_ubpr.ModelSpec({shown}) instead (a spec is used as given, and ModelSpec's own defaults "
+            'are the six factors of Table 5 and the "default" priors)',
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    factors = old.get("factors")
+    candidates = as_factors(list(RISK_FACTORS) if factors is None else factors)
+    return ModelSpec(factors=candidates, outcome=old.get("outcome", OUTCOME), priors=old.get("priors", "horseshoe"))
+
+
 def select_factors(
     data: pd.DataFrame,
+    spec: ModelSpec | None = None,
     *,
-    factors: Sequence[FactorLike] | None = None,
-    outcome: str = OUTCOME,
-    priors: PriorsLike = "horseshoe",
     max_size: int | None = None,
     n_clusters: int = 20,
     n_draws: int = 400,
     n_folds: int = 5,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    sampler: str | None = None,
+    sampling: Sampling | None = None,
     seed: SeedLike = None,
+    **deprecated: Any,
 ) -> SelectionResult:
     """Projection-predictive forward selection of risk factors (Piironen, Paasiniemi & Vehtari 2020).
 
@@ -327,12 +365,18 @@ def select_factors(
         Cohort or case-control sample with the candidate factors and the
         outcome. A case-control sample is fitted on its own scale, which is
         all the search and the elpd use.
-    factors : sequence of str or Factor, default the fifteen of Table 4
-        Candidate factors.
-    outcome : str, default "ubpr"
-        Outcome column, coded 0/1.
-    priors : str, Horseshoe or other priors, default "horseshoe"
-        The reference model's priors (see :func:`bayes_ubpr.fit`).
+    spec : ModelSpec, optional
+        The reference model: its factors are the candidates, its outcome
+        and priors those of every reference fit. Default: the fifteen
+        factors of Table 4 with the regularised horseshoe,
+        ``ModelSpec(factors=bayes_ubpr.RISK_FACTORS, priors="horseshoe")``.
+        A given spec is used as it is, priors included: ModelSpec's own
+        default priors are ``"default"`` (independent, no shrinkage), so pass
+        a shrinkage prior (``priors="horseshoe"`` or ``"domains"``) for a
+        reference model over many candidates, as Piironen et al. (2020)
+        recommend. Its design and population prevalence play no part (the
+        search and the elpd are on the scale of ``data``); a spec with a
+        ``group`` is refused.
     max_size : int, optional
         Largest submodel searched; default all candidates.
     n_clusters : int, default 20
@@ -342,12 +386,17 @@ def select_factors(
     n_folds : int, default 5
         Folds of the cross-validation of the search; 0 skips it (one fit
         instead of ``n_folds + 1``).
-    draws, tune, chains : int
-        Sampling of each reference fit.
-    sampler : {"nutpie", "pymc", "numpyro"}, optional
-        As for :func:`bayes_ubpr.fit`.
+    sampling : Sampling, optional
+        How each reference fit is sampled. Default ``Sampling()``: 4 chains
+        x (1,000 + 1,000).
     seed : None, int or numpy.random.Generator
-        Seeds of the fits, the clustering and the folds, drawn up front.
+        Seeds of the fits, the clustering and the folds, spawned up front
+        (:func:`numpy.random.SeedSequence.spawn`).
+    **deprecated
+        ``factors``, ``outcome`` and ``priors`` (default ``"horseshoe"``)
+        instead of ``spec``, and ``draws``, ``tune``, ``chains`` and
+        ``sampler`` instead of ``sampling``: still accepted in this
+        release, with a ``DeprecationWarning``, and give the same results.
 
     Returns
     -------
@@ -357,9 +406,14 @@ def select_factors(
     ------
     CohortValidationError
         If the data lack a factor or the outcome, or break the data contract.
+    TypeError
+        For a ``spec`` that is not a ModelSpec, or a ``sampling`` that is not
+        a Sampling, either given beside the deprecated keywords it replaces,
+        or an unknown keyword.
     ValueError
-        For ``n_folds`` of 1 or more than the smaller outcome class,
-        ``max_size`` above the number of factors, or a bad count; and,
+        For a ``spec`` with a ``group``, ``n_folds`` of 1 or more than the
+        smaller outcome class, ``max_size`` above the number of factors, or
+        a bad count or sampling setting; and,
         before any fit, for a factor that the patients outside one of the
         folds hold constant (a factor carried by a single patient always
         is), naming the factor, how many patients it varies in and the fold.
@@ -392,17 +446,30 @@ def select_factors(
 
     Examples
     --------
-    >>> from bayes_ubpr import simulate_cohort, select_factors
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, select_factors
     >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
     >>> candidates = ["fascia_injury", "depression", "age", "copd"]  # the last two without effect
-    >>> result = select_factors(cohort, factors=candidates, priors="default", n_folds=0,
-    ...                         chains=2, draws=1000, tune=300, seed=1)  # small settings for speed
+    >>> quick = Sampling(chains=2, draws=1000, tune=300)  # small settings (and default priors) for speed
+    >>> result = select_factors(cohort, ModelSpec(factors=candidates), n_folds=0, sampling=quick, seed=1)
     >>> result.order[:2]
     ['fascia_injury', 'depression']
     """
+    unknown = [name for name in deprecated if name not in (*_SPEC_KEYWORDS, *_SAMPLING_KEYWORDS)]
+    if unknown:
+        allowed = ("max_size", "n_clusters", "n_draws", "n_folds", "sampling", "seed")
+        raise TypeError(
+            f"select_factors() got an unexpected keyword argument '{unknown[0]}'.{did_you_mean(unknown[0], allowed)}"
+        )
     require_dataframe(data)
-    candidates = as_factors(list(RISK_FACTORS) if factors is None else factors)
-    names = [f.name for f in candidates]
+    spec = _reference_spec(spec, {k: v for k, v in deprecated.items() if k in _SPEC_KEYWORDS})
+    sampling = sampling_from_keywords(
+        sampling,
+        {k: v for k, v in deprecated.items() if k in _SAMPLING_KEYWORDS},
+        default=Sampling(),
+        caller="select_factors",
+    )
+    names = list(spec.factor_names)
+    outcome = spec.outcome
     max_size = len(names) if max_size is None else check_positive_int(max_size, name="max_size", minimum=0)
     if max_size > len(names):
         raise ValueError(f"max_size must be at most the number of factors ({len(names)}); got {max_size}")
@@ -411,7 +478,6 @@ def select_factors(
     n_folds = check_positive_int(n_folds, name="n_folds", minimum=0)
     if n_folds == 1:
         raise ValueError("n_folds must be 0 (no cross-validation of the search) or at least 2; got 1")
-    spec = ModelSpec(factors=candidates, outcome=outcome, priors=priors)
     clean = validate_cohort(data, factors=spec.factors, outcome=outcome)
     y = clean[outcome].to_numpy(dtype=float)
     smaller = int(min(y.sum(), len(y) - y.sum()))
@@ -425,17 +491,7 @@ def select_factors(
 
     def run(frame: pd.DataFrame, child: np.random.SeedSequence) -> tuple[az.InferenceData, _Reference, tuple]:
         fit_seed, cluster_seed = (int(v) for v in child.generate_state(2) % (2**31 - 1))
-        idata = fit(
-            frame,
-            spec,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            sampler=sampler,
-            seed=fit_seed,
-            check=False,
-            log_likelihood=False,
-        )
+        idata = fit(frame, spec, sampling=sampling, seed=fit_seed, check=False, log_likelihood=False)
         ref = _reference(idata, n_draws)
         return idata, ref, _search(ref, n_clusters, max_size, cluster_seed)
 
@@ -485,7 +541,7 @@ def select_factors(
     settings = {
         "factors": names,
         "outcome": outcome,
-        "priors": priors if isinstance(priors, str) else type(priors).__name__,
+        "priors": spec.priors if isinstance(spec.priors, str) else type(spec.priors).__name__,
         "n_clusters": n_clusters,
         "n_draws": n_draws,
         "n_folds": n_folds,
