@@ -439,6 +439,30 @@ def test_cli_select_refuses_a_factor_of_one_patient_in_one_line(tmp_path, small_
     assert "(--folds 0)" in err[0]
 
 
+def test_cli_select_takes_a_factor_file(tmp_path, small_cohort, monkeypatch, capsys):
+    path = tmp_path / "cohort.csv"
+    small_cohort.assign(cleft=np.arange(len(small_cohort)) % 2).to_csv(path, index=False)
+    described = tmp_path / "factors.toml"
+    described.write_text(
+        '[factors.cleft]\nkind = "binary"\nlabel = "Intravertebral cleft"\n\n[factors.depression]\n', encoding="utf-8"
+    )
+    monkeypatch.setattr(bu.selection.projpred, "fit", _fit_called)
+    with pytest.raises(_Fitted) as stopped:
+        main(["select", str(path), "--factor-file", str(described), "--folds", "0", "--chains", "2"])
+    spec, options = stopped.value.args
+    assert spec.factor_names == ("cleft", "depression")  # the file's factors are the candidates
+    assert spec.factors[0].label == "Intravertebral cleft"
+    assert spec.priors == "horseshoe"
+    assert options["sampling"] == bu.Sampling(chains=2)
+    # the file's priors replace the horseshoe, and exclude another --priors
+    described.write_text('[factors.cleft]\nprior = { family = "normal", mu = 0.0, sigma = 1.0 }\n', encoding="utf-8")
+    with pytest.raises(_Fitted) as stopped:
+        main(["select", str(path), "--factors", "cleft", "depression", "--factor-file", str(described)])
+    assert list(stopped.value.args[0].priors) == ["cleft"]
+    assert main(["select", str(path), "--factor-file", str(described), "--priors", "domains"]) == 2
+    assert "--priors domains and the priors in" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_cli_select_writes_tables_and_figure(tmp_path, small_cohort, capsys):
     path = tmp_path / "cohort.csv"
