@@ -36,7 +36,8 @@ def replicate(seed: np.random.SeedSequence, *, draws: int, chains: int) -> dict[
     sample = bu.case_control_sample(cohort, seed=sample_seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bu.StatisticalWarning)  # design checks of 60:60 samples; divergences counted
-        result = bu.select_factors(sample, n_folds=0, draws=draws, tune=draws, chains=chains, seed=select_seed)
+        sampling = bu.Sampling(draws=draws, tune=draws, chains=chains)
+        result = bu.select_factors(sample, n_folds=0, sampling=sampling, seed=select_seed)
     order = result.order
     six = set(bu.SIX_FACTORS)
     return {

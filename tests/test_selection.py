@@ -16,7 +16,7 @@ import bayes_ubpr as bu
 from bayes_ubpr.cli import main
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.posterior import pointwise_log_likelihood
-from bayes_ubpr.selection import _check_folds_vary, _clusters, _forward_search, _kl, _project
+from bayes_ubpr.selection.projpred import _check_folds_vary, _clusters, _forward_search, _kl, _project
 
 # Fits of 120-patient samples with the horseshoe over many factors can diverge a little at tiny draw counts;
 # the warning is the fit's business (tested in test_model), not these tests'.
@@ -239,7 +239,8 @@ CANDIDATES = [*EFFECTS, "age", "diabetes", "copd"]  # no effect in the simulated
 @pytest.fixture(scope="module")
 def selection():
     cohort = bu.simulate_cohort(n=500, prevalence=0.3, seed=21)
-    result = bu.select_factors(cohort, factors=CANDIDATES, n_folds=2, chains=2, draws=300, tune=300, seed=5)
+    spec = ModelSpec(factors=CANDIDATES, priors="horseshoe")
+    result = bu.select_factors(cohort, spec, n_folds=2, sampling=bu.Sampling(chains=2, draws=300, tune=300), seed=5)
     return result, CANDIDATES
 
 
@@ -278,18 +279,27 @@ def test_selection_plot(selection):
 
 
 def test_select_factors_argument_errors(small_cohort):
+    two = ModelSpec(factors=["depression", "age"])
     with pytest.raises(ValueError, match="n_folds must be 0 .* or at least 2; got 1"):
-        bu.select_factors(small_cohort, factors=["depression", "age"], n_folds=1)
+        bu.select_factors(small_cohort, two, n_folds=1)
     with pytest.raises(ValueError, match=r"max_size must be at most the number of factors \(2\); got 3"):
-        bu.select_factors(small_cohort, factors=["depression", "age"], max_size=3)
+        bu.select_factors(small_cohort, two, max_size=3)
     with pytest.raises(bu.CohortValidationError, match="not_a_column"):
-        bu.select_factors(small_cohort, factors=["depression", "not_a_column"])
+        bu.select_factors(small_cohort, ModelSpec(factors=["depression", "not_a_column"]))
     tiny = small_cohort.iloc[:40]
     cases = int(tiny["ubpr"].sum())
     with pytest.raises(ValueError, match=rf"n_folds \(30\) exceeds the {cases} patients"):
-        bu.select_factors(tiny, factors=["depression", "age"], n_folds=30)
+        bu.select_factors(tiny, two, n_folds=30)
     with pytest.raises(TypeError, match="data must be a pandas DataFrame"):
         bu.select_factors([1, 2])
+    with pytest.raises(TypeError, match="spec must be a bayes_ubpr.ModelSpec; got list"):
+        bu.select_factors(small_cohort, ["depression", "age"])
+    with pytest.raises(TypeError, match="sampling must be a bayes_ubpr.Sampling; got dict"):
+        bu.select_factors(small_cohort, two, sampling={"draws": 100})
+    with pytest.raises(ValueError, match=r'reference spec with group="site" \(group intercepts\) is not supported'):
+        bu.select_factors(small_cohort.assign(site=0), two.replace(group="site"))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'n_fold'. Did you mean \"n_folds\"?"):
+        bu.select_factors(small_cohort, two, n_fold=2)
 
 
 def _no_fit(*args, **kwargs):
@@ -298,7 +308,7 @@ def _no_fit(*args, **kwargs):
 
 def test_a_factor_of_one_patient_is_refused_before_any_fit(small_cohort, monkeypatch):
     # One patient carries "rare": whichever fold holds that patient, the other folds' patients hold it constant.
-    monkeypatch.setattr(bu.selection, "fit", _no_fit)
+    monkeypatch.setattr(bu.selection.projpred, "fit", _no_fit)
     data = small_cohort.assign(rare=0)
     data.loc[data.index[7], "rare"] = 1
     message = (
@@ -307,7 +317,79 @@ def test_a_factor_of_one_patient_is_refused_before_any_fit(small_cohort, monkeyp
         r"n_folds=0 \(--folds 0\)"
     )
     with pytest.raises(ValueError, match=message):
-        bu.select_factors(data, factors=["depression", "rare"], seed=1)
+        bu.select_factors(data, ModelSpec(factors=["depression", "rare"], priors="horseshoe"), seed=1)
+
+
+class _Fitted(Exception):
+    """Raised by _fit_called in place of the first reference fit, carrying what it was asked to fit."""
+
+
+def _fit_called(data, spec, **options):
+    raise _Fitted(spec, options)
+
+
+def _first_fit(monkeypatch, *args, **kwargs):
+    """The spec and options of select_factors' first reference fit, without fitting."""
+    monkeypatch.setattr(bu.selection.projpred, "fit", _fit_called)
+    with pytest.raises(_Fitted) as stopped:
+        bu.select_factors(*args, **kwargs)
+    return stopped.value.args
+
+
+def test_select_factors_without_spec_fits_the_fifteen_with_the_horseshoe(small_cohort, monkeypatch):
+    spec, options = _first_fit(monkeypatch, small_cohort, seed=1)
+    assert spec == ModelSpec(factors=bu.RISK_FACTORS, priors="horseshoe")
+    assert options["sampling"] == bu.Sampling()
+    # a given spec is used as given: ModelSpec's default priors, no shrinkage
+    spec, _ = _first_fit(monkeypatch, small_cohort, ModelSpec(factors=["depression", "age"]), seed=1)
+    assert spec.priors == "default"
+
+
+def test_select_factors_old_keywords_warn_and_fit_the_same_model(small_cohort, monkeypatch):
+    # select_factors(factors=, outcome=, priors=, draws=, tune=, chains=, sampler=) work for one release
+    factors = ["depression", "age", "copd"]
+    old = {"factors": factors, "draws": 300, "tune": 200, "chains": 2, "sampler": "pymc"}
+    with pytest.warns(DeprecationWarning) as caught:
+        old_spec, old_options = _first_fit(monkeypatch, small_cohort, n_folds=2, seed=3, **old)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    assert messages[0].startswith("select_factors(factors=...) is deprecated and will be removed in the next release")
+    assert 'spec=bayes_ubpr.ModelSpec(factors=..., priors="horseshoe")' in messages[0]
+    assert "sampling=bayes_ubpr.Sampling(draws=..., tune=..., chains=..., sampler=...)" in messages[1]
+    assert all(w.filename == __file__ for w in caught)  # the warning points at the caller
+    spec = ModelSpec(factors=factors, priors="horseshoe")
+    sampling = bu.Sampling(draws=300, tune=200, chains=2, sampler="pymc")
+    new_spec, new_options = _first_fit(monkeypatch, small_cohort, spec, n_folds=2, sampling=sampling, seed=3)
+    assert old_spec == new_spec
+    assert old_options == new_options  # the same sampling and the same spawned fit seed
+
+    with pytest.warns(
+        DeprecationWarning, match=r"ModelSpec\(factors=bayes_ubpr.RISK_FACTORS, outcome=..., priors=...\)"
+    ):
+        spec, _ = _first_fit(monkeypatch, small_cohort, outcome="ubpr", priors="default", seed=1)
+    assert spec == ModelSpec(factors=bu.RISK_FACTORS, priors="default")
+
+
+def test_select_factors_refuses_old_keywords_beside_their_replacement(small_cohort):
+    spec = ModelSpec(factors=["depression", "age"])
+    with pytest.raises(TypeError, match="reference model either as spec or as factors, priors, not both"):
+        bu.select_factors(small_cohort, spec, factors=["depression"], priors="horseshoe")
+    with pytest.raises(TypeError, match=r"select_factors: pass draws inside sampling=Sampling\(...\), not beside it"):
+        bu.select_factors(small_cohort, spec, sampling=bu.Sampling(), draws=100)
+
+
+@pytest.mark.slow
+def test_select_factors_old_keywords_give_the_same_numbers(small_cohort):
+    data = small_cohort.iloc[:300]
+    factors = ["fascia_injury", "depression", "age"]
+    with pytest.warns(DeprecationWarning):
+        old = bu.select_factors(data, factors=factors, n_folds=2, chains=2, draws=200, tune=200, seed=4)
+    spec = ModelSpec(factors=factors, priors="horseshoe")
+    new = bu.select_factors(data, spec, n_folds=2, sampling=bu.Sampling(chains=2, draws=200, tune=200), seed=4)
+    pd.testing.assert_frame_equal(old.path, new.path)
+    pd.testing.assert_frame_equal(old.reference, new.reference)
+    pd.testing.assert_frame_equal(old.fold_orders, new.fold_orders)
+    assert old.settings == new.settings
 
 
 def test_fold_check_names_the_fold_that_holds_every_carrier():
@@ -346,7 +428,7 @@ def test_cli_select_bad_input_is_one_line(tmp_path, small_cohort, capsys):
 
 
 def test_cli_select_refuses_a_factor_of_one_patient_in_one_line(tmp_path, small_cohort, capsys, monkeypatch):
-    monkeypatch.setattr(bu.selection, "fit", _no_fit)
+    monkeypatch.setattr(bu.selection.projpred, "fit", _no_fit)
     data = small_cohort.assign(rare=0)
     data.loc[data.index[0], "rare"] = 1
     path = tmp_path / "cohort.csv"
@@ -355,6 +437,30 @@ def test_cli_select_refuses_a_factor_of_one_patient_in_one_line(tmp_path, small_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith('bayes-ubpr select: error: factor "rare" differs from 0 in only 1 of')
     assert "(--folds 0)" in err[0]
+
+
+def test_cli_select_takes_a_factor_file(tmp_path, small_cohort, monkeypatch, capsys):
+    path = tmp_path / "cohort.csv"
+    small_cohort.assign(cleft=np.arange(len(small_cohort)) % 2).to_csv(path, index=False)
+    described = tmp_path / "factors.toml"
+    described.write_text(
+        '[factors.cleft]\nkind = "binary"\nlabel = "Intravertebral cleft"\n\n[factors.depression]\n', encoding="utf-8"
+    )
+    monkeypatch.setattr(bu.selection.projpred, "fit", _fit_called)
+    with pytest.raises(_Fitted) as stopped:
+        main(["select", str(path), "--factor-file", str(described), "--folds", "0", "--chains", "2"])
+    spec, options = stopped.value.args
+    assert spec.factor_names == ("cleft", "depression")  # the file's factors are the candidates
+    assert spec.factors[0].label == "Intravertebral cleft"
+    assert spec.priors == "horseshoe"
+    assert options["sampling"] == bu.Sampling(chains=2)
+    # the file's priors replace the horseshoe, and exclude another --priors
+    described.write_text('[factors.cleft]\nprior = { family = "normal", mu = 0.0, sigma = 1.0 }\n', encoding="utf-8")
+    with pytest.raises(_Fitted) as stopped:
+        main(["select", str(path), "--factors", "cleft", "depression", "--factor-file", str(described)])
+    assert list(stopped.value.args[0].priors) == ["cleft"]
+    assert main(["select", str(path), "--factor-file", str(described), "--priors", "domains"]) == 2
+    assert "--priors domains and the priors in" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -420,7 +526,8 @@ def test_search_order_agrees_with_kulprit():
     theirs = projection[len(factors)].term_names
     # kulprit 0.5.1 projects onto posterior-predictive draws of the outcome (not onto the fitted probabilities),
     # with Bambi's default priors; its order among the three factors that matter must still be ours.
-    ours = bu.select_factors(data, factors=factors, priors="default", n_folds=0, chains=2, draws=500, seed=1)
+    quick = bu.Sampling(chains=2, draws=500)
+    ours = bu.select_factors(data, ModelSpec(factors=factors), n_folds=0, sampling=quick, seed=1)
     assert ours.order[:3] == theirs[:3]
     assert set(ours.order[:3]) == set(EFFECTS)
 

@@ -303,9 +303,15 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="FACTOR",
-        help="candidate factor columns (default: the fifteen of Table 4)",
+        help="candidate factor columns (default: the factor file's, else the fifteen of Table 4)",
     )
     select.add_argument("--outcome", default=OUTCOME, help=f"outcome column, coded 0/1 (default {OUTCOME})")
+    select.add_argument(
+        "--factor-file",
+        type=Path,
+        default=None,
+        help="TOML file of factor labels, kinds, scales, ranges and priors (its priors replace the horseshoe)",
+    )
     select.add_argument("--priors", choices=PRESETS, default="horseshoe", help="reference priors (default horseshoe)")
     select.add_argument("--folds", type=int, default=5, help="folds of the cross-validated search; 0 skips (default 5)")
     select.add_argument("--max-size", type=int, default=None, help="largest submodel searched (default all factors)")
@@ -423,24 +429,14 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _select(args: argparse.Namespace) -> None:
+    from bayes_ubpr.model import Sampling
     from bayes_ubpr.plots import selection_plot
     from bayes_ubpr.selection import select_factors
 
-    factors = args.factors if args.factors is not None else list(RISK_FACTORS)
-    data = load_cohort(args.file, factors=factors, outcome=args.outcome)
-    result = select_factors(
-        data,
-        factors=factors,
-        outcome=args.outcome,
-        priors=args.priors,
-        max_size=args.max_size,
-        n_folds=args.folds,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        sampler=args.sampler,
-        seed=args.seed,
-    )
+    spec = _fit_spec(args, default_factors=list(RISK_FACTORS), default_priors="horseshoe")
+    sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler)
+    data = load_cohort(args.file, factors=spec.factors, outcome=spec.outcome)
+    result = select_factors(data, spec, max_size=args.max_size, n_folds=args.folds, sampling=sampling, seed=args.seed)
     print(result)
     if args.out is not None:
         tables = {"selection_path": result.path, "selection_reference": result.reference}
@@ -525,23 +521,29 @@ def _simulate(args: argparse.Namespace) -> None:
     print(f"Wrote {len(frame):,} patients ({int(frame['ubpr'].sum())} cases) to {args.out}", file=sys.stderr)
 
 
-def _fit_spec(args: argparse.Namespace) -> ModelSpec:
-    """Return the model the `fit` command's arguments describe, checked before any data are read."""
+def _fit_spec(
+    args: argparse.Namespace, *, default_factors: Sequence[str] = SIX_FACTORS, default_priors: str = "default"
+) -> ModelSpec:
+    """Return the model the `fit` (or `select`) command's arguments describe, checked before any data are read.
+
+    A factor file's factors come before ``default_factors``; its priors replace ``default_priors``. `select`
+    has no --design, --prevalence or --group.
+    """
     described, file_priors = read_factor_file(args.factor_file) if args.factor_file else ((), {})
     by_name = {f.name: f for f in described}
-    names = args.factors if args.factors is not None else list(by_name) or list(SIX_FACTORS)
+    names = args.factors if args.factors is not None else list(by_name) or list(default_factors)
     priors: Any = args.priors
     if file_priors:
-        if args.priors != "default":
+        if args.priors != default_priors:
             raise ValueError(f"--priors {args.priors} and the priors in {args.factor_file} exclude each other")
         priors = file_priors
     return ModelSpec(
         factors=as_factors([by_name.get(name, name) for name in names]),
         outcome=args.outcome,
         priors=priors,
-        design=args.design,
-        population_prevalence=args.prevalence,
-        group=args.group,
+        design=getattr(args, "design", "cohort"),
+        population_prevalence=getattr(args, "prevalence", None),
+        group=getattr(args, "group", None),
     )
 
 

@@ -765,10 +765,10 @@ def selection_plot(result: SelectionResult, *, ax: Axes | None = None) -> Axes:
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr import simulate_cohort, select_factors, selection_plot
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, select_factors, selection_plot
     >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
-    >>> result = select_factors(cohort, factors=["fascia_injury", "depression", "age", "copd"], priors="default",
-    ...                         n_folds=0, chains=2, draws=1000, tune=300, seed=1)
+    >>> spec = ModelSpec(factors=["fascia_injury", "depression", "age", "copd"])
+    >>> result = select_factors(cohort, spec, n_folds=0, sampling=Sampling(chains=2, draws=1000, tune=300), seed=1)
     >>> ax = selection_plot(result)
     >>> ax.get_xlabel(), len(ax.containers)  # one set of error bars: PSIS-LOO only
     ('submodel size (factor added)', 1)

@@ -1,12 +1,10 @@
-"""Comparing fits by leave-one-out cross-validation, and choosing factors by projection.
+"""Choosing factors by projection: the projection-predictive forward search.
 
-:func:`loo` and :func:`compare_models` estimate how well fits predict a new
-patient of the kind they were fitted to (PSIS-LOO, Vehtari, Gelman & Gabry
-2017) and weigh them against each other. :func:`select_factors` runs the
-projection-predictive forward search of Piironen, Paasiniemi & Vehtari (2020):
-a reference model over all candidate factors with the regularised horseshoe,
-then the submodels that best reproduce its predictions, one factor at a time.
-The Bernoulli-logit projection is a logistic regression on the reference's
+:func:`select_factors` runs the projection-predictive forward search of
+Piironen, Paasiniemi & Vehtari (2020): a reference model over all candidate
+factors with shrinkage (the regularised horseshoe by default), then the
+submodels that best reproduce its predictions, one factor at a time. The
+Bernoulli-logit projection is a logistic regression on the reference's
 fitted probabilities, solved by the Newton kernel of :mod:`bayes_ubpr.metrics`.
 """
 
@@ -24,279 +22,16 @@ from scipy import special
 from scipy.cluster.vq import kmeans2
 
 from bayes_ubpr import metrics
-from bayes_ubpr._rng import SeedLike, as_int_seed
-from bayes_ubpr._validate import check_choice, check_positive_int, require_dataframe
-from bayes_ubpr.data import FactorLike, as_factors, validate_cohort
-from bayes_ubpr.exceptions import ConvergenceError, StatisticalWarning
-from bayes_ubpr.model import Fitted, ModelSpec, fit
+from bayes_ubpr._rng import SeedLike, spawn_seeds
+from bayes_ubpr._validate import check_positive_int, did_you_mean, require_dataframe
+from bayes_ubpr.data import as_factors, validate_cohort
+from bayes_ubpr.exceptions import ConvergenceError
+from bayes_ubpr.model import Fitted, ModelSpec, Sampling, fit
+from bayes_ubpr.model.sampling import sampling_from_keywords
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
-from bayes_ubpr.priors import PriorsLike
+from bayes_ubpr.selection.loo import PARETO_K_THRESHOLD
 
-__all__ = [
-    "PARETO_K_THRESHOLD",
-    "LooResult",
-    "SelectionResult",
-    "compare_models",
-    "loo",
-    "select_factors",
-]
-
-PARETO_K_THRESHOLD = 0.7
-"""Pareto k above which a patient's PSIS-LOO estimate is unreliable (Vehtari et al. 2024)."""
-
-_K_BINS: tuple[tuple[float, float, str], ...] = (
-    (-np.inf, 0.5, "k <= 0.5 (good)"),
-    (0.5, 0.7, "0.5 < k <= 0.7 (ok)"),
-    (0.7, 1.0, "0.7 < k <= 1 (bad)"),
-    (1.0, np.inf, "k > 1 (very bad)"),
-)
-
-
-# --------------------------------------------------------------------------------------------------
-# Leave-one-out cross-validation
-# --------------------------------------------------------------------------------------------------
-
-
-def _with_log_likelihood(idata: az.InferenceData) -> az.InferenceData:
-    """Return the fit's posterior and pointwise log likelihood (computed if the fit was saved without it)."""
-    stored = "log_likelihood" in idata.groups()
-    log_lik = idata.log_likelihood if stored else Fitted.of(idata).log_likelihood()
-    return az.InferenceData(posterior=idata.posterior, log_likelihood=log_lik)
-
-
-def _elpd_data(idata: az.InferenceData, name: str) -> az.ELPDData:
-    """ArviZ's pointwise PSIS-LOO of a fit; its warning about high Pareto k becomes ours, naming the patients."""
-    Fitted.of(idata, name=name)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
-        result = az.loo(_with_log_likelihood(idata), pointwise=True)
-    k = result["pareto_k"]
-    high = k["obs"].values[k.values > PARETO_K_THRESHOLD]
-    if high.size:
-        shown = ", ".join(map(str, high[:10])) + (f" and {high.size - 10} more" if high.size > 10 else "")
-        warnings.warn(
-            f"PSIS-LOO of {name}: {high.size} patient(s) with Pareto k > {PARETO_K_THRESHOLD} ({shown}); "
-            "their leave-one-out estimates are unreliable (refit without them, or use K-fold CV)",
-            StatisticalWarning,
-            stacklevel=3,
-        )
-    return result
-
-
-@dataclass(frozen=True)
-class LooResult:
-    """PSIS-LOO estimate of a fit's expected log predictive density.
-
-    Attributes
-    ----------
-    elpd_loo : float
-        Sum over patients of the leave-one-out log predictive density.
-    se : float
-        Its standard error (sqrt(n) times the SD of the pointwise values).
-    p_loo : float
-        Effective number of parameters: the in-sample log predictive density
-        less ``elpd_loo``.
-    pointwise : pandas.DataFrame
-        One row per patient: ``obs`` (the fit's row label), ``elpd_loo``
-        and ``pareto_k``.
-
-    Examples
-    --------
-    >>> from bayes_ubpr import simulate_cohort, fit, loo
-    >>> result = loo(fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1))
-    >>> result.n_obs, bool(5 < result.p_loo < 10), result.high_k  # 7 parameters, no unreliable patient
-    (600, True, [])
-    """
-
-    elpd_loo: float
-    se: float
-    p_loo: float
-    pointwise: pd.DataFrame = field(repr=False)
-
-    @property
-    def n_obs(self) -> int:
-        """Number of patients."""
-        return len(self.pointwise)
-
-    @property
-    def high_k(self) -> list[Any]:
-        """Row labels of the patients with Pareto k > 0.7, whose estimates are unreliable."""
-        return self.pointwise.loc[self.pointwise["pareto_k"] > PARETO_K_THRESHOLD, "obs"].tolist()
-
-    def pareto_k_summary(self) -> pd.DataFrame:
-        """Patients per range of Pareto k: ``range``, ``count``, ``share``."""
-        k = self.pointwise["pareto_k"].to_numpy()
-        counts = [int(((k > low) & (k <= high)).sum()) for low, high, _ in _K_BINS]
-        return pd.DataFrame(
-            {"range": [label for *_, label in _K_BINS], "count": counts, "share": np.array(counts) / len(k)}
-        )
-
-    def __str__(self) -> str:
-        table = self.pareto_k_summary().to_string(index=False, float_format=lambda v: f"{v:.3f}")
-        return (
-            f"PSIS-LOO over {self.n_obs} patients: elpd_loo {self.elpd_loo:.1f} (SE {self.se:.1f}), "
-            f"p_loo {self.p_loo:.1f}\n{table}"
-        )
-
-
-def loo(idata: az.InferenceData) -> LooResult:
-    """Pareto-smoothed importance-sampling leave-one-out cross-validation (PSIS-LOO) of a fit.
-
-    Computed by :func:`arviz.loo` from the fit's pointwise log likelihood
-    (stored by :func:`bayes_ubpr.fit`; computed from the posterior for fits
-    saved without it). The predictive density is on the scale of the data
-    fitted: for a case-control sample, that of a patient drawn like the
-    sample's (half of them cases at 1:1), not of a patient from the
-    population; the case-control correction of the intercept plays no part.
-
-    Parameters
-    ----------
-    idata : arviz.InferenceData
-        A fit from :func:`bayes_ubpr.fit` or :func:`bayes_ubpr.load_fit`.
-
-    Returns
-    -------
-    LooResult
-
-    Raises
-    ------
-    TypeError, ValueError
-        If ``idata`` is not a bayes_ubpr fit.
-
-    Warns
-    -----
-    StatisticalWarning
-        Naming the patients whose Pareto k exceeds 0.7.
-
-    References
-    ----------
-    Vehtari A, Gelman A, Gabry J (2017). Practical Bayesian model evaluation
-    using leave-one-out cross-validation and WAIC. Statistics and Computing
-    27(5):1413-1432. doi:10.1007/s11222-016-9696-4
-
-    Examples
-    --------
-    >>> from bayes_ubpr import simulate_cohort, fit, loo
-    >>> result = loo(fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1))
-    >>> result.pareto_k_summary()["count"].tolist()
-    [600, 0, 0, 0]
-    """
-    result = _elpd_data(idata, "idata")
-    pointwise = pd.DataFrame(
-        {
-            "obs": result["loo_i"]["obs"].values,
-            "elpd_loo": result["loo_i"].values,
-            "pareto_k": result["pareto_k"].values,
-        }
-    )
-    return LooResult(float(result["elpd_loo"]), float(result["se"]), float(result["p_loo"]), pointwise)
-
-
-def _check_same_data(fits: Mapping[str, az.InferenceData]) -> None:
-    """Raise ValueError unless every fit was fitted to the same patients with the same outcomes."""
-    items = list(fits.items())
-    first_name, first = items[0]
-    first_y = first.observed_data[Fitted.of(first, name=f'fit "{first_name}"').outcome]
-    for name, idata in items[1:]:
-        y = idata.observed_data[Fitted.of(idata, name=f'fit "{name}"').outcome]
-        if y.size != first_y.size:
-            raise ValueError(
-                f'compare_models needs fits of the same patients: "{name}" has {y.size} observations, '
-                f'"{first_name}" {first_y.size}'
-            )
-        if not np.array_equal(y["obs"].values, first_y["obs"].values):
-            raise ValueError(
-                f'compare_models needs fits of the same patients: "{name}" and "{first_name}" have different '
-                "row labels (obs); fit both to the same data frame"
-            )
-        differ = np.flatnonzero(y.values != first_y.values)
-        if differ.size:
-            rows = ", ".join(map(str, y["obs"].values[differ[:5]]))
-            raise ValueError(
-                f'compare_models needs fits of the same outcomes: "{name}" and "{first_name}" differ in '
-                f"{differ.size} patient(s) (rows {rows})"
-            )
-
-
-_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")
-
-
-def compare_models(
-    fits: Mapping[str, az.InferenceData], *, method: str = "stacking", seed: SeedLike = None
-) -> pd.DataFrame:
-    """Compare fits of the same patients by PSIS-LOO: elpd differences with SE and model weights.
-
-    :func:`arviz.compare` on each fit's :func:`loo`. A difference is only
-    meaningful between fits of the same observations, so fits of different
-    patients or outcomes are refused.
-
-    Parameters
-    ----------
-    fits : mapping of str to arviz.InferenceData
-        Two or more fits from :func:`bayes_ubpr.fit`, by name.
-    method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA"}, default "stacking"
-        How the weights are computed (Yao et al. 2018).
-    seed : None, int or numpy.random.Generator
-        For the Bayesian bootstrap of ``"BB-pseudo-BMA"``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per fit, best first: ``model``, ``rank``, ``elpd_loo``,
-        ``se``, ``p_loo``, ``elpd_diff`` (to the best fit, 0 for it),
-        ``diff_se`` (SE of the difference, from the pointwise differences),
-        ``weight`` and ``n_high_k`` (patients with Pareto k > 0.7).
-
-    Raises
-    ------
-    ValueError
-        For fewer than two fits, or fits of different patients (number, row
-        labels) or outcomes.
-    TypeError
-        If ``fits`` is not a mapping of names to fits.
-
-    References
-    ----------
-    Yao Y, Vehtari A, Simpson D, Gelman A (2018). Using stacking to average
-    Bayesian predictive distributions. Bayesian Analysis 13(3):917-1007.
-    doi:10.1214/17-BA1091
-
-    Examples
-    --------
-    >>> from bayes_ubpr import simulate_cohort, fit, compare_models
-    >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
-    >>> six = fit(cohort, chains=2, seed=1)
-    >>> two = fit(cohort, factors=["fascia_injury", "depression"], chains=2, seed=1)
-    >>> table = compare_models({"six factors": six, "two factors": two})
-    >>> table["model"].tolist(), bool(table["elpd_diff"].iloc[1] > 2 * table["diff_se"].iloc[1])
-    (['six factors', 'two factors'], True)
-    """
-    if not isinstance(fits, Mapping):
-        raise TypeError(f"fits must be a mapping of names to fits, e.g. {{'a': fit_a}}; got {type(fits).__name__}")
-    if len(fits) < 2:
-        raise ValueError(f"compare_models needs at least two fits; got {len(fits)}")
-    check_choice(method, _METHODS, name="method")
-    for name, idata in fits.items():
-        if not isinstance(name, str):
-            raise TypeError(f"fit names must be strings; got {name!r}")
-        Fitted.of(idata, name=f'fit "{name}"')
-    _check_same_data(fits)
-    elpd = {name: _elpd_data(idata, f'fit "{name}"') for name, idata in fits.items()}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
-        # ArviZ 0.23 sorts in place, which pandas 3 deprecates: ArviZ's to fix, nothing for users to act on.
-        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values")
-        compared = az.compare(elpd, ic="loo", method=method, seed=as_int_seed(seed) if method[0] == "B" else None)
-    table = compared.reset_index(names="model").rename(columns={"dse": "diff_se"})
-    table["n_high_k"] = [int((elpd[m]["pareto_k"].values > PARETO_K_THRESHOLD).sum()) for m in table["model"]]
-    table["rank"] = table["rank"].astype(int)
-    columns = ["model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "diff_se", "weight", "n_high_k"]
-    return table[columns].astype({c: float for c in columns[2:8]})
-
-
-# --------------------------------------------------------------------------------------------------
-# Projection-predictive factor selection
-# --------------------------------------------------------------------------------------------------
+__all__ = ["SelectionResult", "select_factors"]
 
 
 def _project(mu: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -455,10 +190,10 @@ class SelectionResult:
 
     Examples
     --------
-    >>> from bayes_ubpr import simulate_cohort, select_factors
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, select_factors
     >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
-    >>> result = select_factors(cohort, factors=["fascia_injury", "depression", "age", "copd"], priors="default",
-    ...                         n_folds=0, chains=2, draws=1000, tune=300, seed=1)
+    >>> spec = ModelSpec(factors=["fascia_injury", "depression", "age", "copd"])
+    >>> result = select_factors(cohort, spec, n_folds=0, sampling=Sampling(chains=2, draws=1000, tune=300), seed=1)
     >>> result.path[["size", "factor"]].to_dict("list")["size"], result.reference["estimate"].tolist()
     ([0, 1, 2, 3, 4], ['psis_loo'])
     >>> result.selected == result.order[: result.suggested_size]
@@ -549,21 +284,59 @@ def _held_out_density(eta: np.ndarray, y: np.ndarray) -> np.ndarray:
     return special.logsumexp(metrics.bernoulli_log_density(y, eta), axis=0) - np.log(len(eta))
 
 
+_SPEC_KEYWORDS = ("factors", "outcome", "priors")
+_SAMPLING_KEYWORDS = ("draws", "tune", "chains", "sampler")
+
+
+def _reference_spec(spec: ModelSpec | None, old: Mapping[str, Any]) -> ModelSpec:
+    """Return the reference model: ``spec``, else the one of the deprecated keywords ``old``, else the default.
+
+    The default, and the deprecated keywords' defaults, are today's: the
+    fifteen factors of Table 4, outcome ``ubpr``, the regularised horseshoe.
+    """
+    if spec is not None:
+        if old:
+            raise TypeError(
+                f"select_factors: give the reference model either as spec or as {', '.join(old)}, not both; "
+                "use spec.replace(...) to change a spec"
+            )
+        if not isinstance(spec, ModelSpec):
+            raise TypeError(f"spec must be a bayes_ubpr.ModelSpec; got {type(spec).__name__}")
+        if spec.group is not None:
+            raise ValueError(
+                f'select_factors projects onto submodels of the factors alone: a reference spec with group="'
+                f'{spec.group}" (group intercepts) is not supported; pass spec.replace(group=None, '
+                "varying_slopes=()) to select among the factors"
+            )
+        return spec
+    if old:
+        given = ", ".join(f"{name}=..." for name in old)
+        fields = {"factors": "bayes_ubpr.RISK_FACTORS", "outcome": None, "priors": '"horseshoe"'}
+        fields |= {name: "..." for name in old}
+        shown = ", ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
+        warnings.warn(
+            f"select_factors({given}) is deprecated and will be removed in the next release: pass "
+            f"spec=bayes_ubpr.ModelSpec({shown}) instead (a spec is used as given, and ModelSpec's own defaults "
+            'are the six factors of Table 5 and the "default" priors)',
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    factors = old.get("factors")
+    candidates = as_factors(list(RISK_FACTORS) if factors is None else factors)
+    return ModelSpec(factors=candidates, outcome=old.get("outcome", OUTCOME), priors=old.get("priors", "horseshoe"))
+
+
 def select_factors(
     data: pd.DataFrame,
+    spec: ModelSpec | None = None,
     *,
-    factors: Sequence[FactorLike] | None = None,
-    outcome: str = OUTCOME,
-    priors: PriorsLike = "horseshoe",
     max_size: int | None = None,
     n_clusters: int = 20,
     n_draws: int = 400,
     n_folds: int = 5,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    sampler: str | None = None,
+    sampling: Sampling | None = None,
     seed: SeedLike = None,
+    **deprecated: Any,
 ) -> SelectionResult:
     """Projection-predictive forward selection of risk factors (Piironen, Paasiniemi & Vehtari 2020).
 
@@ -592,12 +365,18 @@ def select_factors(
         Cohort or case-control sample with the candidate factors and the
         outcome. A case-control sample is fitted on its own scale, which is
         all the search and the elpd use.
-    factors : sequence of str or Factor, default the fifteen of Table 4
-        Candidate factors.
-    outcome : str, default "ubpr"
-        Outcome column, coded 0/1.
-    priors : str, Horseshoe or other priors, default "horseshoe"
-        The reference model's priors (see :func:`bayes_ubpr.fit`).
+    spec : ModelSpec, optional
+        The reference model: its factors are the candidates, its outcome
+        and priors those of every reference fit. Default: the fifteen
+        factors of Table 4 with the regularised horseshoe,
+        ``ModelSpec(factors=bayes_ubpr.RISK_FACTORS, priors="horseshoe")``.
+        A given spec is used as it is, priors included: ModelSpec's own
+        default priors are ``"default"`` (independent, no shrinkage), so pass
+        a shrinkage prior (``priors="horseshoe"`` or ``"domains"``) for a
+        reference model over many candidates, as Piironen et al. (2020)
+        recommend. Its design and population prevalence play no part (the
+        search and the elpd are on the scale of ``data``); a spec with a
+        ``group`` is refused.
     max_size : int, optional
         Largest submodel searched; default all candidates.
     n_clusters : int, default 20
@@ -607,12 +386,17 @@ def select_factors(
     n_folds : int, default 5
         Folds of the cross-validation of the search; 0 skips it (one fit
         instead of ``n_folds + 1``).
-    draws, tune, chains : int
-        Sampling of each reference fit.
-    sampler : {"nutpie", "pymc", "numpyro"}, optional
-        As for :func:`bayes_ubpr.fit`.
+    sampling : Sampling, optional
+        How each reference fit is sampled. Default ``Sampling()``: 4 chains
+        x (1,000 + 1,000).
     seed : None, int or numpy.random.Generator
-        Seeds of the fits, the clustering and the folds, drawn up front.
+        Seeds of the fits, the clustering and the folds, spawned up front
+        (:func:`numpy.random.SeedSequence.spawn`).
+    **deprecated
+        ``factors``, ``outcome`` and ``priors`` (default ``"horseshoe"``)
+        instead of ``spec``, and ``draws``, ``tune``, ``chains`` and
+        ``sampler`` instead of ``sampling``: still accepted in this
+        release, with a ``DeprecationWarning``, and give the same results.
 
     Returns
     -------
@@ -622,9 +406,14 @@ def select_factors(
     ------
     CohortValidationError
         If the data lack a factor or the outcome, or break the data contract.
+    TypeError
+        For a ``spec`` that is not a ModelSpec, or a ``sampling`` that is not
+        a Sampling, either given beside the deprecated keywords it replaces,
+        or an unknown keyword.
     ValueError
-        For ``n_folds`` of 1 or more than the smaller outcome class,
-        ``max_size`` above the number of factors, or a bad count; and,
+        For a ``spec`` with a ``group``, ``n_folds`` of 1 or more than the
+        smaller outcome class, ``max_size`` above the number of factors, or
+        a bad count or sampling setting; and,
         before any fit, for a factor that the patients outside one of the
         folds hold constant (a factor carried by a single patient always
         is), naming the factor, how many patients it varies in and the fold.
@@ -657,17 +446,30 @@ def select_factors(
 
     Examples
     --------
-    >>> from bayes_ubpr import simulate_cohort, select_factors
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, select_factors
     >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
     >>> candidates = ["fascia_injury", "depression", "age", "copd"]  # the last two without effect
-    >>> result = select_factors(cohort, factors=candidates, priors="default", n_folds=0,
-    ...                         chains=2, draws=1000, tune=300, seed=1)  # small settings for speed
+    >>> quick = Sampling(chains=2, draws=1000, tune=300)  # small settings (and default priors) for speed
+    >>> result = select_factors(cohort, ModelSpec(factors=candidates), n_folds=0, sampling=quick, seed=1)
     >>> result.order[:2]
     ['fascia_injury', 'depression']
     """
+    unknown = [name for name in deprecated if name not in (*_SPEC_KEYWORDS, *_SAMPLING_KEYWORDS)]
+    if unknown:
+        allowed = ("max_size", "n_clusters", "n_draws", "n_folds", "sampling", "seed")
+        raise TypeError(
+            f"select_factors() got an unexpected keyword argument '{unknown[0]}'.{did_you_mean(unknown[0], allowed)}"
+        )
     require_dataframe(data)
-    candidates = as_factors(list(RISK_FACTORS) if factors is None else factors)
-    names = [f.name for f in candidates]
+    spec = _reference_spec(spec, {k: v for k, v in deprecated.items() if k in _SPEC_KEYWORDS})
+    sampling = sampling_from_keywords(
+        sampling,
+        {k: v for k, v in deprecated.items() if k in _SAMPLING_KEYWORDS},
+        default=Sampling(),
+        caller="select_factors",
+    )
+    names = list(spec.factor_names)
+    outcome = spec.outcome
     max_size = len(names) if max_size is None else check_positive_int(max_size, name="max_size", minimum=0)
     if max_size > len(names):
         raise ValueError(f"max_size must be at most the number of factors ({len(names)}); got {max_size}")
@@ -676,14 +478,12 @@ def select_factors(
     n_folds = check_positive_int(n_folds, name="n_folds", minimum=0)
     if n_folds == 1:
         raise ValueError("n_folds must be 0 (no cross-validation of the search) or at least 2; got 1")
-    spec = ModelSpec(factors=candidates, outcome=outcome, priors=priors)
     clean = validate_cohort(data, factors=spec.factors, outcome=outcome)
     y = clean[outcome].to_numpy(dtype=float)
     smaller = int(min(y.sum(), len(y) - y.sum()))
     if n_folds > smaller:
         raise ValueError(f"n_folds ({n_folds}) exceeds the {smaller} patients of the smaller outcome class")
-    root = np.random.SeedSequence(as_int_seed(seed))
-    children = root.spawn(n_folds + 2)
+    children = spawn_seeds(seed, n_folds + 2)
     x_all = clean[names].to_numpy(dtype=float)
     if n_folds:
         folds = _fold_indices(y, n_folds, np.random.default_rng(children[-1]))
@@ -691,17 +491,7 @@ def select_factors(
 
     def run(frame: pd.DataFrame, child: np.random.SeedSequence) -> tuple[az.InferenceData, _Reference, tuple]:
         fit_seed, cluster_seed = (int(v) for v in child.generate_state(2) % (2**31 - 1))
-        idata = fit(
-            frame,
-            spec,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            sampler=sampler,
-            seed=fit_seed,
-            check=False,
-            log_likelihood=False,
-        )
+        idata = fit(frame, spec, sampling=sampling, seed=fit_seed, check=False, log_likelihood=False)
         ref = _reference(idata, n_draws)
         return idata, ref, _search(ref, n_clusters, max_size, cluster_seed)
 
@@ -751,7 +541,7 @@ def select_factors(
     settings = {
         "factors": names,
         "outcome": outcome,
-        "priors": priors if isinstance(priors, str) else type(priors).__name__,
+        "priors": spec.priors if isinstance(spec.priors, str) else type(spec.priors).__name__,
         "n_clusters": n_clusters,
         "n_draws": n_draws,
         "n_folds": n_folds,
