@@ -1,0 +1,139 @@
+"""Benchmark (issue 26): hierarchical fits, bayes_ubpr against Bambi and against its own flat fit.
+
+The same simulated 1,316-patient cohort, with a six-level ``site`` column
+whose sites shift the log odds (SD 0.5), is fitted cold, in fresh
+processes, 4 chains x (1,000 + 1,000), the contenders interleaved
+A B C A B C:
+
+* ``bayes-ubpr fit cohort.csv --group site`` (group intercepts; nutpie on
+  the hand-written density, which now covers one grouping of intercepts);
+* a Bambi 0.17 script, ``ubpr ~ six factors + (1|site)``, ``cores=2``, as
+  Bambi's users write it (skipped if Bambi is missing:
+  ``pip install -e ".[bench]"``);
+* ``bayes-ubpr fit cohort.csv`` without the group (the flat model);
+* ``bayes-ubpr fit cohort.csv --priors horseshoe`` (still compiled from PyMC).
+
+Printed: median wall times, the ratios the issue names (grouped against
+Bambi's grouped fit, horseshoe against the flat fit), the load average, and
+for the grouped fit the smallest bulk and tail ESS over every parameter
+(the group SD included) and the divergences.
+
+Run:  python benchmarks/bench_hierarchical.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+import bayes_ubpr as bu
+
+SIX = ", ".join(f'"{f}"' for f in bu.SIX_FACTORS)
+
+OURS = """
+import sys, time
+start = float(sys.argv[2])
+from bayes_ubpr.cli import main
+main(["fit", sys.argv[1], "--seed", "1", *sys.argv[3:]])
+print("WALL", time.time() - start)
+"""
+
+BAMBI = f"""
+import sys, time
+start = float(sys.argv[2])
+import bambi as bmb, pandas as pd
+data = pd.read_csv(sys.argv[1])
+model = bmb.Model("ubpr ~ " + " + ".join([{SIX}]) + " + (1|site)", data, family="bernoulli")
+idata = model.fit(draws=1000, tune=1000, chains=4, cores=2, random_seed=1, progressbar=False)
+print("WALL", time.time() - start)
+"""
+
+
+def _cohort(seed: int = 1) -> pd.DataFrame:
+    """The paper's simulated cohort with six sites that shift each patient's log odds (SD 0.5)."""
+    rng = np.random.default_rng(seed)
+    cohort = bu.simulate_cohort(seed=seed)
+    site = rng.integers(0, 6, size=len(cohort))
+    shift = rng.normal(0.0, 0.5, 6)
+    truth = bu.true_model()
+    x = cohort[list(bu.SIX_FACTORS)].to_numpy(float)
+    eta = truth.intercept + x @ truth.log_odds_ratios[list(bu.SIX_FACTORS)].to_numpy() + shift[site]
+    return cohort.assign(site=site, ubpr=(rng.random(len(cohort)) < special.expit(eta)).astype(int))
+
+
+def _run(script: str, data: Path, *args: str) -> float:
+    start = time.time()
+    output = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), str(data), repr(start), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(next(line.split()[1] for line in output.splitlines() if line.startswith("WALL")))
+
+
+def _has_bambi() -> bool:
+    return subprocess.run([sys.executable, "-c", "import bambi"], capture_output=True).returncode == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="cold-start runs of each, interleaved")
+    args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    cohort = _cohort()
+    contenders: dict[str, tuple[str, tuple[str, ...]]] = {
+        "bayes-ubpr fit --group site": (OURS, ("--group", "site")),
+        "bayes-ubpr fit (flat)": (OURS, ()),
+        "bayes-ubpr fit --priors horseshoe": (OURS, ("--priors", "horseshoe")),
+    }
+    if _has_bambi():
+        contenders["Bambi 0.17 (1|site), cores=2"] = (BAMBI, ())
+    else:
+        print("Bambi not installed (pip install -e '.[bench]'): its comparison is skipped")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cohort.csv"
+        cohort.to_csv(path, index=False)
+        for script, extra in contenders.values():  # fill the disk caches (numba, PyTensor) before timing
+            _run(script, path, *extra)
+        runs: dict[str, list[float]] = {name: [] for name in contenders}
+        for _ in range(args.repeats):
+            for name, (script, extra) in contenders.items():
+                runs[name].append(_run(script, path, *extra))
+    print(f"n = {len(cohort)}, 6 sites, 4 chains x (1000 + 1000); cold processes, median of {args.repeats}")
+    medians = {name: statistics.median(values) for name, values in runs.items()}
+    for name, values in runs.items():
+        print(f"  {name:<36} {medians[name]:6.2f} s   (runs: {', '.join(f'{v:.2f}' for v in values)})")
+    bambi = medians.get("Bambi 0.17 (1|site), cores=2")
+    if bambi is not None:
+        print(f"  goal 1: grouped fit / Bambi's grouped fit: {medians['bayes-ubpr fit --group site'] / bambi:.2f}")
+    flat = medians["bayes-ubpr fit (flat)"]
+    print(f"  goal 2: horseshoe fit / flat fit: {medians['bayes-ubpr fit --priors horseshoe'] / flat:.2f}")
+    print(f"  grouped fit / flat fit: {medians['bayes-ubpr fit --group site'] / flat:.2f}")
+    idata = bu.fit(cohort, bu.ModelSpec(group="site"), seed=1, check=False, log_likelihood=False)
+    table = bu.check_convergence(idata, var_names=["alpha", "beta", "group_sd", "group_offset"])
+    divergent = int(idata.sample_stats["diverging"].sum())
+    print(
+        f"grouped fit's sampler: {idata.attrs['sampler']}; smallest bulk ESS {table['ess_bulk'].min():.0f}, "
+        f"tail ESS {table['ess_tail'].min():.0f} (group_sd: {table.loc['group_sd', 'ess_bulk']:.0f} / "
+        f"{table.loc['group_sd', 'ess_tail']:.0f}); largest R-hat {table['r_hat'].max():.3f}; "
+        f"{divergent} divergent transitions"
+    )
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
