@@ -9,7 +9,6 @@ import pytest
 import bayes_ubpr as bu
 from bayes_ubpr.priors import DEFAULT_SCALE, Prior, wide_priors
 from bayes_ubpr.sensitivity import (
-    _tipping_row,
     control_resampling,
     e_value,
     e_value_table,
@@ -19,6 +18,7 @@ from bayes_ubpr.sensitivity import (
     prior_sensitivity,
     tipping_points,
 )
+from bayes_ubpr.sensitivity.priors import _tipping_row
 
 # Enough draws that R-hat (unrounded) stays within 1.01: a short run would warn, and warnings are errors here.
 FAST = {"draws": 1000, "tune": 1000, "chains": 4}
