@@ -92,11 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Fitting {args.control_sets} random control sets at each of 1:{', 1:'.join(map(str, args.ratios))} ...")
     summary = bu.control_resampling(
         cohort,
+        bu.ModelSpec(design="case_control"),
         n_draws=args.control_sets,
         controls_per_case=args.ratios,
         truth=truth,
+        sampling=bu.Sampling(**sampling_options(args)),
         seed=args.seed + 1,
-        **sampling_options(args),
     )
     prob = summary.attrs.get("prob", 0.95)
     print(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +24,8 @@ from bayes_ubpr.sensitivity.priors import _tipping_row
 
 # Enough draws that R-hat (unrounded) stays within 1.01: a short run would warn, and warnings are errors here.
 FAST = {"draws": 1000, "tune": 1000, "chains": 4}
+SAMPLING = bu.Sampling(**FAST)
+CASE_CONTROL = bu.ModelSpec(design="case_control")  # the model of the analyses called without a spec (deprecated)
 
 
 # ----------------------------------------------------------------------------- E-values
@@ -76,7 +80,7 @@ def test_prior_grid_names_families_and_scales():
 
 def test_prior_sensitivity_flags_a_conclusion_that_a_sceptic_overturns(small_cohort):
     settings = {"default": "default", "dogmatic sceptic": {f: Prior(sigma=0.01) for f in ["fascia_injury"]}}
-    table = prior_sensitivity(small_cohort, priors=settings, design="cohort", seed=4, **FAST)
+    table = prior_sensitivity(small_cohort, bu.ModelSpec(), priors=settings, sampling=SAMPLING, seed=4)
     fascia = table[table["factor"] == "fascia_injury"].set_index("setting")
     # The simulated OR is 3.8 (Table 5): the data exclude 1, a prior with SD 0.01 pins the OR at 1.
     assert fascia.loc["default", "excludes_one"] and not fascia.loc["dogmatic sceptic", "excludes_one"]
@@ -84,9 +88,9 @@ def test_prior_sensitivity_flags_a_conclusion_that_a_sceptic_overturns(small_coh
     assert fascia.loc["dogmatic sceptic", "or_median"] == pytest.approx(1, abs=0.05)
     assert table.attrs["draws"] == FAST["draws"]
     with pytest.raises(TypeError, match="wrap a single preset in a list"):
-        prior_sensitivity(small_cohort, priors="default")
+        prior_sensitivity(small_cohort, CASE_CONTROL, priors="default")
     with pytest.raises(TypeError, match="unexpected fit options"):
-        prior_sensitivity(small_cohort, priors=["default"], target="x")
+        prior_sensitivity(small_cohort, CASE_CONTROL, priors=["default"], target="x")
 
 
 def test_tipping_point_interpolates_where_the_limit_crosses_one():
@@ -114,14 +118,15 @@ def test_tipping_point_interpolates_where_the_limit_crosses_one():
 def test_tipping_points_separate_a_strong_effect_from_a_null_one(small_cohort):
     # Simulated truth: cement volume has OR 0.079 per mL (strong), age is not in the model's world (null).
     factors = ["cement_volume_ml", "age"]
-    result = tipping_points(small_cohort, factors=factors, scales=[0.01, 0.05, 0.25, 2.5], seed=2, **FAST)
+    spec = bu.ModelSpec(factors=factors, design="case_control")
+    result = tipping_points(small_cohort, spec, scales=[0.01, 0.05, 0.25, 2.5], sampling=SAMPLING, seed=2)
     status = result.set_index("factor")["status"]
     assert status["cement_volume_ml"] == "flips"
     assert status["age"] == "includes 1 on the whole grid"
     assert 0.01 < result.set_index("factor").loc["cement_volume_ml", "tipping_sigma"] < 0.25
     assert len(result.attrs["grid"]) == 8
     with pytest.raises(ValueError, match="at least two positive prior SDs"):
-        tipping_points(small_cohort, scales=[1.0])
+        tipping_points(small_cohort, spec, scales=[1.0])
 
 
 # ----------------------------------------------------------------------------- power-scaling
@@ -183,7 +188,9 @@ def test_prevalence_sensitivity_scales_risks_with_the_assumed_prevalence(case_co
 def test_control_resampling_splits_uncertainty_and_more_controls_narrow_intervals():
     cohort = bu.simulate_cohort(seed=2016)
     truth = bu.true_model().log_odds_ratios
-    result = control_resampling(cohort, n_draws=4, controls_per_case=(1, 4), seed=5, truth=truth, **FAST)
+    result = control_resampling(
+        cohort, CASE_CONTROL, n_draws=4, controls_per_case=(1, 4), seed=5, truth=truth, sampling=SAMPLING
+    )
     assert set(result["controls_per_case"]) == {1, 4}
     assert result["share_from_controls"].between(0, 1).all()
     one = result[result["controls_per_case"] == 1]
@@ -197,7 +204,7 @@ def test_control_resampling_splits_uncertainty_and_more_controls_narrow_interval
     # Each draw fits a different control set: the posterior medians differ.
     assert per_draw.groupby(["controls_per_case", "factor"])["median_log_or"].nunique().min() == 4
     with pytest.raises(ValueError, match="n_draws must be >= 2; got 1"):
-        control_resampling(cohort, n_draws=1)
+        control_resampling(cohort, CASE_CONTROL, n_draws=1)
 
 
 def test_sensitivity_figures_draw_and_reject_wrong_tables():
@@ -300,7 +307,114 @@ def test_e_values_per_sd_and_seeds_as_generators(small_fit, small_cohort):
     np.testing.assert_allclose(per_sd["e_value"], e_value(reference["or_median"].to_numpy()))
     with pytest.raises(ValueError, match="scale must be one of 'unit', 'sd'; got 'mL'"):
         e_value_table(small_fit, scale="mL")
-    options = {"n_draws": 2, "controls_per_case": (1,), **FAST}
-    from_int = control_resampling(small_cohort, seed=5, **options).attrs["per_draw"]
-    from_generator = control_resampling(small_cohort, seed=np.random.default_rng(5), **options).attrs["per_draw"]
+    options = {"n_draws": 2, "controls_per_case": (1,), "sampling": SAMPLING}
+    from_int = control_resampling(small_cohort, CASE_CONTROL, seed=5, **options).attrs["per_draw"]
+    from_generator = control_resampling(small_cohort, CASE_CONTROL, seed=np.random.default_rng(5), **options)
+    from_generator = from_generator.attrs["per_draw"]
     pd.testing.assert_frame_equal(from_int, from_generator)
+
+
+# ----------------------------------------------------------------------------- the old calls, for one release
+
+
+@pytest.fixture
+def recorded_fits(monkeypatch, small_fit):
+    """Replace the analyses' fits by a stored one, recording what each would have fitted and how."""
+    import bayes_ubpr.sensitivity.priors
+    import bayes_ubpr.sensitivity.resampling
+
+    calls = []
+
+    def record(data, spec, *, sampling, seed, check):
+        calls.append({"spec": spec, "sampling": sampling, "seed": seed, "rows": len(data)})
+        return small_fit
+
+    monkeypatch.setattr(bayes_ubpr.sensitivity.priors, "fit", record)
+    monkeypatch.setattr(bayes_ubpr.sensitivity.resampling, "fit", record)
+    return calls
+
+
+def _seeds_as_ints(calls):
+    """Control sets are fitted with spawned Generators: compare what they draw, not the objects."""
+    return [
+        {**call, "seed": int(call["seed"].integers(2**31))} if not isinstance(call["seed"], int) else call
+        for call in calls
+    ]
+
+
+@pytest.mark.parametrize(
+    ("function", "old", "new", "messages"),
+    [
+        (
+            prior_sensitivity,
+            {"priors": ["default", "sceptical"], "chains": 2, "seed": 1},
+            {"spec": CASE_CONTROL, "priors": ["default", "sceptical"], "sampling": bu.Sampling(chains=2), "seed": 1},
+            [
+                r"prior_sensitivity\(chains=...\) is deprecated.*sampling=bayes_ubpr.Sampling\(chains=...\)",
+                r'prior_sensitivity without spec= fits ModelSpec\(design="case_control"\).*default is "cohort"\);'
+                r' this default is deprecated.*pass spec=bayes_ubpr.ModelSpec\(design="case_control"\) instead',
+            ],
+        ),
+        (
+            prior_sensitivity,
+            {"priors": ["default"], "factors": ["fascia_injury", "age"], "design": "cohort", "seed": 1},
+            {"spec": bu.ModelSpec(factors=["fascia_injury", "age"]), "priors": ["default"], "seed": 1},
+            [
+                r"prior_sensitivity\(factors=..., design=...\) is deprecated.*"
+                r'release: pass spec=bayes_ubpr.ModelSpec\(factors=..., design="cohort"\) instead$'
+            ],
+        ),
+        (
+            tipping_points,
+            {"scales": [0.1, 1.0], "draws": 500, "tune": 300, "seed": 2},
+            {"spec": CASE_CONTROL, "scales": [0.1, 1.0], "sampling": bu.Sampling(draws=500, tune=300), "seed": 2},
+            [
+                r"tipping_points\(draws=..., tune=...\) is deprecated",
+                r"tipping_points without spec= fits .* this default is deprecated",
+            ],
+        ),
+        (
+            control_resampling,
+            {"n_draws": 2, "controls_per_case": [1], "priors": "wide", "sampler": "pymc", "seed": 3},
+            {
+                "spec": bu.ModelSpec(priors="wide", design="case_control"),
+                "n_draws": 2,
+                "controls_per_case": [1],
+                "sampling": bu.Sampling(sampler="pymc"),
+                "seed": 3,
+            },
+            [
+                r"control_resampling\(sampler=...\) is deprecated",
+                r'control_resampling\(priors=...\) is deprecated.*ModelSpec\(priors=..., design="case_control"\)',
+            ],
+        ),
+    ],
+    ids=["prior_sensitivity", "prior_sensitivity_spec_keywords", "tipping_points", "control_resampling"],
+)
+def test_old_calls_warn_and_fit_what_they_fitted(function, old, new, messages, small_cohort, recorded_fits):
+    with pytest.warns(DeprecationWarning) as caught:
+        before = function(small_cohort, **old)
+    assert len(caught) == len(messages), [str(w.message) for w in caught]
+    for warning, message in zip(caught, messages, strict=True):
+        assert re.search(message, str(warning.message)), str(warning.message)
+        assert warning.filename == __file__  # the warning names the caller's line
+    old_calls = _seeds_as_ints(recorded_fits)
+    recorded_fits.clear()
+    after = function(small_cohort, **new)  # no warning: warnings are errors here
+    assert _seeds_as_ints(recorded_fits) == old_calls
+    pd.testing.assert_frame_equal(before, after)
+    assert before.attrs.keys() == after.attrs.keys()
+
+
+def test_sampling_and_spec_are_given_one_way(small_cohort, recorded_fits):
+    with pytest.raises(TypeError, match=r"pass chains inside sampling=Sampling\(...\), not beside it"):
+        prior_sensitivity(small_cohort, CASE_CONTROL, sampling=bu.Sampling(), chains=2)
+    with pytest.raises(TypeError, match="sampling must be a bayes_ubpr.Sampling; got dict"):
+        tipping_points(small_cohort, CASE_CONTROL, sampling={"chains": 2})
+    with pytest.raises(TypeError, match="either as spec or as keywords, not both"):
+        prior_sensitivity(small_cohort, CASE_CONTROL, design="cohort")
+    with pytest.raises(TypeError, match="either as spec or as keywords, not both"):
+        control_resampling(small_cohort, CASE_CONTROL, priors="wide")
+    with pytest.raises(TypeError, match="spec must be a bayes_ubpr.ModelSpec; got str"):
+        control_resampling(small_cohort, "case_control")
+    assert recorded_fits == []

@@ -441,11 +441,13 @@ def prior_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, case_control_sample
     >>> from bayes_ubpr.sensitivity import prior_sensitivity
     >>> from bayes_ubpr.plots import prior_sensitivity_plot
     >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
-    >>> ax = prior_sensitivity_plot(prior_sensitivity(sample, priors=["default", "sceptical"], chains=2, seed=1))
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> grid = prior_sensitivity(sample, spec, priors=["default", "sceptical"], sampling=quick, seed=1)
+    >>> ax = prior_sensitivity_plot(grid)
     >>> [text.get_text() for text in ax.get_legend().get_texts()]
     ['default', 'sceptical', 'paper (Table 5)']
     >>> plt.close("all")
@@ -501,11 +503,12 @@ def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, case_control_sample
     >>> from bayes_ubpr.sensitivity import tipping_points
     >>> from bayes_ubpr.plots import tipping_point_plot
     >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
-    >>> ax = tipping_point_plot(tipping_points(sample, scales=[0.1, 0.3, 1.0], chains=2, seed=1))
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> ax = tipping_point_plot(tipping_points(sample, spec, scales=[0.1, 0.3, 1.0], sampling=quick, seed=1))
     >>> ax.get_xscale(), len(ax.get_legend().get_texts())  # one line per factor
     ('log', 6)
     >>> plt.close("all")
@@ -602,11 +605,13 @@ def control_resampling_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr import simulate_cohort
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort
     >>> from bayes_ubpr.sensitivity import control_resampling
     >>> from bayes_ubpr.plots import control_resampling_plot
     >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
-    >>> ax = control_resampling_plot(control_resampling(cohort, n_draws=2, controls_per_case=[1, 2], chains=2, seed=1))
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> result = control_resampling(cohort, spec, n_draws=2, controls_per_case=[1, 2], sampling=quick, seed=1)
+    >>> ax = control_resampling_plot(result)
     >>> sorted(text.get_text() for text in ax.get_legend().get_texts())
     ['1:1 posterior SD', '1:2 posterior SD', 'SD between control sets']
     >>> plt.close("all")

@@ -15,11 +15,19 @@ returning a tidy DataFrame (settings in ``.attrs``):
 - :func:`e_value` and :func:`e_value_table` (VanderWeele & Ding 2017).
   (``sensitivity.confounding``)
 
+The functions that refit take ``(data, spec, *, ..., sampling=..., seed=...)``
+(:class:`~bayes_ubpr.ModelSpec`, :class:`~bayes_ubpr.Sampling`); for one
+release they still take no ``spec`` (then ``ModelSpec(design="case_control")``,
+the paper's case-control sample), the spec's fields and the loose sampling
+keywords, with a ``DeprecationWarning``. The functions of a fit take the fit
+first.
+
 The E-value kernel is plain NumPy, tested on arrays; the other functions fit
 models and reuse the compiled model of each structure: a prior's parameters
 are data, so a grid of priors costs one compilation per prior family.
 """
 
+from bayes_ubpr.sensitivity._common import DEFAULT_SAMPLING
 from bayes_ubpr.sensitivity.confounding import e_value, e_value_table
 from bayes_ubpr.sensitivity.prevalence import LITERATURE_PREVALENCES, prevalence_sensitivity
 from bayes_ubpr.sensitivity.priors import (
@@ -34,6 +42,7 @@ from bayes_ubpr.sensitivity.priors import (
 from bayes_ubpr.sensitivity.resampling import control_resampling
 
 __all__ = [
+    "DEFAULT_SAMPLING",
     "LITERATURE_PREVALENCES",
     "POWER_SCALING_THRESHOLD",
     "PRIOR_FAMILIES",

@@ -15,7 +15,7 @@ from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_choice, check_probability, require_dataframe
 from bayes_ubpr.data import FactorLike, as_factors
 from bayes_ubpr.factors import Factor
-from bayes_ubpr.model import Fitted, ModelSpec, build_model, fit
+from bayes_ubpr.model import Fitted, ModelSpec, Sampling, build_model, fit
 from bayes_ubpr.paper import SIX_FACTORS
 from bayes_ubpr.posterior import odds_ratio_table
 from bayes_ubpr.priors import (
@@ -27,7 +27,7 @@ from bayes_ubpr.priors import (
     default_prior,
     paper_priors,
 )
-from bayes_ubpr.sensitivity._common import checked_fit_options, resolved_spec
+from bayes_ubpr.sensitivity._common import model_spec, resolved_on, sampling_attrs, sampling_of
 
 __all__ = [
     "POWER_SCALING_THRESHOLD",
@@ -125,10 +125,11 @@ def prior_sensitivity(
     spec: ModelSpec | None = None,
     *,
     priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | None = None,
+    prob: float = 0.95,
+    sampling: Sampling | None = None,
+    seed: SeedLike = None,
     factors: Sequence[FactorLike] | None = None,
     design: str | None = None,
-    prob: float = 0.95,
-    seed: SeedLike = None,
     **fit_options: object,
 ) -> pd.DataFrame:
     """Refit over prior settings and tabulate how each factor's OR interval moves.
@@ -137,26 +138,32 @@ def prior_sensitivity(
     ----------
     data : pandas.DataFrame
         The sample to fit (e.g. the paper's 60:60 case-control sample).
-    spec : ModelSpec, optional
+    spec : ModelSpec
         The model whose priors are varied (its own priors are replaced by
-        each setting). Default: ``factors`` and ``design`` below.
+        each setting), e.g. ``ModelSpec(design="case_control")`` for the
+        paper's 60:60 sample. Omitting it is deprecated: the model is then
+        ``ModelSpec(design="case_control")``, with a ``DeprecationWarning``.
     priors : mapping or sequence, optional
         Settings to compare: ``{name: priors}`` or a list of anything
         :func:`bayes_ubpr.fit` accepts as ``priors`` (presets are named by
         themselves). Default: :func:`prior_grid`, 12 settings.
-    factors, design
-        As for :func:`bayes_ubpr.fit` when no ``spec`` is given; the
-        design defaults to ``"case_control"``.
     prob : float, default 0.95
         Credible interval mass.
+    sampling : Sampling, optional
+        How each setting is sampled; default ``DEFAULT_SAMPLING``, 4 chains
+        x (1,000 + 1,000).
     seed : None, int or numpy.random.Generator
         Every setting is fitted with the same seed, so differences between
         rows come from the priors, not from Monte Carlo noise in the seed.
         That fit seed is drawn from ``seed``, not ``seed`` itself, so the
         ``"default x 1"`` row and ``fit(data, seed=seed)`` differ by Monte
         Carlo error alone (the same model, other draws).
+    factors, design
+        Deprecated: the spec's fields, as :func:`bayes_ubpr.fit` takes them
+        (the design defaulting to ``"case_control"``); pass ``spec`` instead.
     **fit_options
-        ``draws``, ``tune``, ``chains``, ``sampler`` for :func:`bayes_ubpr.fit`.
+        Deprecated: ``draws``, ``tune``, ``chains``, ``sampler``; pass
+        ``sampling`` instead.
 
     Returns
     -------
@@ -176,10 +183,11 @@ def prior_sensitivity(
 
     Examples
     --------
-    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, case_control_sample
     >>> from bayes_ubpr.sensitivity import prior_sensitivity
     >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
-    >>> table = prior_sensitivity(sample, priors=["default", "sceptical"], chains=2, seed=1)
+    >>> spec = ModelSpec(design="case_control")
+    >>> table = prior_sensitivity(sample, spec, priors=["default", "sceptical"], sampling=Sampling(chains=2), seed=1)
     >>> table.groupby("setting").size().to_dict()
     {'default': 6, 'sceptical': 6}
     >>> ors = table.pivot(index="factor", columns="setting", values="or_median")
@@ -188,15 +196,15 @@ def prior_sensitivity(
     """
     require_dataframe(data)
     prob = check_probability(prob, name="prob")
-    options = checked_fit_options(fit_options)
-    base = resolved_spec(data, spec, factors=factors, design=design)
+    sampling = sampling_of(sampling, fit_options, caller="prior_sensitivity")
+    base = resolved_on(data, model_spec(spec, caller="prior_sensitivity", factors=factors, design=design))
     settings = _named_settings(priors, base.factors)
     if not settings:
         raise ValueError("priors must name at least one prior setting")
     int_seed = int(as_generator(seed).integers(2**31 - 1))
     rows = []
     for name, setting in settings.items():
-        idata = fit(data, base.replace(priors=setting), seed=int_seed, check=False, **options)
+        idata = fit(data, base.replace(priors=setting), sampling=sampling, seed=int_seed, check=False)
         table = odds_ratio_table(idata, prob=prob)
         table.insert(0, "setting", name)
         rows.append(table)
@@ -205,7 +213,7 @@ def prior_sensitivity(
     result = pd.concat(rows, ignore_index=True)[columns]
     result.insert(6, "excludes_one", (result["or_lower"] > 1) | (result["or_upper"] < 1))
     result.insert(7, "flips", result.groupby("factor")["excludes_one"].transform("nunique") > 1)
-    result.attrs.update({"prob": prob, "design": base.design, "seed": int_seed, **options})
+    result.attrs.update({"prob": prob, "design": base.design, "seed": int_seed, **sampling_attrs(sampling)})
     return result
 
 
@@ -214,10 +222,11 @@ def tipping_points(
     spec: ModelSpec | None = None,
     *,
     scales: Sequence[float] = tuple(np.geomspace(0.05, 2.5, 9)),
+    prob: float = 0.95,
+    sampling: Sampling | None = None,
+    seed: SeedLike = None,
     factors: Sequence[FactorLike] | None = None,
     design: str | None = None,
-    prob: float = 0.95,
-    seed: SeedLike = None,
     **fit_options: object,
 ) -> pd.DataFrame:
     """How sceptical a prior must be before each factor's interval reaches OR 1.
@@ -232,12 +241,15 @@ def tipping_points(
     ----------
     data : pandas.DataFrame
         The sample to fit.
-    spec : ModelSpec, optional
-        The model whose priors are varied; default from ``factors`` and ``design``.
+    spec : ModelSpec
+        The model whose priors are varied. Omitting it is deprecated, as
+        for :func:`prior_sensitivity`.
     scales : sequence of float
         Prior SDs on the log OR to fit, in increasing order.
-    factors, design, prob, seed, **fit_options
+    prob, sampling, seed
         As for :func:`prior_sensitivity`.
+    factors, design, **fit_options
+        Deprecated, as for :func:`prior_sensitivity`.
 
     Returns
     -------
@@ -256,10 +268,11 @@ def tipping_points(
 
     Examples
     --------
-    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, case_control_sample
     >>> from bayes_ubpr.sensitivity import tipping_points
     >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
-    >>> result = tipping_points(sample, scales=[0.1, 0.3, 1.0], chains=2, seed=1)
+    >>> spec = ModelSpec(design="case_control")
+    >>> result = tipping_points(sample, spec, scales=[0.1, 0.3, 1.0], sampling=Sampling(chains=2), seed=1)
     >>> list(result.columns)
     ['factor', 'tipping_sigma', 'tipping_or_bound', 'excludes_one_at_widest', 'status']
     >>> result.attrs["grid"].shape  # 3 prior SDs x 6 factors
@@ -268,11 +281,12 @@ def tipping_points(
     scales = sorted(float(s) for s in scales)
     if len(scales) < 2 or scales[0] <= 0:
         raise ValueError(f"scales must hold at least two positive prior SDs; got {scales}")
-    base = resolved_spec(data, spec, factors=factors, design=design)
+    sampling = sampling_of(sampling, fit_options, caller="tipping_points")
+    base = resolved_on(data, model_spec(spec, caller="tipping_points", factors=factors, design=design))
     settings = {
         f"sceptical sigma {s:.4g}": {f.name: replace(default_prior(f), sigma=s) for f in base.factors} for s in scales
     }
-    grid = prior_sensitivity(data, base, priors=settings, prob=prob, seed=seed, **checked_fit_options(fit_options))
+    grid = prior_sensitivity(data, base, priors=settings, prob=prob, sampling=sampling, seed=seed)
     grid.insert(1, "sigma", np.repeat(scales, len(base.factors)))
     rows = [_tipping_row(factor, group) for factor, group in grid.groupby("factor", sort=False)]
     result = pd.DataFrame(rows)

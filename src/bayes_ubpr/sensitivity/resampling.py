@@ -12,9 +12,9 @@ import pandas as pd
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_positive_int, check_probability, require_dataframe
 from bayes_ubpr.data import FactorLike
-from bayes_ubpr.model import ModelSpec, fit
+from bayes_ubpr.model import ModelSpec, Sampling, fit
 from bayes_ubpr.priors import PriorsLike
-from bayes_ubpr.sensitivity._common import checked_fit_options
+from bayes_ubpr.sensitivity._common import model_spec, sampling_attrs, sampling_of
 from bayes_ubpr.simulate import case_control_sample
 
 __all__ = ["control_resampling"]
@@ -26,11 +26,12 @@ def control_resampling(
     *,
     n_draws: int = 20,
     controls_per_case: Sequence[int] = (1, 2, 4),
-    factors: Sequence[FactorLike] | None = None,
-    priors: PriorsLike = None,
     truth: Mapping[str, float] | None = None,
     prob: float = 0.95,
+    sampling: Sampling | None = None,
     seed: SeedLike = None,
+    factors: Sequence[FactorLike] | None = None,
+    priors: PriorsLike = None,
     **fit_options: object,
 ) -> pd.DataFrame:
     """Refit one cohort over many random control sets and several control ratios.
@@ -48,16 +49,14 @@ def control_resampling(
     cohort : pandas.DataFrame
         A whole cohort (e.g. from :func:`bayes_ubpr.simulate_cohort`) with
         the outcome and the factor columns.
-    spec : ModelSpec, optional
-        The model (its design is set to ``"case_control"``); default from
-        ``factors`` and ``priors``.
+    spec : ModelSpec
+        The model (its design is set to ``"case_control"``). Omitting it is
+        deprecated: the model is then ``ModelSpec(design="case_control")``,
+        with a ``DeprecationWarning``.
     n_draws : int, default 20
         Random control sets per ratio.
     controls_per_case : sequence of int, default (1, 2, 4)
         Control ratios.
-    factors, priors, **fit_options
-        As for :func:`bayes_ubpr.fit` (``draws``, ``tune``, ``chains``,
-        ``sampler``).
     truth : mapping, optional
         True log odds ratios per factor (a simulated cohort's, e.g.
         ``true_model().log_odds_ratios``), adding ``bias`` and ``coverage``.
@@ -66,8 +65,17 @@ def control_resampling(
         cohort's values, not on the truth.
     prob : float, default 0.95
         Credible interval mass.
+    sampling : Sampling, optional
+        How each control set's fit is sampled; default ``DEFAULT_SAMPLING``,
+        4 chains x (1,000 + 1,000).
     seed : None, int or numpy.random.Generator
         Root seed; control set d of ratio k uses its own spawned child.
+    factors, priors
+        Deprecated: the spec's fields, as :func:`bayes_ubpr.fit` takes them;
+        pass ``spec`` instead.
+    **fit_options
+        Deprecated: ``draws``, ``tune``, ``chains``, ``sampler``; pass
+        ``sampling`` instead.
 
     Returns
     -------
@@ -83,10 +91,11 @@ def control_resampling(
 
     Examples
     --------
-    >>> from bayes_ubpr import simulate_cohort
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort
     >>> from bayes_ubpr.sensitivity import control_resampling
     >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
-    >>> result = control_resampling(cohort, n_draws=2, controls_per_case=[1, 2], chains=2, seed=1)
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> result = control_resampling(cohort, spec, n_draws=2, controls_per_case=[1, 2], sampling=quick, seed=1)
     >>> result.shape, result.attrs["per_draw"].shape  # 2 ratios x 6 factors, each from 2 control sets
     ((12, 9), (24, 7))
     >>> bool((result.loc[result["controls_per_case"] == 2, "width_vs_1to1"] < 1).all())  # more controls, narrower
@@ -98,8 +107,8 @@ def control_resampling(
     if not ratios:
         raise ValueError("controls_per_case must hold at least one ratio")
     prob = check_probability(prob, name="prob")
-    options = checked_fit_options(fit_options)
-    model = ModelSpec.from_arguments(spec, factors=factors, priors=priors)
+    sampling = sampling_of(sampling, fit_options, caller="control_resampling")
+    model = model_spec(spec, caller="control_resampling", factors=factors, priors=priors)
     model = model.replace(design="case_control") if model.design != "case_control" else model
     children = as_generator(seed).spawn(len(ratios) * n_draws)
     rows = []
@@ -107,12 +116,17 @@ def control_resampling(
         for d in range(n_draws):
             rng = children[i * n_draws + d]
             sample = case_control_sample(cohort, k, seed=rng, outcome=model.outcome)
-            idata = fit(sample, model, seed=rng, check=False, **options)
+            idata = fit(sample, model, sampling=sampling, seed=rng, check=False)
             rows.extend(_draw_rows(idata, k, d, prob))
     per_draw = pd.DataFrame(rows)
     summary = _summarise_resampling(per_draw, truth)
     summary.attrs.update(
-        {"prob": prob, "seed": seed if isinstance(seed, int) else None, **options, "per_draw": per_draw}
+        {
+            "prob": prob,
+            "seed": seed if isinstance(seed, int) else None,
+            **sampling_attrs(sampling),
+            "per_draw": per_draw,
+        }
     )
     return summary
 
