@@ -670,8 +670,8 @@ def _sensitivity(args: argparse.Namespace) -> None:
             sampling=sampling,
             seed=args.seed,
         )
-        print(result.to_string(**show))
-        tables = {"control_resampling": result, "control_resampling_draws": result.attrs["per_draw"]}
+        print(result.summary.to_string(**show))
+        tables = {"control_resampling": result.summary, "control_resampling_draws": result.per_draw}
         _save_outputs(args.out, tables, {"control_resampling": lambda ax: plots.control_resampling_plot(result, ax=ax)})
         return
     if args.analysis == "priors":
@@ -681,8 +681,8 @@ def _sensitivity(args: argparse.Namespace) -> None:
         scaling = sensitivity.power_scaling(idata, data)
         flips = grid.loc[grid["flips"], "factor"].unique()
         print(f"Conclusions that change across the prior grid: {', '.join(flips) or 'none'}\n")
-        print(tipping.to_string(**show), "\n", scaling.to_string(**show), sep="\n")
-        tables = {"prior_sensitivity": grid, "tipping_points": tipping, "power_scaling": scaling}
+        print(tipping.summary.to_string(**show), "\n", scaling.to_string(**show), sep="\n")
+        tables = {"prior_sensitivity": grid, "tipping_points": tipping.summary, "power_scaling": scaling}
         figures = {
             "prior_sensitivity": lambda ax: plots.prior_sensitivity_plot(grid, ax=ax),
             "tipping_points": lambda ax: plots.tipping_point_plot(tipping, ax=ax),

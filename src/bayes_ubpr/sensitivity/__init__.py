@@ -1,7 +1,8 @@
 """Sensitivity analysis: priors, prevalence, control resampling and unmeasured confounding.
 
 Each question a reviewer asks of the paper's conclusions gets one function
-returning a tidy DataFrame (settings in ``.attrs``):
+returning a tidy DataFrame (settings in ``.attrs``), or a small result class
+holding two (:class:`TippingPoints`, :class:`ControlResampling`):
 
 - :func:`prior_sensitivity` refits over a grid of priors; :func:`tipping_points`
   finds, per factor, how sceptical a prior must be before "the 95% interval
@@ -33,19 +34,22 @@ from bayes_ubpr.sensitivity.prevalence import LITERATURE_PREVALENCES, prevalence
 from bayes_ubpr.sensitivity.priors import (
     POWER_SCALING_THRESHOLD,
     PRIOR_FAMILIES,
+    TippingPoints,
     margin_from_one,
     power_scaling,
     prior_grid,
     prior_sensitivity,
     tipping_points,
 )
-from bayes_ubpr.sensitivity.resampling import control_resampling
+from bayes_ubpr.sensitivity.resampling import ControlResampling, control_resampling
 
 __all__ = [
     "DEFAULT_SAMPLING",
     "LITERATURE_PREVALENCES",
     "POWER_SCALING_THRESHOLD",
     "PRIOR_FAMILIES",
+    "ControlResampling",
+    "TippingPoints",
     "control_resampling",
     "e_value",
     "e_value_table",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import arviz as az
 import numpy as np
@@ -32,6 +32,7 @@ from bayes_ubpr.sensitivity._common import model_spec, resolved_on, sampling_att
 __all__ = [
     "POWER_SCALING_THRESHOLD",
     "PRIOR_FAMILIES",
+    "TippingPoints",
     "margin_from_one",
     "power_scaling",
     "prior_grid",
@@ -217,6 +218,62 @@ def prior_sensitivity(
     return result
 
 
+@dataclass(frozen=True)
+class TippingPoints:
+    """Tipping points of sceptical priors: one row per factor, and the grid of refits they are read from.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per factor: ``factor``, ``tipping_sigma`` (NaN when the
+        conclusion does not flip on the grid), ``tipping_or_bound``
+        (exp(1.96 x sigma): the sceptic at the tipping point is 95% sure the
+        OR lies between its inverse and itself), ``excludes_one_at_widest``
+        and ``status`` ("flips", "excludes 1 on the whole grid" or "includes
+        1 on the whole grid"). Its ``.attrs`` hold the settings, as the
+        grid's do.
+    grid : pandas.DataFrame
+        The refits, one row per prior SD and factor: the table of
+        :func:`prior_sensitivity` with the prior SD ``sigma`` as its second
+        column (settings named ``"sceptical sigma <sigma>"``).
+    prob : float
+        Credible interval mass.
+    design : str
+        The design of the model fitted.
+    seed : int
+        The seed every refit used (drawn from the ``seed`` given).
+    sampling : Sampling
+        How each refit was sampled.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, case_control_sample
+    >>> from bayes_ubpr.sensitivity import tipping_points
+    >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> result = tipping_points(sample, spec, scales=[0.1, 1.0], sampling=quick, seed=1)
+    >>> result.grid["sigma"].unique().tolist(), result.sampling.chains
+    ([0.1, 1.0], 2)
+    >>> str(result).splitlines()[0]  # printing shows the summary
+    'Tipping points of sceptical Normal(0, sigma) priors on the log OR: 2 prior SDs from 0.1 to 1 (95% intervals)'
+    """
+
+    summary: pd.DataFrame
+    grid: pd.DataFrame
+    prob: float
+    design: str
+    seed: int
+    sampling: Sampling
+
+    def __str__(self) -> str:
+        sigma = self.grid["sigma"]
+        title = (
+            f"Tipping points of sceptical Normal(0, sigma) priors on the log OR: {sigma.nunique()} prior SDs "
+            f"from {sigma.min():.3g} to {sigma.max():.3g} ({self.prob:.0%} intervals)"
+        )
+        return f"{title}\n{self.summary.to_string(index=False, float_format=lambda v: f'{v:.3g}', na_rep='-')}"
+
+
 def tipping_points(
     data: pd.DataFrame,
     spec: ModelSpec | None = None,
@@ -228,7 +285,7 @@ def tipping_points(
     factors: Sequence[FactorLike] | None = None,
     design: str | None = None,
     **fit_options: object,
-) -> pd.DataFrame:
+) -> TippingPoints:
     """How sceptical a prior must be before each factor's interval reaches OR 1.
 
     Refits with sceptical Normal(0, sigma) priors on every log OR (per unit
@@ -253,13 +310,10 @@ def tipping_points(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per factor: ``tipping_sigma`` (NaN when the conclusion does
-        not flip on the grid), ``tipping_or_bound`` (exp(1.96 x sigma): the
-        sceptic at the tipping point is 95% sure the OR lies between its
-        inverse and itself), ``excludes_one_at_widest`` and ``status``
-        ("flips", "excludes 1 on the whole grid" or "includes 1 on the whole
-        grid"). The whole grid is in ``.attrs["grid"]``.
+    TippingPoints
+        ``summary``: one row per factor, its tipping sigma, the sceptic's OR
+        bound there and whether its conclusion flips on the grid; ``grid``:
+        every refit; and the settings.
 
     References
     ----------
@@ -273,9 +327,9 @@ def tipping_points(
     >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
     >>> spec = ModelSpec(design="case_control")
     >>> result = tipping_points(sample, spec, scales=[0.1, 0.3, 1.0], sampling=Sampling(chains=2), seed=1)
-    >>> list(result.columns)
+    >>> list(result.summary.columns)
     ['factor', 'tipping_sigma', 'tipping_or_bound', 'excludes_one_at_widest', 'status']
-    >>> result.attrs["grid"].shape  # 3 prior SDs x 6 factors
+    >>> result.grid.shape  # 3 prior SDs x 6 factors
     (18, 13)
     """
     scales = sorted(float(s) for s in scales)
@@ -289,9 +343,16 @@ def tipping_points(
     grid = prior_sensitivity(data, base, priors=settings, prob=prob, sampling=sampling, seed=seed)
     grid.insert(1, "sigma", np.repeat(scales, len(base.factors)))
     rows = [_tipping_row(factor, group) for factor, group in grid.groupby("factor", sort=False)]
-    result = pd.DataFrame(rows)
-    result.attrs.update({**grid.attrs, "grid": grid})
-    return result
+    summary = pd.DataFrame(rows)
+    summary.attrs.update(grid.attrs)
+    return TippingPoints(
+        summary=summary,
+        grid=grid,
+        prob=grid.attrs["prob"],
+        design=base.design,
+        seed=grid.attrs["seed"],
+        sampling=sampling,
+    )
 
 
 def margin_from_one(group: pd.DataFrame) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
@@ -17,7 +18,62 @@ from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.sensitivity._common import model_spec, sampling_attrs, sampling_of
 from bayes_ubpr.simulate import case_control_sample
 
-__all__ = ["control_resampling"]
+__all__ = ["ControlResampling", "control_resampling"]
+
+
+@dataclass(frozen=True)
+class ControlResampling:
+    """Refits of one cohort over random control sets: a summary per ratio and factor, and every fit's row.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per ratio and factor: ``controls_per_case``, ``factor``,
+        ``n_draws``, ``median_log_or`` (mean over draws), ``posterior_sd``
+        (root mean posterior variance), ``between_draw_sd`` (SD of the
+        posterior medians), ``share_from_controls`` (between-draw variance
+        over the total), ``mean_width`` (mean interval width on the log OR
+        scale) and ``width_vs_1to1`` (relative to 1:1); with ``truth``,
+        ``truth``, ``bias`` and ``coverage``. Its ``.attrs`` hold the
+        settings.
+    per_draw : pandas.DataFrame
+        One row per ratio, control set and factor: ``controls_per_case``,
+        ``draw``, ``factor``, ``median_log_or``, ``posterior_var``,
+        ``lower`` and ``upper`` (the interval on the log OR scale).
+    prob : float
+        Credible interval mass.
+    seed : int or None
+        The root seed, when given as an int.
+    sampling : Sampling
+        How each control set's fit was sampled.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort
+    >>> from bayes_ubpr.sensitivity import control_resampling
+    >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> result = control_resampling(cohort, spec, n_draws=2, controls_per_case=[1], sampling=quick, seed=1)
+    >>> result.per_draw.groupby("draw")["factor"].size().to_dict()  # 6 factors from each control set
+    {0: 6, 1: 6}
+    >>> str(result).splitlines()[0]  # printing shows the summary
+    'Control resampling: 2 random control sets at 1:1 (95% intervals; SDs on the log OR scale)'
+    """
+
+    summary: pd.DataFrame
+    per_draw: pd.DataFrame
+    prob: float
+    seed: int | None
+    sampling: Sampling
+
+    def __str__(self) -> str:
+        ratios = ", ".join(f"1:{k}" for k in self.summary["controls_per_case"].unique())
+        n_draws = self.per_draw.groupby("controls_per_case")["draw"].nunique().max()
+        title = (
+            f"Control resampling: {n_draws} random control sets at {ratios} "
+            f"({self.prob:.0%} intervals; SDs on the log OR scale)"
+        )
+        return f"{title}\n{self.summary.to_string(index=False, float_format=lambda v: f'{v:.3g}')}"
 
 
 def control_resampling(
@@ -33,7 +89,7 @@ def control_resampling(
     factors: Sequence[FactorLike] | None = None,
     priors: PriorsLike = None,
     **fit_options: object,
-) -> pd.DataFrame:
+) -> ControlResampling:
     """Refit one cohort over many random control sets and several control ratios.
 
     The paper drew one set of 60 controls out of 1,256. For each ratio k in
@@ -79,15 +135,12 @@ def control_resampling(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per ratio and factor: ``controls_per_case``, ``factor``,
-        ``n_draws``, ``median_log_or`` (mean over draws), ``posterior_sd``
-        (root mean posterior variance), ``between_draw_sd`` (SD of the
-        posterior medians), ``share_from_controls`` (between-draw variance
-        over the total), ``mean_width`` (mean interval width on the log OR
-        scale) and ``width_vs_1to1`` (relative to 1:1); with ``truth``,
-        ``truth``, ``bias`` and ``coverage``. Per-draw rows are in
-        ``.attrs["per_draw"]``.
+    ControlResampling
+        ``summary``: one row per ratio and factor, the posterior SD and the
+        SD between control sets of its log OR, the share of the variance
+        from the draw of controls and the interval width relative to 1:1
+        (with ``truth``, bias and coverage); ``per_draw``: one row per fit
+        and factor; and the settings.
 
     Examples
     --------
@@ -96,9 +149,10 @@ def control_resampling(
     >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
     >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
     >>> result = control_resampling(cohort, spec, n_draws=2, controls_per_case=[1, 2], sampling=quick, seed=1)
-    >>> result.shape, result.attrs["per_draw"].shape  # 2 ratios x 6 factors, each from 2 control sets
+    >>> result.summary.shape, result.per_draw.shape  # 2 ratios x 6 factors, each from 2 control sets
     ((12, 9), (24, 7))
-    >>> bool((result.loc[result["controls_per_case"] == 2, "width_vs_1to1"] < 1).all())  # more controls, narrower
+    >>> summary = result.summary
+    >>> bool((summary.loc[summary["controls_per_case"] == 2, "width_vs_1to1"] < 1).all())  # more controls, narrower
     True
     """
     require_dataframe(cohort, name="cohort")
@@ -120,15 +174,9 @@ def control_resampling(
             rows.extend(_draw_rows(idata, k, d, prob))
     per_draw = pd.DataFrame(rows)
     summary = _summarise_resampling(per_draw, truth)
-    summary.attrs.update(
-        {
-            "prob": prob,
-            "seed": seed if isinstance(seed, int) else None,
-            **sampling_attrs(sampling),
-            "per_draw": per_draw,
-        }
-    )
-    return summary
+    int_seed = seed if isinstance(seed, int) else None
+    summary.attrs.update({"prob": prob, "seed": int_seed, **sampling_attrs(sampling)})
+    return ControlResampling(summary=summary, per_draw=per_draw, prob=prob, seed=int_seed, sampling=sampling)
 
 
 def _draw_rows(idata: az.InferenceData, ratio: int, draw: int, prob: float) -> list[dict[str, object]]:
