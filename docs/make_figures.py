@@ -117,10 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     save(out / "tutorial_calibration.png", lambda ax: bu.calibration_plot(fitted, seed=args.seed, ax=ax), (5.0, 5.0))
     save(out / "tutorial_risk.png", lambda ax: risk_histograms(fitted, ax), (6.5, 3.5))
 
-    grid = bu.prior_sensitivity(sample, seed=args.seed)
+    spec = bu.ModelSpec(design="case_control")
+    grid = bu.prior_sensitivity(sample, spec, seed=args.seed)
     save(out / "tutorial_prior_sensitivity.png", lambda ax: bu.prior_sensitivity_plot(grid, ax=ax), (8.5, 6.5))
     truth = cohort.attrs["truth"]["log_odds_ratios"]
-    resampled = bu.control_resampling(cohort, n_draws=10, controls_per_case=(1, 4), truth=truth, seed=1)
+    resampled = bu.control_resampling(cohort, spec, n_draws=10, controls_per_case=(1, 4), truth=truth, seed=1)
     save(out / "tutorial_control_resampling.png", lambda ax: bu.control_resampling_plot(resampled, ax=ax), (7.5, 4.5))
     return 0
 

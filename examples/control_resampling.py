@@ -90,17 +90,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Simulated {len(cohort):,} patients with {n_cases} cases; true odds ratios from the paper's Table 5.")
     truth = bu.true_model().log_odds_ratios
     print(f"Fitting {args.control_sets} random control sets at each of 1:{', 1:'.join(map(str, args.ratios))} ...")
-    summary = bu.control_resampling(
+    result = bu.control_resampling(
         cohort,
+        bu.ModelSpec(design="case_control"),
         n_draws=args.control_sets,
         controls_per_case=args.ratios,
         truth=truth,
+        sampling=bu.Sampling(**sampling_options(args)),
         seed=args.seed + 1,
-        **sampling_options(args),
     )
-    prob = summary.attrs.get("prob", 0.95)
+    summary = result.summary
     print(
-        f"\nUncertainty of each log odds ratio over random control sets (width: of the {prob:.0%} interval; "
+        f"\nUncertainty of each log odds ratio over random control sets (width: of the {result.prob:.0%} interval; "
         "bias and coverage: against the true log OR)"
     )
     print(_display(summary).to_string(index=False, float_format=lambda v: f"{v:.2g}"))
@@ -110,9 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary_path = args.output_dir / "control_resampling.csv"
     per_draw_path = args.output_dir / "control_resampling_per_draw.csv"
     write_frame(summary, summary_path)
-    write_frame(summary.attrs["per_draw"], per_draw_path)
+    write_frame(result.per_draw, per_draw_path)
     figure_path = save_figure(
-        lambda ax: bu.control_resampling_plot(summary, ax=ax),
+        lambda ax: bu.control_resampling_plot(result, ax=ax),
         args.output_dir / "control_resampling.png",
         size=(7.5, 4.5),
     )

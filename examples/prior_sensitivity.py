@@ -81,7 +81,7 @@ def _listing(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _reading(grid: pd.DataFrame, tipping: pd.DataFrame, scaling: pd.DataFrame) -> list[str]:
+def _reading(grid: pd.DataFrame, tipping: bu.TippingPoints, scaling: pd.DataFrame) -> list[str]:
     """Plain-language reading of the three tables; every statement is computed from them."""
     n_settings = grid["setting"].nunique()
     excluding = grid.groupby("factor", sort=False)["excludes_one"]
@@ -105,7 +105,7 @@ def _reading(grid: pd.DataFrame, tipping: pd.DataFrame, scaling: pd.DataFrame) -
         )
     if never:
         lines.append(f"- The interval includes OR 1 under every prior for {_listing([_label(f) for f in never])}.")
-    for row in tipping.itertuples(index=False):
+    for row in tipping.summary.itertuples(index=False):
         unit = _prior_unit(row.factor)
         if row.status == "flips":
             lines.append(
@@ -116,7 +116,7 @@ def _reading(grid: pd.DataFrame, tipping: pd.DataFrame, scaling: pd.DataFrame) -
         elif row.status == "excludes 1 on the whole grid":
             lines.append(
                 f"- {_label(row.factor)} stays clear of OR 1 even under the most sceptical prior tried "
-                f"(SD {tipping.attrs['grid']['sigma'].min():.2g} {unit})."
+                f"(SD {tipping.grid['sigma'].min():.2g} {unit})."
             )
     sensitive = scaling[scaling["diagnosis"] != "-"]
     threshold = scaling.attrs.get("threshold", 0.05)
@@ -146,11 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Each Student-t setting compiles its own model (~6 s), so the quick run keeps one scale per family.
     quick = {"draws": 200, "tune": 200, "chains": 2, "prior_scales": [1.0], "tipping_grid": 3}
     args = parse(parser, argv, quick=quick)
-    sampling = sampling_options(args)
+    sampling = bu.Sampling(**sampling_options(args))
+    spec = bu.ModelSpec(design="case_control")  # the 60:60 sample, its intercept mapped to the population
 
     sample = paper_like_sample(args.seed)
 
-    grid = bu.prior_sensitivity(sample, priors=bu.prior_grid(scales=args.prior_scales), seed=args.seed + 2, **sampling)
+    priors = bu.prior_grid(scales=args.prior_scales)
+    grid = bu.prior_sensitivity(sample, spec, priors=priors, sampling=sampling, seed=args.seed + 2)
     print("\nPosterior median OR under each prior (* : the 95% credible interval excludes OR 1)")
     print(_median_by_setting(grid).to_string())
     print("\nPer factor, over all priors")
@@ -159,13 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nConclusions that flip with the prior: {', '.join(flipping) if flipping else 'none'}")
 
     scales = np.geomspace(*TIPPING_SD_RANGE, args.tipping_grid)
-    tipping = bu.tipping_points(sample, scales=scales, seed=args.seed + 2, **sampling)
+    tipping = bu.tipping_points(sample, spec, scales=scales, sampling=sampling, seed=args.seed + 2)
     print("\nTipping points: the sceptical prior SD on the log OR at which the interval reaches OR 1")
-    print(tipping.to_string(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-"))
+    print(tipping.summary.to_string(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-"))
 
     # Power scaling asks the same question of one fit without refitting: does its posterior move when its
     # prior (or the likelihood) is raised to a power near 1?
-    default_fit = bu.fit(sample, design="case_control", seed=args.seed + 2, **sampling)
+    default_fit = bu.fit(sample, spec, sampling=sampling, seed=args.seed + 2)
     scaling = bu.power_scaling(default_fit, sample)
     print("\nPower-scaling sensitivity of the default-prior fit (cumulative Jensen-Shannon distance)")
     print(scaling.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -175,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     grid_path, tipping_path = args.output_dir / "prior_sensitivity.csv", args.output_dir / "tipping_points.csv"
     write_frame(grid, grid_path)
-    write_frame(tipping, tipping_path)
+    write_frame(tipping.summary, tipping_path)
     saved = [
         save_figure(
             lambda ax: bu.prior_sensitivity_plot(grid, ax=ax), args.output_dir / "prior_sensitivity.png", size=(8, 7)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +12,6 @@ import pytest
 import bayes_ubpr as bu
 from bayes_ubpr.priors import DEFAULT_SCALE, Prior, wide_priors
 from bayes_ubpr.sensitivity import (
-    _tipping_row,
     control_resampling,
     e_value,
     e_value_table,
@@ -19,9 +21,12 @@ from bayes_ubpr.sensitivity import (
     prior_sensitivity,
     tipping_points,
 )
+from bayes_ubpr.sensitivity.priors import _tipping_row
 
 # Enough draws that R-hat (unrounded) stays within 1.01: a short run would warn, and warnings are errors here.
 FAST = {"draws": 1000, "tune": 1000, "chains": 4}
+SAMPLING = bu.Sampling(**FAST)
+CASE_CONTROL = bu.ModelSpec(design="case_control")  # the model of the analyses called without a spec (deprecated)
 
 
 # ----------------------------------------------------------------------------- E-values
@@ -76,7 +81,7 @@ def test_prior_grid_names_families_and_scales():
 
 def test_prior_sensitivity_flags_a_conclusion_that_a_sceptic_overturns(small_cohort):
     settings = {"default": "default", "dogmatic sceptic": {f: Prior(sigma=0.01) for f in ["fascia_injury"]}}
-    table = prior_sensitivity(small_cohort, priors=settings, design="cohort", seed=4, **FAST)
+    table = prior_sensitivity(small_cohort, bu.ModelSpec(), priors=settings, sampling=SAMPLING, seed=4)
     fascia = table[table["factor"] == "fascia_injury"].set_index("setting")
     # The simulated OR is 3.8 (Table 5): the data exclude 1, a prior with SD 0.01 pins the OR at 1.
     assert fascia.loc["default", "excludes_one"] and not fascia.loc["dogmatic sceptic", "excludes_one"]
@@ -84,9 +89,9 @@ def test_prior_sensitivity_flags_a_conclusion_that_a_sceptic_overturns(small_coh
     assert fascia.loc["dogmatic sceptic", "or_median"] == pytest.approx(1, abs=0.05)
     assert table.attrs["draws"] == FAST["draws"]
     with pytest.raises(TypeError, match="wrap a single preset in a list"):
-        prior_sensitivity(small_cohort, priors="default")
+        prior_sensitivity(small_cohort, CASE_CONTROL, priors="default")
     with pytest.raises(TypeError, match="unexpected fit options"):
-        prior_sensitivity(small_cohort, priors=["default"], target="x")
+        prior_sensitivity(small_cohort, CASE_CONTROL, priors=["default"], target="x")
 
 
 def test_tipping_point_interpolates_where_the_limit_crosses_one():
@@ -114,14 +119,18 @@ def test_tipping_point_interpolates_where_the_limit_crosses_one():
 def test_tipping_points_separate_a_strong_effect_from_a_null_one(small_cohort):
     # Simulated truth: cement volume has OR 0.079 per mL (strong), age is not in the model's world (null).
     factors = ["cement_volume_ml", "age"]
-    result = tipping_points(small_cohort, factors=factors, scales=[0.01, 0.05, 0.25, 2.5], seed=2, **FAST)
+    spec = bu.ModelSpec(factors=factors, design="case_control")
+    tipping = tipping_points(small_cohort, spec, scales=[0.01, 0.05, 0.25, 2.5], sampling=SAMPLING, seed=2)
+    result = tipping.summary
     status = result.set_index("factor")["status"]
     assert status["cement_volume_ml"] == "flips"
     assert status["age"] == "includes 1 on the whole grid"
     assert 0.01 < result.set_index("factor").loc["cement_volume_ml", "tipping_sigma"] < 0.25
-    assert len(result.attrs["grid"]) == 8
+    assert len(tipping.grid) == 8
+    assert tipping.grid["sigma"].unique().tolist() == [0.01, 0.05, 0.25, 2.5]
+    assert "grid" not in result.attrs and result.attrs["seed"] == tipping.seed
     with pytest.raises(ValueError, match="at least two positive prior SDs"):
-        tipping_points(small_cohort, scales=[1.0])
+        tipping_points(small_cohort, spec, scales=[1.0])
 
 
 # ----------------------------------------------------------------------------- power-scaling
@@ -183,7 +192,10 @@ def test_prevalence_sensitivity_scales_risks_with_the_assumed_prevalence(case_co
 def test_control_resampling_splits_uncertainty_and_more_controls_narrow_intervals():
     cohort = bu.simulate_cohort(seed=2016)
     truth = bu.true_model().log_odds_ratios
-    result = control_resampling(cohort, n_draws=4, controls_per_case=(1, 4), seed=5, truth=truth, **FAST)
+    resampled = control_resampling(
+        cohort, CASE_CONTROL, n_draws=4, controls_per_case=(1, 4), seed=5, truth=truth, sampling=SAMPLING
+    )
+    result = resampled.summary
     assert set(result["controls_per_case"]) == {1, 4}
     assert result["share_from_controls"].between(0, 1).all()
     one = result[result["controls_per_case"] == 1]
@@ -192,12 +204,12 @@ def test_control_resampling_splits_uncertainty_and_more_controls_narrow_interval
     # Four times the controls: the posterior SD shrinks for every factor (about sqrt(1.25 / 2) = 0.79 for
     # a binary factor's log OR when cases and controls are the only information).
     assert (four["width_vs_1to1"] < 1).all(), four
-    per_draw = result.attrs["per_draw"]
+    per_draw = resampled.per_draw
     assert len(per_draw) == 2 * 4 * 6
     # Each draw fits a different control set: the posterior medians differ.
     assert per_draw.groupby(["controls_per_case", "factor"])["median_log_or"].nunique().min() == 4
     with pytest.raises(ValueError, match="n_draws must be >= 2; got 1"):
-        control_resampling(cohort, n_draws=1)
+        control_resampling(cohort, CASE_CONTROL, n_draws=1)
 
 
 def test_sensitivity_figures_draw_and_reject_wrong_tables():
@@ -225,9 +237,20 @@ def test_sensitivity_figures_draw_and_reject_wrong_tables():
     )
     ax = prior_sensitivity_plot(grid)
     assert [t.get_text() for t in ax.get_yticklabels()] == factors
-    tipping = pd.DataFrame({"factor": factors, "tipping_sigma": [0.3, np.nan]})
-    tipping.attrs["grid"] = grid.assign(sigma=[0.1, 0.1, 1.0, 1.0])
-    assert len(tipping_point_plot(tipping).lines) >= 2
+    tipping = bu.TippingPoints(
+        summary=pd.DataFrame({"factor": factors, "tipping_sigma": [0.3, np.nan]}),
+        grid=grid.assign(sigma=[0.1, 0.1, 1.0, 1.0]),
+        prob=0.95,
+        design="case_control",
+        seed=1,
+        sampling=SAMPLING,
+    )
+    assert len(tipping_point_plot(tipping).lines) == 4  # two margins, one tipping point, the line at 0
+    # The table that tipping_points returned before, its grid in .attrs, is drawn for one more release.
+    table = tipping.summary.copy()
+    table.attrs["grid"] = tipping.grid
+    with pytest.warns(DeprecationWarning, match="pass the TippingPoints that tipping_points returns"):
+        assert len(tipping_point_plot(table).lines) == 4
     prevalence = pd.DataFrame(
         {
             "patient": ["p", "p"],
@@ -242,11 +265,40 @@ def test_sensitivity_figures_draw_and_reject_wrong_tables():
         {"controls_per_case": [1, 1, 4, 4], "factor": factors * 2, "posterior_sd": [0.5, 0.6, 0.4, 0.45]}
     ).assign(between_draw_sd=0.2)
     assert len(control_resampling_plot(resampling).patches) == 4
+    result = bu.ControlResampling(summary=resampling, per_draw=pd.DataFrame(), prob=0.95, seed=1, sampling=SAMPLING)
+    assert len(control_resampling_plot(result).patches) == 4
     plt.close("all")
     with pytest.raises(ValueError, match=r"missing \['setting'\]"):
         prior_sensitivity_plot(grid.drop(columns="setting"))
-    with pytest.raises(ValueError, match="needs the result of tipping_points"):
+    with pytest.raises(ValueError, match=r"needs the result of tipping_points \(a TippingPoints\); got DataFrame"):
         tipping_point_plot(pd.DataFrame())
+    with pytest.raises(ValueError, match="needs the result of tipping_points"):
+        tipping_point_plot(grid)
+
+
+def test_result_classes_print_their_summary():
+    summary = pd.DataFrame(
+        {
+            "factor": ["fascia_injury", "depression"],
+            "tipping_sigma": [0.2361, np.nan],
+            "tipping_or_bound": [1.5889, np.nan],
+            "excludes_one_at_widest": [True, False],
+            "status": ["flips", "includes 1 on the whole grid"],
+        }
+    )
+    grid = pd.DataFrame({"sigma": [0.05, 0.05, 2.5, 2.5], "factor": ["fascia_injury", "depression"] * 2})
+    tipping = bu.TippingPoints(summary, grid, prob=0.9, design="case_control", seed=1, sampling=SAMPLING)
+    lines = str(tipping).splitlines()
+    assert lines[0] == (
+        "Tipping points of sceptical Normal(0, sigma) priors on the log OR: 2 prior SDs from 0.05 to 2.5 (90% intervals)"
+    )
+    assert "0.236" in lines[2] and "1.59" in lines[2] and lines[3].split()[1:3] == ["-", "-"]
+    per_draw = pd.DataFrame({"controls_per_case": [1, 1, 1, 4, 4, 4], "draw": [0, 1, 2, 0, 1, 2]})
+    summary = pd.DataFrame({"controls_per_case": [1, 4], "factor": ["depression"] * 2, "posterior_sd": [0.5731, 0.4]})
+    resampled = bu.ControlResampling(summary, per_draw, prob=0.95, seed=None, sampling=SAMPLING)
+    lines = str(resampled).splitlines()
+    assert lines[0] == "Control resampling: 3 random control sets at 1:1, 1:4 (95% intervals; SDs on the log OR scale)"
+    assert lines[2].split() == ["1", "depression", "0.573"]
 
 
 @pytest.mark.slow
@@ -300,7 +352,126 @@ def test_e_values_per_sd_and_seeds_as_generators(small_fit, small_cohort):
     np.testing.assert_allclose(per_sd["e_value"], e_value(reference["or_median"].to_numpy()))
     with pytest.raises(ValueError, match="scale must be one of 'unit', 'sd'; got 'mL'"):
         e_value_table(small_fit, scale="mL")
-    options = {"n_draws": 2, "controls_per_case": (1,), **FAST}
-    from_int = control_resampling(small_cohort, seed=5, **options).attrs["per_draw"]
-    from_generator = control_resampling(small_cohort, seed=np.random.default_rng(5), **options).attrs["per_draw"]
-    pd.testing.assert_frame_equal(from_int, from_generator)
+    options = {"n_draws": 2, "controls_per_case": (1,), "sampling": SAMPLING}
+    from_int = control_resampling(small_cohort, CASE_CONTROL, seed=5, **options)
+    from_generator = control_resampling(small_cohort, CASE_CONTROL, seed=np.random.default_rng(5), **options)
+    pd.testing.assert_frame_equal(from_int.per_draw, from_generator.per_draw)
+    assert (from_int.seed, from_generator.seed) == (5, None)
+
+
+# ----------------------------------------------------------------------------- the old calls, for one release
+
+
+@pytest.fixture
+def recorded_fits(monkeypatch, small_fit):
+    """Replace the analyses' fits by a stored one, recording what each would have fitted and how."""
+    import bayes_ubpr.sensitivity.priors
+    import bayes_ubpr.sensitivity.resampling
+
+    calls = []
+
+    def record(data, spec, *, sampling, seed, check):
+        calls.append({"spec": spec, "sampling": sampling, "seed": seed, "rows": len(data)})
+        return small_fit
+
+    monkeypatch.setattr(bayes_ubpr.sensitivity.priors, "fit", record)
+    monkeypatch.setattr(bayes_ubpr.sensitivity.resampling, "fit", record)
+    return calls
+
+
+def _seeds_as_ints(calls):
+    """Control sets are fitted with spawned Generators: compare what they draw, not the objects."""
+    return [
+        {**call, "seed": int(call["seed"].integers(2**31))} if not isinstance(call["seed"], int) else call
+        for call in calls
+    ]
+
+
+@pytest.mark.parametrize(
+    ("function", "old", "new", "messages"),
+    [
+        (
+            prior_sensitivity,
+            {"priors": ["default", "sceptical"], "chains": 2, "seed": 1},
+            {"spec": CASE_CONTROL, "priors": ["default", "sceptical"], "sampling": bu.Sampling(chains=2), "seed": 1},
+            [
+                r"prior_sensitivity\(chains=...\) is deprecated.*sampling=bayes_ubpr.Sampling\(chains=...\)",
+                r'prior_sensitivity without spec= fits ModelSpec\(design="case_control"\).*default is "cohort"\);'
+                r' this default is deprecated.*pass spec=bayes_ubpr.ModelSpec\(design="case_control"\) instead',
+            ],
+        ),
+        (
+            prior_sensitivity,
+            {"priors": ["default"], "factors": ["fascia_injury", "age"], "design": "cohort", "seed": 1},
+            {"spec": bu.ModelSpec(factors=["fascia_injury", "age"]), "priors": ["default"], "seed": 1},
+            [
+                r"prior_sensitivity\(factors=..., design=...\) is deprecated.*"
+                r'release: pass spec=bayes_ubpr.ModelSpec\(factors=..., design="cohort"\) instead$'
+            ],
+        ),
+        (
+            tipping_points,
+            {"scales": [0.1, 1.0], "draws": 500, "tune": 300, "seed": 2},
+            {"spec": CASE_CONTROL, "scales": [0.1, 1.0], "sampling": bu.Sampling(draws=500, tune=300), "seed": 2},
+            [
+                r"tipping_points\(draws=..., tune=...\) is deprecated",
+                r"tipping_points without spec= fits .* this default is deprecated",
+            ],
+        ),
+        (
+            control_resampling,
+            {"n_draws": 2, "controls_per_case": [1], "priors": "wide", "sampler": "pymc", "seed": 3},
+            {
+                "spec": bu.ModelSpec(priors="wide", design="case_control"),
+                "n_draws": 2,
+                "controls_per_case": [1],
+                "sampling": bu.Sampling(sampler="pymc"),
+                "seed": 3,
+            },
+            [
+                r"control_resampling\(sampler=...\) is deprecated",
+                r'control_resampling\(priors=...\) is deprecated.*ModelSpec\(priors=..., design="case_control"\)',
+            ],
+        ),
+    ],
+    ids=["prior_sensitivity", "prior_sensitivity_spec_keywords", "tipping_points", "control_resampling"],
+)
+def test_old_calls_warn_and_fit_what_they_fitted(function, old, new, messages, small_cohort, recorded_fits):
+    with pytest.warns(DeprecationWarning) as caught:
+        before = function(small_cohort, **old)
+    assert len(caught) == len(messages), [str(w.message) for w in caught]
+    for warning, message in zip(caught, messages, strict=True):
+        assert re.search(message, str(warning.message)), str(warning.message)
+        assert warning.filename == __file__  # the warning names the caller's line
+    old_calls = _seeds_as_ints(recorded_fits)
+    recorded_fits.clear()
+    after = function(small_cohort, **new)  # no warning: warnings are errors here
+    assert _seeds_as_ints(recorded_fits) == old_calls
+    for old_table, new_table in zip(_tables(before), _tables(after), strict=True):
+        pd.testing.assert_frame_equal(old_table, new_table)
+        assert old_table.attrs.keys() == new_table.attrs.keys()
+    if dataclasses.is_dataclass(before):
+        settings = [f.name for f in dataclasses.fields(before) if not isinstance(getattr(before, f.name), pd.DataFrame)]
+        assert {name: getattr(before, name) for name in settings} == {name: getattr(after, name) for name in settings}
+
+
+def _tables(result):
+    """The tables of an analysis' result: itself, or the DataFrames of a result class."""
+    if isinstance(result, pd.DataFrame):
+        return [result]
+    values = [getattr(result, field.name) for field in dataclasses.fields(result)]
+    return [value for value in values if isinstance(value, pd.DataFrame)]
+
+
+def test_sampling_and_spec_are_given_one_way(small_cohort, recorded_fits):
+    with pytest.raises(TypeError, match=r"pass chains inside sampling=Sampling\(...\), not beside it"):
+        prior_sensitivity(small_cohort, CASE_CONTROL, sampling=bu.Sampling(), chains=2)
+    with pytest.raises(TypeError, match="sampling must be a bayes_ubpr.Sampling; got dict"):
+        tipping_points(small_cohort, CASE_CONTROL, sampling={"chains": 2})
+    with pytest.raises(TypeError, match="either as spec or as keywords, not both"):
+        prior_sensitivity(small_cohort, CASE_CONTROL, design="cohort")
+    with pytest.raises(TypeError, match="either as spec or as keywords, not both"):
+        control_resampling(small_cohort, CASE_CONTROL, priors="wide")
+    with pytest.raises(TypeError, match="spec must be a bayes_ubpr.ModelSpec; got str"):
+        control_resampling(small_cohort, "case_control")
+    assert recorded_fits == []

@@ -91,6 +91,8 @@ from bayes_ubpr.report import example_patients, write_report
 from bayes_ubpr.selection import LooResult, SelectionResult, compare_models, loo, select_factors
 from bayes_ubpr.sensitivity import (
     LITERATURE_PREVALENCES,
+    ControlResampling,
+    TippingPoints,
     control_resampling,
     e_value,
     e_value_table,
@@ -165,6 +167,8 @@ __all__ = [
     "simulate_cohorts",
     # sensitivity analysis
     "LITERATURE_PREVALENCES",
+    "ControlResampling",
+    "TippingPoints",
     "control_resampling",
     "e_value",
     "e_value_table",

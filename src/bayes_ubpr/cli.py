@@ -651,37 +651,45 @@ def _save_outputs(
 
 def _sensitivity(args: argparse.Namespace) -> None:
     from bayes_ubpr import plots, sensitivity
+    from bayes_ubpr.model import Sampling
     from bayes_ubpr.report import example_patients
 
-    options = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "sampler": args.sampler}
+    sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler)
+    spec = ModelSpec(design="case_control")  # the paper's case-control sample (a cohort's, for `controls`)
     data, cohort = _paper_world(args)
     show = {"index": False, "float_format": lambda v: f"{v:.3g}"}
     if args.analysis == "controls":
         cohort = data if cohort is None else cohort
         truth = true_model().log_odds_ratios if args.data is None else None
         result = sensitivity.control_resampling(
-            cohort, n_draws=args.control_sets, controls_per_case=args.ratios, truth=truth, seed=args.seed, **options
+            cohort,
+            spec,
+            n_draws=args.control_sets,
+            controls_per_case=args.ratios,
+            truth=truth,
+            sampling=sampling,
+            seed=args.seed,
         )
-        print(result.to_string(**show))
-        tables = {"control_resampling": result, "control_resampling_draws": result.attrs["per_draw"]}
+        print(result.summary.to_string(**show))
+        tables = {"control_resampling": result.summary, "control_resampling_draws": result.per_draw}
         _save_outputs(args.out, tables, {"control_resampling": lambda ax: plots.control_resampling_plot(result, ax=ax)})
         return
     if args.analysis == "priors":
-        grid = sensitivity.prior_sensitivity(data, seed=args.seed, **options)
-        tipping = sensitivity.tipping_points(data, seed=args.seed, **options)
-        idata = fit(data, design="case_control", seed=args.seed, check=False, **options)
+        grid = sensitivity.prior_sensitivity(data, spec, sampling=sampling, seed=args.seed)
+        tipping = sensitivity.tipping_points(data, spec, sampling=sampling, seed=args.seed)
+        idata = fit(data, spec, sampling=sampling, seed=args.seed, check=False)
         scaling = sensitivity.power_scaling(idata, data)
         flips = grid.loc[grid["flips"], "factor"].unique()
         print(f"Conclusions that change across the prior grid: {', '.join(flips) or 'none'}\n")
-        print(tipping.to_string(**show), "\n", scaling.to_string(**show), sep="\n")
-        tables = {"prior_sensitivity": grid, "tipping_points": tipping, "power_scaling": scaling}
+        print(tipping.summary.to_string(**show), "\n", scaling.to_string(**show), sep="\n")
+        tables = {"prior_sensitivity": grid, "tipping_points": tipping.summary, "power_scaling": scaling}
         figures = {
             "prior_sensitivity": lambda ax: plots.prior_sensitivity_plot(grid, ax=ax),
             "tipping_points": lambda ax: plots.tipping_point_plot(tipping, ax=ax),
         }
         _save_outputs(args.out, tables, figures)
         return
-    idata = fit(data, design="case_control", seed=args.seed, check=False, **options)
+    idata = fit(data, spec, sampling=sampling, seed=args.seed, check=False)
     if args.analysis == "prevalence":
         prevalences = args.prevalences or sensitivity.LITERATURE_PREVALENCES
         table = sensitivity.prevalence_sensitivity(idata, example_patients(idata), prevalences=prevalences)

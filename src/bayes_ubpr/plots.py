@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import arviz as az
@@ -17,7 +18,7 @@ from bayes_ubpr.model import Fitted
 from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.posterior import PPCSummary, odds_ratio_table
 from bayes_ubpr.selection import SelectionResult
-from bayes_ubpr.sensitivity import margin_from_one
+from bayes_ubpr.sensitivity import ControlResampling, TippingPoints, margin_from_one
 from bayes_ubpr.validation import ValidationResult
 
 __all__ = [
@@ -441,11 +442,13 @@ def prior_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, case_control_sample
     >>> from bayes_ubpr.sensitivity import prior_sensitivity
     >>> from bayes_ubpr.plots import prior_sensitivity_plot
     >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
-    >>> ax = prior_sensitivity_plot(prior_sensitivity(sample, priors=["default", "sceptical"], chains=2, seed=1))
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> grid = prior_sensitivity(sample, spec, priors=["default", "sceptical"], sampling=quick, seed=1)
+    >>> ax = prior_sensitivity_plot(grid)
     >>> [text.get_text() for text in ax.get_legend().get_texts()]
     ['default', 'sceptical', 'paper (Table 5)']
     >>> plt.close("all")
@@ -476,14 +479,15 @@ def prior_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     return ax
 
 
-def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def tipping_point_plot(result: TippingPoints | pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Distance of each factor's interval from OR 1 as the sceptical prior widens.
 
     Parameters
     ----------
-    result : pandas.DataFrame
-        From :func:`bayes_ubpr.sensitivity.tipping_points` (its grid is in
-        ``.attrs["grid"]``).
+    result : TippingPoints
+        From :func:`bayes_ubpr.sensitivity.tipping_points`. Deprecated: a
+        table carrying its grid in ``.attrs["grid"]``, as ``tipping_points``
+        returned before.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
 
@@ -496,27 +500,27 @@ def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     Raises
     ------
     ValueError
-        If ``result`` carries no grid in ``.attrs["grid"]``.
+        If ``result`` is neither a TippingPoints nor a table with a grid in
+        ``.attrs["grid"]``.
 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr import simulate_cohort, case_control_sample
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, case_control_sample
     >>> from bayes_ubpr.sensitivity import tipping_points
     >>> from bayes_ubpr.plots import tipping_point_plot
     >>> sample = case_control_sample(simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
-    >>> ax = tipping_point_plot(tipping_points(sample, scales=[0.1, 0.3, 1.0], chains=2, seed=1))
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> ax = tipping_point_plot(tipping_points(sample, spec, scales=[0.1, 0.3, 1.0], sampling=quick, seed=1))
     >>> ax.get_xscale(), len(ax.get_legend().get_texts())  # one line per factor
     ('log', 6)
     >>> plt.close("all")
     """
-    grid = result.attrs.get("grid") if hasattr(result, "attrs") else None
-    if grid is None:
-        raise ValueError("tipping_point_plot needs the result of tipping_points (its grid is in .attrs['grid'])")
+    summary, grid = _tipping_tables(result)
     ax = _axes(ax, (6.5, 4.5))
     for i, (factor, group) in enumerate(grid.groupby("factor", sort=False)):
         ax.plot(group["sigma"], margin_from_one(group), marker="o", markersize=3, color=f"C{i}", label=_literal(factor))
-        tipping = result.set_index("factor").loc[factor, "tipping_sigma"]
+        tipping = summary.set_index("factor").loc[factor, "tipping_sigma"]
         if np.isfinite(tipping):
             ax.axvline(tipping, color=f"C{i}", linestyle=":", linewidth=0.8)
     ax.axhline(0, color="black", linewidth=0.8)
@@ -525,6 +529,24 @@ def tipping_point_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("log OR of the limit nearest 1 (> 0: excludes 1)")
     ax.legend(fontsize="x-small")
     return ax
+
+
+def _tipping_tables(result: object) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the summary and grid of a TippingPoints, or (deprecated) of a table with ``.attrs["grid"]``."""
+    if isinstance(result, TippingPoints):
+        return result.summary, result.grid
+    grid = result.attrs.get("grid") if isinstance(result, pd.DataFrame) else None
+    if grid is None:
+        raise ValueError(
+            f"tipping_point_plot needs the result of tipping_points (a TippingPoints); got {type(result).__name__}"
+        )
+    warnings.warn(
+        'tipping_point_plot of a table with .attrs["grid"] is deprecated and will be removed in the next release: '
+        "pass the TippingPoints that tipping_points returns",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return result, grid
 
 
 def prevalence_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -578,13 +600,14 @@ def prevalence_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) 
     return ax
 
 
-def control_resampling_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def control_resampling_plot(result: ControlResampling | pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Posterior SD and between-control-set SD of each log OR, per control ratio.
 
     Parameters
     ----------
-    result : pandas.DataFrame
-        From :func:`bayes_ubpr.sensitivity.control_resampling`.
+    result : ControlResampling or pandas.DataFrame
+        From :func:`bayes_ubpr.sensitivity.control_resampling`, or its
+        ``summary`` table.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
 
@@ -602,25 +625,28 @@ def control_resampling_plot(result: pd.DataFrame, *, ax: Axes | None = None) -> 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr import simulate_cohort
+    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort
     >>> from bayes_ubpr.sensitivity import control_resampling
     >>> from bayes_ubpr.plots import control_resampling_plot
     >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5)
-    >>> ax = control_resampling_plot(control_resampling(cohort, n_draws=2, controls_per_case=[1, 2], chains=2, seed=1))
+    >>> spec, quick = ModelSpec(design="case_control"), Sampling(chains=2)
+    >>> result = control_resampling(cohort, spec, n_draws=2, controls_per_case=[1, 2], sampling=quick, seed=1)
+    >>> ax = control_resampling_plot(result)
     >>> sorted(text.get_text() for text in ax.get_legend().get_texts())
     ['1:1 posterior SD', '1:2 posterior SD', 'SD between control sets']
     >>> plt.close("all")
     """
+    table = result.summary if isinstance(result, ControlResampling) else result
     _require_columns(
-        result, ["controls_per_case", "factor", "posterior_sd", "between_draw_sd"], what="control_resampling_plot"
+        table, ["controls_per_case", "factor", "posterior_sd", "between_draw_sd"], what="control_resampling_plot"
     )
-    factors = list(dict.fromkeys(result["factor"]))
-    ratios = sorted(result["controls_per_case"].unique())
+    factors = list(dict.fromkeys(table["factor"]))
+    ratios = sorted(table["controls_per_case"].unique())
     ax = _axes(ax, (7.5, 4.5))
     width = 0.8 / len(ratios)
     x = np.arange(len(factors))
     for i, ratio in enumerate(ratios):
-        rows = result[result["controls_per_case"] == ratio].set_index("factor").loc[factors]
+        rows = table[table["controls_per_case"] == ratio].set_index("factor").loc[factors]
         position = x - 0.4 + width * (i + 0.5)
         ax.bar(position, rows["posterior_sd"], width=width, color=f"C{i}", label=f"1:{ratio} posterior SD")
         ax.scatter(position, rows["between_draw_sd"], color="black", marker="_", s=120, zorder=3)
