@@ -125,3 +125,109 @@ def test_the_examples_check_reads_numpydoc_sections():
     assert not _has_example(other_section_only)
     assert not _has_example(empty_examples)
     assert not _has_example(lambda: None)
+
+
+# --- One way in (docs/contributing.md): the signature rule, walked over the public API ---
+
+SAMPLING_KEYWORDS = {"draws", "tune", "chains", "cores", "sampler", "target_accept", "progressbar"}
+SPEC_KEYWORDS = {"factors", "outcome", "design", "population_prevalence", "group", "varying_slopes"}
+SPEC_KEYWORDS |= {"population_mapping"}
+OTHER_MEANINGS = {
+    # a parameter named like a sampling or model keyword that means something else here
+    ("bayes_ubpr.model.prior_predictive", "draws"): "prior draws, not MCMC draws",
+    ("bayes_ubpr.simulate.case_control_sample", "outcome"): "the column to sample on",
+    ("bayes_ubpr.data.load_cohort", "factors"): "the columns to check",
+    ("bayes_ubpr.data.load_cohort", "outcome"): "the column to check",
+    ("bayes_ubpr.data.validate_cohort", "factors"): "the columns to check",
+    ("bayes_ubpr.data.validate_cohort", "outcome"): "the column to check",
+    ("bayes_ubpr.model.check_design", "outcome"): "the column to check",
+    ("bayes_ubpr.simulate.simulate_cohort", "outcome"): "the column to simulate",
+    ("bayes_ubpr.model.check_design", "factors"): "the columns to check",
+    ("bayes_ubpr.sensitivity.prior_grid", "factors"): "the factors the grid of priors is for",
+}
+
+
+def _functions() -> dict[str, inspect.Signature]:
+    return {name: inspect.signature(obj) for name, obj in _public_objects().items() if inspect.isfunction(obj)}
+
+
+def test_only_fit_takes_loose_sampling_and_model_keywords():
+    # Elsewhere they exist only as deprecated keyword-only parameters that default to None (and warn).
+    offences = []
+    for name, signature in _functions().items():
+        if name == "bayes_ubpr.model.fit":
+            continue
+        for parameter in signature.parameters.values():
+            loose = parameter.name in SAMPLING_KEYWORDS | SPEC_KEYWORDS
+            # a required parameter is the function's subject (as_factors(factors)), not an option
+            if not loose or parameter.default is inspect.Parameter.empty or (name, parameter.name) in OTHER_MEANINGS:
+                continue
+            if parameter.kind is not parameter.KEYWORD_ONLY or parameter.default is not None:
+                offences.append(f"{name}({parameter.name}={parameter.default!r})")
+    assert not offences, "loose keywords outside fit: " + ", ".join(offences)
+
+
+def test_functions_that_fit_take_data_spec_sampling_and_seed():
+    fitting = {
+        name: s
+        for name, s in _functions().items()
+        if "sampling" in s.parameters and "Sampling" in str(s.parameters["sampling"].annotation)
+    }
+    assert {
+        "bayes_ubpr.model.fit",
+        "bayes_ubpr.sensitivity.prior_sensitivity",
+        "bayes_ubpr.selection.select_factors",
+    } <= set(fitting)
+    for name, signature in fitting.items():
+        parameters = list(signature.parameters.values())
+        positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert positional[:2] in (["data", "spec"], ["cohort", "spec"], ["spec"]), (name, positional)
+        draws_nothing = name == "bayes_ubpr.model.estimate_fit_seconds"  # times gradients at a fixed point
+        for keyword in ("sampling",) if draws_nothing else ("sampling", "seed"):
+            parameter = signature.parameters[keyword]
+            assert parameter.kind is parameter.KEYWORD_ONLY and parameter.default is None, (name, keyword)
+
+
+def test_functions_of_a_fit_refuse_what_is_not_one():
+    # Every public function whose first parameter is a fit reads it through model.Fitted, which refuses an
+    # InferenceData that is not a bayes_ubpr fit with NotAFitError (or, for tables that also serve draws
+    # made elsewhere, a ValueError naming what is missing).
+    import arviz as az
+    import numpy as np
+    import pandas as pd
+
+    not_a_fit = az.from_dict(posterior={"a": np.zeros((2, 10))})
+    extra = {
+        "bayes_ubpr.posterior.risk_draws": (pd.DataFrame({"x": [1.0]}),),
+        "bayes_ubpr.posterior.predict_risk": (pd.DataFrame({"x": [1.0]}),),
+        "bayes_ubpr.sensitivity.power_scaling": (pd.DataFrame({"x": [1.0]}),),
+        "bayes_ubpr.sensitivity.prevalence_sensitivity": (pd.DataFrame({"x": [1.0]}),),
+        "bayes_ubpr.plots.ppc_plot": (None,),
+        "bayes_ubpr.report.write_report": ("report.html",),
+        "bayes_ubpr.validation.validate_model": (pd.DataFrame({"ubpr": [0, 1]}),),
+        "bayes_ubpr.model.save_fit": ("fit.nc",),
+    }
+    reads_a_fit = {
+        name
+        for name, signature in _functions().items()
+        if next(iter(signature.parameters), None) in ("idata", "fit", "model")
+        and not name.endswith((".fit", ".save_fit"))
+    }
+    unchecked = []
+    for name in sorted(reads_a_fit):
+        module, function = name.rsplit(".", 1)
+        call = getattr(importlib.import_module(module), function)
+        args = extra.get(name, ())
+        if name == "bayes_ubpr.plots.ppc_plot":
+            continue  # takes a PPCSummary first; its fit is read by ppc_summary
+        try:
+            call(not_a_fit, *args)
+        except bayes_ubpr.NotAFitError:
+            continue
+        except (ValueError, TypeError) as error:
+            if "not a bayes_ubpr fit" in str(error) or "no posterior variable 'beta'" in str(error):
+                continue
+            unchecked.append(f"{name}: {type(error).__name__}: {error}")
+        else:
+            unchecked.append(f"{name}: accepted it")
+    assert not unchecked, "\n".join(unchecked)

@@ -211,7 +211,9 @@ def test_estimate_fit_seconds_names_an_unknown_sampler(small_cohort):
     from bayes_ubpr.model import estimate_fit_seconds
 
     with pytest.raises(ValueError, match="sampler"):
-        estimate_fit_seconds(small_cohort, sampler="stan")
+        estimate_fit_seconds(small_cohort, sampling=bu.Sampling(sampler="stan"))
+    with pytest.warns(DeprecationWarning, match=r"estimate_fit_seconds\(draws=\.\.\.\) is deprecated"):
+        assert estimate_fit_seconds(small_cohort, draws=10, repeats=1) > 0
 
 
 def test_model_keywords_outside_fit_still_work_and_warn(small_cohort):

@@ -35,8 +35,8 @@ def test_intercept_solver_matches_brentq():
 
 
 def test_metrics_are_the_kernels_over_the_posterior_draws(small_fit, new_cohort):
-    # With sampling=False every metric is the metric kernel applied to each thinned draw of the risks.
-    result = bu.validate_model(small_fit, new_cohort, n_draws=100, sampling=False, seed=1)
+    # With bootstrap=False every metric is the metric kernel applied to each thinned draw of the risks.
+    result = bu.validate_model(small_fit, new_cohort, n_draws=100, bootstrap=False, seed=1)
     risk = bu.risk_draws(small_fit, new_cohort[list(bu.SIX_FACTORS)]).stack(sample=("chain", "draw"))
     risk = risk.transpose("sample", "patient").to_numpy()
     risk = risk[np.linspace(0, len(risk) - 1, 100).round().astype(int)]
@@ -59,7 +59,7 @@ def test_metrics_are_the_kernels_over_the_posterior_draws(small_fit, new_cohort)
 @pytest.mark.slow
 def test_a_well_specified_model_validates_in_its_own_world(small_fit, new_cohort):
     # Same world, same prevalence: calibration-in-the-large 0 and slope 1 are inside their 99% intervals, which
-    # (sampling=True) carry both the posterior and the cohort's sampling error. They must also be narrow enough to
+    # (bootstrap=True) carry both the posterior and the cohort's sampling error. They must also be narrow enough to
     # tell this model from the one of the next test, whose calibration-in-the-large is -1.35.
     result = bu.validate_model(small_fit, new_cohort, prob=0.99, n_draws=300, seed=2)
     low, _, high = _interval(result.performance, "calibration_in_the_large")
@@ -249,3 +249,10 @@ class TestCommandLine:
         err = capsys.readouterr().err.strip()
         assert err.startswith("bayes-ubpr validate: error:") and message in err
         assert len(err.splitlines()) == 1
+
+
+def test_the_old_name_of_bootstrap_still_works_and_warns(small_fit, new_cohort):
+    with pytest.warns(DeprecationWarning, match=r"validate_model\(sampling=\.\.\.\) is deprecated.*bootstrap="):
+        old = bu.validate_model(small_fit, new_cohort, n_draws=50, sampling=False, seed=1)
+    new = bu.validate_model(small_fit, new_cohort, n_draws=50, bootstrap=False, seed=1)
+    pd.testing.assert_frame_equal(old.performance, new.performance)

@@ -33,6 +33,7 @@ from bayes_ubpr.model import (
     SAMPLERS,
     Fitted,
     ModelSpec,
+    Sampling,
     estimate_fit_seconds,
     fit,
     load_fit,
@@ -463,9 +464,8 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
     sampler = args.sampler or one_off_sampler(sample, spec)
     long_fit = len(sample) >= LONG_FIT_ROWS
     if long_fit:
-        seconds = estimate_fit_seconds(
-            sample, spec, draws=args.draws, tune=args.tune, chains=args.chains, sampler=sampler
-        )
+        sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=sampler)
+        seconds = estimate_fit_seconds(sample, spec, sampling=sampling)
         print(
             f"A long fit ({len(sample):,} patients, {args.chains} chains x ({args.tune} + {args.draws})): "
             f"about {_duration(seconds)} of sampling on one core, from this machine's time per gradient; "

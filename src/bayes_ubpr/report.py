@@ -255,7 +255,7 @@ def _validation_sections(result: ValidationResult) -> list[tuple[str, str, objec
             "External validation",
             f"In a validation cohort of {n} patients ({events} events): posterior median and {prob:.0%} interval "
             "of each metric over the posterior draws of the risks, each draw scored on a bootstrap resample of "
-            "the cohort when sampling=True; beside it (apparent_*) the same on the fitted data, optimistic by "
+            "the cohort when bootstrap=True; beside it (apparent_*) the same on the fitted data, optimistic by "
             "construction.",
             table,
         ),

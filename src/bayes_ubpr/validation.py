@@ -282,8 +282,9 @@ def validate_model(
     thresholds: Sequence[float] | np.ndarray = DEFAULT_THRESHOLDS,
     n_draws: int = 1000,
     frac: float = metrics.LOWESS_FRAC,
-    sampling: bool = True,
+    bootstrap: bool = True,
     seed: SeedLike = None,
+    sampling: bool | None = None,
 ) -> ValidationResult:
     """Validate a fit, or the paper's published model, in a new cohort.
 
@@ -325,7 +326,7 @@ def validate_model(
         Posterior draws used (evenly thinned from the fit's).
     frac : float, default 2/3
         Span of the lowess calibration curve.
-    sampling : bool, default True
+    bootstrap : bool, default True
         Score each posterior draw on its own bootstrap resample of the
         cohort's patients, so that the intervals carry the sampling error of
         a finite cohort as well as the model's uncertainty: the interval
@@ -364,7 +365,7 @@ def validate_model(
     Notes
     -----
     Pairing each posterior draw with a bootstrap resample of the cohort
-    (``sampling=True``) mixes the model's posterior with the sampling
+    (``bootstrap=True``) mixes the model's posterior with the sampling
     distribution of each metric, the frequentist bootstrap standing in for
     a posterior over the validation population. The decision curve carries
     the cohort's finite size in its own, Bayesian way (Beta posteriors of
@@ -402,6 +403,14 @@ def validate_model(
     ['metric', 'label', 'ideal', 'median', 'lower', 'upper']
     """
     require_dataframe(cohort, name="cohort")
+    if sampling is not None:  # its old name, which the sampling of a model (bayes_ubpr.Sampling) now means
+        warnings.warn(
+            "validate_model(sampling=...) is deprecated and will be removed in the next release: "
+            "pass bootstrap=... instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        bootstrap = sampling
     prob = check_probability(prob, name="prob")
     n_draws = check_positive_int(n_draws, name="n_draws")
     cutoffs = metrics.check_thresholds(thresholds)
@@ -410,7 +419,7 @@ def validate_model(
     outcome = OUTCOME if isinstance(model, str) else Fitted.of(model, name="model").outcome
     y = clean[outcome].to_numpy(dtype=float)
     _warn_if_few_events(y)
-    values, rows, smoothed = _metric_draws(y, risk, frac, rng if sampling else None)
+    values, rows, smoothed = _metric_draws(y, risk, frac, rng if bootstrap else None)
     low_end, high_end = np.quantile(risk.mean(axis=0), [0.01, 0.99])
     grid = np.linspace(low_end, high_end, _CURVE_POINTS)
     curves = metrics.curves_at(rows, smoothed, grid)
@@ -420,7 +429,7 @@ def validate_model(
         {"predicted": grid, "observed_median": mid, "observed_lower": low, "observed_upper": high}
     )
     decision = metrics.bayesian_decision_curve(y, risk, cutoffs, prob=prob, n_draws=max(n_draws, 4000), seed=rng)
-    apparent = None if isinstance(model, str) else _apparent(model, n_draws, prob, frac, rng if sampling else None)
+    apparent = None if isinstance(model, str) else _apparent(model, n_draws, prob, frac, rng if bootstrap else None)
     settings = {
         "model": PAPER if isinstance(model, str) else "fit",
         "n": len(y),
@@ -429,7 +438,7 @@ def validate_model(
         "prob": prob,
         "n_draws": len(risk),
         "frac": frac,
-        "sampling": sampling,
+        "bootstrap": bootstrap,
         "seed": seed if isinstance(seed, (int, np.integer)) else None,
     }
     return ValidationResult(_summarise(values, prob), apparent, calibration, decision, settings)

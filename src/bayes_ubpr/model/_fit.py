@@ -19,7 +19,7 @@ import pymc as pm
 import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_int_seed
-from bayes_ubpr._validate import check_choice, check_positive_int
+from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.data import FactorLike, validate_cohort
 from bayes_ubpr.exceptions import FitInterrupted, StatisticalWarning
 from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs, build_from_inputs, prepare_inputs
@@ -27,7 +27,7 @@ from bayes_ubpr.model._interrupt import interrupted, sample_nutpie, sigint_watch
 from bayes_ubpr.model.design import check_design
 from bayes_ubpr.model.fitted import Fitted
 from bayes_ubpr.model.mapping import anchored_intercept
-from bayes_ubpr.model.sampling import SAMPLERS, Sampling
+from bayes_ubpr.model.sampling import Sampling, sampling_from_keywords
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
 
@@ -618,8 +618,9 @@ def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] | Non
     (True, ['ess_tail', 'r_hat', 'ok'])
     """
     if var_names is None:
+        Fitted.of_draws(idata).log_odds_ratio_draws  # noqa: B018  (draws of beta, or a ValueError saying so)
         optional = ("group_sd", "slope_sd", "global_scale")
-        var_names = ["alpha", "beta", *(v for v in optional if v in idata.posterior)]
+        var_names = [v for v in ("alpha", "beta", *optional) if v in idata.posterior]
     chains = idata.posterior.sizes["chain"]
     # A stuck chain has zero variance: ArviZ then divides by zero and reports R-hat inf, which we report.
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -654,21 +655,35 @@ def estimate_fit_seconds(
     data: pd.DataFrame,
     spec: ModelSpec | None = None,
     *,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
+    sampling: Sampling | None = None,
     repeats: int = 5,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
     sampler: str | None = None,
 ) -> float:
     """Rough wall time of a one-core fit, from this machine's measured time per gradient.
 
     Times ``repeats`` evaluations of the log-density gradient that the fit
     would run (the hand-written density where nutpie samples a model it
-    covers, else PyTensor's C backend, as PyMC's sampler runs it; ``sampler``
-    as in :func:`fit`) and multiplies by
-    ``chains * (tune + draws) * 7`` (see :data:`LEAPFROG_STEPS_PER_DRAW`).
-    It leaves out compilation and the sampler's own overhead, so it is a lower
-    bound for small cohorts and close for large ones, where gradients dominate.
+    covers, else PyTensor's C backend, as PyMC's sampler runs it; the
+    sampler of ``sampling``) and multiplies by ``chains * (tune + draws) * 7``
+    (see :data:`LEAPFROG_STEPS_PER_DRAW`). It leaves out compilation and the
+    sampler's own overhead, so it is a lower bound for small cohorts and close
+    for large ones, where gradients dominate.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data the fit will use.
+    spec : ModelSpec, optional
+        The model; default ``ModelSpec()``.
+    sampling : Sampling, optional
+        The fit's sampling; default ``Sampling()``.
+    repeats : int, default 5
+        Gradient evaluations timed.
+    draws, tune, chains, sampler
+        Deprecated: the fields of ``sampling`` as loose keywords.
 
     Examples
     --------
@@ -679,10 +694,11 @@ def estimate_fit_seconds(
     """
     from bayes_ubpr.model._kernel_model import kernel_applies, kernel_evaluation
 
+    loose = {"draws": draws, "tune": tune, "chains": chains, "sampler": sampler}
+    sampling = sampling_from_keywords(sampling, loose, default=Sampling(), caller="estimate_fit_seconds")
     spec = ModelSpec() if spec is None else spec
     inputs = prepare_inputs(data, spec)
-    sampler = default_sampler() if sampler is None else sampler
-    check_choice(sampler, SAMPLERS, name="sampler")
+    sampler = default_sampler() if sampling.sampler is None else sampling.sampler
     if sampler == "nutpie" and kernel_applies(inputs.spec, inputs.priors):
         gradient = kernel_evaluation(inputs)
     else:
@@ -695,4 +711,4 @@ def estimate_fit_seconds(
     for _ in range(check_positive_int(repeats, name="repeats")):
         gradient()
     per_gradient = (time.perf_counter() - start) / repeats
-    return per_gradient * chains * (tune + draws) * LEAPFROG_STEPS_PER_DRAW
+    return per_gradient * sampling.chains * (sampling.tune + sampling.draws) * LEAPFROG_STEPS_PER_DRAW
