@@ -104,7 +104,8 @@ def one_off_sampler(data: pd.DataFrame, spec: ModelSpec) -> str:
     >>> from bayes_ubpr import ModelSpec, simulate_cohort
     >>> from bayes_ubpr.model import one_off_sampler
     >>> cohort = simulate_cohort(n=300, seed=1).assign(hospital=lambda d: d.index % 3)
-    >>> one_off_sampler(cohort, ModelSpec()), one_off_sampler(cohort, ModelSpec(group="hospital"))
+    >>> slopes = ModelSpec(group="hospital", varying_slopes=["depression"])  # outside the hand-written density
+    >>> one_off_sampler(cohort, ModelSpec(group="hospital")), one_off_sampler(cohort, slopes)
     ('nutpie', 'pymc')
     """
     from bayes_ubpr.model._kernel_model import kernel_applies
