@@ -20,7 +20,7 @@ from bayes_ubpr.model import ModelSpec, one_off_sampler
 from bayes_ubpr.model._build import GROUP_SD_PRIOR_SCALE, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._kernel import expand, expand_cfunc, log_density, logp_cfunc
 from bayes_ubpr.model._kernel_model import covers, kernel_model, pack
-from bayes_ubpr.priors import DomainShrinkage, Prior
+from bayes_ubpr.priors import DomainShrinkage, Horseshoe, Prior
 
 SIX = list(bu.SIX_FACTORS)
 
@@ -44,6 +44,11 @@ STRUCTURES = {
     "student-t coefficients, case-control with fixed prevalence, five sites": (
         {f: Prior("student_t", mu=0.3, sigma=1.5, nu=3) for f in SIX},
         {"design": "case_control", "population_prevalence": 0.046, "group": "site"},
+    ),
+    "horseshoe, cohort": ({}, {"priors": "horseshoe"}),
+    "horseshoe, case-control with Beta prevalence, five sites": (
+        {},
+        {"priors": Horseshoe(expected_nonzero=3, slab_scale=1.5, slab_df=5), "design": "case_control", "group": "site"},
     ),
 }
 
@@ -102,10 +107,26 @@ def _scipy_log_density(position: np.ndarray, inputs) -> float:
 
     intercept, scale = priors.intercept, data["x_scale"]
     total = prior(intercept.family, alpha, intercept.mu, intercept.sigma, intercept.nu)
-    mu, sigma = data["prior_mu"] * scale, data["prior_sigma"] * scale
-    total += prior(priors.single_family(), beta_std, mu, sigma, data.get("prior_nu")).sum()
-    eta = alpha + data["X"] @ beta_std
     cursor = 1 + k
+    if isinstance(priors.structure, Horseshoe):  # every positive parameter sampled as its log, with its Jacobian
+        u = position[1 : 1 + 3 * k + 3]
+        normal_l, gamma_l, normal_g, gamma_g, slab = u[:k], u[k : 2 * k], u[2 * k], u[2 * k + 1], u[2 * k + 2]
+        z = u[2 * k + 3 :]
+        hs = priors.structure
+        total += (stats.halfnorm.logpdf(np.exp(normal_l)) + normal_l).sum()
+        total += (stats.invgamma.logpdf(np.exp(gamma_l), 0.5, scale=0.5) + gamma_l).sum()
+        total += stats.halfnorm.logpdf(np.exp(normal_g)) + normal_g
+        total += stats.invgamma.logpdf(np.exp(gamma_g), 0.5, scale=0.5) + gamma_g
+        total += stats.invgamma.logpdf(np.exp(slab), hs.slab_df / 2, scale=hs.slab_df * hs.slab_scale**2 / 2) + slab
+        total += stats.norm.logpdf(z).sum()
+        local = np.exp(normal_l) * np.sqrt(np.exp(gamma_l))
+        tau = data["tau0"] * np.exp(normal_g) * np.sqrt(np.exp(gamma_g))
+        beta_std = z * tau * np.sqrt(np.exp(slab) * local**2 / (np.exp(slab) + tau**2 * local**2))
+        cursor = 1 + 3 * k + 3
+    else:
+        mu, sigma = data["prior_mu"] * scale, data["prior_sigma"] * scale
+        total += prior(priors.single_family(), beta_std, mu, sigma, data.get("prior_nu")).sum()
+    eta = alpha + data["X"] @ beta_std
     if inputs.spec.group is not None:  # HalfNormal group SD on the log scale (its Jacobian is sd), N(0, 1) z
         groups = len(inputs.coords["group"])
         log_sd, z = position[cursor], position[cursor + 1 : cursor + 1 + groups]
@@ -120,12 +141,16 @@ def _scipy_log_density(position: np.ndarray, inputs) -> float:
 
 
 def _positions(inputs, rng, spread: float) -> list[np.ndarray]:
-    groups = len(inputs.coords["group"]) if inputs.spec.group is not None else 0
-    n_dim = 1 + len(inputs.factors) + (1 + groups if groups else 0) + int("prevalence_a" in inputs.data)
-    positions = [rng.normal(0.0, spread, n_dim) for _ in range(3)]
-    if groups:  # the group SD's log: keep exp(log sd) finite at the saturating spread
-        for position in positions:
-            position[1 + len(inputs.factors)] = rng.normal(0.0, 1.5)
+    from bayes_ubpr.model._kernel_model import _n_dim
+
+    k = len(inputs.factors)
+    horseshoe = isinstance(inputs.priors.structure, Horseshoe)
+    positions = [rng.normal(0.0, spread, _n_dim(inputs)) for _ in range(3)]
+    for position in positions:  # logs of positive parameters: keep their exponentials finite at a large spread
+        if horseshoe:
+            position[1 : 1 + 2 * k + 3] = rng.normal(0.0, 1.5, 2 * k + 3)
+        if inputs.spec.group is not None:
+            position[1 + (3 * k + 3 if horseshoe else k)] = rng.normal(0.0, 1.5)
     return positions
 
 
@@ -180,7 +205,6 @@ def test_structures_outside_the_kernel_go_to_pymc(samples):
     cohort = samples["cohort"].assign(hospital=np.arange(len(samples["cohort"])) % 4)
     mixed = {"fascia_injury": Prior("student_t", nu=3)}
     for spec in (
-        ModelSpec(priors="horseshoe"),
         ModelSpec(priors=DomainShrinkage()),
         ModelSpec(group="hospital", varying_slopes=["fascia_injury"]),
         ModelSpec(priors=mixed),
@@ -262,12 +286,22 @@ def test_without_a_writable_cache_folder_the_kernel_is_compiled_in_the_process(t
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("design", "group"), [("cohort", None), ("case_control", None), ("cohort", "site")])
-def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design, group):
+@pytest.mark.parametrize(
+    ("design", "group", "priors"),
+    [
+        ("cohort", None, None),
+        ("case_control", None, None),
+        ("cohort", "site", None),
+        ("case_control", None, "horseshoe"),
+    ],
+)
+def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design, group, priors):
     settings = {"draws": 1000, "tune": 1000, "chains": 4, "design": design, "check": False, "log_likelihood": False}
-    fits = [bu.fit(samples[design], sampler=s, seed=5, group=group, **settings) for s in ("nutpie", "pymc")]
-    assert fits[0].attrs["sampler"] == "nutpie" and covers(*_resolved(samples[design], design, group))
+    data = samples[design]
+    fits = [bu.fit(data, sampler=s, seed=5, group=group, priors=priors, **settings) for s in ("nutpie", "pymc")]
+    assert fits[0].attrs["sampler"] == "nutpie" and covers(*_resolved(data, design, group, priors))
     names = ["beta", "intercept_population"] + (["group_sd", "group_offset"] if group else [])
+    names += ["global_scale", "slab_variance"] if priors == "horseshoe" else []
     kernel, pymc = (az.summary(fit, var_names=names, round_to="none") for fit in fits)
     assert (kernel["r_hat"] <= 1.01).all() and (pymc["r_hat"] <= 1.01).all()
     # Means and SDs agree within four Monte Carlo standard errors of their difference.
@@ -277,8 +311,8 @@ def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design,
         assert (difference < bound).all(), pd.DataFrame({"difference": difference, "bound": bound})
 
 
-def _resolved(data, design, group):
-    inputs = prepare_inputs(data, ModelSpec(design=design, group=group))
+def _resolved(data, design, group, priors=None):
+    inputs = prepare_inputs(data, ModelSpec(design=design, group=group, priors=priors or "default"))
     return inputs.spec, inputs.priors
 
 

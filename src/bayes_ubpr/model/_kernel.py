@@ -43,7 +43,7 @@ FAMILY_CODES = {"normal": 0.0, "student_t": 1.0, "laplace": 2.0}
 NO_PREVALENCE, FIXED_PREVALENCE, BETA_PREVALENCE = 0.0, 1.0, 2.0
 """How the population prevalence enters: not at all (cohort), as a constant, or as a Beta-distributed parameter."""
 
-HEADER = 16
+HEADER = 20
 """Scalars before the per-factor arrays (see :func:`~bayes_ubpr.model._kernel_model.pack`), named below."""
 (
     N_ROWS,
@@ -60,7 +60,15 @@ HEADER = 16
     LOG_SAMPLING_RATIO,
     N_GROUPS,
     GROUP_SD_SCALE,
-) = range(14)
+    STRUCTURE,
+    HORSESHOE_TAU0,
+    SLAB_A,
+    SLAB_B,
+) = range(18)
+
+INDEPENDENT, HORSESHOE = 0.0, 1.0
+"""The coefficients' prior: one family per coefficient, or the regularised horseshoe
+(:class:`~bayes_ubpr.Horseshoe`)."""
 
 _DOUBLES = types.CPointer(types.double)
 LOGP_SIGNATURE = types.int64(types.uint64, _DOUBLES, _DOUBLES, _DOUBLES, types.voidptr)
@@ -111,6 +119,34 @@ def _prior_term(family: float, x: float, mu: float, sigma: float, nu: float) -> 
 
 
 @numba.njit(cache=CACHE, inline="always")
+def _log_half_normal(u: float, scale: float) -> tuple[float, float]:
+    """HalfNormal(scale) at x = exp(u), with the log transform's Jacobian, and its derivative in u."""
+    ratio = math.exp(u) / scale
+    return _LOG_HALF_NORMAL - math.log(scale) - 0.5 * ratio * ratio + u, 1.0 - ratio * ratio
+
+
+@numba.njit(cache=CACHE, inline="always")
+def _log_inverse_gamma(u: float, a: float, b: float) -> tuple[float, float]:
+    """InverseGamma(a, b) at x = exp(u), with the log transform's Jacobian, and its derivative in u."""
+    b_over_x = b * math.exp(-u)
+    return a * math.log(b) - math.lgamma(a) - a * u - b_over_x, -a + b_over_x
+
+
+@numba.njit(cache=CACHE, inline="always")
+def _horseshoe(position: np.ndarray, k: int, tau0: float) -> tuple[float, float, float]:
+    """Return the regularised horseshoe's global scale tau, slab variance c^2 and the block's first index.
+
+    The block holds, as the PyMC model's value variables: log of local_scale_normal (k), log of
+    local_scale_inverse_gamma (k), log of global_scale_normal, log of global_scale_inverse_gamma, log of
+    slab_variance, and z (k).
+    """
+    start = 1
+    tau = tau0 * math.exp(position[start + 2 * k] + 0.5 * position[start + 2 * k + 1])
+    slab = math.exp(position[start + 2 * k + 2])
+    return tau, slab, start
+
+
+@numba.njit(cache=CACHE, inline="always")
 def _log1p_exp(x: float) -> float:
     """log(1 + exp(x)) without overflow."""
     return x + math.log1p(math.exp(-x)) if x > 0.0 else math.log1p(math.exp(x))
@@ -125,7 +161,14 @@ def _n_dim(buffer: np.ndarray) -> int:
     """
     groups = int(buffer[N_GROUPS])
     grouped = 1 + groups if groups > 0 else 0
-    return 1 + int(buffer[N_FACTORS]) + grouped + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
+    return 1 + _n_coefficient_block(buffer) + grouped + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
+
+
+@numba.njit(cache=CACHE, inline="always")
+def _n_coefficient_block(buffer: np.ndarray) -> int:
+    """Return the number of sampled values of the coefficients' block: beta_std (k), or the horseshoe's 3k + 3."""
+    k = int(buffer[N_FACTORS])
+    return 3 * k + 3 if buffer[STRUCTURE] == HORSESHOE else k
 
 
 @numba.njit(cache=CACHE, inline="always")
@@ -136,7 +179,9 @@ def _n_expanded(buffer: np.ndarray) -> int:
     """
     groups = int(buffer[N_GROUPS])
     beta_prevalence = int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
-    return 4 + 2 * int(buffer[N_FACTORS]) + beta_prevalence + (1 + 2 * groups if groups > 0 else 0)
+    k = int(buffer[N_FACTORS])
+    horseshoe = 4 * k + 4 if buffer[STRUCTURE] == HORSESHOE else 0
+    return 4 + 2 * k + beta_prevalence + (1 + 2 * groups if groups > 0 else 0) + horseshoe
 
 
 @numba.njit(cache=CACHE)
@@ -156,14 +201,45 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
     logp, gradient[0] = _prior_term(
         buffer[INTERCEPT_FAMILY], alpha, buffer[INTERCEPT_MU], buffer[INTERCEPT_SIGMA], buffer[INTERCEPT_NU]
     )
-    family = buffer[COEF_FAMILY]
-    for j in range(k):
-        # The per-unit prior becomes one per sample SD, as in the PyMC model.
-        term, gradient[1 + j] = _prior_term(
-            family, position[1 + j], prior_mu[j] * x_scale[j], prior_sigma[j] * x_scale[j], prior_nu[j]
-        )
+    coefficient = np.empty(k)  # beta_std
+    horseshoe = buffer[STRUCTURE] == HORSESHOE
+    weight = np.empty(k)  # horseshoe: tau^2 lambda^2 / (c^2 + tau^2 lambda^2), the share the slab cuts
+    spread_of = np.empty(k)  # horseshoe: tau lambda~, beta_std's scale given z
+    if horseshoe:
+        # beta_std = z tau lambda~ with lambda~^2 = c^2 lambda^2 / (c^2 + tau^2 lambda^2); half-Cauchy lambda and
+        # tau as |N(0, 1)| sqrt(InvGamma(1/2, 1/2)), scaled (tau by tau0); c^2 ~ InvGamma(SLAB_A, SLAB_B).
+        tau, slab, start = _horseshoe(position, k, buffer[HORSESHOE_TAU0])
+        term, gradient[start + 2 * k] = _log_half_normal(position[start + 2 * k], 1.0)
         logp += term
-    cursor = 1 + k  # where the group SD's log sits, then the groups' z
+        term, gradient[start + 2 * k + 1] = _log_inverse_gamma(position[start + 2 * k + 1], 0.5, 0.5)
+        logp += term
+        slab_at = start + 2 * k + 2
+        term, gradient[slab_at] = _log_inverse_gamma(position[slab_at], buffer[SLAB_A], buffer[SLAB_B])
+        logp += term
+        for j in range(k):
+            term, gradient[start + j] = _log_half_normal(position[start + j], 1.0)
+            logp += term
+            term, gradient[start + k + j] = _log_inverse_gamma(position[start + k + j], 0.5, 0.5)
+            logp += term
+            z = position[start + 2 * k + 3 + j]
+            logp += -0.5 * z * z - _LOG_SQRT_2PI
+            gradient[start + 2 * k + 3 + j] = -z
+            local = math.exp(position[start + j] + 0.5 * position[start + k + j])
+            spread = tau * tau * local * local
+            weight[j] = spread / (slab + spread)
+            spread_of[j] = tau * math.sqrt(slab * local * local / (slab + spread))
+            coefficient[j] = z * spread_of[j]
+    else:
+        family = buffer[COEF_FAMILY]
+        for j in range(k):
+            # The per-unit prior becomes one per sample SD, as in the PyMC model.
+            term, gradient[1 + j] = _prior_term(
+                family, position[1 + j], prior_mu[j] * x_scale[j], prior_sigma[j] * x_scale[j], prior_nu[j]
+            )
+            logp += term
+            coefficient[j] = position[1 + j]
+    likelihood_gradient = np.zeros(k)  # d log likelihood / d beta_std
+    cursor = 1 + _n_coefficient_block(buffer)  # where the group SD's log sits, then the groups' z
     sd = 0.0
     if groups > 0:
         # Non-centred group intercepts sd * z_g: HalfNormal(s) on sd, sampled on the log scale (with the Jacobian,
@@ -189,7 +265,7 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
         row = x[i * k : (i + 1) * k]
         eta = alpha
         for j in range(k):
-            eta += row[j] * position[1 + j]
+            eta += row[j] * coefficient[j]
         group = 0
         if groups > 0:
             group = int(group_idx[i])
@@ -208,12 +284,30 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
             residual = -near_one if eta >= 0.0 else -near_zero  # -expit(eta)
         gradient[0] += residual
         for j in range(k):
-            gradient[1 + j] += residual * row[j]
+            likelihood_gradient[j] += residual * row[j]
         if groups > 0:
             gradient[cursor + 1 + group] += residual * sd
             sd_gradient += residual * position[cursor + 1 + group]
     if groups > 0:
         gradient[cursor] += sd_gradient * sd  # d(sd)/d(log sd) = sd
+    if horseshoe:
+        # Chain rule through beta_std = z tau lambda~: d beta / d z = tau lambda~; d log beta / d log lambda
+        # = d log beta / d log tau = 1 - weight; d log beta / d log c^2 = weight / 2.
+        global_part = slab_part = 0.0
+        for j in range(k):
+            g = likelihood_gradient[j]
+            gradient[1 + 2 * k + 3 + j] += g * spread_of[j]
+            local_part = g * coefficient[j] * (1.0 - weight[j])
+            gradient[1 + j] += local_part
+            gradient[1 + k + j] += 0.5 * local_part
+            global_part += local_part
+            slab_part += g * coefficient[j] * 0.5 * weight[j]
+        gradient[1 + 2 * k] += global_part
+        gradient[1 + 2 * k + 1] += 0.5 * global_part
+        gradient[1 + 2 * k + 2] += slab_part
+    else:
+        for j in range(k):
+            gradient[1 + j] += likelihood_gradient[j]
     return logp
 
 
@@ -222,24 +316,38 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     """Write the stored variables at ``position`` into ``out``, in the order of ``KERNEL_VARIABLES``.
 
     That is alpha, beta_std, beta, prevalence (Beta prevalence only), intercept, alpha_population,
-    intercept_population, and for a grouped model group_sd, group_z and group_offset: the PyMC model's free
-    variables and deterministics.
+    intercept_population; for a grouped model group_sd, group_z and group_offset; for the horseshoe
+    local_scale_normal, local_scale_inverse_gamma, global_scale_normal, global_scale_inverse_gamma,
+    slab_variance, z, local_scale and global_scale: the PyMC model's free variables and deterministics.
     """
     k, groups = int(buffer[N_FACTORS]), int(buffer[N_GROUPS])
     x_center, x_scale = buffer[HEADER + 3 * k : HEADER + 4 * k], buffer[HEADER + 4 * k : HEADER + 5 * k]
+    horseshoe = buffer[STRUCTURE] == HORSESHOE
+    coefficient = np.empty(k)
+    tau = 0.0
+    if horseshoe:
+        tau, slab, start = _horseshoe(position, k, buffer[HORSESHOE_TAU0])
+        for j in range(k):
+            local = math.exp(position[start + j] + 0.5 * position[start + k + j])
+            spread = tau * tau * local * local
+            coefficient[j] = position[start + 2 * k + 3 + j] * tau * math.sqrt(slab * local * local / (slab + spread))
+    else:
+        for j in range(k):
+            coefficient[j] = position[1 + j]
     alpha = position[0]
     out[0] = alpha
     intercept = alpha
     for j in range(k):
-        out[1 + j] = position[1 + j]
-        beta = position[1 + j] / x_scale[j]
+        out[1 + j] = coefficient[j]
+        beta = coefficient[j] / x_scale[j]
         out[1 + k + j] = beta
         intercept -= x_center[j] * beta
     mode = buffer[PREVALENCE_MODE]
     correction = 0.0
     cursor = 1 + 2 * k
+    group_at = 1 + _n_coefficient_block(buffer)
     if mode == BETA_PREVALENCE:
-        z = position[1 + k + (1 + groups if groups > 0 else 0)]
+        z = position[group_at + (1 + groups if groups > 0 else 0)]
         out[cursor] = 1.0 / (1.0 + math.exp(-z))
         cursor += 1
         correction = z - buffer[LOG_SAMPLING_RATIO]
@@ -248,13 +356,22 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     out[cursor] = intercept
     out[cursor + 1] = alpha + correction
     out[cursor + 2] = intercept + correction
+    cursor += 3
     if groups > 0:
-        sd = math.exp(position[1 + k])
-        out[cursor + 3] = sd
+        sd = math.exp(position[group_at])
+        out[cursor] = sd
         for g in range(groups):
-            z = position[2 + k + g]
-            out[cursor + 4 + g] = z
-            out[cursor + 4 + groups + g] = sd * z
+            z = position[group_at + 1 + g]
+            out[cursor + 1 + g] = z
+            out[cursor + 1 + groups + g] = sd * z
+        cursor += 1 + 2 * groups
+    if horseshoe:
+        for index in range(2 * k + 3):  # the positive parameters, sampled as logs
+            out[cursor + index] = math.exp(position[1 + index])
+        for j in range(k):
+            out[cursor + 2 * k + 3 + j] = position[1 + 2 * k + 3 + j]  # z
+            out[cursor + 3 * k + 3 + j] = math.exp(position[1 + j] + 0.5 * position[1 + k + j])  # local_scale
+        out[cursor + 4 * k + 3] = tau
 
 
 @numba.cfunc(LOGP_SIGNATURE, cache=CACHE, error_model="numpy")

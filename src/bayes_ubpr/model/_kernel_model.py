@@ -28,7 +28,7 @@ from bayes_ubpr._validate import one_line
 from bayes_ubpr.exceptions import PerformanceWarning
 from bayes_ubpr.model._build import GROUP_SD_PRIOR_SCALE, INITIAL_PROBABILITY, ModelInputs
 from bayes_ubpr.model.spec import ModelSpec
-from bayes_ubpr.priors import PriorSpec
+from bayes_ubpr.priors import Horseshoe, PriorSpec
 
 __all__ = [
     "KERNEL_FAMILIES",
@@ -57,6 +57,18 @@ KERNEL_VARIABLES = ("alpha", "beta_std", "beta", "prevalence", "intercept", "alp
 GROUP_VARIABLES = ("group_sd", "group_z", "group_offset")
 """Variables a grouped kernel fit stores after :data:`KERNEL_VARIABLES`, as the PyMC model names them."""
 
+HORSESHOE_VARIABLES = (
+    "local_scale_normal",
+    "local_scale_inverse_gamma",
+    "global_scale_normal",
+    "global_scale_inverse_gamma",
+    "slab_variance",
+    "z",
+    "local_scale",
+    "global_scale",
+)
+"""Variables a horseshoe kernel fit stores last, as :class:`~bayes_ubpr.Horseshoe` names them."""
+
 
 KERNEL_KINDS = ("binary", "count", "continuous")
 """Factor kinds the kernel reads: one numeric column each, entering the linear predictor as it is."""
@@ -65,8 +77,7 @@ KERNEL_FIELDS: dict[str, Callable[[ModelSpec, PriorSpec], bool]] = {
     "factors": lambda spec, priors: all(f.kind in KERNEL_KINDS for f in spec.factors),
     "outcome": lambda spec, priors: True,
     "priors": lambda spec, priors: (
-        priors.structure is None
-        and priors.single_family() in KERNEL_FAMILIES
+        (isinstance(priors.structure, Horseshoe) or priors.single_family() in KERNEL_FAMILIES)
         and priors.intercept.family in KERNEL_FAMILIES
     ),
     "design": lambda spec, priors: spec.design in ("cohort", "case_control"),
@@ -181,8 +192,9 @@ def _n_dim(inputs: ModelInputs) -> int:
     Alpha, the coefficients per SD, the group SD's log and the groups' z (if grouped), and the prevalence's
     log odds (if it is sampled).
     """
-    groups = _n_groups(inputs)
-    return 1 + len(inputs.factors) + (1 + groups if groups else 0) + int(_beta_prevalence(inputs))
+    groups, k = _n_groups(inputs), len(inputs.factors)
+    block = 3 * k + 3 if isinstance(inputs.priors.structure, Horseshoe) else k
+    return 1 + block + (1 + groups if groups else 0) + int(_beta_prevalence(inputs))
 
 
 def pack(inputs: ModelInputs) -> np.ndarray:
@@ -198,7 +210,13 @@ def pack(inputs: ModelInputs) -> np.ndarray:
     k = len(inputs.factors)
     header = np.zeros(_kernel.HEADER)
     header[_kernel.N_ROWS], header[_kernel.N_FACTORS] = len(data["outcome_values"]), k
-    header[_kernel.COEF_FAMILY] = _kernel.FAMILY_CODES[priors.single_family()]  # type: ignore[index]
+    if isinstance(priors.structure, Horseshoe):
+        header[_kernel.STRUCTURE] = _kernel.HORSESHOE
+        header[_kernel.HORSESHOE_TAU0] = data["tau0"]
+        slab_df, slab_scale = priors.structure.slab_df, priors.structure.slab_scale
+        header[_kernel.SLAB_A], header[_kernel.SLAB_B] = slab_df / 2, slab_df * slab_scale**2 / 2
+    else:
+        header[_kernel.COEF_FAMILY] = _kernel.FAMILY_CODES[priors.single_family()]  # type: ignore[index]
     intercept = priors.intercept
     header[_kernel.INTERCEPT_FAMILY] = _kernel.FAMILY_CODES[intercept.family]
     header[_kernel.INTERCEPT_MU], header[_kernel.INTERCEPT_SIGMA] = intercept.mu, intercept.sigma
@@ -217,8 +235,8 @@ def pack(inputs: ModelInputs) -> np.ndarray:
     parts = [
         [0.0],  # the buffer's length, set below
         header,
-        data["prior_mu"],
-        data["prior_sigma"],
+        data.get("prior_mu", np.zeros(k)),  # per-factor priors: none under the horseshoe
+        data.get("prior_sigma", np.ones(k)),
         nu,
         data["x_center"],
         data["x_scale"],
@@ -251,6 +269,11 @@ def _variables(inputs: ModelInputs) -> tuple[list[str], list[tuple[int, ...]], d
         names += list(GROUP_VARIABLES)
         shapes |= {"group_z": (groups,), "group_offset": (groups,)}
         dims |= {"group_z": ("group",), "group_offset": ("group",)}
+    if isinstance(inputs.priors.structure, Horseshoe):
+        names += list(HORSESHOE_VARIABLES)
+        per_factor = ("local_scale_normal", "local_scale_inverse_gamma", "z", "local_scale")
+        shapes |= {name: (k,) for name in per_factor}
+        dims |= {name: ("factor",) for name in per_factor}
     return names, [shapes.get(name, ()) for name in names], dims
 
 
