@@ -194,7 +194,9 @@ def test_sigint_at_random_moments_of_fit_leaves_the_old_file_or_a_complete_new_o
             report.write_text("the old report")
             continue
         outcomes.add("interrupted")
-        assert process.returncode == EXIT_INTERRUPTED, err
+        # 130, or killed by the SIGINT itself (-2) where it lands as the interpreter exits: a shell reports
+        # both as 130.
+        assert process.returncode in (EXIT_INTERRUPTED, -signal.SIGINT), err
         line = _last_line(err)
         assert re.fullmatch(r"bayes-ubpr fit: interrupted( after [\d,]+ of 12,000 draws| before .*)?; .*", line), line
         if line.endswith("nothing written"):
@@ -237,7 +239,8 @@ def test_sigint_during_select_and_calibrate_is_one_line_and_writes_nothing_parti
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=300)
     assert process.returncode == EXIT_INTERRUPTED, err
-    assert _last_line(err) == "bayes-ubpr select: interrupted; nothing written"
+    # the reference fit (the horseshoe, on the hand-written density) says how far it got
+    assert re.fullmatch(r"bayes-ubpr select: interrupted( [^;]+)?; nothing written", _last_line(err)), err
     assert not any((tmp_path / "sel").iterdir())
 
     (tmp_path / "cal").mkdir()
