@@ -65,13 +65,13 @@ def test_interrupted_nutpie_fit_while_tuning_has_no_partial_fit(monkeypatch):
     import bayes_ubpr.model._interrupt as interrupt
 
     monkeypatch.setattr(interrupt, "PROGRESS_POLL_SECONDS", 0.01)
-    original = bu.model._fit.TextProgress.advance_to
+    original = bu.model._progress.TextProgress.advance_to
 
     def advance(self, done):  # the first report of progress comes long before 10^6 warm-up steps are done
         original(self, done)
         os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(bu.model._fit.TextProgress, "advance_to", advance)
+    monkeypatch.setattr(bu.model._progress.TextProgress, "advance_to", advance)
     with pytest.raises(bu.FitInterrupted, match=r"before the first of 2,000 draws \(while tuning\)") as caught:
         bu.fit(COHORT, draws=1000, tune=1_000_000, chains=2, seed=1, check=False, progressbar=True)
     assert caught.value.draws == 0 and caught.value.fit is None
@@ -79,7 +79,7 @@ def test_interrupted_nutpie_fit_while_tuning_has_no_partial_fit(monkeypatch):
 
 def _interrupt_pymc_after(monkeypatch, calls: int) -> None:
     """Send SIGINT from PyMC's per-draw callback (the text progress) after ``calls`` iterations of all chains."""
-    from bayes_ubpr.model._fit import TextProgress
+    from bayes_ubpr.model._progress import TextProgress
 
     original = TextProgress.__call__
 

@@ -6,18 +6,16 @@ intercepts and slopes, and the case-control correction of the intercept.
 """
 
 from bayes_ubpr.model._build import build_model
+from bayes_ubpr.model._convergence import ESS_PER_CHAIN_MIN, RHAT_MAX, check_convergence
 from bayes_ubpr.model._fit import (
-    ESS_PER_CHAIN_MIN,
     LOG_LIKELIHOOD_MAX_BYTES,
-    RHAT_MAX,
-    check_convergence,
     clear_compiled_models,
     default_sampler,
-    estimate_fit_seconds,
     fit,
     one_off_sampler,
 )
 from bayes_ubpr.model._prior_predictive import prior_predictive
+from bayes_ubpr.model._timing import estimate_fit_seconds
 from bayes_ubpr.model.design import check_design, expected_shrinkage, max_cox_snell_r2
 from bayes_ubpr.model.fitted import Fitted, load_fit, save_fit
 from bayes_ubpr.model.sampling import SAMPLERS, Sampling

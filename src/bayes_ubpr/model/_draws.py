@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayes_ubpr.model._build import ModelInputs
+from bayes_ubpr.model._convergence import ESS_PER_CHAIN_MIN, RHAT_MAX
 from bayes_ubpr.model._diagnostics import ess_bulk, ess_tail, rhat
-from bayes_ubpr.model._fit import ESS_PER_CHAIN_MIN, RHAT_MAX, compiled_nutpie
+from bayes_ubpr.model._fit import compiled_nutpie
 from bayes_ubpr.model._interrupt import sample_nutpie
 
 __all__ = ["FitArrays", "sample_arrays"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -19,23 +18,18 @@ import pymc as pm
 import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_int_seed
-from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.data import FactorLike, validate_cohort
 from bayes_ubpr.exceptions import FitInterrupted, StatisticalWarning
 from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs, build_from_inputs, prepare_inputs
+from bayes_ubpr.model._convergence import check_convergence, n_divergent
 from bayes_ubpr.model._interrupt import interrupted, sample_nutpie, sigint_watch
+from bayes_ubpr.model._progress import TextProgress
 from bayes_ubpr.model.design import check_design
 from bayes_ubpr.model.fitted import Fitted
 from bayes_ubpr.model.mapping import anchored_intercept
-from bayes_ubpr.model.sampling import Sampling, sampling_from_keywords
+from bayes_ubpr.model.sampling import Sampling
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
-
-RHAT_MAX = 1.01
-"""Largest acceptable rank-normalised split R-hat (Vehtari et al. 2021)."""
-
-ESS_PER_CHAIN_MIN = 100
-"""Smallest acceptable bulk and tail ESS per chain (Vehtari et al. 2021)."""
 
 RETRY_TARGET_ACCEPT = 0.99
 """Target acceptance of the automatic second run after divergent transitions."""
@@ -231,54 +225,6 @@ def _sample(
             raise interrupted(idata, draws, chains) from None
     # Keep what every sampler returns; fit attaches the data in one format.
     return az.InferenceData(posterior=idata.posterior, sample_stats=idata.sample_stats)
-
-
-class TextProgress:
-    """Sampler callback that prints the share of iterations done and the time left, every tenth, to stderr.
-
-    Examples
-    --------
-    >>> import io
-    >>> stream = io.StringIO()
-    >>> progress = TextProgress(20, stream=stream)
-    >>> for _ in range(20):
-    ...     progress()
-    >>> stream.getvalue().splitlines()[-1].startswith("sampling: 100% (20 of 20 iterations")
-    True
-    """
-
-    def __init__(self, total: int, *, stream: Any = None, steps: int = 10) -> None:
-        self.total, self.done, self.steps = total, 0, steps
-        self.stream = sys.stderr if stream is None else stream
-        self.start = time.perf_counter()
-        self.reported = 0
-
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
-        """Count one iteration of one chain (PyMC calls it with the trace and the draw)."""
-        self.advance_to(self.done + 1)
-
-    def advance_to(self, done: int) -> None:
-        """Record that ``done`` iterations are finished; print a line if that completes another tenth."""
-        self.done = done
-        step = self.done * self.steps // self.total
-        if step <= self.reported:
-            return
-        self.reported = step
-        elapsed = time.perf_counter() - self.start
-        left = elapsed * (self.total - self.done) / self.done
-        print(
-            f"sampling: {100 * self.done // self.total}% ({self.done:,} of {self.total:,} iterations), "
-            f"{elapsed:.0f} s elapsed, about {left:.0f} s left",
-            file=self.stream,
-            flush=True,
-        )
-
-
-def _n_divergent(idata: az.InferenceData) -> int:
-    if "sample_stats" not in idata.groups():  # draws from elsewhere may carry no sampler statistics
-        return 0
-    stats = idata.sample_stats
-    return int(stats["diverging"].sum()) if "diverging" in stats else 0
 
 
 def _relabel(idata: az.InferenceData, inputs: ModelInputs) -> None:
@@ -516,7 +462,7 @@ def fit(
     }
     try:
         idata = _sample(inputs, seed=int_seed, target_accept=target_accept, **settings)
-        if _n_divergent(idata) and target_accept < RETRY_TARGET_ACCEPT:
+        if n_divergent(idata) and target_accept < RETRY_TARGET_ACCEPT:
             target_accept = RETRY_TARGET_ACCEPT
             idata = _sample(inputs, seed=int_seed + 1, target_accept=target_accept, **settings)
     except FitInterrupted as error:
@@ -584,132 +530,3 @@ def _warn_design(data: pd.DataFrame, inputs: ModelInputs) -> None:
     if not problems.empty:
         lines = "; ".join(f"{row.message} Suggestion: {row.suggestion}" for row in problems.itertuples())
         warnings.warn(f"Design check: {lines}", StatisticalWarning, stacklevel=3)
-
-
-def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """Check R-hat, bulk and tail ESS and divergences; warn naming what failed.
-
-    Parameters
-    ----------
-    idata : arviz.InferenceData
-        A fit with at least two chains.
-    var_names : sequence of str, optional
-        Parameters to check; default ``alpha``, ``beta`` and, where present,
-        ``group_sd``, ``slope_sd``, ``global_scale``. ``beta`` is the sampled
-        ``beta_std`` divided by constants (same R-hat and ESS) and names
-        factors as users know them.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ArviZ's diagnostics (``r_hat``, ``ess_bulk``, ``ess_tail``) per
-        parameter, with a boolean ``ok`` column.
-
-    Warns
-    -----
-    StatisticalWarning
-        If any parameter fails or any transition diverged.
-
-    Examples
-    --------
-    >>> from bayes_ubpr import simulate_cohort, fit, check_convergence
-    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
-    >>> table = check_convergence(idata)
-    >>> bool(table["ok"].all()), list(table.columns[-3:])
-    (True, ['ess_tail', 'r_hat', 'ok'])
-    """
-    if var_names is None:
-        Fitted.of_draws(idata).log_odds_ratio_draws  # noqa: B018  (draws of beta, or a ValueError saying so)
-        optional = ("group_sd", "slope_sd", "global_scale")
-        var_names = [v for v in ("alpha", "beta", *optional) if v in idata.posterior]
-    chains = idata.posterior.sizes["chain"]
-    # A stuck chain has zero variance: ArviZ then divides by zero and reports R-hat inf, which we report.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        summary = az.summary(idata, var_names=list(var_names), kind="diagnostics", round_to="none")
-    ess_min = ESS_PER_CHAIN_MIN * chains
-    ess_ok = (summary["ess_bulk"] >= ess_min) & (summary["ess_tail"] >= ess_min)
-    summary["ok"] = ess_ok & (summary["r_hat"] <= RHAT_MAX) if chains > 1 else ess_ok
-    problems = [
-        f"{name} (R-hat {row.r_hat:.3f}, bulk ESS {row.ess_bulk:.0f}, tail ESS {row.ess_tail:.0f})"
-        for name, row in summary.loc[~summary["ok"]].iterrows()
-    ]
-    n_divergent = _n_divergent(idata)
-    if n_divergent:
-        problems.append(f"{n_divergent} divergent transitions")
-    if problems:
-        warnings.warn(
-            f"Sampling may not have converged (R-hat > {RHAT_MAX} or ESS < {ess_min}): "
-            + "; ".join(problems)
-            + ". Run more tuning steps or draws before trusting these results.",
-            StatisticalWarning,
-            stacklevel=3,
-        )
-    return summary
-
-
-LEAPFROG_STEPS_PER_DRAW = 7
-"""Gradient evaluations per NUTS iteration assumed by :func:`estimate_fit_seconds`: a tree depth of 3, what
-this model's well-conditioned, standardised posterior typically needs."""
-
-
-def estimate_fit_seconds(
-    data: pd.DataFrame,
-    spec: ModelSpec | None = None,
-    *,
-    sampling: Sampling | None = None,
-    repeats: int = 5,
-    draws: int | None = None,
-    tune: int | None = None,
-    chains: int | None = None,
-    sampler: str | None = None,
-) -> float:
-    """Rough wall time of a one-core fit, from this machine's measured time per gradient.
-
-    Times ``repeats`` evaluations of the log-density gradient that the fit
-    would run (the hand-written density where nutpie samples a model it
-    covers, else PyTensor's C backend, as PyMC's sampler runs it; the
-    sampler of ``sampling``) and multiplies by ``chains * (tune + draws) * 7``
-    (see :data:`LEAPFROG_STEPS_PER_DRAW`). It leaves out compilation and the
-    sampler's own overhead, so it is a lower bound for small cohorts and close
-    for large ones, where gradients dominate.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        The data the fit will use.
-    spec : ModelSpec, optional
-        The model; default ``ModelSpec()``.
-    sampling : Sampling, optional
-        The fit's sampling; default ``Sampling()``.
-    repeats : int, default 5
-        Gradient evaluations timed.
-    draws, tune, chains, sampler
-        Deprecated: the fields of ``sampling`` as loose keywords.
-
-    Examples
-    --------
-    >>> from bayes_ubpr import simulate_cohort
-    >>> from bayes_ubpr.model import estimate_fit_seconds
-    >>> estimate_fit_seconds(simulate_cohort(n=2000, seed=1), repeats=2) > 0
-    True
-    """
-    from bayes_ubpr.model._kernel_model import kernel_applies, kernel_evaluation
-
-    loose = {"draws": draws, "tune": tune, "chains": chains, "sampler": sampler}
-    sampling = sampling_from_keywords(sampling, loose, default=Sampling(), caller="estimate_fit_seconds")
-    spec = ModelSpec() if spec is None else spec
-    inputs = prepare_inputs(data, spec)
-    sampler = default_sampler() if sampling.sampler is None else sampling.sampler
-    if sampler == "nutpie" and kernel_applies(inputs.spec, inputs.priors):
-        gradient = kernel_evaluation(inputs)
-    else:
-        model = build_from_inputs(inputs)
-        point = model.initial_point()
-        compiled = model.compile_dlogp()
-        gradient = lambda: compiled(point)  # noqa: E731
-    gradient()  # the first call may still set up buffers
-    start = time.perf_counter()
-    for _ in range(check_positive_int(repeats, name="repeats")):
-        gradient()
-    per_gradient = (time.perf_counter() - start) / repeats
-    return per_gradient * sampling.chains * (sampling.tune + sampling.draws) * LEAPFROG_STEPS_PER_DRAW
