@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from bayes_ubpr.calibrate import _summarise, calibration_study, replicate_seeds, simulate_cohorts
+from bayes_ubpr.priors import Prior
 
 
 def test_replicate_k_does_not_depend_on_how_many_are_run():
@@ -572,3 +574,110 @@ def test_the_default_analysis_keeps_its_calibration_in_the_paper_world():
     ):
         tolerance = 4 * math.hypot(corrected[f"{metric}_mcse"], reference_mcse)
         assert abs(corrected[metric] - reference) < tolerance, (metric, corrected[metric], tolerance)
+
+
+# --- The store's fingerprint: pinned, so that stores written by earlier versions of the code still resume ---
+
+_SIX = (
+    "['bmd_tscore_abs', 'fascia_injury', 'cement_distribution_poor', 'n_fractures', 'cement_volume_ml', 'depression']"
+)
+
+
+def _fingerprint(**changes: str) -> str:
+    """The fingerprint of the default study (fixed truth, paper world, seed 21) with some entries changed."""
+    entries = {
+        "bayes_ubpr_version": "0.0.test",
+        "chains": "2",
+        "controls_per_case": "1",
+        "correlation": "{}",
+        "design": "'case_control'",
+        "draws": "700",
+        "factors": _SIX,
+        "fit_priors": "None",
+        "mode": "'fixed'",
+        "n": "1316",
+        "n_cases": "None",
+        "odds_ratios": "{}",
+        "population_mapping": "'offset'",
+        "prevalence": "0.04559270516717325",
+        "priors": "None",
+        "sampler": "None",
+        "seed": "21",
+        "tune": "200",
+    }
+    return json.dumps({**entries, **changes}, sort_keys=True)
+
+
+def _cheap_sbc_replicate(k, child, *, settings, n_thinned):
+    rng = np.random.default_rng(child)
+    rows = [{"replicate": k, "parameter": "alpha", "rank": int(rng.integers(0, n_thinned + 1)), "flagged": False}]
+    metrics = ("calibration_in_the_large", "calibration_slope", "brier", "mean_abs_risk_error")
+    predictive = [{"replicate": k, "model": "corrected", **{m: float(rng.normal()) for m in metrics}}]
+    return rows, predictive, []
+
+
+FINGERPRINTED_STUDIES = {
+    "default": ({}, _fingerprint()),
+    "cli": (
+        {"priors": "default", "seed": 20240, "draws": 700, "tune": 200, "chains": 2, "progress": True},
+        _fingerprint(priors="'default'", fit_priors="'default'", seed="20240"),
+    ),
+    "everything": (
+        {
+            "n": 800,
+            "prevalence": 0.1,
+            "design": "cohort",
+            "priors": "sceptical",
+            "seed": 7,
+            "factors": ["fascia_injury", "depression"],
+            "odds_ratios": {"depression": 2.0, "fascia_injury": 3.0},
+            "n_cases": 40,
+            "correlation": {("fascia_injury", "depression"): 0.3},
+            "controls_per_case": 2,
+            "population_mapping": "anchored",
+            "probs": (0.9,),
+            "draws": 300,
+            "tune": 250,
+            "chains": 3,
+            "sampler": "nutpie",
+        },
+        _fingerprint(
+            chains="3",
+            controls_per_case="2",
+            correlation="{('fascia_injury', 'depression'): 0.3}",
+            design="'cohort'",
+            draws="300",
+            factors="['fascia_injury', 'depression']",
+            fit_priors="'sceptical'",
+            n="800",
+            n_cases="40",
+            odds_ratios="{'depression': 2.0, 'fascia_injury': 3.0}",
+            population_mapping="'anchored'",
+            prevalence="0.1",
+            priors="'sceptical'",
+            sampler="'nutpie'",
+            seed="7",
+            tune="250",
+        ),
+    ),
+    "sbc": (
+        {"mode": "sbc", "priors": {"depression": Prior(mu=0.5, sigma=1.0, per="sd")}, "seed": 3, "fit_priors": "wide"},
+        _fingerprint(
+            mode="'sbc'",
+            priors="{'depression': Prior(family='normal', mu=0.5, sigma=1.0, nu=None, per='sd')}",
+            fit_priors="'wide'",
+            seed="3",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FINGERPRINTED_STUDIES))
+def test_the_store_fingerprint_of_a_study_is_unchanged(tmp_path, monkeypatch, cheap, name):
+    import bayes_ubpr.calibrate as calibrate
+
+    monkeypatch.setattr(calibrate, "version", lambda name: "0.0.test")
+    monkeypatch.setattr(calibrate, "_sbc_replicate", _cheap_sbc_replicate)
+    keywords, expected = FINGERPRINTED_STUDIES[name]
+    calibration_study(n_replicates=1, store=tmp_path, **{"seed": 21, **keywords})
+    assert (tmp_path / "settings.json").read_text() == expected
