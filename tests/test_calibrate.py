@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_ubpr.calibrate import _summarise, calibration_study, replicate_seeds, simulate_cohorts
 from bayes_ubpr.priors import Prior
+from bayes_ubpr.studies import calibration_study, replicate_seeds, simulate_cohorts
+from bayes_ubpr.studies.coverage import _summarise
 
 
 def test_replicate_k_does_not_depend_on_how_many_are_run():
@@ -21,6 +22,15 @@ def test_replicate_k_does_not_depend_on_how_many_are_run():
         pd.testing.assert_frame_equal(a, b)
     assert not few[0].drop(columns="replicate").equals(few[1].drop(columns="replicate"))
     assert len(replicate_seeds(1, 4)) == 4
+
+
+def test_the_old_import_path_re_exports_every_public_name_of_the_studies():
+    # bayes_ubpr.calibrate became bayes_ubpr.studies; the old path keeps working for one release
+    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr import studies
+
+    for name in calibrate.__all__:
+        assert getattr(calibrate, name) is getattr(studies, name), name
 
 
 def test_conditioning_on_the_number_of_cases():
@@ -70,7 +80,7 @@ def test_mode_and_argument_errors():
 
 def test_ecdf_band_rejects_uniform_ranks_at_its_nominal_rate():
     # 400 uniform rank samples against the 90% simultaneous band: rejection rate ~ 0.10 within 4 binomial SE.
-    from bayes_ubpr.calibrate import simultaneous_ecdf_band
+    from bayes_ubpr.studies import simultaneous_ecdf_band
 
     rng = np.random.default_rng(5)
     n, values = 40, 21
@@ -85,7 +95,7 @@ def test_ecdf_band_rejects_uniform_ranks_at_its_nominal_rate():
 
 
 def test_sbc_verdicts_flag_skewed_ranks():
-    from bayes_ubpr.calibrate import sbc_verdicts
+    from bayes_ubpr.studies import sbc_verdicts
 
     rng = np.random.default_rng(1)
     ranks = pd.DataFrame(
@@ -115,7 +125,7 @@ def test_sbc_of_the_model_is_uniform_and_a_wrong_prior_is_caught():
         "chains": 2,
     }
     good = calibration_study(**kwargs)
-    from bayes_ubpr.calibrate import sbc_verdicts
+    from bayes_ubpr.studies import sbc_verdicts
 
     strict = sbc_verdicts(good.ranks, good.n_values, prob=1 - 0.01 / 7)
     assert (strict["verdict"] == "consistent with uniform").all(), strict
@@ -199,8 +209,8 @@ def test_cli_sbc_with_a_store_resumes(tmp_path, capsys):
 def test_calibration_figures(tmp_path):
     import matplotlib.pyplot as plt
 
-    from bayes_ubpr.calibrate import CalibrationResult, SBCResult
     from bayes_ubpr.plots import coverage_plot, sbc_ecdf_plot
+    from bayes_ubpr.studies import CalibrationResult, SBCResult
 
     rng = np.random.default_rng(2)
     ranks = pd.DataFrame({"parameter": ["a"] * 30 + ["b"] * 30, "rank": rng.integers(0, 20, 60)})
@@ -246,16 +256,16 @@ SMALL = {"n": 600, "prevalence": 0.2, "draws": 200, "tune": 300, "chains": 2}
 
 
 def test_a_failing_replicate_is_recorded_not_fatal(monkeypatch):
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import coverage
 
-    real = calibrate._one_replicate
+    real = coverage._one_replicate
 
     def flaky(k, child, **kwargs):  # replicate 1 fails, the others run as usual
         if k == 1:
             raise RuntimeError("sampler exploded")
         return real(k, child, **kwargs)
 
-    monkeypatch.setattr(calibrate, "_one_replicate", flaky)
+    monkeypatch.setattr(coverage, "_one_replicate", flaky)
     result = calibration_study(n_replicates=3, seed=4, **SMALL)
     assert result.failed.to_dict("records") == [{"replicate": 1, "error": "RuntimeError: sampler exploded"}]
     assert sorted(result.replicates["replicate"].unique()) == [0, 2]
@@ -269,7 +279,7 @@ def test_killed_study_resumes_from_its_store_and_loses_nothing(tmp_path):
 
     store = tmp_path / "study"
     script = (
-        "from bayes_ubpr.calibrate import calibration_study\n"
+        "from bayes_ubpr.studies import calibration_study\n"
         f"calibration_study(n_replicates=40, seed=5, store={str(store)!r}, **{SMALL!r})\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script])
@@ -293,7 +303,7 @@ def test_killed_study_resumes_from_its_store_and_loses_nothing(tmp_path):
 def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_path):
     from distributed import Client, LocalCluster
 
-    from bayes_ubpr.calibrate import _replicate_file
+    from bayes_ubpr.studies._runner import _replicate_file
 
     store = tmp_path / "study"
     serial = calibration_study(n_replicates=4, seed=8, store=store, **SMALL)
@@ -315,14 +325,14 @@ def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_pa
 
 
 def test_a_store_from_another_package_version_is_refused(tmp_path, monkeypatch):
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import _runner
 
     settings = {"n_replicates": 2, "seed": 1}
-    calibrate._open_store(tmp_path, settings)
-    calibrate._open_store(tmp_path, settings)  # same settings, same version: reopened
-    monkeypatch.setattr(calibrate, "version", lambda name: "9.9.9")
+    _runner._open_store(tmp_path, settings)
+    _runner._open_store(tmp_path, settings)  # same settings, same version: reopened
+    monkeypatch.setattr(_runner, "version", lambda name: "9.9.9")
     with pytest.raises(ValueError, match="other settings or from another bayes_ubpr version"):
-        calibrate._open_store(tmp_path, settings)
+        _runner._open_store(tmp_path, settings)
 
 
 # --- The store under faults and concurrent use. The replicate's fit is replaced by a cheap deterministic
@@ -366,7 +376,7 @@ def _cheap_replicate(k, child, *, settings, truth, probs):
 
 @pytest.fixture
 def cheap(monkeypatch):
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import coverage
 
     calls = []
 
@@ -374,7 +384,7 @@ def cheap(monkeypatch):
         calls.append(k)
         return _cheap_replicate(k, child, **kwargs)
 
-    monkeypatch.setattr(calibrate, "_one_replicate", counted)
+    monkeypatch.setattr(coverage, "_one_replicate", counted)
     return calls
 
 
@@ -387,7 +397,7 @@ def test_opening_a_store_leaves_a_live_writers_temporary_alone(tmp_path, cheap):
     import subprocess
     import sys
 
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import _runner
 
     with subprocess.Popen([sys.executable, "-c", "pass"]) as gone:
         pass
@@ -395,7 +405,7 @@ def test_opening_a_store_leaves_a_live_writers_temporary_alone(tmp_path, cheap):
     dead = tmp_path / f".replicate_000002.nc.bayes_ubpr-{gone.pid}-abcd1234.tmp.nc"
     live.write_bytes(b"being written")
     dead.write_bytes(b"")
-    calibrate._open_store(tmp_path, {"n_replicates": 3, "seed": 1})
+    _runner._open_store(tmp_path, {"n_replicates": 3, "seed": 1})
     assert live.exists(), "another process's temporary was deleted while it may still be writing it"
     assert not dead.exists(), "a killed writer's temporary was kept"
 
@@ -404,7 +414,7 @@ def test_a_replicate_file_with_missing_parts_is_never_accepted(tmp_path, cheap):
     import h5netcdf
     import xarray as xr
 
-    from bayes_ubpr.calibrate import _replicate_file
+    from bayes_ubpr.studies._runner import _replicate_file
 
     store = tmp_path / "study"
     first = calibration_study(n_replicates=4, store=store, **STORE_SETTINGS)
@@ -482,7 +492,7 @@ def test_killed_and_concurrent_writers_leave_a_store_equal_to_an_uninterrupted_s
 
 def test_summaries_do_not_depend_on_the_order_replicates_arrive_in(cheap):
     result = calibration_study(n_replicates=60, **STORE_SETTINGS)
-    from bayes_ubpr.calibrate import _summarise_predictive
+    from bayes_ubpr.studies.predictive import _summarise_predictive
 
     rng = np.random.default_rng(8)
     for frame, summarise in (
@@ -499,8 +509,8 @@ def test_predicted_risks_do_not_depend_on_blas_threads():
     # Worker processes of a Dask cluster run BLAS with one thread; a serial run may use several.
     from threadpoolctl import threadpool_limits
 
-    from bayes_ubpr.calibrate import _predictive_calibration
     from bayes_ubpr.model._draws import FitArrays
+    from bayes_ubpr.studies.predictive import _predictive_calibration
 
     rng = np.random.default_rng(3)
     n_samples, n, factors = 1000, 1316, 6
@@ -674,10 +684,10 @@ FINGERPRINTED_STUDIES = {
 
 @pytest.mark.parametrize("name", sorted(FINGERPRINTED_STUDIES))
 def test_the_store_fingerprint_of_a_study_is_unchanged(tmp_path, monkeypatch, cheap, name):
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import _runner, sbc
 
-    monkeypatch.setattr(calibrate, "version", lambda name: "0.0.test")
-    monkeypatch.setattr(calibrate, "_sbc_replicate", _cheap_sbc_replicate)
+    monkeypatch.setattr(_runner, "version", lambda name: "0.0.test")
+    monkeypatch.setattr(sbc, "_sbc_replicate", _cheap_sbc_replicate)
     keywords, expected = FINGERPRINTED_STUDIES[name]
     calibration_study(n_replicates=1, store=tmp_path, **{"seed": 21, **keywords})
     assert (tmp_path / "settings.json").read_text() == expected

@@ -12,12 +12,12 @@ from matplotlib.axes import Axes
 from scipy import optimize
 
 from bayes_ubpr._rng import SeedLike, as_generator
-from bayes_ubpr.calibrate import CalibrationResult, SBCResult, simultaneous_ecdf_band
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.posterior import PPCSummary, _fitted_data, _fitted_risk_draws, odds_ratio_table
 from bayes_ubpr.selection import SelectionResult
 from bayes_ubpr.sensitivity import _margin_from_one
+from bayes_ubpr.studies import CalibrationResult, SBCResult, simultaneous_ecdf_band
 from bayes_ubpr.validation import ValidationResult
 
 __all__ = [
