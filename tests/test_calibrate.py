@@ -326,8 +326,9 @@ def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_pa
 
 def test_a_store_from_another_package_version_is_refused(tmp_path, monkeypatch):
     from bayes_ubpr.studies import _runner
+    from bayes_ubpr.studies._settings import StudySettings
 
-    settings = {"n_replicates": 2, "seed": 1}
+    settings = StudySettings(n_replicates=2, seed=1)
     _runner._open_store(tmp_path, settings)
     _runner._open_store(tmp_path, settings)  # same settings, same version: reopened
     monkeypatch.setattr(_runner, "version", lambda name: "9.9.9")
@@ -352,7 +353,7 @@ def _cheap_replicate(k, child, *, settings, truth, probs):
             **{f"covered_{p:g}": bool(rng.random() < p) for p in probs},
             "flagged": bool(rng.random() < 0.2),
         }
-        for factor in settings["factors"]
+        for factor in settings.factors
     ]
     metrics = (
         "calibration_in_the_large",
@@ -398,6 +399,7 @@ def test_opening_a_store_leaves_a_live_writers_temporary_alone(tmp_path, cheap):
     import sys
 
     from bayes_ubpr.studies import _runner
+    from bayes_ubpr.studies._settings import StudySettings
 
     with subprocess.Popen([sys.executable, "-c", "pass"]) as gone:
         pass
@@ -405,7 +407,7 @@ def test_opening_a_store_leaves_a_live_writers_temporary_alone(tmp_path, cheap):
     dead = tmp_path / f".replicate_000002.nc.bayes_ubpr-{gone.pid}-abcd1234.tmp.nc"
     live.write_bytes(b"being written")
     dead.write_bytes(b"")
-    _runner._open_store(tmp_path, {"n_replicates": 3, "seed": 1})
+    _runner._open_store(tmp_path, StudySettings(n_replicates=3, seed=1))
     assert live.exists(), "another process's temporary was deleted while it may still be writing it"
     assert not dead.exists(), "a killed writer's temporary was kept"
 

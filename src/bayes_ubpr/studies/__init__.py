@@ -18,7 +18,8 @@ threads or on Dask and keeps each finished one in a store.
 """
 
 from bayes_ubpr.studies._compat import calibration_study
-from bayes_ubpr.studies._fit import REFIT_FACTOR, STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
+from bayes_ubpr.studies._fit import REFIT_FACTOR
+from bayes_ubpr.studies._settings import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.studies.coverage import DEFAULT_PROBS, CalibrationResult
 from bayes_ubpr.studies.predictive import RISK_DRAWS
 from bayes_ubpr.studies.sbc import SBCResult, sbc_verdicts, simultaneous_ecdf_band

@@ -8,14 +8,13 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from bayes_ubpr._validate import check_choice, check_positive_int, check_probability
-from bayes_ubpr.model import ModelSpec
-from bayes_ubpr.model.mapping import MAPPINGS
+from bayes_ubpr._validate import check_probability
+from bayes_ubpr.model import Sampling
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, SIX_FACTORS
 from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.simulate import true_model
-from bayes_ubpr.studies._fit import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.studies._runner import _run_replicates
+from bayes_ubpr.studies._settings import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE, StudySettings
 from bayes_ubpr.studies.coverage import DEFAULT_PROBS, CalibrationResult, _fixed_task, _summarise
 from bayes_ubpr.studies.predictive import _summarise_predictive
 from bayes_ubpr.studies.sbc import SBCResult, _sbc_task, sbc_verdicts
@@ -130,35 +129,29 @@ def calibration_study(
     >>> list(result.predictive["model"])
     ['corrected', 'uncorrected', 'offset', 'anchored']
     """
-    n_replicates = check_positive_int(n_replicates, name="n_replicates")
-    check_choice(mode, ("fixed", "sbc"), name="mode")
-    if population_mapping is not None:
-        check_choice(population_mapping, MAPPINGS, name="population_mapping")
+    study = StudySettings(
+        n_replicates=n_replicates,
+        mode=mode,
+        n=n,
+        prevalence=prevalence,
+        design=design,
+        priors=priors,
+        factors=factors,
+        odds_ratios=odds_ratios,
+        n_cases=n_cases,
+        correlation=correlation,
+        controls_per_case=controls_per_case,
+        population_mapping=population_mapping,
+        sampling=Sampling(draws=draws, tune=tune, chains=chains, sampler=sampler),
+        seed=seed,
+        fit_priors=fit_priors,
+        progress=progress,
+    )
     probs = [check_probability(p, name="probs") for p in probs]
-    settings = {
-        "n_replicates": n_replicates,
-        "mode": mode,
-        "n": n,
-        "prevalence": prevalence,
-        "design": design,
-        "priors": priors,
-        "factors": list(factors),
-        "odds_ratios": dict(odds_ratios or {}),
-        "n_cases": n_cases,
-        "correlation": dict(correlation or {}),
-        "controls_per_case": controls_per_case,
-        "population_mapping": population_mapping or ModelSpec().population_mapping,
-        "draws": draws,
-        "tune": tune,
-        "chains": chains,
-        "sampler": sampler,
-        "seed": seed,
-        "fit_priors": priors if isinstance(fit_priors, str) and fit_priors == "same" else fit_priors,
-        "progress": progress,
-    }
+    settings = study.as_dict()
     if mode == "sbc":
-        task = functools.partial(_sbc_task, settings=settings, n_thinned=n_thinned)
-        parts = _run_replicates(task, settings, client=client, threads=threads, store=store)
+        task = functools.partial(_sbc_task, settings=study, n_thinned=n_thinned)
+        parts = _run_replicates(task, study, client=client, threads=threads, store=store)
         ranks = parts.get("rows", pd.DataFrame(columns=["replicate", "parameter", "rank", "flagged"]))
         replicate_predictive = parts.get("predictive", pd.DataFrame(columns=["replicate", "model"]))
         return SBCResult(
@@ -172,8 +165,8 @@ def calibration_study(
             risk_curve=parts.get("curve"),
         )
     truth = true_model(prevalence=prevalence, odds_ratios=odds_ratios).log_odds_ratios
-    task = functools.partial(_fixed_task, settings=settings, truth=truth, probs=probs)
-    parts = _run_replicates(task, settings, client=client, threads=threads, store=store)
+    task = functools.partial(_fixed_task, settings=study, truth=truth, probs=probs)
+    parts = _run_replicates(task, study, client=client, threads=threads, store=store)
     replicates = parts["rows"]
     replicate_predictive = parts["predictive"]
     return CalibrationResult(

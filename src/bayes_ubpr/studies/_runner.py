@@ -26,17 +26,18 @@ import xarray as xr
 
 from bayes_ubpr._io import atomic_path, remove_stale_temporaries
 from bayes_ubpr._validate import check_positive_int
+from bayes_ubpr.studies._settings import StudySettings
 from bayes_ubpr.studies.world import replicate_seeds
 
 
-def _report_progress(settings: dict, k: int | None) -> None:
+def _report_progress(settings: StudySettings, k: int | None) -> None:
     """Redraw the progress line after replicate ``k``; ``None``: the study stops here, end the line."""
-    if not settings["progress"]:
+    if not settings.progress:
         return
     if k is None:
         print(file=sys.stderr, flush=True)
     else:
-        total = settings["n_replicates"]
+        total = settings.n_replicates
         done = int(30 * k / total)
         print(f"\r[{'#' * done}{'.' * (30 - done)}] replicate {k + 1}/{total}", end="", file=sys.stderr, flush=True)
         if k + 1 == total:
@@ -69,18 +70,18 @@ def _guarded(task: Callable[..., dict], k: int, child: np.random.SeedSequence) -
         return {"failed": [{"replicate": k, "error": f"{type(error).__name__}: {error}"}]}
 
 
-def _store_settings(settings: dict) -> str:
+def _store_settings(settings: StudySettings) -> str:
     """Fingerprint of a study: its settings and the package version that computes its replicates.
 
     The number of replicates is left out: replicate k does not depend on it,
     so a study is extended by running it again with more replicates.
     """
-    fingerprint = {k: repr(v) for k, v in settings.items() if k not in ("progress", "n_replicates")}
+    fingerprint = {k: repr(v) for k, v in settings.as_dict().items() if k not in ("progress", "n_replicates")}
     fingerprint["bayes_ubpr_version"] = version("bayes-ubpr")
     return json.dumps(fingerprint, sort_keys=True)
 
 
-def _open_store(store: str | os.PathLike[str] | None, settings: dict) -> Path | None:
+def _open_store(store: str | os.PathLike[str] | None, settings: StudySettings) -> Path | None:
     """Create or reopen a study folder; refuse one written with other settings.
 
     Temporaries of writers that were killed are removed; those of live
@@ -162,7 +163,7 @@ def _load_replicate(path: Path) -> dict | None:
 
 def _run_replicates(
     task: Callable[..., dict],
-    settings: dict,
+    settings: StudySettings,
     *,
     client: object,
     threads: int | None = None,
@@ -170,17 +171,17 @@ def _run_replicates(
 ) -> dict:
     """Run every replicate not already stored, in threads of this process or on a Dask client; collect the tables."""
     folder = _open_store(store, settings)
-    children = replicate_seeds(settings["seed"], settings["n_replicates"])
+    children = replicate_seeds(settings.seed, settings.n_replicates)
     results: dict[int, dict] = {}
 
     def stored(k: int) -> dict | None:
         path = None if folder is None else _replicate_file(folder, k)
         return _load_replicate(path) if path is not None and path.exists() else None
 
-    for k in range(settings["n_replicates"]):
+    for k in range(settings.n_replicates):
         if (parts := stored(k)) is not None:
             results[k] = parts
-    todo = [k for k in range(settings["n_replicates"]) if k not in results]
+    todo = [k for k in range(settings.n_replicates) if k not in results]
 
     def finish(k: int, parts: dict) -> None:
         results[k] = parts

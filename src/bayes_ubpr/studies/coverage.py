@@ -12,6 +12,7 @@ import pandas as pd
 from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.studies._fit import _fit_replicate
 from bayes_ubpr.studies._runner import _by_replicate, _moments
+from bayes_ubpr.studies._settings import StudySettings
 from bayes_ubpr.studies.predictive import _predictive_calibration
 from bayes_ubpr.studies.world import _replicate_sample, _sample_arrays
 
@@ -87,15 +88,15 @@ def _one_replicate(
     k: int,
     child: np.random.SeedSequence,
     *,
-    settings: dict,
+    settings: StudySettings,
     truth: pd.Series,
     probs: Sequence[float],
 ) -> tuple[list[dict], list[dict], list[dict]]:
-    cohort, sample, rng = _replicate_sample(child, settings, n_cases=settings["n_cases"])
-    arrays, refitted, flagged = _fit_replicate(sample, settings, settings["priors"], rng)
+    cohort, sample, rng = _replicate_sample(child, settings, n_cases=settings.n_cases)
+    arrays, refitted, flagged = _fit_replicate(sample, settings.fit_spec, settings.sampling, rng)
     beta = arrays.flat("beta")
     rows = []
-    for j, factor in enumerate(settings["factors"]):
+    for j, factor in enumerate(settings.factors):
         draws = beta[:, j]
         row = {"replicate": k, "factor": factor, "truth": truth[factor], "median": float(np.median(draws))}
         for p in probs:
@@ -105,7 +106,7 @@ def _one_replicate(
         row["flagged"] = flagged
         row["refitted"] = refitted
         rows.append(row)
-    x = cohort[list(settings["factors"])].to_numpy(float)
+    x = cohort[list(settings.factors)].to_numpy(float)
     y, true_risk = cohort[OUTCOME].to_numpy(), cohort["true_risk"].to_numpy()
     predictive, curve = _predictive_calibration(k, arrays, x, y, true_risk, sample=_sample_arrays(sample, settings))
     return rows, predictive, curve
@@ -138,6 +139,8 @@ def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def _fixed_task(k: int, child: np.random.SeedSequence, *, settings: dict, truth: pd.Series, probs) -> dict:
+def _fixed_task(
+    k: int, child: np.random.SeedSequence, *, settings: StudySettings, truth: pd.Series, probs: Sequence[float]
+) -> dict:
     rows, predictive, curve = _one_replicate(k, child, settings=settings, truth=truth, probs=probs)
     return {"rows": rows, "predictive": predictive, "curve": curve}

@@ -11,7 +11,8 @@ from scipy import special
 
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.paper import OUTCOME
-from bayes_ubpr.studies._fit import _fit_replicate, _model_spec
+from bayes_ubpr.studies._fit import _fit_replicate
+from bayes_ubpr.studies._settings import StudySettings
 from bayes_ubpr.studies.predictive import _predictive_calibration
 from bayes_ubpr.studies.world import _replicate_sample, _sample_arrays
 
@@ -113,11 +114,11 @@ def sbc_verdicts(ranks: pd.DataFrame, n_values: int, *, prob: float = 0.95, seed
 
 
 def _sbc_replicate(
-    k: int, child: np.random.SeedSequence, *, settings: dict, n_thinned: int
+    k: int, child: np.random.SeedSequence, *, settings: StudySettings, n_thinned: int
 ) -> tuple[list[dict], list[dict], list[dict]]:
     """Draw parameters from the prior, outcomes given them, fit, rank the truth and check predicted risks."""
     cohort, sample, rng = _replicate_sample(child, settings, n_cases=None)
-    inputs = prepare_inputs(sample, _model_spec(settings, settings["priors"]), validated=True)
+    inputs = prepare_inputs(sample, settings.prior_spec, validated=True)
     x = inputs.data["X"]
     for _ in range(1000):
         alpha, beta_std, beta, intercept_population = _prior_draw(inputs, int(rng.integers(2**31 - 1)))
@@ -125,18 +126,18 @@ def _sbc_replicate(
         if 0 < y.sum() < len(y):  # the model needs both outcomes; SBC holds conditionally on the data
             break
     simulated = sample.assign(**{OUTCOME: y})
-    arrays, _, flagged = _fit_replicate(simulated, settings, settings["fit_priors"], rng)
+    arrays, _, flagged = _fit_replicate(simulated, settings.fit_spec, settings.sampling, rng)
     step = max(1, arrays.flat("beta").shape[0] // n_thinned)
     draws = arrays.flat("beta")[::step][:n_thinned]
     alpha_draws = arrays.flat("alpha")[::step][:n_thinned]
     rows = [{"replicate": k, "parameter": "alpha", "rank": int((alpha_draws < alpha).sum()), "flagged": flagged}]
     rows += [
         {"replicate": k, "parameter": f"beta[{f}]", "rank": int((draws[:, j] < beta[j]).sum()), "flagged": flagged}
-        for j, f in enumerate(settings["factors"])
+        for j, f in enumerate(settings.factors)
     ]
     # Predictive calibration against the drawn truth: the cohort's population risks under the prior draw
     # (its intercept mapped to the population as the model maps it), with outcomes drawn from them.
-    x_cohort = cohort[list(settings["factors"])].to_numpy(float)
+    x_cohort = cohort[list(settings.factors)].to_numpy(float)
     true_risk = special.expit(intercept_population + x_cohort @ beta)
     y_cohort = (rng.random(len(true_risk)) < true_risk).astype(np.int64)
     predictive, curve = _predictive_calibration(
@@ -226,6 +227,6 @@ class SBCResult:
         return text
 
 
-def _sbc_task(k: int, child: np.random.SeedSequence, *, settings: dict, n_thinned: int) -> dict:
+def _sbc_task(k: int, child: np.random.SeedSequence, *, settings: StudySettings, n_thinned: int) -> dict:
     rows, predictive, curve = _sbc_replicate(k, child, settings=settings, n_thinned=n_thinned)
     return {"rows": rows, "predictive": predictive, "curve": curve}

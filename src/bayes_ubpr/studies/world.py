@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,9 @@ import pandas as pd
 from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort
+
+if TYPE_CHECKING:
+    from bayes_ubpr.studies._settings import StudySettings
 
 __all__ = ["replicate_seeds", "simulate_cohorts"]
 
@@ -94,21 +98,21 @@ def simulate_cohorts(
 
 
 def _replicate_sample(
-    child: np.random.SeedSequence, settings: dict, *, n_cases: int | None
+    child: np.random.SeedSequence, settings: StudySettings, *, n_cases: int | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.random.Generator]:
     """One replicate's cohort, its case-control sample, and the generator for the rest of the replicate."""
     cohort = _cohort(
         child,
-        n=settings["n"],
-        prevalence=settings["prevalence"],
-        odds_ratios=settings["odds_ratios"],
+        n=settings.n,
+        prevalence=settings.prevalence,
+        odds_ratios=settings.odds_ratios,
         n_cases=n_cases,
-        correlation=settings["correlation"],
+        correlation=settings.correlation,
     )
     rng = np.random.default_rng(child.spawn(1)[0])
-    return cohort, case_control_sample(cohort, settings["controls_per_case"], seed=rng), rng
+    return cohort, case_control_sample(cohort, settings.controls_per_case, seed=rng), rng
 
 
-def _sample_arrays(sample: pd.DataFrame, settings: dict) -> tuple[np.ndarray, np.ndarray]:
+def _sample_arrays(sample: pd.DataFrame, settings: StudySettings) -> tuple[np.ndarray, np.ndarray]:
     """Return the fitted case-control sample's raw design and outcomes, which both population mappings need."""
-    return sample[list(settings["factors"])].to_numpy(float), sample[OUTCOME].to_numpy()
+    return sample[list(settings.factors)].to_numpy(float), sample[OUTCOME].to_numpy()
