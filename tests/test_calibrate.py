@@ -33,6 +33,17 @@ def test_the_old_import_path_re_exports_every_public_name_of_the_studies():
         assert getattr(calibrate, name) is getattr(studies, name), name
 
 
+def test_replicate_seeds_are_numpys_spawned_children_of_the_root_seed():
+    # one helper (_rng.spawn_seeds) for every study; the children are those calibrate spawned itself before
+    from bayes_ubpr._rng import spawn_seeds
+
+    expected = [child.generate_state(2).tolist() for child in np.random.SeedSequence(1).spawn(4)]
+    assert [child.generate_state(2).tolist() for child in replicate_seeds(1, 4)] == expected
+    assert [child.generate_state(2).tolist() for child in spawn_seeds(1, 4)] == expected
+    with pytest.raises(ValueError, match="n_replicates must be >= 1; got 0"):
+        replicate_seeds(1, 0)
+
+
 def test_conditioning_on_the_number_of_cases():
     assert all(int(c["ubpr"].sum()) == 60 for c in simulate_cohorts(4, seed=2, n_cases=60))
 

@@ -25,9 +25,9 @@ import pandas as pd
 import xarray as xr
 
 from bayes_ubpr._io import atomic_path, remove_stale_temporaries
+from bayes_ubpr._rng import spawn_seeds
 from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.studies._settings import StudySettings
-from bayes_ubpr.studies.world import replicate_seeds
 
 
 def _report_progress(settings: StudySettings, k: int | None) -> None:
@@ -171,7 +171,7 @@ def _run_replicates(
 ) -> dict:
     """Run every replicate not already stored, in threads of this process or on a Dask client; collect the tables."""
     folder = _open_store(store, settings)
-    children = replicate_seeds(settings.seed, settings.n_replicates)
+    children = spawn_seeds(settings.seed, settings.n_replicates)
     results: dict[int, dict] = {}
 
     def stored(k: int) -> dict | None:

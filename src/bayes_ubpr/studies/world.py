@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from bayes_ubpr._rng import spawn_seeds
 from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort
@@ -21,6 +22,9 @@ __all__ = ["replicate_seeds", "simulate_cohorts"]
 def replicate_seeds(seed: int | None, n_replicates: int) -> list[np.random.SeedSequence]:
     """Child seed sequences, one per replicate, spawned once from ``seed``.
 
+    The studies' name for ``bayes_ubpr._rng.spawn_seeds``, the one seed
+    helper of every study, with ``n_replicates`` checked.
+
     Examples
     --------
     >>> a = replicate_seeds(1, 5)[3].generate_state(1)
@@ -28,8 +32,7 @@ def replicate_seeds(seed: int | None, n_replicates: int) -> list[np.random.SeedS
     >>> bool((a == b).all())
     True
     """
-    n_replicates = check_positive_int(n_replicates, name="n_replicates")
-    return np.random.SeedSequence(seed).spawn(n_replicates)
+    return spawn_seeds(seed, check_positive_int(n_replicates, name="n_replicates"))
 
 
 def _cohort(
