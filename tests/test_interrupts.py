@@ -118,7 +118,6 @@ def test_fit_interrupted_survives_pickling():
 
 def test_a_study_stops_after_the_running_replicates_not_after_all_of_them(monkeypatch):
     # Before: Ctrl-C in the main thread waited for every queued replicate (ThreadPoolExecutor's exit).
-    from bayes_ubpr import studies
     from bayes_ubpr.studies import coverage
 
     started = []
@@ -132,7 +131,7 @@ def test_a_study_stops_after_the_running_replicates_not_after_all_of_them(monkey
 
     monkeypatch.setattr(coverage, "_one_replicate", slow_replicate)
     with pytest.raises(KeyboardInterrupt):
-        studies.calibration_study(n_replicates=200, seed=1, threads=2)
+        coverage.coverage_study(n_replicates=200, seed=1, threads=2)
     assert len(started) < 20
 
 

@@ -99,7 +99,14 @@ from bayes_ubpr.sensitivity import (
     tipping_points,
 )
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
-from bayes_ubpr.studies import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
+from bayes_ubpr.studies import (
+    CalibrationResult,
+    SBCResult,
+    calibration_study,
+    coverage_study,
+    sbc_study,
+    simulate_cohorts,
+)
 from bayes_ubpr.validation import ValidationResult, validate_model
 
 __version__ = version("bayes-ubpr")
@@ -161,6 +168,8 @@ __all__ = [
     "CalibrationResult",
     "SBCResult",
     "calibration_study",
+    "coverage_study",
+    "sbc_study",
     "simulate_cohorts",
     # sensitivity analysis
     "LITERATURE_PREVALENCES",

@@ -1,23 +1,19 @@
-"""One entry point for both studies, behind a ``mode`` switch."""
+"""The compatibility path: one entry point for both studies behind a ``mode`` switch, with loose keywords."""
 
 from __future__ import annotations
 
-import functools
 import os
+import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-import pandas as pd
-
-from bayes_ubpr._validate import check_probability
-from bayes_ubpr.model import Sampling
+from bayes_ubpr.model import ModelSpec, Sampling
+from bayes_ubpr.model.sampling import sampling_from_keywords
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, SIX_FACTORS
 from bayes_ubpr.priors import PriorsLike
-from bayes_ubpr.simulate import true_model
-from bayes_ubpr.studies._runner import _run_replicates
-from bayes_ubpr.studies._settings import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE, StudySettings
-from bayes_ubpr.studies.coverage import DEFAULT_PROBS, CalibrationResult, _fixed_task, _summarise
-from bayes_ubpr.studies.predictive import _summarise_predictive
-from bayes_ubpr.studies.sbc import SBCResult, _sbc_task, sbc_verdicts
+from bayes_ubpr.studies._settings import STUDY_SAMPLING, StudySettings
+from bayes_ubpr.studies.coverage import DEFAULT_PROBS, CalibrationResult, _coverage
+from bayes_ubpr.studies.sbc import SBCResult, _sbc
 
 __all__ = ["calibration_study"]
 
@@ -26,21 +22,23 @@ def calibration_study(
     *,
     n_replicates: int,
     mode: str = "fixed",
+    spec: ModelSpec | None = None,
+    sampling: Sampling | None = None,
     n: int = N_PATIENTS,
     prevalence: float = PREVALENCE,
-    design: str = "case_control",
+    design: str | None = None,
     priors: PriorsLike = None,
     seed: int | None = None,
-    factors: Sequence[str] = SIX_FACTORS,
+    factors: Sequence[str] | None = None,
     odds_ratios: Mapping[str, float] | None = None,
     n_cases: int | None = None,
     correlation: Mapping[tuple[str, str], float] | None = None,
     controls_per_case: int = 1,
     population_mapping: str | None = None,
     probs: Sequence[float] = DEFAULT_PROBS,
-    draws: int = STUDY_DRAWS,
-    tune: int = STUDY_TUNE,
-    chains: int = STUDY_CHAINS,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
     sampler: str | None = None,
     n_thinned: int = 99,
     fit_priors: PriorsLike | str = "same",
@@ -49,132 +47,114 @@ def calibration_study(
     threads: int | None = None,
     store: str | os.PathLike[str] | None = None,
 ) -> CalibrationResult | SBCResult:
-    """Run a fixed-truth calibration study in a world like the paper's.
+    """Run either calibration study behind a ``mode`` switch: the compatibility path.
 
-    For each replicate: simulate a cohort with the true odds ratios (Table
-    5's by default), take the paper's case-control sample, fit it, and record
-    the posterior median log OR, whether each central credible interval
-    covers the truth, and how well the predicted risks of the whole cohort
-    are calibrated, with and without the case-control correction.
+    New code calls :func:`coverage_study` (``mode="fixed"``) or
+    :func:`sbc_study` (``mode="sbc"``), which take the fitted model as a
+    :class:`~bayes_ubpr.ModelSpec` and its sampling as a
+    :class:`~bayes_ubpr.Sampling`; this function runs the same study with
+    the same numbers. The loose keywords that describe the fitted model
+    (``design``, ``priors``, ``factors``, ``population_mapping``,
+    ``fit_priors``) or its sampling (``draws``, ``tune``, ``chains``,
+    ``sampler``) still work for one release, with a ``DeprecationWarning``.
+    Those of the simulated world (``n``, ``prevalence``, ``odds_ratios``,
+    ``n_cases``, ``correlation``, ``controls_per_case``) stay.
 
     Parameters
     ----------
     n_replicates : int
         Number of simulated cohorts.
     mode : {"fixed", "sbc"}, default "fixed"
-        ``"fixed"``: the true odds ratios are Table 5's (or ``odds_ratios``).
-        ``"sbc"``: simulation-based calibration (Talts et al. 2018): for each
-        replicate the parameters are drawn from the prior and the outcomes of
-        the case-control sample from the model given them; the rank of each
-        true parameter among ``n_thinned`` posterior draws is uniform when
-        the inference is calibrated. Returns an :class:`SBCResult`.
-    n, prevalence, odds_ratios, n_cases, correlation
-        The simulated world (see :func:`simulate_cohorts`).
-    design : {"case_control", "cohort"}, default "case_control"
-        Design of the fitted model (the sample is always case-control).
-    priors, factors, chains, sampler
-        Passed to :func:`bayes_ubpr.fit`.
-    draws, tune, chains : int, default 700, 200 and 2
-        Per chain, and chains. Sized to the convergence target rather than to
-        a habit (see :data:`STUDY_DRAWS`): every replicate's draws are
-        checked, and one whose R-hat exceeds 1.01, whose bulk or tail ESS
-        falls below 400 (or 100 per chain, if more) for any parameter, or
-        that diverges is refitted with 4x the draws and 2x the tuning; it is
-        flagged if it still misses, and never dropped (``refitted`` and
-        ``flagged`` columns).
-    seed : int, optional
-        Root seed; replicate k uses the k-th spawned child.
-    controls_per_case : int, default 1
-        Controls per case in each sample.
-    population_mapping : {"offset", "anchored"}, optional
-        How the fitted model maps its intercept to the population (see
-        :class:`~bayes_ubpr.ModelSpec`); default the ModelSpec default. The
-        ``corrected`` predictive row uses it; with an uncertain prevalence
-        the ``offset`` and ``anchored`` rows show both mappings on the same fits.
-    probs : sequence of float
-        Central credible-interval masses whose coverage is reported.
+        ``"fixed"``: :func:`coverage_study`, returns a
+        :class:`CalibrationResult`. ``"sbc"``: :func:`sbc_study`, returns an
+        :class:`SBCResult`.
+    spec : ModelSpec, optional
+        The fitted model (default :data:`STUDY_SPEC`); in SBC also the
+        model whose prior the truth is drawn from.
+    sampling : Sampling, optional
+        Default :data:`STUDY_SAMPLING`.
+    n, prevalence, seed, odds_ratios, n_cases, correlation, controls_per_case, probs, progress, client, threads, store
+        As for :func:`coverage_study` (SBC ignores ``n_cases`` and ``probs``).
     n_thinned : int, default 99
-        SBC mode: posterior draws kept (evenly thinned) to rank the truth
-        among, so ranks run from 0 to ``n_thinned``.
+        SBC: as for :func:`sbc_study`.
+    design, priors, factors, population_mapping : optional
+        Deprecated: the fields of ``spec``. In SBC, ``priors`` are also
+        those the truth is drawn from (``truth_priors`` of :func:`sbc_study`).
     fit_priors : priors or "same", default "same"
-        SBC mode: priors of the analysis when they should differ from the
-        data-generating ``priors``, to see what a misspecified prior does to
-        calibration.
-    progress : bool, default False
-        Print a progress line per replicate to stderr.
-    client : distributed.Client, optional
-        Run replicates on a Dask cluster. Each replicate is seeded by its own
-        child seed, so results are identical whichever executor runs them.
-    threads : int, optional
-        Without ``client``: replicates run side by side in this many threads
-        of this process (default: one per CPU core), each replicate's chains
-        on one core. The sampler runs outside Python's global lock and the
-        compiled model is shared, so no process starts or compiles anew;
-        results are the same as with ``threads=1``.
-    store : str or path-like, optional
-        Folder where each finished replicate is saved at once (one NetCDF
-        file each, written atomically). Running the same study with the same
-        store again resumes: finished replicates are read back, not refitted.
-        A store written with other settings is refused.
+        Deprecated: SBC's analysis priors when they differ from ``priors``
+        (``spec.priors`` of :func:`sbc_study`).
+    draws, tune, chains, sampler : optional
+        Deprecated: the fields of ``sampling``.
 
     Returns
     -------
-    CalibrationResult
-        Summary tables with Monte Carlo standard errors; per-replicate rows.
+    CalibrationResult or SBCResult
+
+    Raises
+    ------
+    TypeError
+        For the model given both as ``spec`` and as loose keywords.
+
+    Warns
+    -----
+    DeprecationWarning
+        For any of the loose keywords of the model or its sampling.
 
     Examples
     --------
+    >>> from bayes_ubpr import Sampling
     >>> from bayes_ubpr.studies import calibration_study
-    >>> result = calibration_study(n_replicates=2, n=600, prevalence=0.2, draws=300, tune=300, chains=2, seed=1)
-    >>> list(result.predictive["model"])
-    ['corrected', 'uncorrected', 'offset', 'anchored']
+    >>> quick = Sampling(draws=200, tune=300, chains=2)
+    >>> sbc = calibration_study(
+    ...     n_replicates=2, mode="sbc", n=600, prevalence=0.2, sampling=quick, seed=1, n_thinned=19
+    ... )
+    >>> type(sbc).__name__, sbc.n_values
+    ('SBCResult', 20)
     """
-    study = StudySettings(
-        n_replicates=n_replicates,
-        mode=mode,
-        n=n,
-        prevalence=prevalence,
-        design=design,
-        priors=priors,
-        factors=factors,
-        odds_ratios=odds_ratios,
-        n_cases=n_cases,
-        correlation=correlation,
-        controls_per_case=controls_per_case,
-        population_mapping=population_mapping,
-        sampling=Sampling(draws=draws, tune=tune, chains=chains, sampler=sampler),
-        seed=seed,
-        fit_priors=fit_priors,
-        progress=progress,
+    model = {"design": design, "priors": priors, "factors": factors, "population_mapping": population_mapping}
+    model = {name: value for name, value in model.items() if value is not None}
+    if not (isinstance(fit_priors, str) and fit_priors == "same"):
+        model["fit_priors"] = fit_priors
+    if model and spec is not None:
+        raise TypeError(f"calibration_study: pass {', '.join(model)} inside spec=ModelSpec(...), not beside it")
+    sampling = sampling_from_keywords(
+        sampling,
+        {"draws": draws, "tune": tune, "chains": chains, "sampler": sampler},
+        default=STUDY_SAMPLING,
+        caller="calibration_study",
     )
-    probs = [check_probability(p, name="probs") for p in probs]
-    settings = study.as_dict()
-    if mode == "sbc":
-        task = functools.partial(_sbc_task, settings=study, n_thinned=n_thinned)
-        parts = _run_replicates(task, study, client=client, threads=threads, store=store)
-        ranks = parts.get("rows", pd.DataFrame(columns=["replicate", "parameter", "rank", "flagged"]))
-        replicate_predictive = parts.get("predictive", pd.DataFrame(columns=["replicate", "model"]))
-        return SBCResult(
-            verdicts=sbc_verdicts(ranks, n_thinned + 1),
-            ranks=ranks,
-            n_values=n_thinned + 1,
-            settings=settings,
-            failed=parts.get("failed"),
-            predictive=_summarise_predictive(replicate_predictive),
-            replicate_predictive=replicate_predictive,
-            risk_curve=parts.get("curve"),
+    world: dict[str, Any] = {
+        "n_replicates": n_replicates,
+        "sampling": sampling,
+        "seed": seed,
+        "n": n,
+        "prevalence": prevalence,
+        "odds_ratios": odds_ratios,
+        "n_cases": n_cases,
+        "correlation": correlation,
+        "controls_per_case": controls_per_case,
+        "progress": progress,
+    }
+    if model:
+        warnings.warn(
+            f"calibration_study({', '.join(f'{k}=...' for k in model)}) is deprecated and will be removed in the "
+            "next release: pass the fitted model as spec=bayes_ubpr.ModelSpec(...) to coverage_study or sbc_study "
+            "(in SBC, the priors the truth is drawn from as truth_priors=)",
+            DeprecationWarning,
+            stacklevel=2,
         )
-    truth = true_model(prevalence=prevalence, odds_ratios=odds_ratios).log_odds_ratios
-    task = functools.partial(_fixed_task, settings=study, truth=truth, probs=probs)
-    parts = _run_replicates(task, study, client=client, threads=threads, store=store)
-    replicates = parts["rows"]
-    replicate_predictive = parts["predictive"]
-    return CalibrationResult(
-        summary=_summarise(replicates, probs),
-        predictive=_summarise_predictive(replicate_predictive),
-        replicates=replicates,
-        replicate_predictive=replicate_predictive,
-        settings=settings,
-        failed=parts.get("failed"),
-        risk_curve=parts.get("curve"),
-    )
+    if spec is not None:
+        study = StudySettings.from_spec(spec, caller="calibration_study", mode=mode, **world)
+    else:  # the keywords as they always were, so that the stores they wrote resume
+        study = StudySettings(
+            mode=mode,
+            design="case_control" if design is None else design,
+            priors=priors,
+            factors=SIX_FACTORS if factors is None else factors,
+            population_mapping=population_mapping,
+            fit_priors=fit_priors,
+            **world,
+        )
+    if study.mode == "sbc":
+        return _sbc(study, n_thinned, client=client, threads=threads, store=store)
+    return _coverage(study, probs, client=client, threads=threads, store=store)

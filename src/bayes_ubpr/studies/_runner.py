@@ -95,7 +95,7 @@ def _open_store(store: str | os.PathLike[str] | None, settings: StudySettings) -
     stamp = folder / "settings.json"
     fingerprint = _store_settings(settings)
     if stamp.exists():
-        if stamp.read_text() != fingerprint:
+        if not _same_study(stamp.read_text(), fingerprint):
             raise ValueError(
                 f"store {folder} holds a study with other settings or from another bayes_ubpr version; "
                 "use a new folder to start afresh"
@@ -104,6 +104,28 @@ def _open_store(store: str | os.PathLike[str] | None, settings: StudySettings) -
         with atomic_path(stamp) as temporary:
             temporary.write_text(fingerprint)
     return folder
+
+
+def _same_study(written: str, fingerprint: str) -> bool:
+    """Whether a store's stamp is this study's fingerprint.
+
+    Priors ``None`` and ``"default"`` are the same priors: a study given its
+    model as a spec (whose priors are never ``None``) reopens the store of
+    the same study run with ``priors=None``.
+    """
+    if written == fingerprint:
+        return True
+    try:
+        stamps = [json.loads(text) for text in (written, fingerprint)]
+    except ValueError:
+        return False
+    for stamp in stamps:
+        if not isinstance(stamp, dict):
+            return False
+        for key in ("priors", "fit_priors"):
+            if stamp.get(key) == repr(None):
+                stamp[key] = repr("default")
+    return stamps[0] == stamps[1]
 
 
 def _replicate_file(folder: Path, k: int) -> Path:

@@ -90,6 +90,8 @@ class StudySettings:
             raise TypeError(f"seed must be None or a non-negative integer; got {type(seed).__name__} {seed!r}")
         if seed is not None and seed < 0:
             raise ValueError(f"seed must be None or a non-negative integer; got {seed}")
+        if self.sampling is None:
+            set_(self, "sampling", STUDY_SAMPLING)
         if not isinstance(self.sampling, Sampling):
             raise TypeError(f"sampling must be a bayes_ubpr.Sampling; got {type(self.sampling).__name__}")
         if self.sampling.cores not in (None, 1) or self.sampling.progressbar:
@@ -101,6 +103,30 @@ class StudySettings:
         true_model(prevalence=self.prevalence, odds_ratios=self.odds_ratios)  # the world's truth exists
         for priors in (self.priors, self.fit_priors) if self.mode == "sbc" else (self.priors,):
             self._spec(priors)  # the fitted model (and SBC's model of the truth) can be made
+
+    @classmethod
+    def from_spec(
+        cls, spec: ModelSpec | None, *, caller: str, mode: str, truth_priors: PriorsLike | str = "same", **fields: Any
+    ) -> StudySettings:
+        """Return the settings of a study that fits ``spec`` (default :data:`STUDY_SPEC`) in the simulated world.
+
+        The spec gives the factors, priors, design and population mapping; in
+        SBC, ``truth_priors`` are those the truth is drawn from (``"same"``:
+        the spec's). A spec with an outcome, a prevalence, groups or factors
+        of its own is refused: the world simulates none of them.
+        """
+        spec = STUDY_SPEC if spec is None else spec
+        _check_study_spec(spec, caller=caller)
+        same = isinstance(truth_priors, str) and truth_priors == "same"
+        return cls(
+            mode=mode,
+            factors=spec.factor_names,
+            priors=spec.priors if mode != "sbc" or same else truth_priors,
+            fit_priors=spec.priors,
+            design=spec.design,
+            population_mapping=spec.population_mapping,
+            **fields,
+        )
 
     def _spec(self, priors: PriorsLike) -> ModelSpec:
         return ModelSpec(
@@ -149,3 +175,27 @@ class StudySettings:
             "fit_priors": self.fit_priors,
             "progress": self.progress,
         }
+
+
+_WORLD_SPEC = ModelSpec()
+"""The spec fields a study's world fixes: the outcome ``ubpr``, no groups, the prevalence from each cohort."""
+
+
+def _check_study_spec(spec: ModelSpec, *, caller: str) -> None:
+    """Refuse a spec that asks for what the simulated world does not have."""
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"{caller}: spec must be a bayes_ubpr.ModelSpec; got {type(spec).__name__}")
+    for name in ("outcome", "population_prevalence", "group", "varying_slopes"):
+        if getattr(spec, name) != getattr(_WORLD_SPEC, name):
+            raise ValueError(
+                f"{caller}: a study fits the simulated paper world, whose outcome is {_WORLD_SPEC.outcome!r}, "
+                "with no groups and each cohort's own prevalence; leave spec."
+                f"{name} at its default {getattr(_WORLD_SPEC, name)!r}; got {getattr(spec, name)!r}"
+            )
+    catalogue = ModelSpec(factors=spec.factor_names).factors  # type: ignore[arg-type]  # names, made Factors
+    for factor, known in zip(spec.factors, catalogue, strict=True):
+        if factor != known:
+            raise ValueError(
+                f"{caller}: spec.factors must name the simulated world's factors, whose kinds and scales are "
+                f"the catalogue's; got {factor!r}"
+            )

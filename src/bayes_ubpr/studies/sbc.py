@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from bayes_ubpr._validate import check_positive_int
+from bayes_ubpr.model import ModelSpec, Sampling
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
-from bayes_ubpr.paper import OUTCOME
+from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
+from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.studies._fit import _fit_replicate
+from bayes_ubpr.studies._runner import _run_replicates
 from bayes_ubpr.studies._settings import StudySettings
-from bayes_ubpr.studies.predictive import _predictive_calibration
+from bayes_ubpr.studies.predictive import _predictive_calibration, _summarise_predictive
 from bayes_ubpr.studies.world import _replicate_sample, _sample_arrays
 
-__all__ = ["SBCResult", "sbc_verdicts", "simultaneous_ecdf_band"]
+__all__ = ["SBCResult", "sbc_study", "sbc_verdicts", "simultaneous_ecdf_band"]
 
 
 def simultaneous_ecdf_band(
@@ -178,7 +185,7 @@ def _prior_draw(inputs: ModelInputs, seed: int) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class SBCResult:
-    """Outcome of a simulation-based calibration study; printing it shows the verdicts.
+    """Outcome of :func:`sbc_study`, simulation-based calibration; printing it shows the verdicts.
 
     Attributes
     ----------
@@ -199,10 +206,10 @@ class SBCResult:
 
     Examples
     --------
-    >>> from bayes_ubpr.studies import calibration_study
-    >>> sbc = calibration_study(
-    ...     n_replicates=2, mode="sbc", n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1, n_thinned=19
-    ... )
+    >>> from bayes_ubpr import Sampling
+    >>> from bayes_ubpr.studies import sbc_study
+    >>> quick = Sampling(draws=200, tune=300, chains=2)
+    >>> sbc = sbc_study(n_replicates=2, n=600, prevalence=0.2, sampling=quick, seed=1, n_thinned=19)
     >>> sbc.n_values, list(sbc.verdicts.columns)
     (20, ['parameter', 'n_replicates', 'max_ecdf_difference', 'verdict'])
     """
@@ -230,3 +237,133 @@ class SBCResult:
 def _sbc_task(k: int, child: np.random.SeedSequence, *, settings: StudySettings, n_thinned: int) -> dict:
     rows, predictive, curve = _sbc_replicate(k, child, settings=settings, n_thinned=n_thinned)
     return {"rows": rows, "predictive": predictive, "curve": curve}
+
+
+def sbc_study(
+    spec: ModelSpec | None = None,
+    *,
+    n_replicates: int,
+    truth_priors: PriorsLike | str = "same",
+    sampling: Sampling | None = None,
+    seed: int | None = None,
+    n: int = N_PATIENTS,
+    prevalence: float = PREVALENCE,
+    odds_ratios: Mapping[str, float] | None = None,
+    correlation: Mapping[tuple[str, str], float] | None = None,
+    controls_per_case: int = 1,
+    n_thinned: int = 99,
+    progress: bool = False,
+    client: object = None,
+    threads: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+) -> SBCResult:
+    """Run a simulation-based calibration study of ``spec`` in a world like the paper's.
+
+    For each replicate (Talts et al. 2018): simulate a cohort and take the
+    paper's case-control sample, draw the parameters from the prior and the
+    sample's outcomes from the model given them, fit ``spec``, and rank each
+    true parameter among ``n_thinned`` posterior draws. The ranks are
+    uniform when the inference is calibrated (:func:`sbc_verdicts`). The
+    whole cohort's predicted risks are checked against the population
+    risks under the drawn truth, as in :func:`coverage_study`.
+
+    Parameters
+    ----------
+    spec : ModelSpec, optional
+        The fitted model: its factors (of the paper's catalogue), priors,
+        design and population mapping. Default :data:`STUDY_SPEC` (see
+        :func:`coverage_study`).
+    n_replicates : int
+        Number of simulated cohorts.
+    truth_priors : priors or "same", default "same"
+        Priors the true parameters are drawn from, when they should differ
+        from the analysis priors of ``spec``: to see what a misspecified
+        prior does to calibration. ``"same"``: the spec's.
+    sampling : Sampling, optional
+        As for :func:`coverage_study`; default :data:`STUDY_SAMPLING`.
+    seed : int, optional
+        Root seed; replicate k uses the k-th spawned child.
+    n, prevalence, odds_ratios, correlation
+        The simulated world of the cohorts the samples come from (see
+        :func:`simulate_cohorts`); the samples' outcomes are drawn afresh.
+    controls_per_case : int, default 1
+        Controls per case in each sample.
+    n_thinned : int, default 99
+        Posterior draws kept (evenly thinned) to rank the truth among, so
+        ranks run from 0 to ``n_thinned``.
+    progress, client, threads, store
+        As for :func:`coverage_study`.
+
+    Returns
+    -------
+    SBCResult
+        Ranks, their verdicts per parameter, and the predictive calibration.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the argument, before any replicate runs (as for
+        :func:`coverage_study`).
+
+    See Also
+    --------
+    coverage_study : the fixed-truth study, the truth Table 5's.
+
+    References
+    ----------
+    Talts S, Betancourt M, Simpson D, Vehtari A, Gelman A (2018). Validating
+    Bayesian inference algorithms with simulation-based calibration.
+    arXiv:1804.06788. doi:10.48550/arXiv.1804.06788
+
+    Examples
+    --------
+    >>> from bayes_ubpr import Sampling
+    >>> from bayes_ubpr.studies import STUDY_SPEC, sbc_study
+    >>> quick = Sampling(draws=200, tune=300, chains=2)
+    >>> spec = STUDY_SPEC.replace(priors="sceptical")
+    >>> sbc = sbc_study(spec, n_replicates=2, n=600, prevalence=0.2, sampling=quick, seed=1, n_thinned=19)
+    >>> sbc.verdicts["parameter"].tolist()[:2]
+    ['alpha', 'beta[bmd_tscore_abs]']
+    """
+    study = StudySettings.from_spec(
+        spec,
+        caller="sbc_study",
+        mode="sbc",
+        truth_priors=truth_priors,
+        n_replicates=n_replicates,
+        sampling=sampling,
+        seed=seed,
+        n=n,
+        prevalence=prevalence,
+        odds_ratios=odds_ratios,
+        correlation=correlation,
+        controls_per_case=controls_per_case,
+        progress=progress,
+    )
+    return _sbc(study, n_thinned, client=client, threads=threads, store=store)
+
+
+def _sbc(
+    study: StudySettings,
+    n_thinned: int,
+    *,
+    client: object,
+    threads: int | None,
+    store: str | os.PathLike[str] | None,
+) -> SBCResult:
+    """Run the replicates of an SBC study and judge their ranks."""
+    n_thinned = check_positive_int(n_thinned, name="n_thinned")
+    task = functools.partial(_sbc_task, settings=study, n_thinned=n_thinned)
+    parts = _run_replicates(task, study, client=client, threads=threads, store=store)
+    ranks = parts.get("rows", pd.DataFrame(columns=["replicate", "parameter", "rank", "flagged"]))
+    replicate_predictive = parts.get("predictive", pd.DataFrame(columns=["replicate", "model"]))
+    return SBCResult(
+        verdicts=sbc_verdicts(ranks, n_thinned + 1),
+        ranks=ranks,
+        n_values=n_thinned + 1,
+        settings=study.as_dict(),
+        failed=parts.get("failed"),
+        predictive=_summarise_predictive(replicate_predictive),
+        replicate_predictive=replicate_predictive,
+        risk_curve=parts.get("curve"),
+    )
