@@ -781,6 +781,7 @@ def test_old_keywords_of_a_coverage_study_warn_and_give_the_same_study():
         old = calibration_study(n_replicates=2, priors="sceptical", draws=200, tune=300, chains=2, **QUICK_WORLD)
     messages = sorted(str(w.message) for w in warned)
     assert len(messages) == 2, messages
+    assert {w.filename for w in warned} == {__file__}, "each warning points at the caller's line"
     assert messages[0].startswith("calibration_study(draws=..., tune=..., chains=...) is deprecated")
     assert "sampling=bayes_ubpr.Sampling(draws=..., tune=..., chains=...)" in messages[0]
     assert messages[1].startswith("calibration_study(priors=...) is deprecated")
@@ -805,6 +806,17 @@ def test_old_keywords_of_an_sbc_study_warn_and_give_the_same_study():
     for name in ("verdicts", "ranks", "predictive", "replicate_predictive", "risk_curve"):
         pd.testing.assert_frame_equal(getattr(old, name), getattr(new, name), check_exact=True, obj=name)
     assert old.settings == new.settings
+
+
+def test_the_compatibility_path_given_a_spec_and_a_sampling_is_the_new_study_without_warnings(fingerprinting):
+    quick = Sampling(draws=200, tune=300, chains=2)
+    wide = STUDY_SPEC.replace(priors="wide")
+    for mode, study in (("fixed", coverage_study), ("sbc", sbc_study)):
+        old = calibration_study(n_replicates=2, mode=mode, spec=wide, sampling=quick, seed=3)
+        new = study(wide, n_replicates=2, sampling=quick, seed=3)
+        assert type(old) is type(new)
+        assert old.settings == new.settings
+        pd.testing.assert_frame_equal(old.replicate_predictive, new.replicate_predictive, check_exact=True)
 
 
 def test_the_model_or_its_sampling_given_twice_is_refused():
