@@ -3,7 +3,7 @@
 Every contender fits the six-factor logistic model to 60:60-style
 case-control samples of simulated 1,316-patient cohorts.
 
-* ``calibration_study`` (fixed truth and SBC) at its defaults: replicates side
+* ``coverage_study`` and ``sbc_study`` at their defaults: replicates side
   by side in threads, each replicate's chains (2 x (200 + 700)) on one core, sized
   to the convergence target (bulk and tail ESS >= 400 and R-hat <= 1.01 for
   every parameter, checked per replicate; misses refitted longer, never
@@ -34,7 +34,9 @@ import numpy as np
 import pymc as pm
 
 import bayes_ubpr as bu
-from bayes_ubpr.calibrate import calibration_study, replicate_seeds
+from bayes_ubpr.studies import coverage_study, replicate_seeds, sbc_study
+
+STUDIES = {"fixed": coverage_study, "sbc": sbc_study}
 
 FACTORS = list(bu.SIX_FACTORS)
 
@@ -79,7 +81,7 @@ def simuk_sbc(n_simulations: int) -> float | None:
 
 def _study(mode: str, n_replicates: int, seed: int) -> tuple[float, object]:
     start = time.perf_counter()
-    result = calibration_study(n_replicates=n_replicates, mode=mode, seed=seed)
+    result = STUDIES[mode](n_replicates=n_replicates, seed=seed)
     return (time.perf_counter() - start) / n_replicates, result
 
 
@@ -95,8 +97,8 @@ def peak_memory_mb(n_replicates: int) -> float:
     """Peak resident memory (VmHWM) of a fresh process running a study, polled from outside it."""
     script = (
         "import warnings; warnings.filterwarnings('ignore')\n"
-        "from bayes_ubpr.calibrate import calibration_study\n"
-        f"calibration_study(n_replicates={n_replicates}, seed=1)\n"
+        "from bayes_ubpr.studies import coverage_study\n"
+        f"coverage_study(n_replicates={n_replicates}, seed=1)\n"
         "import time; time.sleep(0.5)\n"  # let the poller see the final high-water mark
     )
     child = subprocess.Popen([sys.executable, "-c", script])
@@ -125,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     logging.getLogger("pymc").setLevel(logging.WARNING)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
-    calibration_study(n_replicates=2, seed=0)  # compile once, as any long study does
-    calibration_study(n_replicates=2, mode="sbc", seed=0)
+    coverage_study(n_replicates=2, seed=0)  # compile once, as any long study does
+    sbc_study(n_replicates=2, seed=0)
     # Baselines before and after the studies, so that a drift in the machine's load hits both sides alike.
     before = pm_sample_loop(args.baseline_replicates)
     simuk_before = simuk_sbc(args.baseline_replicates)
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         per_replicate, result = _study(mode, args.replicates, seed=1)
         results[mode] = per_replicate
         print(
-            f"calibration_study({mode}): {per_replicate:.3f} s per replicate over {args.replicates} "
+            f"{STUDIES[mode].__name__}: {per_replicate:.3f} s per replicate over {args.replicates} "
             f"({_quality(result, mode)}); 1,000 replicates: {1000 * per_replicate:.0f} s"
         )
     baseline = (before + pm_sample_loop(args.baseline_replicates)) / 2

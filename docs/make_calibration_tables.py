@@ -36,11 +36,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import bayes_ubpr as bu
-from bayes_ubpr.calibrate import sbc_verdicts
 from bayes_ubpr.model import expected_shrinkage, max_cox_snell_r2
 from bayes_ubpr.model.design import ANTICIPATED_R2_FRACTION
 from bayes_ubpr.paper import N_CASES, SIX_FACTORS
 from bayes_ubpr.priors import Prior, default_prior
+from bayes_ubpr.studies import STUDY_SPEC, sbc_verdicts
 
 STORE_ROOT = Path(os.environ.get("CALIBRATION_STORES", "/tmp/calib-stores"))
 DOCS = Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ TABLES = DOCS / "tables"
 FIGURES = DOCS / "figures"
 SEED = 14
 SBC_SEED = 15
-COMMON = {"draws": 1000, "tune": 1000, "chains": 4}
+SAMPLING = bu.Sampling(draws=1000, tune=1000, chains=4)
 """Sampler settings of every study (those of ``fit``'s defaults)."""
 
 
@@ -73,13 +73,13 @@ def riley_scale(n_sample: int = 2 * N_CASES, n_factors: int = len(SIX_FACTORS)) 
 
 
 CANDIDATES = {
-    "default": {"priors": None},
-    "wide": {"priors": "wide"},
-    "sceptical": {"priors": "sceptical"},
-    "riley": {"priors": scaled_priors(riley_scale())},
-    "horseshoe": {"priors": "horseshoe"},
+    "default": STUDY_SPEC,
+    "wide": STUDY_SPEC.replace(priors="wide"),
+    "sceptical": STUDY_SPEC.replace(priors="sceptical"),
+    "riley": STUDY_SPEC.replace(priors=scaled_priors(riley_scale())),
+    "horseshoe": STUDY_SPEC.replace(priors="horseshoe"),
 }
-"""Candidate priors (study name to calibration_study keywords): the chosen default Normal(0, 1), the
+"""Candidate priors (study name to the fitted model): the chosen default Normal(0, 1), the
 old default Normal(0, 2.5) ("wide"), the sceptical prior, a normal prior scaled so that it shrinks a
 typical estimate by Riley et al.'s expected shrinkage, and the regularised horseshoe."""
 
@@ -104,14 +104,15 @@ def _client(workers: int) -> object:
 
 def study(kind: str, name: str, replicates: int, client: object = None) -> object:
     """Run (or read back) one study from its store."""
-    if kind == "candidates":
-        kwargs = {**CANDIDATES[name], "seed": SEED}
-    elif kind == "design":
-        kwargs = {**CANDIDATES[DEFAULT_CANDIDATE], **DESIGNS[name], "seed": SEED}
-    else:
-        kwargs = {**CANDIDATES[DEFAULT_CANDIDATE], "mode": "sbc", "seed": SBC_SEED}
+    # Stores written by calibration_study(priors=None, ...) resume: a spec's "default" priors are the same priors.
     store = STORE_ROOT / _store_name(kind, name)
-    result = bu.calibration_study(n_replicates=replicates, client=client, store=store, **COMMON, **kwargs)
+    common = {"n_replicates": replicates, "sampling": SAMPLING, "client": client, "store": store}
+    if kind == "candidates":
+        result = bu.coverage_study(CANDIDATES[name], seed=SEED, **common)
+    elif kind == "design":
+        result = bu.coverage_study(CANDIDATES[DEFAULT_CANDIDATE], seed=SEED, **DESIGNS[name], **common)
+    else:
+        result = bu.sbc_study(CANDIDATES[DEFAULT_CANDIDATE], seed=SBC_SEED, **common)
     # Reading hundreds of replicate files back takes minutes; keep the assembled result beside the store.
     with open(_cache(kind, name), "wb") as handle:
         pickle.dump((replicates, result), handle)

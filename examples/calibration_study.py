@@ -21,6 +21,7 @@ from _common import example_parser, parse, print_saved, sampling_options, save_f
 
 import bayes_ubpr as bu
 from bayes_ubpr.plots import coverage_plot, predicted_vs_true_plot, sbc_ecdf_plot
+from bayes_ubpr.studies import STUDY_SPEC
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,13 +29,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = example_parser(__doc__, name="calibration_study")
     parser.add_argument("--replicates", type=int, default=40, help="simulated studies per calibration (default 40)")
     args = parse(parser, argv, quick={"replicates": 3, "draws": 200, "tune": 300, "chains": 2})
-    sampling = sampling_options(args)
+    sampling = bu.Sampling(**sampling_options(args))
 
-    fixed = bu.calibration_study(n_replicates=args.replicates, seed=args.seed, **sampling)
+    fixed = bu.coverage_study(n_replicates=args.replicates, seed=args.seed, sampling=sampling)
     print(fixed, end="\n\n")
-    sbc = bu.calibration_study(
-        n_replicates=args.replicates, mode="sbc", priors="sceptical", seed=args.seed + 1, **sampling
-    )
+    sceptical = STUDY_SPEC.replace(priors="sceptical")
+    sbc = bu.sbc_study(sceptical, n_replicates=args.replicates, seed=args.seed + 1, sampling=sampling)
     print(sbc)
     saved = [
         save_figure(lambda ax: coverage_plot(fixed, ax=ax), args.output_dir / "coverage.png"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 
@@ -9,7 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_ubpr.calibrate import _summarise, calibration_study, replicate_seeds, simulate_cohorts
+from bayes_ubpr.factors import Factor
+from bayes_ubpr.model import ModelSpec, Sampling
+from bayes_ubpr.priors import Prior
+from bayes_ubpr.studies import (
+    STUDY_SPEC,
+    calibration_study,
+    coverage_study,
+    replicate_seeds,
+    sbc_study,
+    simulate_cohorts,
+)
+from bayes_ubpr.studies.coverage import _summarise
 
 
 def test_replicate_k_does_not_depend_on_how_many_are_run():
@@ -19,6 +32,26 @@ def test_replicate_k_does_not_depend_on_how_many_are_run():
         pd.testing.assert_frame_equal(a, b)
     assert not few[0].drop(columns="replicate").equals(few[1].drop(columns="replicate"))
     assert len(replicate_seeds(1, 4)) == 4
+
+
+def test_the_old_import_path_re_exports_every_public_name_of_the_studies():
+    # bayes_ubpr.calibrate became bayes_ubpr.studies; the old path keeps working for one release
+    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr import studies
+
+    for name in calibrate.__all__:
+        assert getattr(calibrate, name) is getattr(studies, name), name
+
+
+def test_replicate_seeds_are_numpys_spawned_children_of_the_root_seed():
+    # one helper (_rng.spawn_seeds) for every study; the children are those calibrate spawned itself before
+    from bayes_ubpr._rng import spawn_seeds
+
+    expected = [child.generate_state(2).tolist() for child in np.random.SeedSequence(1).spawn(4)]
+    assert [child.generate_state(2).tolist() for child in replicate_seeds(1, 4)] == expected
+    assert [child.generate_state(2).tolist() for child in spawn_seeds(1, 4)] == expected
+    with pytest.raises(ValueError, match="n_replicates must be >= 1; got 0"):
+        replicate_seeds(1, 0)
 
 
 def test_conditioning_on_the_number_of_cases():
@@ -47,7 +80,7 @@ def test_summary_statistics_and_their_monte_carlo_errors():
 def test_the_correction_calibrates_population_risks_and_its_absence_does_not():
     # Paper-sized world. Without the correction, predicted risks are on the 50% sample's scale:
     # calibration-in-the-large is about logit(4.6%) - logit(50%) = -3. With it, far closer to 0.
-    result = calibration_study(n_replicates=6, seed=11, draws=500, tune=500, chains=2)
+    result = coverage_study(n_replicates=6, seed=11, sampling=Sampling(draws=500, tune=500, chains=2))
     predictive = result.predictive.set_index("model")
     corrected, uncorrected = predictive.loc["corrected"], predictive.loc["uncorrected"]
     # expected near -3; -2 is more than ten Monte Carlo SEs (about 0.1) away from it
@@ -68,7 +101,7 @@ def test_mode_and_argument_errors():
 
 def test_ecdf_band_rejects_uniform_ranks_at_its_nominal_rate():
     # 400 uniform rank samples against the 90% simultaneous band: rejection rate ~ 0.10 within 4 binomial SE.
-    from bayes_ubpr.calibrate import simultaneous_ecdf_band
+    from bayes_ubpr.studies import simultaneous_ecdf_band
 
     rng = np.random.default_rng(5)
     n, values = 40, 21
@@ -83,7 +116,7 @@ def test_ecdf_band_rejects_uniform_ranks_at_its_nominal_rate():
 
 
 def test_sbc_verdicts_flag_skewed_ranks():
-    from bayes_ubpr.calibrate import sbc_verdicts
+    from bayes_ubpr.studies import sbc_verdicts
 
     rng = np.random.default_rng(1)
     ranks = pd.DataFrame(
@@ -103,17 +136,9 @@ def test_sbc_of_the_model_is_uniform_and_a_wrong_prior_is_caught():
     # over seven parameters). An analysis prior shifted by +1.5 on every log OR: ranks pile up, caught.
     from bayes_ubpr.priors import Prior
 
-    kwargs = {
-        "n_replicates": 60,
-        "mode": "sbc",
-        "priors": "sceptical",
-        "seed": 3,
-        "draws": 400,
-        "tune": 400,
-        "chains": 2,
-    }
-    good = calibration_study(**kwargs)
-    from bayes_ubpr.calibrate import sbc_verdicts
+    kwargs = {"n_replicates": 60, "seed": 3, "sampling": Sampling(draws=400, tune=400, chains=2)}
+    good = sbc_study(STUDY_SPEC.replace(priors="sceptical"), **kwargs)
+    from bayes_ubpr.studies import sbc_verdicts
 
     strict = sbc_verdicts(good.ranks, good.n_values, prob=1 - 0.01 / 7)
     assert (strict["verdict"] == "consistent with uniform").all(), strict
@@ -126,7 +151,9 @@ def test_sbc_of_the_model_is_uniform_and_a_wrong_prior_is_caught():
     assert error.loc["uncorrected", "mean"] > 4 * mcse["uncorrected"], error
     assert "Predictive calibration" in str(good)
     shifted = {f: Prior(mu=1.5, sigma=0.561, per="sd") for f in ("fascia_injury", "depression")}
-    wrong = calibration_study(**{**kwargs, "n_replicates": 30}, fit_priors={**shifted})
+    wrong = sbc_study(
+        STUDY_SPEC.replace(priors={**shifted}), truth_priors="sceptical", **{**kwargs, "n_replicates": 30}
+    )
     verdicts = wrong.verdicts.set_index("parameter")["verdict"]
     assert verdicts["beta[fascia_injury]"] == "miscalibrated"
 
@@ -197,8 +224,8 @@ def test_cli_sbc_with_a_store_resumes(tmp_path, capsys):
 def test_calibration_figures(tmp_path):
     import matplotlib.pyplot as plt
 
-    from bayes_ubpr.calibrate import CalibrationResult, SBCResult
     from bayes_ubpr.plots import coverage_plot, sbc_ecdf_plot
+    from bayes_ubpr.studies import CalibrationResult, SBCResult
 
     rng = np.random.default_rng(2)
     ranks = pd.DataFrame({"parameter": ["a"] * 30 + ["b"] * 30, "rank": rng.integers(0, 20, 60)})
@@ -240,21 +267,21 @@ def test_calibration_figures(tmp_path):
         )
 
 
-SMALL = {"n": 600, "prevalence": 0.2, "draws": 200, "tune": 300, "chains": 2}
+SMALL = {"n": 600, "prevalence": 0.2, "sampling": Sampling(draws=200, tune=300, chains=2)}
 
 
 def test_a_failing_replicate_is_recorded_not_fatal(monkeypatch):
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import coverage
 
-    real = calibrate._one_replicate
+    real = coverage._one_replicate
 
     def flaky(k, child, **kwargs):  # replicate 1 fails, the others run as usual
         if k == 1:
             raise RuntimeError("sampler exploded")
         return real(k, child, **kwargs)
 
-    monkeypatch.setattr(calibrate, "_one_replicate", flaky)
-    result = calibration_study(n_replicates=3, seed=4, **SMALL)
+    monkeypatch.setattr(coverage, "_one_replicate", flaky)
+    result = coverage_study(n_replicates=3, seed=4, **SMALL)
     assert result.failed.to_dict("records") == [{"replicate": 1, "error": "RuntimeError: sampler exploded"}]
     assert sorted(result.replicates["replicate"].unique()) == [0, 2]
 
@@ -267,8 +294,9 @@ def test_killed_study_resumes_from_its_store_and_loses_nothing(tmp_path):
 
     store = tmp_path / "study"
     script = (
-        "from bayes_ubpr.calibrate import calibration_study\n"
-        f"calibration_study(n_replicates=40, seed=5, store={str(store)!r}, **{SMALL!r})\n"
+        "from bayes_ubpr import Sampling\n"
+        "from bayes_ubpr.studies import coverage_study\n"
+        f"coverage_study(n_replicates=40, seed=5, store={str(store)!r}, **{SMALL!r})\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.time() + 240
@@ -278,23 +306,23 @@ def test_killed_study_resumes_from_its_store_and_loses_nothing(tmp_path):
     process.wait()
     finished = len(list(store.glob("replicate_*.nc")))
     assert 2 <= finished < 40, "the study should have been killed part-way"
-    resumed = calibration_study(n_replicates=40, seed=5, store=store, **SMALL)
+    resumed = coverage_study(n_replicates=40, seed=5, store=store, **SMALL)
     assert not list(store.glob(".replicate_*")), "temporary files of the killed run are cleared"
-    fresh = calibration_study(n_replicates=40, seed=5, **SMALL)
+    fresh = coverage_study(n_replicates=40, seed=5, **SMALL)
     pd.testing.assert_frame_equal(resumed.summary, fresh.summary)
     pd.testing.assert_frame_equal(resumed.replicate_predictive, fresh.replicate_predictive)
     with pytest.raises(ValueError, match="holds a study with other settings"):
-        calibration_study(n_replicates=40, seed=6, store=store, **SMALL)
+        coverage_study(n_replicates=40, seed=6, store=store, **SMALL)
 
 
 @pytest.mark.slow
 def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_path):
     from distributed import Client, LocalCluster
 
-    from bayes_ubpr.calibrate import _replicate_file
+    from bayes_ubpr.studies._runner import _replicate_file
 
     store = tmp_path / "study"
-    serial = calibration_study(n_replicates=4, seed=8, store=store, **SMALL)
+    serial = coverage_study(n_replicates=4, seed=8, store=store, **SMALL)
     # Forget replicates 2 and 3, as if the study had been killed: the cluster must refit only those.
     kept = {k: _replicate_file(store, k).stat().st_mtime_ns for k in (0, 1)}
     for k in (2, 3):
@@ -302,8 +330,8 @@ def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_pa
     # worker processes, as on a real cluster: each compiles the model once
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     with cluster, Client(cluster) as client:
-        resumed = calibration_study(n_replicates=4, seed=8, client=client, store=store, **SMALL)
-        distributed = calibration_study(n_replicates=4, seed=8, client=client, **SMALL)
+        resumed = coverage_study(n_replicates=4, seed=8, client=client, store=store, **SMALL)
+        distributed = coverage_study(n_replicates=4, seed=8, client=client, **SMALL)
     assert {k: _replicate_file(store, k).stat().st_mtime_ns for k in (0, 1)} == kept
     assert all(_replicate_file(store, k).exists() for k in (2, 3))
     for other in (resumed, distributed):
@@ -313,14 +341,15 @@ def test_dask_client_gives_the_same_results_as_serial_and_resumes_a_store(tmp_pa
 
 
 def test_a_store_from_another_package_version_is_refused(tmp_path, monkeypatch):
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import _runner
+    from bayes_ubpr.studies._settings import StudySettings
 
-    settings = {"n_replicates": 2, "seed": 1}
-    calibrate._open_store(tmp_path, settings)
-    calibrate._open_store(tmp_path, settings)  # same settings, same version: reopened
-    monkeypatch.setattr(calibrate, "version", lambda name: "9.9.9")
+    settings = StudySettings(n_replicates=2, seed=1)
+    _runner._open_store(tmp_path, settings)
+    _runner._open_store(tmp_path, settings)  # same settings, same version: reopened
+    monkeypatch.setattr(_runner, "version", lambda name: "9.9.9")
     with pytest.raises(ValueError, match="other settings or from another bayes_ubpr version"):
-        calibrate._open_store(tmp_path, settings)
+        _runner._open_store(tmp_path, settings)
 
 
 # --- The store under faults and concurrent use. The replicate's fit is replaced by a cheap deterministic
@@ -340,7 +369,7 @@ def _cheap_replicate(k, child, *, settings, truth, probs):
             **{f"covered_{p:g}": bool(rng.random() < p) for p in probs},
             "flagged": bool(rng.random() < 0.2),
         }
-        for factor in settings["factors"]
+        for factor in settings.factors
     ]
     metrics = (
         "calibration_in_the_large",
@@ -364,7 +393,7 @@ def _cheap_replicate(k, child, *, settings, truth, probs):
 
 @pytest.fixture
 def cheap(monkeypatch):
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import coverage
 
     calls = []
 
@@ -372,7 +401,7 @@ def cheap(monkeypatch):
         calls.append(k)
         return _cheap_replicate(k, child, **kwargs)
 
-    monkeypatch.setattr(calibrate, "_one_replicate", counted)
+    monkeypatch.setattr(coverage, "_one_replicate", counted)
     return calls
 
 
@@ -385,7 +414,8 @@ def test_opening_a_store_leaves_a_live_writers_temporary_alone(tmp_path, cheap):
     import subprocess
     import sys
 
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import _runner
+    from bayes_ubpr.studies._settings import StudySettings
 
     with subprocess.Popen([sys.executable, "-c", "pass"]) as gone:
         pass
@@ -393,7 +423,7 @@ def test_opening_a_store_leaves_a_live_writers_temporary_alone(tmp_path, cheap):
     dead = tmp_path / f".replicate_000002.nc.bayes_ubpr-{gone.pid}-abcd1234.tmp.nc"
     live.write_bytes(b"being written")
     dead.write_bytes(b"")
-    calibrate._open_store(tmp_path, {"n_replicates": 3, "seed": 1})
+    _runner._open_store(tmp_path, StudySettings(n_replicates=3, seed=1))
     assert live.exists(), "another process's temporary was deleted while it may still be writing it"
     assert not dead.exists(), "a killed writer's temporary was kept"
 
@@ -402,10 +432,10 @@ def test_a_replicate_file_with_missing_parts_is_never_accepted(tmp_path, cheap):
     import h5netcdf
     import xarray as xr
 
-    from bayes_ubpr.calibrate import _replicate_file
+    from bayes_ubpr.studies._runner import _replicate_file
 
     store = tmp_path / "study"
-    first = calibration_study(n_replicates=4, store=store, **STORE_SETTINGS)
+    first = coverage_study(n_replicates=4, store=store, **STORE_SETTINGS)
     assert sorted(cheap) == [0, 1, 2, 3]
     # replicate 1 without its coverage rows (what a concurrent cleaner used to cause); replicate 2 cut short;
     # replicate 3 with a changed value
@@ -419,16 +449,16 @@ def test_a_replicate_file_with_missing_parts_is_never_accepted(tmp_path, cheap):
         handle.groups["rows"].variables["median"][0] = 99.0
     cheap.clear()
     with pytest.warns(UserWarning, match=r"replicate_00000[123]\.nc .*incomplete or damaged; computing it again"):
-        again = calibration_study(n_replicates=4, store=store, **STORE_SETTINGS)
+        again = coverage_study(n_replicates=4, store=store, **STORE_SETTINGS)
     assert sorted(cheap) == [1, 2, 3]
     _assert_same_study(first, again)
     cheap.clear()
-    _assert_same_study(first, calibration_study(n_replicates=4, store=store, **STORE_SETTINGS))
+    _assert_same_study(first, coverage_study(n_replicates=4, store=store, **STORE_SETTINGS))
     assert cheap == [], "the repaired files are accepted"
 
 
 def _study_in_child(store, n_replicates):
-    calibration_study(n_replicates=n_replicates, store=store, **STORE_SETTINGS)
+    coverage_study(n_replicates=n_replicates, store=store, **STORE_SETTINGS)
 
 
 @pytest.mark.slow
@@ -440,7 +470,7 @@ def test_killed_and_concurrent_writers_leave_a_store_equal_to_an_uninterrupted_s
     import time
 
     n_replicates = 20
-    reference = calibration_study(n_replicates=n_replicates, **STORE_SETTINGS)
+    reference = coverage_study(n_replicates=n_replicates, **STORE_SETTINGS)
     store = tmp_path / "study"
     context = multiprocessing.get_context("fork")
     rng = np.random.default_rng(2024)
@@ -468,7 +498,7 @@ def test_killed_and_concurrent_writers_leave_a_store_equal_to_an_uninterrupted_s
         writer.join(timeout=60)
         assert writer.exitcode == 0
     cheap.clear()
-    finished = calibration_study(n_replicates=n_replicates, store=store, **STORE_SETTINGS)
+    finished = coverage_study(n_replicates=n_replicates, store=store, **STORE_SETTINGS)
     assert cheap == [], "every replicate was already in the store"
     _assert_same_study(reference, finished)
     expected = ["settings.json", *(f"replicate_{k:06d}.nc" for k in range(n_replicates))]
@@ -479,8 +509,8 @@ def test_killed_and_concurrent_writers_leave_a_store_equal_to_an_uninterrupted_s
 
 
 def test_summaries_do_not_depend_on_the_order_replicates_arrive_in(cheap):
-    result = calibration_study(n_replicates=60, **STORE_SETTINGS)
-    from bayes_ubpr.calibrate import _summarise_predictive
+    result = coverage_study(n_replicates=60, **STORE_SETTINGS)
+    from bayes_ubpr.studies.predictive import _summarise_predictive
 
     rng = np.random.default_rng(8)
     for frame, summarise in (
@@ -497,8 +527,8 @@ def test_predicted_risks_do_not_depend_on_blas_threads():
     # Worker processes of a Dask cluster run BLAS with one thread; a serial run may use several.
     from threadpoolctl import threadpool_limits
 
-    from bayes_ubpr.calibrate import _predictive_calibration
     from bayes_ubpr.model._draws import FitArrays
+    from bayes_ubpr.studies.predictive import _predictive_calibration
 
     rng = np.random.default_rng(3)
     n_samples, n, factors = 1000, 1316, 6
@@ -547,7 +577,8 @@ def test_the_lean_study_agrees_with_version_0_1_within_monte_carlo_error():
         "depression": -0.152643,
     }
     before_citl, before_slope = -0.49338, 0.899442  # corrected population risks
-    result = calibration_study(n_replicates=20, seed=11, priors="wide")  # 0.1's default prior, Normal(0, 2.5)
+    # 0.1's default prior, Normal(0, 2.5)
+    result = coverage_study(STUDY_SPEC.replace(priors="wide"), n_replicates=20, seed=11)
     summary = result.summary.set_index("factor")
     for factor, bias in before_bias.items():
         assert abs(summary.loc[factor, "bias"] - bias) < summary.loc[factor, "bias_mcse"], factor
@@ -564,7 +595,7 @@ def test_the_default_analysis_keeps_its_calibration_in_the_paper_world():
     # 1,000-replicate study, where the old wide prior gave -0.46 and 0.90. A 40-replicate study has MCSEs of
     # about 0.05 and 0.03; each check allows 4 MCSEs of both studies around the reference value,
     # so it fails if the default drifts back towards the old behaviour (5 or more MCSEs away).
-    result = calibration_study(n_replicates=40, seed=2024, draws=500, tune=500, chains=2)
+    result = coverage_study(n_replicates=40, seed=2024, sampling=Sampling(draws=500, tune=500, chains=2))
     corrected = result.predictive.set_index("model").loc["corrected"]
     for metric, reference, reference_mcse in (
         ("calibration_in_the_large", -0.215, 0.008),
@@ -572,3 +603,301 @@ def test_the_default_analysis_keeps_its_calibration_in_the_paper_world():
     ):
         tolerance = 4 * math.hypot(corrected[f"{metric}_mcse"], reference_mcse)
         assert abs(corrected[metric] - reference) < tolerance, (metric, corrected[metric], tolerance)
+
+
+# --- The store's fingerprint: pinned, so that stores written by earlier versions of the code still resume ---
+
+_SIX = (
+    "['bmd_tscore_abs', 'fascia_injury', 'cement_distribution_poor', 'n_fractures', 'cement_volume_ml', 'depression']"
+)
+
+
+def _fingerprint(**changes: str) -> str:
+    """The fingerprint of the default study (fixed truth, paper world, seed 21) with some entries changed."""
+    entries = {
+        "bayes_ubpr_version": "0.0.test",
+        "chains": "2",
+        "controls_per_case": "1",
+        "correlation": "{}",
+        "design": "'case_control'",
+        "draws": "700",
+        "factors": _SIX,
+        "fit_priors": "None",
+        "mode": "'fixed'",
+        "n": "1316",
+        "n_cases": "None",
+        "odds_ratios": "{}",
+        "population_mapping": "'offset'",
+        "prevalence": "0.04559270516717325",
+        "priors": "None",
+        "sampler": "None",
+        "seed": "21",
+        "tune": "200",
+    }
+    return json.dumps({**entries, **changes}, sort_keys=True)
+
+
+def _cheap_sbc_replicate(k, child, *, settings, n_thinned):
+    rng = np.random.default_rng(child)
+    rows = [{"replicate": k, "parameter": "alpha", "rank": int(rng.integers(0, n_thinned + 1)), "flagged": False}]
+    metrics = ("calibration_in_the_large", "calibration_slope", "brier", "mean_abs_risk_error")
+    predictive = [{"replicate": k, "model": "corrected", **{m: float(rng.normal()) for m in metrics}}]
+    return rows, predictive, []
+
+
+_EVERYTHING_WORLD = {
+    "n": 800,
+    "prevalence": 0.1,
+    "seed": 7,
+    "odds_ratios": {"depression": 2.0, "fascia_injury": 3.0},
+    "n_cases": 40,
+    "correlation": {("fascia_injury", "depression"): 0.3},
+    "controls_per_case": 2,
+    "probs": (0.9,),
+}
+_TRUTH_PRIORS = {"depression": Prior(mu=0.5, sigma=1.0, per="sd")}
+
+FINGERPRINTED_STUDIES = {
+    # name: (calibration_study's keywords as before, the same study through the new API, its fingerprint)
+    "default": ({}, None, _fingerprint()),
+    "cli": (
+        {"priors": "default", "seed": 20240, "draws": 700, "tune": 200, "chains": 2, "progress": True},
+        (
+            coverage_study,
+            {
+                "spec": STUDY_SPEC.replace(priors="default"),
+                "seed": 20240,
+                "sampling": Sampling(draws=700, tune=200, chains=2),
+                "progress": True,
+            },
+        ),
+        _fingerprint(priors="'default'", fit_priors="'default'", seed="20240"),
+    ),
+    "everything": (
+        {
+            **_EVERYTHING_WORLD,
+            "design": "cohort",
+            "priors": "sceptical",
+            "factors": ["fascia_injury", "depression"],
+            "population_mapping": "anchored",
+            "draws": 300,
+            "tune": 250,
+            "chains": 3,
+            "sampler": "nutpie",
+        },
+        (
+            coverage_study,
+            {
+                **_EVERYTHING_WORLD,
+                "spec": ModelSpec(
+                    factors=["fascia_injury", "depression"],
+                    priors="sceptical",
+                    design="cohort",
+                    population_mapping="anchored",
+                ),
+                "sampling": Sampling(draws=300, tune=250, chains=3, sampler="nutpie"),
+            },
+        ),
+        _fingerprint(
+            chains="3",
+            controls_per_case="2",
+            correlation="{('fascia_injury', 'depression'): 0.3}",
+            design="'cohort'",
+            draws="300",
+            factors="['fascia_injury', 'depression']",
+            fit_priors="'sceptical'",
+            n="800",
+            n_cases="40",
+            odds_ratios="{'depression': 2.0, 'fascia_injury': 3.0}",
+            population_mapping="'anchored'",
+            prevalence="0.1",
+            priors="'sceptical'",
+            sampler="'nutpie'",
+            seed="7",
+            tune="250",
+        ),
+    ),
+    "sbc": (
+        {"mode": "sbc", "priors": _TRUTH_PRIORS, "seed": 3, "fit_priors": "wide"},
+        (sbc_study, {"spec": STUDY_SPEC.replace(priors="wide"), "truth_priors": _TRUTH_PRIORS, "seed": 3}),
+        _fingerprint(
+            mode="'sbc'",
+            priors="{'depression': Prior(family='normal', mu=0.5, sigma=1.0, nu=None, per='sd')}",
+            fit_priors="'wide'",
+            seed="3",
+        ),
+    ),
+}
+
+
+@pytest.fixture
+def fingerprinting(monkeypatch, cheap):
+    """Cheap replicates of both studies, and a fixed package version in the fingerprint."""
+    from bayes_ubpr.studies import _runner, sbc
+
+    monkeypatch.setattr(_runner, "version", lambda name: "0.0.test")
+    monkeypatch.setattr(sbc, "_sbc_replicate", _cheap_sbc_replicate)
+    return cheap
+
+
+@pytest.mark.parametrize("name", sorted(FINGERPRINTED_STUDIES))
+def test_the_store_fingerprint_of_a_study_is_unchanged(tmp_path, fingerprinting, name):
+    keywords, new, expected = FINGERPRINTED_STUDIES[name]
+    with pytest.warns(DeprecationWarning) if keywords.keys() - {"seed", "mode"} else contextlib.nullcontext():
+        calibration_study(n_replicates=1, store=tmp_path / "old", **{"seed": 21, **keywords})
+    assert (tmp_path / "old" / "settings.json").read_text() == expected
+    if new is not None:  # the same study through the new API writes the same fingerprint
+        study, arguments = new
+        study(n_replicates=1, store=tmp_path / "new", **arguments)
+        assert (tmp_path / "new" / "settings.json").read_text() == expected
+
+
+def test_a_study_given_a_spec_resumes_the_store_of_the_same_study_given_priors_none(tmp_path, fingerprinting):
+    # calibration_study's default priors are None; a spec's are "default", the same priors: the store resumes
+    calibration_study(n_replicates=2, store=tmp_path, seed=21)
+    fingerprinting.clear()
+    coverage_study(n_replicates=3, store=tmp_path, seed=21)
+    assert fingerprinting == [2], "replicates 0 and 1 are read back, not run again"
+    with pytest.raises(ValueError, match="holds a study with other settings"):
+        coverage_study(STUDY_SPEC.replace(priors="sceptical"), n_replicates=3, store=tmp_path, seed=21)
+
+
+def test_a_target_acceptance_is_fingerprinted_only_when_set(tmp_path, fingerprinting):
+    from bayes_ubpr.studies import STUDY_SAMPLING
+
+    result = coverage_study(n_replicates=1, store=tmp_path, seed=21, sampling=STUDY_SAMPLING.replace(target_accept=0.9))
+    assert result.settings["target_accept"] == 0.9
+    assert json.loads((tmp_path / "settings.json").read_text())["target_accept"] == "0.9"
+    assert "target_accept" not in coverage_study(n_replicates=1, seed=21).settings
+
+
+# --- The compatibility path: calibration_study's loose keywords still work, warn, and give the same study ---
+
+QUICK_WORLD = {"n": 600, "prevalence": 0.2, "seed": 1}
+
+
+def test_old_keywords_of_a_coverage_study_warn_and_give_the_same_study():
+    with pytest.warns(DeprecationWarning) as warned:
+        old = calibration_study(n_replicates=2, priors="sceptical", draws=200, tune=300, chains=2, **QUICK_WORLD)
+    messages = sorted(str(w.message) for w in warned)
+    assert len(messages) == 2, messages
+    assert {w.filename for w in warned} == {__file__}, "each warning points at the caller's line"
+    assert messages[0].startswith("calibration_study(draws=..., tune=..., chains=...) is deprecated")
+    assert "sampling=bayes_ubpr.Sampling(draws=..., tune=..., chains=...)" in messages[0]
+    assert messages[1].startswith("calibration_study(priors=...) is deprecated")
+    assert "spec=bayes_ubpr.ModelSpec(...) to coverage_study or sbc_study" in messages[1]
+    quick = Sampling(draws=200, tune=300, chains=2)
+    new = coverage_study(STUDY_SPEC.replace(priors="sceptical"), n_replicates=2, sampling=quick, **QUICK_WORLD)
+    _assert_same_study(old, new)
+    assert old.settings == new.settings
+
+
+def test_old_keywords_of_an_sbc_study_warn_and_give_the_same_study():
+    shifted = {"depression": Prior(mu=1.0, sigma=0.5, per="sd")}
+    with pytest.warns(DeprecationWarning, match=r"calibration_study\(priors=\.\.\., fit_priors=\.\.\.\)"):
+        old = calibration_study(
+            n_replicates=2, mode="sbc", priors="sceptical", fit_priors=shifted, n_thinned=19,
+            sampling=Sampling(draws=200, tune=300, chains=2), **QUICK_WORLD,
+        )  # fmt: skip
+    new = sbc_study(
+        STUDY_SPEC.replace(priors=shifted), n_replicates=2, truth_priors="sceptical", n_thinned=19,
+        sampling=Sampling(draws=200, tune=300, chains=2), **QUICK_WORLD,
+    )  # fmt: skip
+    for name in ("verdicts", "ranks", "predictive", "replicate_predictive", "risk_curve"):
+        pd.testing.assert_frame_equal(getattr(old, name), getattr(new, name), check_exact=True, obj=name)
+    assert old.settings == new.settings
+
+
+def test_the_compatibility_path_given_a_spec_and_a_sampling_is_the_new_study_without_warnings(fingerprinting):
+    quick = Sampling(draws=200, tune=300, chains=2)
+    wide = STUDY_SPEC.replace(priors="wide")
+    for mode, study in (("fixed", coverage_study), ("sbc", sbc_study)):
+        old = calibration_study(n_replicates=2, mode=mode, spec=wide, sampling=quick, seed=3)
+        new = study(wide, n_replicates=2, sampling=quick, seed=3)
+        assert type(old) is type(new)
+        assert old.settings == new.settings
+        pd.testing.assert_frame_equal(old.replicate_predictive, new.replicate_predictive, check_exact=True)
+
+
+def test_the_model_or_its_sampling_given_twice_is_refused():
+    with pytest.raises(TypeError, match=r"calibration_study: pass priors inside spec=ModelSpec\(\.\.\.\), not beside"):
+        calibration_study(n_replicates=1, spec=STUDY_SPEC, priors="sceptical")
+    with pytest.raises(
+        TypeError, match=r"calibration_study: pass draws inside sampling=Sampling\(\.\.\.\), not beside"
+    ):
+        calibration_study(n_replicates=1, sampling=Sampling(), draws=100)
+
+
+@pytest.mark.parametrize(
+    ("study", "arguments", "error", "message"),
+    [
+        (
+            coverage_study,
+            {"spec": "sceptical"},
+            TypeError,
+            "coverage_study: spec must be a bayes_ubpr.ModelSpec; got str",
+        ),
+        (
+            coverage_study,
+            {"spec": ModelSpec(design="case_control", group="site")},
+            ValueError,
+            r"coverage_study: a study fits the simulated paper world.*leave spec.group at its default None; got 'site'",
+        ),
+        (
+            sbc_study,
+            {"spec": ModelSpec(factors=["depression"], outcome="pain")},
+            ValueError,
+            r"sbc_study: .*leave spec.outcome at its default 'ubpr'; got 'pain'",
+        ),
+        (
+            coverage_study,
+            {"spec": ModelSpec(design="case_control", population_prevalence=0.05)},
+            ValueError,
+            r"leave spec.population_prevalence at its default None; got 0.05",
+        ),
+        (
+            coverage_study,
+            {"spec": ModelSpec(factors=[Factor("depression", kind="continuous")])},
+            ValueError,
+            r"spec.factors must name the simulated world's factors.*got Factor\(name='depression'",
+        ),
+        (
+            coverage_study,
+            {"spec": ModelSpec(factors=["depresion"])},
+            ValueError,
+            'Unknown factor of the simulated world "depresion". Did you mean "depression"?',
+        ),
+        (sbc_study, {"truth_priors": "flat"}, ValueError, "flat"),
+        (coverage_study, {"n": 0}, ValueError, "n must be >= 1; got 0"),
+        (coverage_study, {"n": 100, "n_cases": 200}, ValueError, "n_cases must be at most n = 100; got 200"),
+        (coverage_study, {"n_cases": 0}, ValueError, "n_cases must be >= 1; got 0"),
+        (coverage_study, {"controls_per_case": 0}, ValueError, "controls_per_case must be >= 1; got 0"),
+        (coverage_study, {"prevalence": 1.5}, ValueError, "prevalence must be strictly between 0 and 1"),
+        (coverage_study, {"odds_ratios": {"depresion": 2.0}}, ValueError, 'Did you mean "depression"'),
+        (coverage_study, {"seed": -1}, ValueError, "seed must be None or a non-negative integer; got -1"),
+        (sbc_study, {"seed": 1.5}, TypeError, "seed must be None or a non-negative integer; got float 1.5"),
+        (coverage_study, {"sampling": "fast"}, TypeError, "sampling must be a bayes_ubpr.Sampling; got str"),
+        (
+            coverage_study,
+            {"sampling": Sampling(cores=2)},
+            ValueError,
+            "a study runs each replicate's chains on one core",
+        ),
+        (
+            sbc_study,
+            {"sampling": Sampling(progressbar=True)},
+            ValueError,
+            "leave sampling.cores and sampling.progressbar",
+        ),
+        (sbc_study, {"n_thinned": 0}, ValueError, "n_thinned must be >= 1; got 0"),
+        (coverage_study, {"probs": (0.9, 1.0)}, ValueError, "probs must be strictly between 0 and 1; got 1.0"),
+    ],
+)
+def test_a_study_refuses_what_its_world_cannot_give_before_any_replicate(study, arguments, error, message):
+    with pytest.raises(error, match=message):
+        study(n_replicates=1, **arguments)
+
+
+def test_loose_factor_names_are_checked_on_the_compatibility_path():
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="factors must be a sequence of factor names"):
+        calibration_study(n_replicates=1, factors="depression")

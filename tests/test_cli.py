@@ -142,9 +142,9 @@ def test_fit_reads_a_latin1_file_with_encoding(tmp_path, capsys, monkeypatch):
 @pytest.fixture
 def no_work(monkeypatch):
     """Make every long computation fail the test if a command reaches it."""
-    import bayes_ubpr.calibrate
     import bayes_ubpr.cli as cli
     import bayes_ubpr.sensitivity
+    import bayes_ubpr.studies
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the command started work before checking its outputs")
@@ -154,7 +154,8 @@ def no_work(monkeypatch):
     monkeypatch.setattr(cli, "load_fit", forbidden)
     monkeypatch.setattr(cli, "audit", forbidden)
     monkeypatch.setattr(cli, "simulate_cohort", forbidden)
-    monkeypatch.setattr(bayes_ubpr.calibrate, "calibration_study", forbidden)
+    for name in ("coverage_study", "sbc_study"):
+        monkeypatch.setattr(bayes_ubpr.studies, name, forbidden)
     for name in ("control_resampling", "prior_sensitivity", "e_value_table"):
         monkeypatch.setattr(bayes_ubpr.sensitivity, name, forbidden)
 

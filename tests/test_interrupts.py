@@ -118,7 +118,7 @@ def test_fit_interrupted_survives_pickling():
 
 def test_a_study_stops_after_the_running_replicates_not_after_all_of_them(monkeypatch):
     # Before: Ctrl-C in the main thread waited for every queued replicate (ThreadPoolExecutor's exit).
-    import bayes_ubpr.calibrate as calibrate
+    from bayes_ubpr.studies import coverage
 
     started = []
 
@@ -129,9 +129,9 @@ def test_a_study_stops_after_the_running_replicates_not_after_all_of_them(monkey
         time.sleep(0.05)
         return {"rows": []}
 
-    monkeypatch.setattr(calibrate, "_one_replicate", slow_replicate)
+    monkeypatch.setattr(coverage, "_one_replicate", slow_replicate)
     with pytest.raises(KeyboardInterrupt):
-        calibrate.calibration_study(n_replicates=200, seed=1, threads=2)
+        coverage.coverage_study(n_replicates=200, seed=1, threads=2)
     assert len(started) < 20
 
 

@@ -17,7 +17,6 @@ from bayes_ubpr.audit import (
     implied_case_group_by_correlation,
     standard_error_plausibility,
 )
-from bayes_ubpr.calibrate import CalibrationResult, SBCResult, calibration_study, simulate_cohorts
 from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.exceptions import (
     CohortValidationError,
@@ -103,6 +102,14 @@ from bayes_ubpr.sensitivity import (
     tipping_points,
 )
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
+from bayes_ubpr.studies import (
+    CalibrationResult,
+    SBCResult,
+    calibration_study,
+    coverage_study,
+    sbc_study,
+    simulate_cohorts,
+)
 from bayes_ubpr.validation import ValidationResult, validate_model
 
 __version__ = version("bayes-ubpr")
@@ -164,6 +171,8 @@ __all__ = [
     "CalibrationResult",
     "SBCResult",
     "calibration_study",
+    "coverage_study",
+    "sbc_study",
     "simulate_cohorts",
     # sensitivity analysis
     "LITERATURE_PREVALENCES",

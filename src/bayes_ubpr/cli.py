@@ -328,26 +328,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _calibrate(args: argparse.Namespace) -> None:
-    from bayes_ubpr.calibrate import CalibrationResult, calibration_study
+    from bayes_ubpr import studies
+    from bayes_ubpr.model import Sampling
     from bayes_ubpr.plots import coverage_plot, predicted_vs_true_plot, sbc_ecdf_plot
 
+    study = studies.sbc_study if args.mode == "sbc" else studies.coverage_study
+    sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler)
     with _dask_client(args) as client:
-        result = calibration_study(
+        result = study(
+            studies.STUDY_SPEC.replace(priors=args.priors),
             n_replicates=args.replicates,
-            mode=args.mode,
-            priors=args.priors,
+            sampling=sampling,
             seed=args.seed,
-            draws=args.draws,
-            tune=args.tune,
-            chains=args.chains,
-            sampler=args.sampler,
             progress=True,
             client=client,
             store=args.store,
         )
     tables: dict[str, Any]
     plots: dict[str, Callable[..., Axes]]
-    if isinstance(result, CalibrationResult):
+    if isinstance(result, studies.CalibrationResult):
         tables = {"summary": result.summary, "predictive": result.predictive, "replicates": result.replicates}
         plots = {"coverage": coverage_plot}
     else:

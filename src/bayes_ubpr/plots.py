@@ -13,12 +13,12 @@ from matplotlib.axes import Axes
 from scipy import optimize
 
 from bayes_ubpr._rng import SeedLike, as_generator
-from bayes_ubpr.calibrate import CalibrationResult, SBCResult, simultaneous_ecdf_band
 from bayes_ubpr.model import Fitted
 from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.posterior import PPCSummary, odds_ratio_table
 from bayes_ubpr.selection import SelectionResult
 from bayes_ubpr.sensitivity import ControlResampling, TippingPoints, margin_from_one
+from bayes_ubpr.studies import CalibrationResult, SBCResult, simultaneous_ecdf_band
 from bayes_ubpr.validation import ValidationResult
 
 __all__ = [
@@ -268,7 +268,7 @@ def sbc_ecdf_plot(result: SBCResult, *, prob: float = 0.95, ax: Axes | None = No
     Parameters
     ----------
     result : SBCResult
-        From :func:`bayes_ubpr.calibration_study` with ``mode="sbc"``.
+        From :func:`bayes_ubpr.sbc_study`.
     prob : float, default 0.95
         Mass of the simultaneous band.
     ax : matplotlib.axes.Axes, optional
@@ -281,11 +281,10 @@ def sbc_ecdf_plot(result: SBCResult, *, prob: float = 0.95, ax: Axes | None = No
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr.calibrate import calibration_study
+    >>> from bayes_ubpr import Sampling, sbc_study
     >>> from bayes_ubpr.plots import sbc_ecdf_plot
-    >>> sbc = calibration_study(
-    ...     n_replicates=2, mode="sbc", n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1, n_thinned=19
-    ... )
+    >>> quick = Sampling(draws=200, tune=300, chains=2)
+    >>> sbc = sbc_study(n_replicates=2, n=600, prevalence=0.2, sampling=quick, seed=1, n_thinned=19)
     >>> ax = sbc_ecdf_plot(sbc)
     >>> [text.get_text() for text in ax.get_legend().get_texts()][:3]  # the band, then one line per parameter
     ['95% simultaneous band', 'alpha', 'beta[bmd_tscore_abs]']
@@ -312,7 +311,7 @@ def coverage_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     result : CalibrationResult
-        From :func:`bayes_ubpr.calibration_study`.
+        From :func:`bayes_ubpr.coverage_study`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
 
@@ -323,9 +322,10 @@ def coverage_plot(result: CalibrationResult, *, ax: Axes | None = None) -> Axes:
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr.calibrate import calibration_study
+    >>> from bayes_ubpr import Sampling, coverage_study
     >>> from bayes_ubpr.plots import coverage_plot
-    >>> result = calibration_study(n_replicates=2, n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1)
+    >>> quick = Sampling(draws=200, tune=300, chains=2)
+    >>> result = coverage_study(n_replicates=2, n=600, prevalence=0.2, sampling=quick, seed=1)
     >>> ax = coverage_plot(result)
     >>> ax.get_xlabel(), ax.get_ylabel()
     ('nominal credible-interval mass', 'coverage of the true log OR')
@@ -363,7 +363,7 @@ def predicted_vs_true_plot(
     Parameters
     ----------
     result : CalibrationResult or SBCResult
-        From :func:`bayes_ubpr.calibration_study`.
+        From :func:`bayes_ubpr.coverage_study` or :func:`bayes_ubpr.sbc_study`.
     models : sequence of str, default ("corrected", "uncorrected")
         Rows of the study's predictive table to draw: ``"corrected"`` (the
         fit's own population mapping), ``"uncorrected"``, and for a
@@ -384,9 +384,10 @@ def predicted_vs_true_plot(
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> from bayes_ubpr.calibrate import calibration_study
+    >>> from bayes_ubpr import Sampling, coverage_study
     >>> from bayes_ubpr.plots import predicted_vs_true_plot
-    >>> result = calibration_study(n_replicates=2, n=600, prevalence=0.2, draws=200, tune=300, chains=2, seed=1)
+    >>> quick = Sampling(draws=200, tune=300, chains=2)
+    >>> result = coverage_study(n_replicates=2, n=600, prevalence=0.2, sampling=quick, seed=1)
     >>> ax = predicted_vs_true_plot(result)
     >>> [text.get_text() for text in ax.get_legend().get_texts()]
     ['corrected', 'uncorrected']

@@ -1,0 +1,300 @@
+"""The fixed-truth study: coverage, bias and RMSE of the posterior when the truth is Table 5's."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bayes_ubpr._validate import check_probability
+from bayes_ubpr.model import ModelSpec, Sampling
+from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
+from bayes_ubpr.simulate import true_model
+from bayes_ubpr.studies._fit import _fit_replicate
+from bayes_ubpr.studies._runner import _by_replicate, _moments, _run_replicates
+from bayes_ubpr.studies._settings import StudySettings
+from bayes_ubpr.studies.predictive import _predictive_calibration, _summarise_predictive
+from bayes_ubpr.studies.world import _replicate_sample, _sample_arrays
+
+__all__ = ["DEFAULT_PROBS", "CalibrationResult", "coverage_study"]
+
+DEFAULT_PROBS = (0.5, 0.8, 0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Outcome of :func:`coverage_study`; printing it shows the summary tables.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        Per factor: ``truth``, ``bias`` and ``rmse`` of the posterior median
+        log odds ratio with Monte Carlo standard errors, and ``coverage_<p>``
+        of each central credible interval with ``coverage_<p>_mcse``.
+    predictive : pandas.DataFrame
+        Per model (``corrected``: case-control corrected population risks;
+        ``uncorrected``: the sample-scale risks) the mean over replicates of
+        calibration-in-the-large, calibration slope, Brier score and
+        mean absolute error against the true risks (``mean_abs_risk_error``,
+        :func:`~bayes_ubpr.metrics.mean_absolute_risk_error`) of the whole
+        cohort's predicted risks, each with its Monte Carlo standard error.
+    replicates : pandas.DataFrame
+        One row per replicate and factor (and the replicate's diagnostics).
+    replicate_predictive : pandas.DataFrame
+        One row per replicate and model.
+    settings : dict
+        What was run.
+    failed : pandas.DataFrame or None
+        Replicates that raised, with the reason (``replicate``, ``error``).
+    risk_curve : pandas.DataFrame or None
+        Per replicate, model and decile of predicted risk: mean ``predicted``
+        and mean ``true`` risk of the cohort's patients (for the calibration curve).
+
+    Examples
+    --------
+    >>> from bayes_ubpr import Sampling
+    >>> from bayes_ubpr.studies import coverage_study
+    >>> quick = Sampling(draws=200, tune=300, chains=2)
+    >>> result = coverage_study(n_replicates=2, n=600, prevalence=0.2, sampling=quick, seed=1)
+    >>> list(result.summary.columns[:4])
+    ['factor', 'truth', 'bias', 'bias_mcse']
+    >>> str(result).startswith("Calibration study: 2 replicates, case_control design, n = 600")
+    True
+    """
+
+    summary: pd.DataFrame
+    predictive: pd.DataFrame
+    replicates: pd.DataFrame
+    replicate_predictive: pd.DataFrame
+    settings: dict
+    failed: pd.DataFrame | None = None
+    risk_curve: pd.DataFrame | None = None
+
+    def __str__(self) -> str:
+        def show(frame: pd.DataFrame) -> str:
+            return frame.to_string(index=False, float_format=lambda v: f"{v:.3g}")
+
+        per_replicate = self.replicates.groupby("replicate")
+        flagged = int(per_replicate["flagged"].any().sum())
+        refitted = int(per_replicate["refitted"].any().sum()) if "refitted" in self.replicates else 0
+        return (
+            f"Calibration study: {self.settings['n_replicates']} replicates, {self.settings['design']} design, "
+            f"n = {self.settings['n']}, prevalence {self.settings['prevalence']:.3g}; "
+            f"{refitted} refitted longer and {flagged} still flagged (R-hat > 1.01, ESS < 400 or divergences).\n\n"
+            f"Posterior median log OR and interval coverage\n{show(self.summary)}\n\n"
+            f"Predictive calibration of the whole cohort's risks\n{show(self.predictive)}"
+        )
+
+
+def _one_replicate(
+    k: int,
+    child: np.random.SeedSequence,
+    *,
+    settings: StudySettings,
+    truth: pd.Series,
+    probs: Sequence[float],
+) -> tuple[list[dict], list[dict], list[dict]]:
+    cohort, sample, rng = _replicate_sample(child, settings, n_cases=settings.n_cases)
+    arrays, refitted, flagged = _fit_replicate(sample, settings.fit_spec, settings.sampling, rng)
+    beta = arrays.flat("beta")
+    rows = []
+    for j, factor in enumerate(settings.factors):
+        draws = beta[:, j]
+        row = {"replicate": k, "factor": factor, "truth": truth[factor], "median": float(np.median(draws))}
+        for p in probs:
+            low, high = np.quantile(draws, [(1 - p) / 2, (1 + p) / 2])
+            row[f"covered_{p:g}"] = bool(low <= truth[factor] <= high)
+            row[f"width_{p:g}"] = float(high - low)
+        row["flagged"] = flagged
+        row["refitted"] = refitted
+        rows.append(row)
+    x = cohort[list(settings.factors)].to_numpy(float)
+    y, true_risk = cohort[OUTCOME].to_numpy(), cohort["true_risk"].to_numpy()
+    predictive, curve = _predictive_calibration(k, arrays, x, y, true_risk, sample=_sample_arrays(sample, settings))
+    return rows, predictive, curve
+
+
+def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame:
+    rows = []
+    for factor, group in _by_replicate(replicates).groupby("factor", sort=False):
+        error = group["median"] - group["truth"]
+        bias, bias_sd, r = _moments(error)
+        mean_square, square_sd, _ = _moments(error**2)
+        row = {
+            "factor": factor,
+            "truth": group["truth"].iloc[0],
+            "bias": bias,
+            "bias_mcse": bias_sd / math.sqrt(r),
+            "rmse": math.sqrt(mean_square),
+            # delta method: SE of sqrt(mean(e^2)) = SD(e^2) / (2 rmse sqrt(R))
+            "rmse_mcse": square_sd / (2 * math.sqrt(mean_square) * math.sqrt(r)),
+        }
+        for p in probs:
+            coverage = _moments(group[f"covered_{p:g}"].astype(float))[0]
+            row[f"coverage_{p:g}"] = coverage
+            row[f"coverage_{p:g}_mcse"] = math.sqrt(coverage * (1 - coverage) / r)
+            if f"width_{p:g}" in group:
+                width, width_sd, _ = _moments(group[f"width_{p:g}"])
+                row[f"width_{p:g}"] = width
+                row[f"width_{p:g}_mcse"] = width_sd / math.sqrt(r)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fixed_task(
+    k: int, child: np.random.SeedSequence, *, settings: StudySettings, truth: pd.Series, probs: Sequence[float]
+) -> dict:
+    rows, predictive, curve = _one_replicate(k, child, settings=settings, truth=truth, probs=probs)
+    return {"rows": rows, "predictive": predictive, "curve": curve}
+
+
+def coverage_study(
+    spec: ModelSpec | None = None,
+    *,
+    n_replicates: int,
+    sampling: Sampling | None = None,
+    seed: int | None = None,
+    n: int = N_PATIENTS,
+    prevalence: float = PREVALENCE,
+    odds_ratios: Mapping[str, float] | None = None,
+    n_cases: int | None = None,
+    correlation: Mapping[tuple[str, str], float] | None = None,
+    controls_per_case: int = 1,
+    probs: Sequence[float] = DEFAULT_PROBS,
+    progress: bool = False,
+    client: object = None,
+    threads: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+) -> CalibrationResult:
+    """Run a fixed-truth calibration study of ``spec`` in a world like the paper's.
+
+    For each replicate: simulate a cohort with the true odds ratios (Table
+    5's by default), take the paper's case-control sample, fit ``spec`` to
+    it, and record the posterior median log OR, whether each central
+    credible interval covers the truth, and how well the predicted risks of
+    the whole cohort are calibrated, with and without the case-control
+    correction.
+
+    Parameters
+    ----------
+    spec : ModelSpec, optional
+        The fitted model: its factors (of the paper's catalogue), priors,
+        design and population mapping. Default :data:`STUDY_SPEC`, the six
+        factors of Table 5 with the default priors and the case-control
+        design; ``STUDY_SPEC.replace(priors="sceptical")`` changes one thing.
+        (``ModelSpec()`` alone has the cohort design: the sample is always
+        case-control, the fitted model need not be.) The ``corrected``
+        predictive row uses its population mapping; with an uncertain
+        prevalence the ``offset`` and ``anchored`` rows show both mappings on
+        the same fits.
+    n_replicates : int
+        Number of simulated cohorts.
+    sampling : Sampling, optional
+        Draws, tuning steps, chains, sampler and target acceptance of each
+        replicate's fit. Default :data:`STUDY_SAMPLING`, 2 chains x (200 +
+        700), sized to the convergence target rather than to a habit (see
+        :data:`STUDY_DRAWS`): every replicate's draws are checked, and one
+        whose R-hat exceeds 1.01, whose bulk or tail ESS falls below 400 (or
+        100 per chain, if more) for any parameter, or that diverges is
+        refitted with 4x the draws and 2x the tuning; it is flagged if it
+        still misses, and never dropped (``refitted`` and ``flagged``
+        columns). Each replicate's chains run on one core, so ``cores`` and
+        ``progressbar`` stay unset.
+    seed : int, optional
+        Root seed; replicate k uses the k-th spawned child.
+    n, prevalence, odds_ratios, n_cases, correlation
+        The simulated world (see :func:`simulate_cohorts`).
+    controls_per_case : int, default 1
+        Controls per case in each sample.
+    probs : sequence of float
+        Central credible-interval masses whose coverage is reported.
+    progress : bool, default False
+        Print a progress line per replicate to stderr.
+    client : distributed.Client, optional
+        Run replicates on a Dask cluster. Each replicate is seeded by its own
+        child seed, so results are identical whichever executor runs them.
+    threads : int, optional
+        Without ``client``: replicates run side by side in this many threads
+        of this process (default: one per CPU core), each replicate's chains
+        on one core. The sampler runs outside Python's global lock and the
+        compiled model is shared, so no process starts or compiles anew;
+        results are the same as with ``threads=1``.
+    store : str or path-like, optional
+        Folder where each finished replicate is saved at once (one NetCDF
+        file each, written atomically). Running the same study with the same
+        store again resumes: finished replicates are read back, not refitted.
+        A store written with other settings is refused.
+
+    Returns
+    -------
+    CalibrationResult
+        Summary tables with Monte Carlo standard errors; per-replicate rows.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the argument, before any replicate runs: a spec with an
+        outcome, prevalence, groups or factors the simulated world does not
+        have, or a setting out of range.
+
+    See Also
+    --------
+    sbc_study : simulation-based calibration, the truth drawn from the prior.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import Sampling
+    >>> from bayes_ubpr.studies import STUDY_SPEC, coverage_study
+    >>> quick = Sampling(draws=300, tune=300, chains=2)
+    >>> spec = STUDY_SPEC.replace(population_mapping="anchored")
+    >>> result = coverage_study(spec, n_replicates=2, n=600, prevalence=0.2, sampling=quick, seed=1)
+    >>> list(result.predictive["model"])
+    ['corrected', 'uncorrected', 'offset', 'anchored']
+    """
+    study = StudySettings.from_spec(
+        spec,
+        caller="coverage_study",
+        mode="fixed",
+        n_replicates=n_replicates,
+        sampling=sampling,
+        seed=seed,
+        n=n,
+        prevalence=prevalence,
+        odds_ratios=odds_ratios,
+        n_cases=n_cases,
+        correlation=correlation,
+        controls_per_case=controls_per_case,
+        progress=progress,
+    )
+    return _coverage(study, probs, client=client, threads=threads, store=store)
+
+
+def _coverage(
+    study: StudySettings,
+    probs: Sequence[float],
+    *,
+    client: object,
+    threads: int | None,
+    store: str | os.PathLike[str] | None,
+) -> CalibrationResult:
+    """Run the replicates of a fixed-truth study and summarise them."""
+    probs = [check_probability(p, name="probs") for p in probs]
+    truth = true_model(prevalence=study.prevalence, odds_ratios=study.odds_ratios).log_odds_ratios
+    task = functools.partial(_fixed_task, settings=study, truth=truth, probs=probs)
+    parts = _run_replicates(task, study, client=client, threads=threads, store=store)
+    replicates = parts["rows"]
+    replicate_predictive = parts["predictive"]
+    return CalibrationResult(
+        summary=_summarise(replicates, probs),
+        predictive=_summarise_predictive(replicate_predictive),
+        replicates=replicates,
+        replicate_predictive=replicate_predictive,
+        settings=study.as_dict(),
+        failed=parts.get("failed"),
+        risk_curve=parts.get("curve"),
+    )
