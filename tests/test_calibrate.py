@@ -510,12 +510,12 @@ def test_killed_and_concurrent_writers_leave_a_store_equal_to_an_uninterrupted_s
 
 def test_summaries_do_not_depend_on_the_order_replicates_arrive_in(cheap):
     result = coverage_study(n_replicates=60, **STORE_SETTINGS)
-    from bayes_ubpr.studies.predictive import _summarise_predictive
+    from bayes_ubpr.studies.predictive import summarise_predictive
 
     rng = np.random.default_rng(8)
     for frame, summarise in (
         (result.replicates, lambda f: _summarise(f, [0.5, 0.8, 0.9, 0.95])),
-        (result.replicate_predictive, _summarise_predictive),
+        (result.replicate_predictive, summarise_predictive),
     ):
         # as a cluster would deliver them: whole replicates, in the order they complete
         blocks = [block for _, block in frame.groupby("replicate", sort=True)]
@@ -528,7 +528,7 @@ def test_predicted_risks_do_not_depend_on_blas_threads():
     from threadpoolctl import threadpool_limits
 
     from bayes_ubpr.model._draws import FitArrays
-    from bayes_ubpr.studies.predictive import _predictive_calibration
+    from bayes_ubpr.studies.predictive import predictive_calibration
 
     rng = np.random.default_rng(3)
     n_samples, n, factors = 1000, 1316, 6
@@ -542,9 +542,9 @@ def test_predicted_risks_do_not_depend_on_blas_threads():
     y = (rng.random(n) < 0.1).astype(np.int64)
     true_risk = rng.uniform(0.01, 0.3, n)
     with threadpool_limits(limits=1):
-        one = _predictive_calibration(0, post, x, y, true_risk)
+        one = predictive_calibration(0, post, x, y, true_risk)
     with threadpool_limits(limits=2):
-        two = _predictive_calibration(0, post, x, y, true_risk)
+        two = predictive_calibration(0, post, x, y, true_risk)
     assert one == two
 
 

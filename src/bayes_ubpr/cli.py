@@ -19,7 +19,6 @@ from matplotlib.axes import Axes
 from bayes_ubpr import __version__
 from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_storable_name, check_suffix, write_frame
 from bayes_ubpr.audit import MIN_REPLICATES, audit, summary
-from bayes_ubpr.calibrate import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import (
     CohortValidationError,
@@ -46,6 +45,7 @@ from bayes_ubpr.posterior import format_odds_ratio_table, odds_ratio_table
 from bayes_ubpr.priors import PRESETS
 from bayes_ubpr.report import REPORT_SUFFIXES, write_report
 from bayes_ubpr.simulate import case_control_sample, simulate_cohort, true_model
+from bayes_ubpr.studies import STUDY_CHAINS, STUDY_DRAWS, STUDY_TUNE
 
 __all__ = ["main"]
 

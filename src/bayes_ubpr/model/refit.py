@@ -10,5 +10,14 @@ and build the PyMC model only where they need it (:func:`build_from_inputs`).
 
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._draws import CHECKED, FitArrays, sample_arrays
+from bayes_ubpr.model._fit import SHRINKAGE_TARGET_ACCEPT
 
-__all__ = ["CHECKED", "FitArrays", "ModelInputs", "build_from_inputs", "prepare_inputs", "sample_arrays"]
+__all__ = [
+    "CHECKED",
+    "SHRINKAGE_TARGET_ACCEPT",
+    "FitArrays",
+    "ModelInputs",
+    "build_from_inputs",
+    "prepare_inputs",
+    "sample_arrays",
+]

@@ -12,8 +12,8 @@ from bayes_ubpr.model.sampling import sampling_from_keywords
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, SIX_FACTORS
 from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.studies._settings import STUDY_SAMPLING, StudySettings
-from bayes_ubpr.studies.coverage import DEFAULT_PROBS, CalibrationResult, _coverage
-from bayes_ubpr.studies.sbc import SBCResult, _sbc
+from bayes_ubpr.studies.coverage import DEFAULT_PROBS, CalibrationResult, run_coverage
+from bayes_ubpr.studies.sbc import SBCResult, run_sbc
 
 __all__ = ["calibration_study"]
 
@@ -156,5 +156,5 @@ def calibration_study(
             **world,
         )
     if study.mode == "sbc":
-        return _sbc(study, n_thinned, client=client, threads=threads, store=store)
-    return _coverage(study, probs, client=client, threads=threads, store=store)
+        return run_sbc(study, n_thinned, client=client, threads=threads, store=store)
+    return run_coverage(study, probs, client=client, threads=threads, store=store)

@@ -10,10 +10,8 @@ from scipy import special
 
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model import ModelSpec, Sampling, default_sampler, fit
-from bayes_ubpr.model._build import prepare_inputs
-from bayes_ubpr.model._draws import CHECKED, FitArrays, sample_arrays
-from bayes_ubpr.model._fit import SHRINKAGE_TARGET_ACCEPT
 from bayes_ubpr.model.mapping import anchored_intercept
+from bayes_ubpr.model.refit import CHECKED, SHRINKAGE_TARGET_ACCEPT, FitArrays, prepare_inputs, sample_arrays
 from bayes_ubpr.priors import PopulationPrevalence
 
 REFIT_FACTOR = 4
@@ -35,7 +33,7 @@ def _arrays_from_fit(sample: pd.DataFrame, spec: ModelSpec, sampling: Sampling, 
     return FitArrays.from_draws(arrays, n_divergent, (*_VAR_NAMES, "prevalence"))
 
 
-def _fit_replicate(
+def fit_replicate(
     sample: pd.DataFrame, spec: ModelSpec, sampling: Sampling, rng: np.random.Generator
 ) -> tuple[FitArrays, bool, bool]:
     """Fit one replicate's ``spec`` to arrays; refit it longer if it misses the convergence target.

@@ -44,7 +44,7 @@ def _report_progress(settings: StudySettings, k: int | None) -> None:
             print(file=sys.stderr)
 
 
-def _moments(values: pd.Series) -> tuple[float, float, int]:
+def summary_moments(values: pd.Series) -> tuple[float, float, int]:
     """Mean, SD (ddof 1) and number of the non-missing ``values``, with exact sums (:func:`math.fsum`).
 
     Exactly rounded sums do not depend on the order of the values, so a
@@ -57,7 +57,7 @@ def _moments(values: pd.Series) -> tuple[float, float, int]:
     return mean, sd, n
 
 
-def _by_replicate(frame: pd.DataFrame) -> pd.DataFrame:
+def by_replicate(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows in replicate order (stable: each replicate's rows keep theirs), whatever order replicates finished in."""
     return frame.sort_values("replicate", kind="stable") if "replicate" in frame else frame
 
@@ -183,7 +183,7 @@ def _load_replicate(path: Path) -> dict | None:
     return None
 
 
-def _run_replicates(
+def run_replicates(
     task: Callable[..., dict],
     settings: StudySettings,
     *,

@@ -15,11 +15,11 @@ from bayes_ubpr._validate import check_probability
 from bayes_ubpr.model import ModelSpec, Sampling
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
 from bayes_ubpr.simulate import true_model
-from bayes_ubpr.studies._fit import _fit_replicate
-from bayes_ubpr.studies._runner import _by_replicate, _moments, _run_replicates
+from bayes_ubpr.studies._fit import fit_replicate
+from bayes_ubpr.studies._runner import by_replicate, run_replicates, summary_moments
 from bayes_ubpr.studies._settings import StudySettings
-from bayes_ubpr.studies.predictive import _predictive_calibration, _summarise_predictive
-from bayes_ubpr.studies.world import _replicate_sample, _sample_arrays
+from bayes_ubpr.studies.predictive import predictive_calibration, summarise_predictive
+from bayes_ubpr.studies.world import replicate_sample, sample_design
 
 __all__ = ["DEFAULT_PROBS", "CalibrationResult", "coverage_study"]
 
@@ -99,8 +99,8 @@ def _one_replicate(
     truth: pd.Series,
     probs: Sequence[float],
 ) -> tuple[list[dict], list[dict], list[dict]]:
-    cohort, sample, rng = _replicate_sample(child, settings, n_cases=settings.n_cases)
-    arrays, refitted, flagged = _fit_replicate(sample, settings.fit_spec, settings.sampling, rng)
+    cohort, sample, rng = replicate_sample(child, settings, n_cases=settings.n_cases)
+    arrays, refitted, flagged = fit_replicate(sample, settings.fit_spec, settings.sampling, rng)
     beta = arrays.flat("beta")
     rows = []
     for j, factor in enumerate(settings.factors):
@@ -115,16 +115,16 @@ def _one_replicate(
         rows.append(row)
     x = cohort[list(settings.factors)].to_numpy(float)
     y, true_risk = cohort[OUTCOME].to_numpy(), cohort["true_risk"].to_numpy()
-    predictive, curve = _predictive_calibration(k, arrays, x, y, true_risk, sample=_sample_arrays(sample, settings))
+    predictive, curve = predictive_calibration(k, arrays, x, y, true_risk, sample=sample_design(sample, settings))
     return rows, predictive, curve
 
 
 def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame:
     rows = []
-    for factor, group in _by_replicate(replicates).groupby("factor", sort=False):
+    for factor, group in by_replicate(replicates).groupby("factor", sort=False):
         error = group["median"] - group["truth"]
-        bias, bias_sd, r = _moments(error)
-        mean_square, square_sd, _ = _moments(error**2)
+        bias, bias_sd, r = summary_moments(error)
+        mean_square, square_sd, _ = summary_moments(error**2)
         row = {
             "factor": factor,
             "truth": group["truth"].iloc[0],
@@ -135,11 +135,11 @@ def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame
             "rmse_mcse": square_sd / (2 * math.sqrt(mean_square) * math.sqrt(r)),
         }
         for p in probs:
-            coverage = _moments(group[f"covered_{p:g}"].astype(float))[0]
+            coverage = summary_moments(group[f"covered_{p:g}"].astype(float))[0]
             row[f"coverage_{p:g}"] = coverage
             row[f"coverage_{p:g}_mcse"] = math.sqrt(coverage * (1 - coverage) / r)
             if f"width_{p:g}" in group:
-                width, width_sd, _ = _moments(group[f"width_{p:g}"])
+                width, width_sd, _ = summary_moments(group[f"width_{p:g}"])
                 row[f"width_{p:g}"] = width
                 row[f"width_{p:g}_mcse"] = width_sd / math.sqrt(r)
         rows.append(row)
@@ -271,10 +271,10 @@ def coverage_study(
         controls_per_case=controls_per_case,
         progress=progress,
     )
-    return _coverage(study, probs, client=client, threads=threads, store=store)
+    return run_coverage(study, probs, client=client, threads=threads, store=store)
 
 
-def _coverage(
+def run_coverage(
     study: StudySettings,
     probs: Sequence[float],
     *,
@@ -286,12 +286,12 @@ def _coverage(
     probs = [check_probability(p, name="probs") for p in probs]
     truth = true_model(prevalence=study.prevalence, odds_ratios=study.odds_ratios).log_odds_ratios
     task = functools.partial(_fixed_task, settings=study, truth=truth, probs=probs)
-    parts = _run_replicates(task, study, client=client, threads=threads, store=store)
+    parts = run_replicates(task, study, client=client, threads=threads, store=store)
     replicates = parts["rows"]
     replicate_predictive = parts["predictive"]
     return CalibrationResult(
         summary=_summarise(replicates, probs),
-        predictive=_summarise_predictive(replicate_predictive),
+        predictive=summarise_predictive(replicate_predictive),
         replicates=replicates,
         replicate_predictive=replicate_predictive,
         settings=study.as_dict(),

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from bayes_ubpr import metrics
-from bayes_ubpr.model._draws import FitArrays
 from bayes_ubpr.model.mapping import anchored_intercept, linear_predictors, offset_intercept
-from bayes_ubpr.studies._runner import _by_replicate, _moments
+from bayes_ubpr.model.refit import FitArrays
+from bayes_ubpr.studies._runner import by_replicate, summary_moments
 
 __all__ = ["RISK_DRAWS"]
 
@@ -45,7 +45,7 @@ def _population_intercepts(arrays: FitArrays, thin: slice, sample: tuple[np.ndar
     return models
 
 
-def _predictive_calibration(
+def predictive_calibration(
     k: int,
     arrays: FitArrays,
     x: np.ndarray,
@@ -117,13 +117,13 @@ def _risk_curve(k: int, model: str, risk: np.ndarray, true_risk: np.ndarray, n_b
     ]
 
 
-def _summarise_predictive(frame: pd.DataFrame) -> pd.DataFrame:
+def summarise_predictive(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for model, group in _by_replicate(frame).groupby("model", sort=False):
+    for model, group in by_replicate(frame).groupby("model", sort=False):
         row: dict[str, object] = {"model": model}
         for column in ("calibration_in_the_large", "calibration_slope", "brier", "mean_abs_risk_error"):
             # NaN where the metric does not exist (e.g. no finite slope under separation): counted, not averaged
-            mean, sd, count = _moments(group[column])
+            mean, sd, count = summary_moments(group[column])
             row[column] = mean
             row[f"{column}_mcse"] = sd / math.sqrt(count) if count else math.nan
         row["n_undefined"] = int(group[["calibration_in_the_large", "calibration_slope"]].isna().any(axis=1).sum())

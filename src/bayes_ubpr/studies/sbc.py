@@ -14,14 +14,14 @@ from scipy import special
 
 from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.model import ModelSpec, Sampling
-from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
+from bayes_ubpr.model.refit import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
 from bayes_ubpr.priors import PriorsLike
-from bayes_ubpr.studies._fit import _fit_replicate
-from bayes_ubpr.studies._runner import _run_replicates
+from bayes_ubpr.studies._fit import fit_replicate
+from bayes_ubpr.studies._runner import run_replicates
 from bayes_ubpr.studies._settings import StudySettings
-from bayes_ubpr.studies.predictive import _predictive_calibration, _summarise_predictive
-from bayes_ubpr.studies.world import _replicate_sample, _sample_arrays
+from bayes_ubpr.studies.predictive import predictive_calibration, summarise_predictive
+from bayes_ubpr.studies.world import replicate_sample, sample_design
 
 __all__ = ["SBCResult", "sbc_study", "sbc_verdicts", "simultaneous_ecdf_band"]
 
@@ -124,7 +124,7 @@ def _sbc_replicate(
     k: int, child: np.random.SeedSequence, *, settings: StudySettings, n_thinned: int
 ) -> tuple[list[dict], list[dict], list[dict]]:
     """Draw parameters from the prior, outcomes given them, fit, rank the truth and check predicted risks."""
-    cohort, sample, rng = _replicate_sample(child, settings, n_cases=None)
+    cohort, sample, rng = replicate_sample(child, settings, n_cases=None)
     inputs = prepare_inputs(sample, settings.prior_spec, validated=True)
     x = inputs.data["X"]
     for _ in range(1000):
@@ -133,7 +133,7 @@ def _sbc_replicate(
         if 0 < y.sum() < len(y):  # the model needs both outcomes; SBC holds conditionally on the data
             break
     simulated = sample.assign(**{OUTCOME: y})
-    arrays, _, flagged = _fit_replicate(simulated, settings.fit_spec, settings.sampling, rng)
+    arrays, _, flagged = fit_replicate(simulated, settings.fit_spec, settings.sampling, rng)
     step = max(1, arrays.flat("beta").shape[0] // n_thinned)
     draws = arrays.flat("beta")[::step][:n_thinned]
     alpha_draws = arrays.flat("alpha")[::step][:n_thinned]
@@ -147,8 +147,8 @@ def _sbc_replicate(
     x_cohort = cohort[list(settings.factors)].to_numpy(float)
     true_risk = special.expit(intercept_population + x_cohort @ beta)
     y_cohort = (rng.random(len(true_risk)) < true_risk).astype(np.int64)
-    predictive, curve = _predictive_calibration(
-        k, arrays, x_cohort, y_cohort, true_risk, sample=_sample_arrays(simulated, settings)
+    predictive, curve = predictive_calibration(
+        k, arrays, x_cohort, y_cohort, true_risk, sample=sample_design(simulated, settings)
     )
     return rows, predictive, curve
 
@@ -340,10 +340,10 @@ def sbc_study(
         controls_per_case=controls_per_case,
         progress=progress,
     )
-    return _sbc(study, n_thinned, client=client, threads=threads, store=store)
+    return run_sbc(study, n_thinned, client=client, threads=threads, store=store)
 
 
-def _sbc(
+def run_sbc(
     study: StudySettings,
     n_thinned: int,
     *,
@@ -354,7 +354,7 @@ def _sbc(
     """Run the replicates of an SBC study and judge their ranks."""
     n_thinned = check_positive_int(n_thinned, name="n_thinned")
     task = functools.partial(_sbc_task, settings=study, n_thinned=n_thinned)
-    parts = _run_replicates(task, study, client=client, threads=threads, store=store)
+    parts = run_replicates(task, study, client=client, threads=threads, store=store)
     ranks = parts.get("rows", pd.DataFrame(columns=["replicate", "parameter", "rank", "flagged"]))
     replicate_predictive = parts.get("predictive", pd.DataFrame(columns=["replicate", "model"]))
     return SBCResult(
@@ -363,7 +363,7 @@ def _sbc(
         n_values=n_thinned + 1,
         settings=study.as_dict(),
         failed=parts.get("failed"),
-        predictive=_summarise_predictive(replicate_predictive),
+        predictive=summarise_predictive(replicate_predictive),
         replicate_predictive=replicate_predictive,
         risk_curve=parts.get("curve"),
     )

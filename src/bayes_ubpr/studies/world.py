@@ -100,7 +100,7 @@ def simulate_cohorts(
         yield cohort
 
 
-def _replicate_sample(
+def replicate_sample(
     child: np.random.SeedSequence, settings: StudySettings, *, n_cases: int | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.random.Generator]:
     """One replicate's cohort, its case-control sample, and the generator for the rest of the replicate."""
@@ -116,6 +116,6 @@ def _replicate_sample(
     return cohort, case_control_sample(cohort, settings.controls_per_case, seed=rng), rng
 
 
-def _sample_arrays(sample: pd.DataFrame, settings: StudySettings) -> tuple[np.ndarray, np.ndarray]:
+def sample_design(sample: pd.DataFrame, settings: StudySettings) -> tuple[np.ndarray, np.ndarray]:
     """Return the fitted case-control sample's raw design and outcomes, which both population mappings need."""
     return sample[list(settings.factors)].to_numpy(float), sample[OUTCOME].to_numpy()
