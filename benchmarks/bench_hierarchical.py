@@ -18,7 +18,12 @@ Bambi's grouped fit, horseshoe against the flat fit), the load average, and
 for the grouped fit the smallest bulk and tail ESS over every parameter
 (the group SD included) and the divergences.
 
-Run:  python benchmarks/bench_hierarchical.py [--repeats 3]
+Then goal 4: a coverage study (``bayes_ubpr.studies.coverage_study``, the
+paper's 60:60 world) with the horseshoe against the same study with the
+default prior, in turn A B A, ``--study-replicates`` each. The simulated
+world has no sites, so the grouped model's study is not measured.
+
+Run:  python benchmarks/bench_hierarchical.py [--repeats 3] [--study-replicates 200]
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="cold-start runs of each, interleaved")
+    parser.add_argument("--study-replicates", type=int, default=200, help="replicates of each coverage study")
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
     cohort = _cohort()
@@ -131,8 +137,29 @@ def main(argv: list[str] | None = None) -> int:
         f"{table.loc['group_sd', 'ess_tail']:.0f}); largest R-hat {table['r_hat'].max():.3f}; "
         f"{divergent} divergent transitions"
     )
+    study_ratio(args.study_replicates)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
+
+
+def study_ratio(n_replicates: int) -> None:
+    """Time coverage studies with the default prior and with the horseshoe, A B A; print the ratio (goal 4)."""
+    import warnings
+
+    from bayes_ubpr.studies import STUDY_SPEC, coverage_study
+
+    times: dict[str, list[float]] = {"default": [], "horseshoe": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in ("default", "horseshoe", "default"):
+            start = time.perf_counter()
+            coverage_study(STUDY_SPEC.replace(priors=name), n_replicates=n_replicates, seed=14)
+            times[name].append(time.perf_counter() - start)
+    default, horseshoe = statistics.mean(times["default"]), times["horseshoe"][0]
+    print(
+        f"goal 4: coverage study of {n_replicates} replicates: default prior {default:.1f} s, horseshoe "
+        f"{horseshoe:.1f} s: {horseshoe / default:.2f}x (grouped: not measured, the simulated world has no sites)"
+    )
 
 
 if __name__ == "__main__":
