@@ -136,6 +136,7 @@ def test_tipping_points_separate_a_strong_effect_from_a_null_one(small_cohort):
 # ----------------------------------------------------------------------------- power-scaling
 
 
+@pytest.mark.slow
 def test_power_scaling_diagnoses_conflict_and_a_dominant_prior(small_cohort):
     # Weakly informative Normal(0, 2.5) priors (priors="wide"): the likelihood dominates every factor.
     wide = wide_priors(bu.SIX_FACTORS)
