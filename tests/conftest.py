@@ -8,7 +8,9 @@ import pytest
 
 import bayes_ubpr as bu
 
-SLOW_DOCTESTS = frozenset({"bayes_ubpr.report.write_report", "bayes_ubpr.posterior.PPCSummary"})
+SLOW_DOCTESTS = frozenset(
+    {"bayes_ubpr.report.write_report", "bayes_ubpr.posterior.PPCSummary", "bayes_ubpr.sensitivity.priors.power_scaling"}
+)
 """Doctests that fit and draw for longer than ~5 s: marked ``slow`` like the tests that do (run by .ci/run)."""
 
 

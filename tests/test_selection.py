@@ -34,6 +34,7 @@ def _pymc_log_likelihood(idata, data):
     return pm.compute_log_likelihood(idata.copy(), model=model, extend_inferencedata=False, progressbar=False)
 
 
+@pytest.mark.slow
 def test_fit_stores_the_log_likelihood_pymc_computes(small_fit, small_cohort):
     stored = small_fit.log_likelihood["ubpr"]
     assert stored.dims == ("chain", "draw", "obs")

@@ -512,6 +512,7 @@ def _assert_within_monte_carlo_error(idata, name, before):
     assert (np.abs(mean - np.asarray(before)) < 4 * np.sqrt(2) * mcse).all(), (name, mean, before, mcse)
 
 
+@pytest.mark.slow
 def test_power_scaling_on_a_case_control_fit_with_a_fixed_prevalence():
     # Regression: power_scaling rebuilt the model from three settings and lost the prevalence (KeyError).
     sample = bu.case_control_sample(bu.simulate_cohort(n=600, prevalence=0.3, seed=5), seed=2)
