@@ -27,7 +27,7 @@ from bayes_ubpr.model._progress import TextProgress
 from bayes_ubpr.model.design import check_design
 from bayes_ubpr.model.fitted import Fitted
 from bayes_ubpr.model.mapping import anchored_intercept
-from bayes_ubpr.model.sampling import Sampling
+from bayes_ubpr.model.sampling import Sampling, sampling_from_keywords
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
 
@@ -429,12 +429,7 @@ def fit(
     """
     loose: dict[str, Any] = {"draws": draws, "tune": tune, "chains": chains, "cores": cores, "sampler": sampler}
     loose |= {"target_accept": target_accept, "progressbar": progressbar}
-    given: dict[str, Any] = {name: value for name, value in loose.items() if value is not None}
-    if sampling is not None and given:
-        raise TypeError(f"fit: pass {', '.join(given)} inside sampling=Sampling(...), not beside it")
-    if sampling is not None and not isinstance(sampling, Sampling):
-        raise TypeError(f"sampling must be a bayes_ubpr.Sampling; got {type(sampling).__name__}")
-    sampling = Sampling(**given) if sampling is None else sampling
+    sampling = sampling_from_keywords(sampling, loose, default=Sampling(), caller="fit", deprecated=False)
     draws, tune, chains, cores = sampling.draws, sampling.tune, sampling.chains, sampling.resolved_cores()
     sampler = default_sampler() if sampling.sampler is None else sampling.sampler
     target_accept, progressbar = sampling.target_accept, sampling.progressbar

@@ -116,12 +116,14 @@ def sampling_from_keywords(
     default: Sampling,
     caller: str,
     stacklevel: int = 3,
+    deprecated: bool = True,
 ) -> Sampling:
     """Return the :class:`Sampling` of a function that takes ``sampling=``, honouring deprecated loose keywords.
 
-    ``keywords`` holds the loose keywords the caller passed (those not
-    given are left out). Passing any of them warns that they go in a
-    ``Sampling``; passing them together with ``sampling`` is an error.
+    ``keywords`` holds the loose keywords the caller passed (``None`` counts
+    as not given). Passing any of them warns that they go in a ``Sampling``
+    (unless ``deprecated=False``, for :func:`bayes_ubpr.fit`); passing them
+    together with ``sampling`` is an error.
     """
     given = {name: value for name, value in keywords.items() if value is not None}
     if sampling is not None and not isinstance(sampling, Sampling):
@@ -130,6 +132,8 @@ def sampling_from_keywords(
         return default if sampling is None else sampling
     if sampling is not None:
         raise TypeError(f"{caller}: pass {', '.join(given)} inside sampling=Sampling(...), not beside it")
+    if not deprecated:  # fit's own convenience: its loose keywords are not deprecated
+        return default.replace(**given)
     warnings.warn(
         f"{caller}({', '.join(f'{k}=...' for k in given)}) is deprecated and will be removed in the next release: "
         f"pass sampling=bayes_ubpr.Sampling({', '.join(f'{k}=...' for k in given)}) instead",
