@@ -229,7 +229,7 @@ def _edit_factor(index: int, **changes) -> list[dict]:
             ValueError,
             'field "population_prevalence": PopulationPrevalence alpha must be a positive number',
         ),
-        (_stored(group=5), TypeError, "group must be a column name; got 5"),
+        (_stored(group=5), TypeError, "field \"group\": must be a column name or a list of groupings; got int 5"),
         (_stored(varying_slopes="depression"), TypeError, 'field "varying_slopes": must be a list of factor names'),
         (_stored(varying_slopes=[1]), TypeError, 'field "varying_slopes": must be a list of factor names'),
         (_stored(population_mapping=1), ValueError, "population_mapping must be one of 'offset', 'anchored'; got 1"),
@@ -312,7 +312,9 @@ def test_fit_takes_a_spec_or_keywords_not_both():
     with pytest.raises(TypeError, match="either as spec or as keywords, not both"):
         bu.fit(sample, ModelSpec(), priors="sceptical")
     with pytest.raises(TypeError, match="spec must be a bayes_ubpr.ModelSpec"):
-        bu.fit(sample, "default")  # type: ignore[arg-type]
+        bu.fit(sample, 5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="a formula reads .* a prior preset goes in priors="):
+        bu.fit(sample, "default")
 
 
 @pytest.mark.parametrize(

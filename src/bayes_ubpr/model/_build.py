@@ -39,7 +39,7 @@ from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.model.spec import DESIGNS, ModelSpec, PrevalenceLike, spec_from_keywords
 from bayes_ubpr.priors import PopulationPrevalence, PriorsLike, PriorSpec
 
-__all__ = ["DESIGNS", "ModelInputs", "build_from_inputs", "build_model", "prepare_inputs"]
+__all__ = ["DESIGNS", "ModelInputs", "build_from_inputs", "build_model", "group_labels", "prepare_inputs"]
 
 GROUP_SD_PRIOR_SCALE = 1.0
 """Half-normal scale of the between-group SD of intercepts (log-odds): a
@@ -122,6 +122,8 @@ def prepare_inputs(data: pd.DataFrame, spec: ModelSpec, *, validated: bool = Fal
     ``validated=True`` skips the validation, for data that cannot be invalid
     (a simulation study's own samples, refitted thousands of times).
     """
+    spec = spec.with_terms_of(data)
+    data = spec.model_frame(data)
     if validated:
         clean = data
     else:
@@ -137,8 +139,11 @@ def prepare_inputs(data: pd.DataFrame, spec: ModelSpec, *, validated: bool = Fal
     if spec.design == "case_control":
         values.update(_case_control_values(y, spec.population_prevalence))
     coords: dict[str, list[Hashable]] = {"factor": list(names), **priors.coords()}
-    if spec.group is not None:
-        codes, levels = _group_codes(clean, spec.group)
+    if len(spec.groups) > 1:
+        values["group_idx"], values["group_grouping"], coords["group"] = _nested_group_codes(clean, spec.groups)
+        coords["grouping"] = list(spec.groups)
+    elif spec.group is not None:
+        codes, levels = _group_codes(clean, spec.groups[0])
         values["group_idx"] = codes
         coords["group"] = list(levels)
         if spec.varying_slopes:
@@ -161,16 +166,44 @@ def _case_control_values(y: np.ndarray, prevalence: PrevalenceLike) -> dict[str,
     return values
 
 
+def group_labels(data: pd.DataFrame, grouping: str) -> pd.Series:
+    """Each row's label in a grouping: the column's value, or ``"a:b"`` values joined for a nested grouping.
+
+    Raises
+    ------
+    CohortValidationError
+        Naming the column, if it is absent or has missing values.
+    """
+    labels = None
+    for column in grouping.split(":"):
+        if column not in data.columns:
+            raise CohortValidationError(
+                f'group column "{column}" is not in the data.{did_you_mean(column, map(str, data.columns))}',
+                column=column,
+            )
+        values = data[column]
+        if values.isna().any():
+            rows = list(data.index[values.isna().to_numpy()][:5])
+            raise CohortValidationError(
+                f'group column "{column}" has missing values in rows {rows}', column=column, rows=rows
+            )
+        labels = values if labels is None else labels.astype(str) + ":" + values.astype(str)
+    return labels  # type: ignore[return-value]
+
+
+def _nested_group_codes(clean: pd.DataFrame, groupings: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list]:
+    """Codes of several groupings into one vector of levels labelled ``grouping[level]``."""
+    idx, owner, labels = [], [], []
+    for k, grouping in enumerate(groupings):
+        codes, levels = _group_codes(clean, grouping)
+        idx.append(codes + len(labels))
+        owner.extend([k] * len(levels))
+        labels.extend(f"{grouping}[{level}]" for level in levels)
+    return np.column_stack(idx).astype(np.int64), np.array(owner, dtype=np.int64), labels
+
+
 def _group_codes(clean: pd.DataFrame, group: str) -> tuple[np.ndarray, pd.Index]:
-    if group not in clean.columns:
-        raise CohortValidationError(
-            f'group column "{group}" is not in the data.{did_you_mean(group, map(str, clean.columns))}',
-            column=group,
-        )
-    labels = clean[group]
-    if labels.isna().any():
-        rows = list(clean.index[labels.isna().to_numpy()][:5])
-        raise CohortValidationError(f'group column "{group}" has missing values in rows {rows}', column=group)
+    labels = group_labels(clean, group)
     codes, levels = pd.factorize(labels, sort=True)
     if len(levels) < 2:
         raise CohortValidationError(f'group column "{group}" has a single level; a multilevel model needs >= 2')
@@ -187,7 +220,9 @@ def build_from_inputs(inputs: ModelInputs) -> pm.Model:
         beta = pm.Deterministic("beta", beta_std / data["x_scale"], dims="factor")
         intercept = pm.Deterministic("intercept", alpha - pt.dot(data["x_center"], beta))
         eta = alpha + _linear_predictor(data["X"], beta_std, len(inputs.factors), column_sum=inputs.column_sum)
-        if spec.group is not None:
+        if len(spec.groups) > 1:
+            eta = eta + _grouping_effects(data)
+        elif spec.group is not None:
             eta = eta + _group_effects(data, varying_slopes=bool(spec.varying_slopes))
         correction = _case_control_correction(spec, data)
         pm.Deterministic("alpha_population", alpha + correction)
@@ -219,6 +254,14 @@ def _group_effects(data: Mapping[str, pt.TensorVariable], *, varying_slopes: boo
         x_slopes = data["X"][:, data["slope_idx"]]
         effect = effect + (x_slopes * slope_offset[data["group_idx"]]).sum(axis=1)
     return effect
+
+
+def _grouping_effects(data: Mapping[str, pt.TensorVariable]) -> pt.TensorVariable:
+    """Non-centred intercepts of several groupings (nested or crossed), each with its own SD."""
+    group_sd = pm.HalfNormal("group_sd", GROUP_SD_PRIOR_SCALE, dims="grouping")
+    group_z = pm.Normal("group_z", 0.0, 1.0, dims="group")
+    group_offset = pm.Deterministic("group_offset", group_sd[data["group_grouping"]] * group_z, dims="group")
+    return group_offset[data["group_idx"]].sum(axis=1)
 
 
 def _case_control_correction(spec: ModelSpec, data: Mapping[str, pt.TensorVariable]) -> pt.TensorLike:

@@ -106,7 +106,9 @@ def one_off_sampler(data: pd.DataFrame, spec: ModelSpec) -> str:
     """
     from bayes_ubpr.model._kernel_model import kernel_applies
 
-    resolved = spec.resolve(validate_cohort(data, factors=spec.factors, outcome=spec.outcome))
+    spec = spec.with_terms_of(data)
+    frame = spec.model_frame(data)
+    resolved = spec.resolve(validate_cohort(frame, factors=spec.factors, outcome=spec.outcome))
     if default_sampler() == "nutpie" and kernel_applies(resolved, resolved.prior_spec()):
         return "nutpie"
     return "pymc"
@@ -263,6 +265,8 @@ def _anchor_population_intercept(idata: az.InferenceData, inputs: ModelInputs) -
 def _attach_data(idata: az.InferenceData, inputs: ModelInputs, data: pd.DataFrame) -> None:
     """Store the fitted outcome and raw design, which tables, checks and reports rebuild from."""
     obs = np.asarray(_obs_index(data))
+    idx_dims = np.ndim(inputs.data["group_idx"]) if "group_idx" in inputs.data else 0
+    coords = {"grouping": inputs.coords["grouping"]} if idx_dims == 2 else {}
     idata.add_groups(
         observed_data=xr.Dataset({inputs.spec.outcome: ("obs", inputs.data["outcome_values"])}, coords={"obs": obs}),
         constant_data=xr.Dataset(
@@ -270,11 +274,14 @@ def _attach_data(idata: az.InferenceData, inputs: ModelInputs, data: pd.DataFram
                 "x": (("obs", "factor"), inputs.raw),
                 "x_center": ("factor", inputs.data["x_center"]),
                 "x_scale": ("factor", inputs.data["x_scale"]),
-                **({"group_idx": ("obs", inputs.data["group_idx"])} if "group_idx" in inputs.data else {}),
+                **({"group_idx": (_GROUP_IDX_DIMS[:idx_dims], inputs.data["group_idx"])} if idx_dims else {}),
             },
-            coords={"obs": obs, "factor": list(inputs.factors)},
+            coords={"obs": obs, "factor": list(inputs.factors), **coords},
         ),
     )
+
+
+_GROUP_IDX_DIMS = ("obs", "grouping")
 
 
 def _obs_index(data: pd.DataFrame) -> pd.Index:
@@ -284,14 +291,14 @@ def _obs_index(data: pd.DataFrame) -> pd.Index:
 
 def fit(
     data: pd.DataFrame,
-    spec: ModelSpec | None = None,
+    spec: ModelSpec | str | None = None,
     *,
     factors: Sequence[FactorLike] | None = None,
     outcome: str | None = None,
     priors: PriorsLike = None,
     design: str | None = None,
     population_prevalence: PrevalenceLike = None,
-    group: str | None = None,
+    group: str | Sequence[str] | None = None,
     varying_slopes: Sequence[str] | None = None,
     population_mapping: str | None = None,
     sampling: Sampling | None = None,
@@ -319,8 +326,12 @@ def fit(
     ----------
     data : pandas.DataFrame
         Cohort or case-control sample: the factor columns and the outcome.
-    spec : ModelSpec, optional
-        The whole model in one object.
+    spec : ModelSpec or str, optional
+        The whole model in one object, or a formula such as
+        ``"residual_pain ~ age + C(sex) + rcs(cement_volume_ml, 4) + fascia_injury * C(level) + (1 | hospital/surgeon)"``
+        (read by :meth:`ModelSpec.from_formula <bayes_ubpr.ModelSpec.from_formula>`;
+        the keywords ``priors``, ``design``, ``population_prevalence`` and
+        ``population_mapping`` then complete it).
     factors : sequence of str or Factor, default the six of Table 5
         Risk factors: names from the paper's catalogue
         (:data:`~bayes_ubpr.paper.RISK_FACTORS`), any other column (kind and
@@ -343,9 +354,10 @@ def fit(
         :func:`~bayes_ubpr.case_control_sample` records in ``data.attrs``,
         else, for the outcome ``ubpr``, the paper's 60/1316 as
         Beta(60.5, 1256.5); other outcomes must state it.
-    group : str, optional
+    group : str or sequence of str, optional
         Column of a grouping (hospital, surgeon, region) for partially
-        pooled, non-centred group intercepts.
+        pooled, non-centred group intercepts; ``"hospital/surgeon"`` for
+        surgeons nested in hospitals, a sequence for crossed groupings.
     varying_slopes : sequence of str, default ()
         Factors whose log odds ratio also varies by group.
     population_mapping : {"offset", "anchored"}, default "offset"
@@ -433,17 +445,15 @@ def fit(
     draws, tune, chains, cores = sampling.draws, sampling.tune, sampling.chains, sampling.resolved_cores()
     sampler = default_sampler() if sampling.sampler is None else sampling.sampler
     target_accept, progressbar = sampling.target_accept, sampling.progressbar
-    spec = ModelSpec.from_arguments(
-        spec,
-        factors=factors,
-        outcome=outcome,
-        priors=priors,
-        design=design,
-        population_prevalence=population_prevalence,
-        group=group,
-        varying_slopes=varying_slopes,
-        population_mapping=population_mapping,
-    )
+    keywords: dict[str, Any] = {"factors": factors, "outcome": outcome, "priors": priors, "design": design}
+    keywords |= {"population_prevalence": population_prevalence, "group": group, "varying_slopes": varying_slopes}
+    keywords = {key: value for key, value in keywords.items() if value is not None}
+    if population_mapping is not None:
+        keywords["population_mapping"] = population_mapping
+    if isinstance(spec, str):
+        spec = ModelSpec.from_formula(spec, **keywords)
+    else:
+        spec = ModelSpec.from_arguments(spec, **keywords)
     inputs = prepare_inputs(data, spec)
     if target_accept is None:
         funnel = inputs.priors.kind != "independent" or inputs.spec.group is not None
@@ -524,7 +534,8 @@ def _log_likelihood_fits(n_patients: int, n_draws: int) -> bool:
 
 
 def _warn_design(data: pd.DataFrame, inputs: ModelInputs) -> None:
-    report = check_design(data, inputs.spec.factors, outcome=inputs.spec.outcome)
+    frame = inputs.spec.model_frame(data)
+    report = check_design(frame, inputs.spec.factors, outcome=inputs.spec.outcome)
     problems = report[report["severity"] != "ok"]
     if not problems.empty:
         lines = "; ".join(f"{row.message} Suggestion: {row.suggestion}" for row in problems.itertuples())

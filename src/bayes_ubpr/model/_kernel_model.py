@@ -82,7 +82,8 @@ KERNEL_FIELDS: dict[str, Callable[[ModelSpec, PriorSpec], bool]] = {
     ),
     "design": lambda spec, priors: spec.design in ("cohort", "case_control"),
     "population_prevalence": lambda spec, priors: True,  # fixed or Beta: both written out in the kernel
-    "group": lambda spec, priors: True,  # one grouping of non-centred intercepts, HalfNormal SD
+    "group": lambda spec, priors: len(spec.groups) <= 1,  # one grouping of non-centred intercepts, HalfNormal SD
+    "terms": lambda spec, priors: True,  # terms only make the design columns, which the kernel reads as any
     "varying_slopes": lambda spec, priors: not spec.varying_slopes,
     "population_mapping": lambda spec, priors: spec.population_mapping in ("offset", "anchored"),  # after sampling
 }

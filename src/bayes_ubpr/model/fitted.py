@@ -208,7 +208,8 @@ class Fitted:
         constant = self._constant
         if "group_offset" in post and "group_idx" in constant:
             idx = constant["group_idx"].to_numpy()
-            eta = eta + post["group_offset"].transpose("sample", "group").to_numpy()[:, idx]
+            offsets = post["group_offset"].transpose("sample", "group").to_numpy()
+            eta = eta + (offsets[:, idx] if idx.ndim == 1 else offsets[:, idx].sum(axis=-1))
             if "slope_offset_std" in post:
                 offsets = post["slope_offset_std"].transpose("sample", "group", "slope")
                 factors = [str(f) for f in constant["factor"].values]

@@ -25,6 +25,8 @@ from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model.mapping import MAPPINGS
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, SIX_FACTORS
+from bayes_ubpr.terms import Terms, parse_formula
+from bayes_ubpr.terms.design import ROLE_PRIOR_SCALE
 from bayes_ubpr.priors import (
     PAPER_PREVALENCE,
     PopulationPrevalence,
@@ -46,7 +48,7 @@ RESERVED_NAMES = frozenset(
         # data containers
         "X", "x_center", "x_scale", "outcome_values", "prior_mu", "prior_sigma", "prior_nu", "tau0",
         "domain_idx", "log_sampling_ratio", "prevalence_a", "prevalence_b", "prevalence_logit",
-        "group_idx", "slope_idx",
+        "group_idx", "slope_idx", "group_grouping",
         # parameters and deterministics
         "alpha", "beta", "beta_std", "intercept", "alpha_population", "intercept_population", "prevalence",
         "group_sd", "group_z", "group_offset", "slope_sd", "slope_z", "slope_offset_std", "z",
@@ -54,7 +56,7 @@ RESERVED_NAMES = frozenset(
         "global_scale_normal", "global_scale_inverse_gamma", "slab_variance", "domain_spread", "domain_z",
         "domain_scale",
         # dimensions
-        "factor", "group", "slope", "domain", "obs", "chain", "draw",
+        "factor", "group", "grouping", "slope", "domain", "obs", "chain", "draw",
     }
 )  # fmt: skip
 """Names of the model's own variables and dimensions, which an outcome column may not take."""
@@ -87,8 +89,11 @@ class ModelSpec:
         Beta prior. When ``None``, :meth:`resolve` takes the cohort counts
         that :func:`~bayes_ubpr.case_control_sample` records, else (outcome
         ``ubpr`` only) the paper's 60/1316.
-    group : str, optional
-        Column of a grouping (hospital, surgeon) for group intercepts.
+    group : str or sequence of str, optional
+        Groupings of intercepts: a column (hospital, surgeon), ``"a/b"`` for
+        b nested in a (intercepts of a and of a:b), ``"a:b"`` for the
+        combinations of two columns, or a sequence of these (crossed
+        groupings). Stored as one string for a single grouping, else a tuple.
     varying_slopes : sequence of str, default ()
         Factors whose log odds ratio also varies by group.
     population_mapping : {"offset", "anchored"}, default "offset"
@@ -98,6 +103,11 @@ class ModelSpec:
         draw, the intercept that makes the population-weighted mean risk of
         the sample equal that draw's prevalence (see
         :mod:`bayes_ubpr.model.mapping`).
+    terms : Terms, optional
+        Model terms (categorical factors, splines, interactions) built from
+        raw columns; usually made by :meth:`from_formula`. When given, the
+        factors are the terms' design columns, set when the spec is
+        resolved on data (``factors`` is ignored).
 
     Raises
     ------
@@ -127,12 +137,13 @@ class ModelSpec:
     priors: PriorsLike = "default"
     design: str = "cohort"
     population_prevalence: PrevalenceLike = None
-    group: str | None = None
+    group: str | tuple[str, ...] | None = None
     varying_slopes: tuple[str, ...] = ()
     population_mapping: str = "offset"
+    terms: Terms | None = None
 
     def __post_init__(self) -> None:
-        factors = as_factors(self.factors)
+        factors = self._terms_factors() if self.terms is not None else as_factors(self.factors)
         names = [f.name for f in factors]
         object.__setattr__(self, "factors", factors)
         if not isinstance(self.outcome, str) or not self.outcome:
@@ -145,25 +156,141 @@ class ModelSpec:
                 "rename the column (e.g. df.rename(columns={...}))"
             )
         priors = "default" if self.priors is None else self.priors
-        check_priors_argument(priors, names)
+        if self.terms is None or self.terms.resolved:
+            check_priors_argument(priors, names)
+        else:  # prior keys are design columns, known once the terms are resolved on data
+            check_priors_argument(priors if not isinstance(priors, Mapping) else {}, names)
         if isinstance(priors, Mapping):
             priors = dict(priors)
         object.__setattr__(self, "priors", priors)
         check_choice(self.design, DESIGNS, name="design")
         check_choice(self.population_mapping, MAPPINGS, name="population_mapping")
         self._check_prevalence()
-        if self.group is not None:
-            if not isinstance(self.group, str) or not self.group:
-                raise TypeError(f"group must be a column name; got {self.group!r}")
-            if self.group == self.outcome or self.group in names:
-                raise ValueError(f'group column "{self.group}" is also the outcome or a factor')
+        self._check_groups(names)
         if isinstance(self.varying_slopes, str):
             raise TypeError("varying_slopes must be a sequence of factor names, not a single string")
         slopes = tuple(self.varying_slopes)
-        check_names(slopes, names, what="varying slope (a factor in the model)")
+        if self.terms is None or self.terms.resolved:
+            check_names(slopes, names, what="varying slope (a factor in the model)")
         if slopes and self.group is None:
             raise ValueError("varying_slopes needs a group column (group=...)")
+        if slopes and len(self.groups) > 1:
+            raise ValueError(f"varying_slopes need a single grouping; got {', '.join(self.groups)}")
         object.__setattr__(self, "varying_slopes", slopes)
+
+    def _terms_factors(self) -> tuple[Factor, ...]:
+        """The factors of a spec with terms: the resolved ones it holds if they match the terms' columns."""
+        if not isinstance(self.terms, Terms):
+            raise TypeError(f"terms must be bayes_ubpr.terms.Terms; got {type(self.terms).__name__}")
+        if not self.terms.resolved:
+            return ()
+        held = as_factors(self.factors) if len(self.factors) else ()
+        if tuple(f.name for f in held) == self.terms.columns:
+            return held
+        return self.terms.factors()
+
+    def _check_groups(self, names: Sequence[str]) -> None:
+        group = self.group
+        if group is None:
+            return
+        given = (group,) if isinstance(group, str) else group
+        if not isinstance(given, Sequence) or not given or not all(isinstance(g, str) and g for g in given):
+            raise TypeError(f"group must be a column name or a sequence of them; got {group!r}")
+        groupings: list[str] = []
+        for text in given:
+            parts = [part.strip() for part in text.split("/")]
+            if not all(parts) or any(not p for part in parts for p in part.split(":")):
+                raise ValueError(f'group "{text}" must be a column, "a/b" (b nested in a) or "a:b"')
+            groupings.extend(":".join(parts[: i + 1]) for i in range(len(parts)))
+        groupings = list(dict.fromkeys(groupings))
+        columns = {c for g in groupings for c in g.split(":")}
+        clash = sorted(columns & {self.outcome, *names, *(self.terms.variables if self.terms else ())})
+        if clash:
+            raise ValueError(f'group column "{clash[0]}" is also the outcome or a factor')
+        object.__setattr__(self, "group", groupings[0] if len(groupings) == 1 else tuple(groupings))
+
+    @classmethod
+    def from_formula(cls, formula: str, **settings: Any) -> ModelSpec:
+        """Return the spec of a formula: outcome, terms, group intercepts and varying slopes.
+
+        Parameters
+        ----------
+        formula : str
+            ``"outcome ~ age + C(level) * injury + rcs(volume, 4) + (1 | hospital/surgeon)"``;
+            :mod:`bayes_ubpr.terms.formula` lists what is accepted.
+        **settings
+            The other fields: ``priors``, ``design``, ``population_prevalence``,
+            ``population_mapping``.
+
+        Raises
+        ------
+        FormulaError
+            For a formula that cannot be read or a term that is not supported.
+        TypeError
+            If ``settings`` repeat what the formula says (outcome, factors,
+            group, varying slopes, terms).
+
+        Examples
+        --------
+        >>> from bayes_ubpr import ModelSpec
+        >>> spec = ModelSpec.from_formula("pain ~ C(sex) + rcs(volume, 3) + (1 | hospital)", design="case_control",
+        ...                               population_prevalence=0.05)
+        >>> spec.outcome, spec.terms.names, spec.group
+        ('pain', ('sex', 'volume'), 'hospital')
+        """
+        said = sorted(set(settings) & {"factors", "outcome", "group", "varying_slopes", "terms"})
+        if said:
+            raise TypeError(f"the formula gives the model's {', '.join(said)}; do not pass them as well")
+        parsed = parse_formula(formula)
+        return cls(
+            outcome=parsed.outcome,
+            terms=parsed.terms,
+            group=parsed.groups or None,
+            varying_slopes=parsed.varying_slopes,
+            **settings,
+        )
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Groupings of intercepts, each a column or ``"a:b"``; () without groups."""
+        if self.group is None:
+            return ()
+        return (self.group,) if isinstance(self.group, str) else tuple(self.group)
+
+    @property
+    def formula(self) -> str | None:
+        """The formula the spec was read from, if any."""
+        return self.terms.formula if self.terms is not None else None
+
+    def with_terms_of(self, data: pd.DataFrame) -> ModelSpec:
+        """Return the spec with its terms' levels and knots read off ``data`` (unchanged if known or no terms)."""
+        if self.terms is None or self.terms.resolved:
+            return self
+        return replace(self, terms=self.terms.resolve(data), factors=())
+
+    def model_frame(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Return the columns the model reads: the terms' design columns, the outcome and groups if present.
+
+        Without terms, ``data`` itself. The terms must be resolved (a fitted
+        spec, or :meth:`with_terms_of`).
+
+        Raises
+        ------
+        CohortValidationError
+            Naming the column and rows, for a missing column, missing values,
+            text in a numeric term, or a level the model was not fitted on.
+        """
+        if self.terms is None:
+            return data
+        if not self.terms.resolved:
+            raise ValueError("the spec's terms are not resolved: call spec.with_terms_of(data) first")
+        frame = self.terms.design(data)
+        carried = [self.outcome, *dict.fromkeys(c for g in self.groups for c in g.split(":"))]
+        for column in carried:
+            if column in data.columns:
+                frame[column] = data[column]
+        frame.attrs = dict(data.attrs)
+        return frame
 
     def _check_prevalence(self) -> None:
         prevalence = self.population_prevalence
@@ -219,6 +346,8 @@ class ModelSpec:
             For a case-control design of an outcome other than ``ubpr`` with
             no population prevalence and no recorded cohort counts.
         """
+        if self.terms is not None and not self.terms.resolved:
+            raise ValueError("resolve a spec with terms on the raw data first: spec.with_terms_of(data)")
         factors = []
         for factor in self.factors:
             try:
@@ -231,8 +360,23 @@ class ModelSpec:
         return replace(self, factors=tuple(factors), population_prevalence=prevalence)
 
     def prior_spec(self) -> PriorSpec:
-        """Return the fully resolved priors (needs resolved factors, see :meth:`resolve`)."""
-        return resolve_priors(self.factors, self.priors)
+        """Return the fully resolved priors (needs resolved factors, see :meth:`resolve`).
+
+        With terms, a preset's prior on each spline's nonlinear column and
+        each interaction column is narrowed by
+        :data:`~bayes_ubpr.terms.design.ROLE_PRIOR_SCALE`; priors given by
+        name in a mapping are kept as given.
+        """
+        resolved = resolve_priors(self.factors, self.priors)
+        if self.terms is None or resolved.structure is not None:
+            return resolved
+        roles = self.terms.column_roles()
+        given = set(self.priors) if isinstance(self.priors, Mapping) else set()
+        coefficients = {
+            name: prior if name in given else replace(prior, sigma=prior.sigma * ROLE_PRIOR_SCALE[roles[name]])
+            for name, prior in resolved.coefficients.items()
+        }
+        return replace(resolved, coefficients=coefficients)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form (JSON); :meth:`from_dict` inverts it exactly."""
@@ -248,6 +392,7 @@ class ModelSpec:
             "group": self.group,
             "varying_slopes": list(self.varying_slopes),
             "population_mapping": self.population_mapping,
+            "terms": self.terms.to_dict() if self.terms is not None else None,
         }
 
     @classmethod
@@ -264,7 +409,7 @@ class ModelSpec:
             the wrong type or value (as the constructor, :class:`Factor`,
             :class:`Prior` and the prior structures check them).
         """
-        stored = check_keys(values, _SPEC_FIELDS, what="model specification", required=_SPEC_FIELDS[:-1])
+        stored = check_keys(values, _SPEC_FIELDS, what="model specification", required=_SPEC_FIELDS[:-2])
         return cls(
             factors=_read_field("factors", stored["factors"], _stored_factors),
             outcome=stored["outcome"],  # type: ignore[arg-type]
@@ -273,10 +418,11 @@ class ModelSpec:
             population_prevalence=_read_field(
                 "population_prevalence", stored["population_prevalence"], _stored_prevalence
             ),
-            group=stored["group"],  # type: ignore[arg-type]
+            group=_read_field("group", stored["group"], _stored_group),
             varying_slopes=_read_field("varying_slopes", stored["varying_slopes"], _stored_names),
             # fits saved before population_mapping existed used the Prentice-Pyke offset
             population_mapping=stored.get("population_mapping", "offset"),  # type: ignore[arg-type]
+            terms=_read_field("terms", stored.get("terms"), _stored_terms),
         )
 
     def to_attrs(self) -> dict[str, str]:
@@ -410,7 +556,8 @@ _SPEC_FIELDS = (
     "population_prevalence",
     "group",
     "varying_slopes",
-    "population_mapping",  # last: optional (fits saved before it existed)
+    "population_mapping",  # last two: optional (fits saved before they existed)
+    "terms",
 )
 
 
@@ -432,6 +579,22 @@ def _stored_names(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise TypeError(f"must be a list of factor names; got {describe_value(value)}")
     return tuple(value)
+
+
+def _stored_group(value: object) -> str | tuple[str, ...] | None:
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise TypeError(f"must be a column name or a list of groupings; got {describe_value(value)}")
+    return tuple(value)
+
+
+def _stored_terms(value: object) -> Terms | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"must be a table of terms; got {describe_value(value)}")
+    return Terms.from_dict(value)
 
 
 def _stored_prevalence(value: object) -> Any:
@@ -456,6 +619,8 @@ def _json_attr(attrs: Mapping[str, Any], key: str, default: str | None = None) -
 
 def _check_fitted(spec: ModelSpec) -> None:
     """Raise ValueError naming the field if ``spec`` lacks what a fit records (kinds, scales, prevalence, priors)."""
+    if spec.terms is not None and not spec.terms.resolved:
+        raise ValueError('field "terms": a fit records every level and knot; some are missing')
     for factor in spec.factors:
         if factor.kind is None or factor.scale is None:
             missing = "kind" if factor.kind is None else "scale"
