@@ -328,7 +328,7 @@ def fit(
         Cohort or case-control sample: the factor columns and the outcome.
     spec : ModelSpec or str, optional
         The whole model in one object, or a formula such as
-        ``"residual_pain ~ age + C(sex) + rcs(cement_volume_ml, 4) + fascia_injury * C(level) + (1 | hospital/surgeon)"``
+        ``"pain ~ age + C(sex) + rcs(volume_ml, 4) + fascia_injury * C(level) + (1 | hospital/surgeon)"``
         (read by :meth:`ModelSpec.from_formula <bayes_ubpr.ModelSpec.from_formula>`;
         the keywords ``priors``, ``design``, ``population_prevalence`` and
         ``population_mapping`` then complete it).

@@ -25,8 +25,6 @@ from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model.mapping import MAPPINGS
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, SIX_FACTORS
-from bayes_ubpr.terms import Terms, parse_formula
-from bayes_ubpr.terms.design import ROLE_PRIOR_SCALE
 from bayes_ubpr.priors import (
     PAPER_PREVALENCE,
     PopulationPrevalence,
@@ -38,6 +36,8 @@ from bayes_ubpr.priors import (
     priors_to_dict,
     resolve_priors,
 )
+from bayes_ubpr.terms import Terms, parse_formula
+from bayes_ubpr.terms.kinds import ROLE_PRIOR_SCALE
 
 __all__ = ["DESIGNS", "RESERVED_NAMES", "ModelSpec", "read_factor_file"]
 
@@ -179,7 +179,7 @@ class ModelSpec:
         object.__setattr__(self, "varying_slopes", slopes)
 
     def _terms_factors(self) -> tuple[Factor, ...]:
-        """The factors of a spec with terms: the resolved ones it holds if they match the terms' columns."""
+        """Return the factors of a spec with terms: the resolved ones it holds if they match the terms' columns."""
         if not isinstance(self.terms, Terms):
             raise TypeError(f"terms must be bayes_ubpr.terms.Terms; got {type(self.terms).__name__}")
         if not self.terms.resolved:

@@ -7,22 +7,24 @@ numpy (and formulae to parse): nothing here depends on PyMC.
 """
 
 from bayes_ubpr.terms.basis import DEFAULT_KNOT_QUANTILES, default_knots, rcs_basis, treatment_columns
-from bayes_ubpr.terms.design import (
+from bayes_ubpr.terms.design import Terms
+from bayes_ubpr.terms.formula import Formula, FormulaError, parse_formula
+from bayes_ubpr.terms.kinds import (
+    ROLE_PRIOR_SCALE,
     ROLES,
     Categorical,
     Interaction,
     Numeric,
     Spline,
     Term,
-    Terms,
     is_categorical,
     term_from_dict,
 )
-from bayes_ubpr.terms.formula import Formula, FormulaError, parse_formula
 
 __all__ = [
     "DEFAULT_KNOT_QUANTILES",
     "ROLES",
+    "ROLE_PRIOR_SCALE",
     "Categorical",
     "Formula",
     "FormulaError",

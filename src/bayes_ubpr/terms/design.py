@@ -1,517 +1,36 @@
-"""Model terms and the design columns they make from raw data, with their levels and knots stored.
+"""The model's terms together: :class:`Terms` resolves them on the fitted data and builds their design columns.
 
-A term is what a user writes in a formula: a numeric column (``age``), a
-categorical factor (``C(fracture_level)``, or a column of strings), a
-restricted cubic spline (``rcs(cement_volume_ml, 4)``) or the interaction of
-two of these (``fascia_injury:C(fracture_level)``). :meth:`Terms.resolve`
-reads off the data what a term needs (levels and reference, knots) once;
-:meth:`Terms.design` then builds the same columns from any data, the fitted
-sample or new patients, refusing values the model cannot speak for.
-
-Column names follow patsy and Bambi: ``fracture_level[lumbar]`` (a level
-against the reference), ``cement_volume_ml'`` and ``cement_volume_ml''`` (a
-spline's nonlinear columns, as ``rms`` names them), ``a:b`` (a product).
+:meth:`Terms.resolve` reads off the data what each term needs (levels and
+reference, knots) and a summary of each raw variable (typical value,
+quantiles); :meth:`Terms.design` then builds the same columns from any data,
+the fitted sample or new patients. Everything is stored in the fit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal, TypeAlias
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bayes_ubpr._validate import check_keys, describe_value, did_you_mean
-from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
-from bayes_ubpr.paper import RISK_FACTORS
-from bayes_ubpr.terms.basis import SPLINE_KNOTS, default_knots, rcs_basis, treatment_columns
-
-__all__ = ["ROLES", "ROLE_PRIOR_SCALE", "Categorical", "Interaction", "Numeric", "Spline", "Term", "Terms", "is_categorical", "term_from_dict"]
-
-Role = Literal["linear", "level", "nonlinear", "interaction"]
-ROLES: tuple[str, ...] = ("linear", "level", "nonlinear", "interaction")
-"""What a design column is to its term: a numeric column's or spline's ``"linear"`` part, a categorical
-factor's ``"level"`` against the reference, a spline's ``"nonlinear"`` part, or a product (``"interaction"``)."""
-
-ROLE_PRIOR_SCALE: dict[str, float] = {"linear": 1.0, "level": 1.0, "nonlinear": 0.5, "interaction": 0.5}
-"""Multiplier of a preset prior's scale by the role of a design column. A spline's nonlinear coefficients get
-half the scale of a main effect, so the prior pulls the curve toward its linear fit; an interaction's get half
-too, the usual expectation that interactions are smaller than main effects (Gelman et al. 2020, Regression and
-Other Stories, section 16.4: an interaction needs four times the sample of a main effect of the same size)."""
-
-LEVEL_SCALE = 0.5
-"""Reference scale recorded for every level indicator of a categorical factor: the SD of a 0/1 column with half
-ones. Binary columns get per-unit priors, so every level of one factor has the same prior (the scale is only
-recorded, never used to rescale a level's prior)."""
-
-Level: TypeAlias = str | int | float | bool
-
-
-def _missing_column(column: str, data: pd.DataFrame) -> CohortValidationError:
-    return CohortValidationError(
-        f'column "{column}" is not in the data.{did_you_mean(column, map(str, data.columns))}', column=column
-    )
-
-
-def _rows(data: pd.DataFrame, mask: np.ndarray, limit: int = 5) -> list:
-    return list(data.index[mask][:limit])
-
-
-def _rows_text(data: pd.DataFrame, mask: np.ndarray) -> str:
-    shown = ", ".join(map(str, _rows(data, mask)))
-    more = int(mask.sum()) - min(int(mask.sum()), 5)
-    return f"rows {shown}" + (f" (and {more} more)" if more else "")
-
-
-def _column(data: pd.DataFrame, column: str) -> pd.Series:
-    if column not in data.columns:
-        raise _missing_column(column, data)
-    values = data[column]
-    missing = values.isna().to_numpy()
-    if missing.any():
-        raise CohortValidationError(
-            f'Column "{column}" has missing values in {_rows_text(data, missing)}; '
-            "impute or remove them explicitly before fitting",
-            column=column,
-            rows=_rows(data, missing),
-        )
-    return values
-
-
-def is_categorical(values: pd.Series) -> bool:
-    """Whether a column is read as categorical: strings, pandas categories or objects that are not numbers."""
-    if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values.dtype):
-        return True
-    if values.dtype == object:
-        return not all(isinstance(v, (int, float, np.number, bool, np.bool_)) for v in values)
-    return False
-
-
-def _numeric(data: pd.DataFrame, column: str) -> np.ndarray:
-    values = _column(data, column)
-    if is_categorical(values):
-        raise CohortValidationError(
-            f'Column "{column}" must be numeric for this term; it holds text or categories '
-            f"(e.g. {values.iloc[0]!r}): write C({column}) for a categorical factor",
-            column=column,
-        )
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(numbers)
-    if bad.any():
-        raise CohortValidationError(
-            f'Column "{column}" must hold finite numbers; {_rows_text(data, bad)} do not',
-            column=column,
-            rows=_rows(data, bad),
-        )
-    return numbers
-
-
-def _plain(value: Any) -> Level:
-    """A level as a plain Python scalar (JSON keeps it)."""
-    value = value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    return str(value)
-
-
-def _factor_of(column: str, **settings: Any) -> Factor:
-    """The catalogue's Factor for a paper column, else a new one; ``settings`` override."""
-    base = RISK_FACTORS.get(column)
-    if base is None:
-        return Factor(column, **settings)
-    return replace(base, **settings)
-
-
-@dataclass(frozen=True)
-class Numeric:
-    """A numeric column entering the model linearly (one log odds ratio per unit)."""
-
-    column: str
-    type: ClassVar[str] = "numeric"
-
-    @property
-    def name(self) -> str:
-        """The term's name: the column."""
-        return self.column
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """Raw columns the term reads."""
-        return (self.column,)
-
-    @property
-    def resolved(self) -> bool:
-        """Whether everything read off the data is known (always, for a numeric column)."""
-        return True
-
-    def resolve(self, data: pd.DataFrame) -> Term:
-        """Return the term fitted to ``data``: a :class:`Categorical` if the column holds text or categories."""
-        if is_categorical(_column(data, self.column)):
-            return Categorical(self.column).resolve(data)
-        return self
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Design column names."""
-        return (self.column,)
-
-    @property
-    def roles(self) -> tuple[Role, ...]:
-        """Role of each design column."""
-        return ("linear",)
-
-    def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """Design columns of ``data``, (rows, columns)."""
-        return _numeric(data, self.column)[:, None]
-
-    def factors(self, *, alone: bool) -> tuple[Factor, ...]:
-        """The design columns as Factors (the paper's catalogue entry where there is one and ``alone``)."""
-        return (_factor_of(self.column) if alone else _factor_of(self.column, paper_row=""),)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form."""
-        return {"type": self.type, "column": self.column}
-
-
-@dataclass(frozen=True)
-class Categorical:
-    """A categorical factor in treatment coding: one log odds ratio per level against the reference.
-
-    Parameters
-    ----------
-    column : str
-        Raw column (strings, pandas categories, or numbers read as labels).
-    reference : str, int, float or bool, optional
-        Reference level; default the first level (pandas' category order,
-        else sorted), as R and Bambi choose it.
-    levels : tuple, optional
-        Every level, in order; read off the data when resolved.
-    """
-
-    column: str
-    reference: Level | None = None
-    levels: tuple[Level, ...] | None = None
-    type: ClassVar[str] = "categorical"
-
-    def __post_init__(self) -> None:
-        if self.levels is not None:
-            levels = tuple(_plain(level) for level in self.levels)
-            if len(levels) < 2 or len(set(levels)) != len(levels):
-                raise ValueError(f'categorical "{self.column}" needs two or more distinct levels; got {levels}')
-            object.__setattr__(self, "levels", levels)
-            if self.reference is not None and self.reference not in levels:
-                raise ValueError(
-                    f'reference level {self.reference!r} of "{self.column}" is not one of its levels {levels}'
-                )
-
-    @property
-    def name(self) -> str:
-        """The term's name: the column."""
-        return self.column
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """Raw columns the term reads."""
-        return (self.column,)
-
-    @property
-    def resolved(self) -> bool:
-        """Whether the levels and reference are known."""
-        return self.levels is not None and self.reference is not None
-
-    @property
-    def kept_levels(self) -> tuple[Level, ...]:
-        """Levels with a column (all but the reference)."""
-        return tuple(level for level in self._levels if level != self.reference)
-
-    @property
-    def _levels(self) -> tuple[Level, ...]:
-        if self.levels is None:
-            raise ValueError(f'categorical "{self.column}" has no levels yet: resolve it on data first')
-        return self.levels
-
-    def resolve(self, data: pd.DataFrame) -> Categorical:
-        """Return the term with its levels (and reference, if not stated) read off ``data``."""
-        if self.levels is not None:
-            levels = self.levels
-        else:
-            values = _column(data, self.column)
-            if isinstance(values.dtype, pd.CategoricalDtype):
-                present = set(values.unique())
-                levels = tuple(_plain(v) for v in values.cat.categories if v in present)
-            else:
-                try:
-                    levels = tuple(_plain(v) for v in sorted(values.unique()))
-                except TypeError:  # mixed types: sort as text
-                    levels = tuple(_plain(v) for v in sorted(values.unique(), key=str))
-            if len(levels) < 2:
-                raise CohortValidationError(
-                    f'Column "{self.column}" has a single level ({levels[0]!r}): its effect cannot be estimated; '
-                    "leave it out of the formula",
-                    column=self.column,
-                )
-        reference = self.reference
-        if reference is None:
-            reference = levels[0]
-        elif reference not in levels:
-            raise CohortValidationError(
-                f'reference level {reference!r} of "{self.column}" does not occur in the data '
-                f"(levels: {', '.join(map(repr, levels))})",
-                column=self.column,
-            )
-        return Categorical(self.column, reference, levels)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Design column names: ``column[level]`` for each level but the reference."""
-        return tuple(f"{self.column}[{level}]" for level in self.kept_levels)
-
-    @property
-    def roles(self) -> tuple[Role, ...]:
-        """Role of each design column."""
-        return ("level",) * len(self.kept_levels)
-
-    def codes(self, data: pd.DataFrame) -> np.ndarray:
-        """Index of each row's level in :attr:`levels`; unseen levels refused by name."""
-        levels = self._levels
-        values = _column(data, self.column)
-        plain = pd.Series([_plain(v) for v in values], index=data.index, dtype=object)
-        lookup = {level: code for code, level in enumerate(levels)}
-        codes = np.array([lookup.get(v, -1) for v in plain], dtype=np.int64)
-        unseen = codes < 0
-        if unseen.any():
-            names = ", ".join(repr(v) for v in dict.fromkeys(plain[unseen]))
-            raise CohortValidationError(
-                f'Column "{self.column}" has level(s) {names} in {_rows_text(data, unseen)} that the model was '
-                f"not fitted on (its levels: {', '.join(map(repr, levels))})",
-                column=self.column,
-                rows=_rows(data, unseen),
-            )
-        return codes
-
-    def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """Design columns of ``data``: 0/1 indicators of each level but the reference."""
-        levels = self._levels
-        return treatment_columns(self.codes(data), len(levels), levels.index(self.reference))  # type: ignore[arg-type]
-
-    def factors(self, *, alone: bool) -> tuple[Factor, ...]:
-        """The level indicators as binary Factors sharing one reference scale."""
-        label = _factor_of(self.column).label
-        return tuple(
-            Factor(
-                column,
-                kind="binary",
-                label=f"{label}: {level}",
-                unit=f"vs {self.reference}",
-                scale=LEVEL_SCALE,
-                coding=f"1 if {self.column} is {level!r}, 0 otherwise",
-            )
-            for column, level in zip(self.columns, self.kept_levels, strict=True)
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form."""
-        levels = list(self.levels) if self.levels is not None else None
-        return {"type": self.type, "column": self.column, "reference": self.reference, "levels": levels}
-
-
-@dataclass(frozen=True)
-class Spline:
-    """A restricted cubic spline of a numeric column, with k knots (k - 1 columns).
-
-    Parameters
-    ----------
-    column : str
-        Raw numeric column.
-    k : int, default 4
-        Number of knots, 3 to 7.
-    knots : tuple of float, optional
-        Knot positions; default Harrell's quantiles of the fitted data
-        (:func:`~bayes_ubpr.terms.basis.default_knots`).
-    """
-
-    column: str
-    k: int = 4
-    knots: tuple[float, ...] | None = None
-    type: ClassVar[str] = "spline"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k not in SPLINE_KNOTS:
-            raise ValueError(f"rcs({self.column}, k): k must be a whole number of knots from 3 to 7; got {self.k!r}")
-        if self.knots is not None:
-            knots = tuple(float(t) for t in self.knots)
-            if len(knots) != self.k or not all(np.isfinite(knots)) or any(np.diff(knots) <= 0):
-                raise ValueError(
-                    f"rcs({self.column}, {self.k}): knots must be {self.k} increasing finite numbers; got {knots}"
-                )
-            object.__setattr__(self, "knots", knots)
-
-    @property
-    def name(self) -> str:
-        """The term's name: the column."""
-        return self.column
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """Raw columns the term reads."""
-        return (self.column,)
-
-    @property
-    def resolved(self) -> bool:
-        """Whether the knots are known."""
-        return self.knots is not None
-
-    def resolve(self, data: pd.DataFrame) -> Spline:
-        """Return the spline with its knots at Harrell's quantiles of ``data`` (unless stated)."""
-        if self.knots is not None:
-            return self
-        try:
-            knots = default_knots(_numeric(data, self.column), self.k)
-        except ValueError as error:
-            if isinstance(error, CohortValidationError):
-                raise
-            raise CohortValidationError(f"rcs({self.column}, {self.k}): {error}", column=self.column) from None
-        return Spline(self.column, self.k, tuple(float(t) for t in knots))
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Design column names: the column itself, then ``column'``, ``column''``, ..."""
-        return (self.column, *(self.column + "'" * j for j in range(1, self.k - 1)))
-
-    @property
-    def roles(self) -> tuple[Role, ...]:
-        """Role of each design column: linear, then nonlinear."""
-        return ("linear", *("nonlinear",) * (self.k - 2))
-
-    def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """Design columns of ``data``: x and the k - 2 nonlinear basis columns at the stored knots."""
-        if self.knots is None:
-            raise ValueError(f"rcs({self.column}, {self.k}) has no knots yet: resolve it on data first")
-        x = _numeric(data, self.column)
-        return np.column_stack([x, rcs_basis(x, self.knots)])
-
-    def factors(self, *, alone: bool) -> tuple[Factor, ...]:
-        """The linear column (without the paper's row: its OR is not a per-unit OR) and the nonlinear ones."""
-        linear = _factor_of(self.column, paper_row="", kind="continuous")
-        label = linear.label
-        nonlinear = tuple(
-            Factor(column, kind="continuous", label=f"{label} (nonlinear {j})", unit=f"1 unit of {column}")
-            for j, column in enumerate(self.columns[1:], start=1)
-        )
-        return (linear, *nonlinear)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form."""
-        knots = list(self.knots) if self.knots is not None else None
-        return {"type": self.type, "column": self.column, "k": self.k, "knots": knots}
-
-
-MainTerm: TypeAlias = Numeric | Categorical | Spline
-
-
-@dataclass(frozen=True)
-class Interaction:
-    """The product of two terms: every column of one times every column of the other."""
-
-    parts: tuple[MainTerm, MainTerm]
-    type: ClassVar[str] = "interaction"
-
-    def __post_init__(self) -> None:
-        parts = tuple(self.parts)
-        if len(parts) != 2 or not all(isinstance(p, (Numeric, Categorical, Spline)) for p in parts):
-            raise ValueError("an interaction is of exactly two terms, each numeric, categorical or a spline")
-        if parts[0].name == parts[1].name:
-            raise ValueError(f'an interaction of "{parts[0].name}" with itself is not a term; use rcs() for a curve')
-        object.__setattr__(self, "parts", parts)
-
-    @property
-    def name(self) -> str:
-        """The term's name: ``a:b``."""
-        return f"{self.parts[0].name}:{self.parts[1].name}"
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """Raw columns the term reads."""
-        return self.parts[0].variables + self.parts[1].variables
-
-    @property
-    def resolved(self) -> bool:
-        """Whether both parts are resolved."""
-        return all(p.resolved for p in self.parts)
-
-    def resolve(self, data: pd.DataFrame) -> Interaction:
-        """Return the interaction with both parts resolved on ``data``."""
-        return Interaction(tuple(p.resolve(data) for p in self.parts))  # type: ignore[arg-type]
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Design column names: ``a_column:b_column`` for every pair."""
-        return tuple(f"{a}:{b}" for a in self.parts[0].columns for b in self.parts[1].columns)
-
-    @property
-    def roles(self) -> tuple[Role, ...]:
-        """Role of each design column."""
-        return ("interaction",) * len(self.columns)
-
-    def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """Design columns of ``data``: the products of the parts' columns."""
-        a, b = (p.matrix(data) for p in self.parts)
-        return (a[:, :, None] * b[:, None, :]).reshape(len(data), -1)
-
-    def factors(self, *, alone: bool) -> tuple[Factor, ...]:
-        """The products as Factors: binary when both parts are 0/1 indicators, else read off the data."""
-        a, b = (p.factors(alone=False) for p in self.parts)
-        out = []
-        for fa in a:
-            for fb in b:
-                binary = fa.kind == "binary" and fb.kind == "binary"
-                out.append(
-                    Factor(
-                        f"{fa.name}:{fb.name}",
-                        kind="binary" if binary else None,
-                        label=f"{fa.label} × {fb.label}",
-                        unit="interaction",
-                    )
-                )
-        return tuple(out)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form."""
-        return {"type": self.type, "parts": [p.to_dict() for p in self.parts]}
-
-
-Term: TypeAlias = Numeric | Categorical | Spline | Interaction
-
-_TERM_TYPES: dict[str, type] = {cls.type: cls for cls in (Numeric, Categorical, Spline, Interaction)}
-
-
-def term_from_dict(values: Mapping[str, Any]) -> Term:
-    """Inverse of a term's ``to_dict``; every field checked, as it may come from an edited file."""
-    if not isinstance(values, Mapping):
-        raise TypeError(f"a term must be a table; got {describe_value(values)}")
-    kind = values.get("type")
-    if kind not in _TERM_TYPES:
-        raise ValueError(f"a term's type must be one of {', '.join(_TERM_TYPES)}; got {kind!r}")
-    fields = {"numeric": ("column",), "categorical": ("column", "reference", "levels")}
-    fields |= {"spline": ("column", "k", "knots"), "interaction": ("parts",)}
-    names = ("type", *fields[kind])
-    stored = dict(check_keys(values, names, what=f"{kind} term", required=names))
-    del stored["type"]
-    if kind == "interaction":
-        parts = stored["parts"]
-        if not isinstance(parts, list) or len(parts) != 2:
-            raise ValueError(f"an interaction term holds two parts; got {describe_value(parts)}")
-        return Interaction(tuple(term_from_dict(p) for p in parts))  # type: ignore[arg-type]
-    if not isinstance(stored["column"], str) or not stored["column"]:
-        raise TypeError(f"a term's column must be a name; got {describe_value(stored['column'])}")
-    for key in ("levels", "knots"):
-        if key in stored and stored[key] is not None and not isinstance(stored[key], list):
-            raise TypeError(f"a term's {key} must be a list; got {describe_value(stored[key])}")
-        if key in stored and stored[key] is not None:
-            stored[key] = tuple(stored[key])
-    return _TERM_TYPES[kind](**stored)
+from bayes_ubpr.terms.kinds import (
+    Categorical,
+    Interaction,
+    Level,
+    Numeric,
+    Role,
+    Spline,
+    Term,
+    main_parts,
+    summarise,
+    term_from_dict,
+)
+
+__all__ = ["Terms"]
 
 
 @dataclass(frozen=True)
@@ -540,6 +59,7 @@ class Terms:
 
     terms: tuple[Term, ...]
     formula: str | None = None
+    summary: Mapping[str, Mapping[str, Any]] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         terms = tuple(self.terms)
@@ -547,7 +67,9 @@ class Terms:
             raise ValueError("a model needs at least one term")
         for term in terms:
             if not isinstance(term, (Numeric, Categorical, Spline, Interaction)):
-                raise TypeError(f"terms must be Numeric, Categorical, Spline or Interaction; got {describe_value(term)}")
+                raise TypeError(
+                    f"terms must be Numeric, Categorical, Spline or Interaction; got {describe_value(term)}"
+                )
         names = [t.name for t in terms]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
@@ -590,7 +112,19 @@ class Terms:
                 out.append(Interaction(parts).resolve(data))  # type: ignore[arg-type]
             else:
                 out.append(main[term.name])
-        return Terms(tuple(out), self.formula)
+        categorical = {v for t in out for p in main_parts(t) if isinstance(p, Categorical) for v in p.variables}
+        summary = {v: summarise(data[v], v in categorical) for v in self.variables}
+        return Terms(tuple(out), self.formula, summary)
+
+    def typical_values(self) -> dict[str, Level]:
+        """Return a typical patient: numeric medians (0/1: the commoner value), commonest levels.
+
+        Read off the fitted data when the terms were resolved, and stored
+        with them.
+        """
+        if self.summary is None:
+            raise ValueError("the terms hold no summary of the fitted data: resolve them on data first")
+        return {v: values["typical"] for v, values in self.summary.items()}
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -598,15 +132,15 @@ class Terms:
         return tuple(c for t in self.terms for c in t.columns)
 
     def column_terms(self) -> dict[str, str]:
-        """The term each design column belongs to."""
+        """Return the term each design column belongs to."""
         return {c: t.name for t in self.terms for c in t.columns}
 
     def column_roles(self) -> dict[str, Role]:
-        """What each design column is to its term (:data:`ROLES`)."""
+        """Return what each design column is to its term (:data:`ROLES`)."""
         return {c: r for t in self.terms for c, r in zip(t.columns, t.roles, strict=True)}
 
     def factors(self) -> tuple[Factor, ...]:
-        """The design columns as Factors, for the model's priors, tables and checks."""
+        """Return the design columns as Factors, for the model's priors, tables and checks."""
         interacting = {p.name for t in self.terms if isinstance(t, Interaction) for p in t.parts}
         return tuple(f for t in self.terms for f in t.factors(alone=t.name not in interacting))
 
@@ -631,19 +165,30 @@ class Terms:
         unknown = keep - set(self.names)
         if unknown:
             raise KeyError(f"no term(s) {sorted(unknown)} in the model")
-        return Terms(tuple(t for t in self.terms if t.name in keep), None)
+        kept = tuple(t for t in self.terms if t.name in keep)
+        variables = {v for t in kept for v in t.variables}
+        summary = None if self.summary is None else {v: s for v, s in self.summary.items() if v in variables}
+        return Terms(kept, None, summary)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form (JSON); :meth:`from_dict` inverts it."""
-        return {"formula": self.formula, "terms": [t.to_dict() for t in self.terms]}
+        summary = None if self.summary is None else {v: dict(s) for v, s in self.summary.items()}
+        return {"formula": self.formula, "terms": [t.to_dict() for t in self.terms], "summary": summary}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Terms:
         """Inverse of :meth:`to_dict`, every field checked."""
-        stored = check_keys(values, ("formula", "terms"), what="terms", required=("formula", "terms"))
-        formula, terms = stored["formula"], stored["terms"]
+        stored = check_keys(values, ("formula", "terms", "summary"), what="terms", required=("formula", "terms"))
+        formula, terms, summary = stored["formula"], stored["terms"], stored.get("summary")
+        if summary is not None and (
+            not isinstance(summary, Mapping)
+            or not all(isinstance(s, Mapping) and "typical" in s for s in summary.values())
+        ):
+            raise TypeError(
+                f"summary must map each variable to its summary (with 'typical'); got {describe_value(summary)}"
+            )
         if formula is not None and not isinstance(formula, str):
             raise TypeError(f"formula must be text; got {describe_value(formula)}")
         if not isinstance(terms, Sequence) or isinstance(terms, str):
             raise TypeError(f"terms must be a list; got {describe_value(terms)}")
-        return cls(tuple(term_from_dict(t) for t in terms), formula)  # type: ignore[arg-type]
+        return cls(tuple(term_from_dict(t) for t in terms), formula, summary)  # type: ignore[arg-type]

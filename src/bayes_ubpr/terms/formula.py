@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bayes_ubpr.terms.design import Categorical, Interaction, MainTerm, Numeric, Spline, Term, Terms
+from bayes_ubpr.terms.design import Terms
+from bayes_ubpr.terms.kinds import Categorical, Interaction, MainTerm, Numeric, Spline, Term
 
 __all__ = ["Formula", "FormulaError", "parse_formula"]
 
@@ -79,7 +80,7 @@ def _lazy_value(node: Any) -> Any:
 
 
 def _reference(args: list[Any], kwargs: dict[str, Any], where: str) -> Any:
-    """The reference level of ``C(x, Treatment("ref"))``, ``C(x, Treatment(reference="ref"))`` or ``C(x, ref=...)``."""
+    """Return the reference level of `C(x, Treatment("ref"))`, `C(x, Treatment(reference="ref"))`, `C(x, ref=...)`."""
     if "ref" in kwargs or "reference" in kwargs:
         return _lazy_value(kwargs.get("ref", kwargs.get("reference")))
     if not args:
@@ -218,7 +219,7 @@ def parse_formula(text: str) -> Formula:
         raise FormulaError(f"{text}: the model always has an intercept (the baseline risk); remove '0 +' or '- 1'")
     if not fixed:
         raise FormulaError(f"{text}: the formula has no risk factors")
-    for slope, grouping in slopes:
+    for _slope, grouping in slopes:
         if grouping not in groups:
             groups.append(grouping)
     if slopes and len(groups) > 1:
