@@ -313,7 +313,7 @@ def test_fit_takes_a_spec_or_keywords_not_both():
         bu.fit(sample, ModelSpec(), priors="sceptical")
     with pytest.raises(TypeError, match="spec must be a bayes_ubpr.ModelSpec"):
         bu.fit(sample, 5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="a formula reads .* a prior preset goes in priors="):
+    with pytest.raises(ValueError, match="a formula reads .*a prior preset goes in priors="):
         bu.fit(sample, "default")
 
 

@@ -258,8 +258,9 @@ def _model_risks(
     if not isinstance(model, az.InferenceData):
         raise TypeError(f"model must be an arviz.InferenceData fit or 'paper'; got {type(model).__name__}")
     spec = Fitted.of(model, name="model").spec
-    clean = validate_cohort(cohort, factors=spec.factors, outcome=spec.outcome)
-    draws = risk_draws(model, clean[list(spec.factor_names)], prevalence=prevalence).stack(sample=("chain", "draw"))
+    clean = validate_cohort(spec.model_frame(cohort), factors=spec.factors, outcome=spec.outcome)
+    # a validation cohort's hospitals are new to the model: its risks are averaged over the between-group spread
+    draws = risk_draws(model, cohort, prevalence=prevalence, new_groups="average").stack(sample=("chain", "draw"))
     risk = metrics.thin_draws(draws.transpose("sample", "patient").to_numpy(), n_draws)
     return risk, clean, (prevalence if spec.design == "case_control" else None)
 

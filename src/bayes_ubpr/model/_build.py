@@ -33,13 +33,13 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
-from bayes_ubpr._validate import did_you_mean
 from bayes_ubpr.data import FactorLike, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.model.spec import DESIGNS, ModelSpec, PrevalenceLike, spec_from_keywords
 from bayes_ubpr.priors import PopulationPrevalence, PriorsLike, PriorSpec
+from bayes_ubpr.terms import group_labels
 
-__all__ = ["DESIGNS", "ModelInputs", "build_from_inputs", "build_model", "group_labels", "prepare_inputs"]
+__all__ = ["DESIGNS", "ModelInputs", "build_from_inputs", "build_model", "prepare_inputs"]
 
 GROUP_SD_PRIOR_SCALE = 1.0
 """Half-normal scale of the between-group SD of intercepts (log-odds): a
@@ -164,31 +164,6 @@ def _case_control_values(y: np.ndarray, prevalence: PrevalenceLike) -> dict[str,
     else:
         values["prevalence_logit"] = np.array(special.logit(prevalence))
     return values
-
-
-def group_labels(data: pd.DataFrame, grouping: str) -> pd.Series:
-    """Each row's label in a grouping: the column's value, or ``"a:b"`` values joined for a nested grouping.
-
-    Raises
-    ------
-    CohortValidationError
-        Naming the column, if it is absent or has missing values.
-    """
-    labels = None
-    for column in grouping.split(":"):
-        if column not in data.columns:
-            raise CohortValidationError(
-                f'group column "{column}" is not in the data.{did_you_mean(column, map(str, data.columns))}',
-                column=column,
-            )
-        values = data[column]
-        if values.isna().any():
-            rows = list(data.index[values.isna().to_numpy()][:5])
-            raise CohortValidationError(
-                f'group column "{column}" has missing values in rows {rows}', column=column, rows=rows
-            )
-        labels = values if labels is None else labels.astype(str) + ":" + values.astype(str)
-    return labels  # type: ignore[return-value]
 
 
 def _nested_group_codes(clean: pd.DataFrame, groupings: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list]:

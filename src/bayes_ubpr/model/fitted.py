@@ -19,18 +19,49 @@ from pathlib import Path
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy import special
 
 from bayes_ubpr import metrics
 from bayes_ubpr._io import FIT_SUFFIXES, check_storable_name, check_suffix, write_netcdf
 from bayes_ubpr._validate import one_line
-from bayes_ubpr.data import as_factors
+from bayes_ubpr.data import as_factors, validate_cohort
 from bayes_ubpr.exceptions import NotAFitError
 from bayes_ubpr.model.spec import ModelSpec
 from bayes_ubpr.paper import OUTCOME
+from bayes_ubpr.terms import Numeric, Terms, group_labels
+from bayes_ubpr.terms.kinds import summarise
 
-__all__ = ["FIT_CONTENTS", "Fitted", "fit_problem", "load_fit", "save_fit"]
+__all__ = ["FIT_CONTENTS", "NEW_GROUPS", "Fitted", "GroupEffects", "fit_problem", "load_fit", "save_fit"]
+
+NEW_GROUPS = ("sample", "average", "typical")
+"""How a risk is computed for a patient of a group the model was not fitted on (or whose group is not given):
+``"sample"`` draws the group's offset from the fitted between-group distribution once per posterior draw, so the
+interval includes the spread between groups (brms' ``sample_new_levels = "gaussian"``); ``"average"`` integrates
+the risk over that distribution (the population-averaged risk at a new group: what a calibration check of a new
+site compares with); ``"typical"`` uses offset 0, a group at the centre of the distribution."""
+
+
+@dataclass(frozen=True)
+class GroupEffects:
+    """Group contributions to new patients' log odds, per draw: known offsets and the variance of unknown ones.
+
+    Attributes
+    ----------
+    known : numpy.ndarray
+        (draws, patients): offsets (and slope deviations) of groups the model was fitted on; 0 for others.
+    new_variance : numpy.ndarray
+        (draws, patients): variance of the log odds contributed by groups it was not fitted on.
+    unseen : dict of str to list
+        Per grouping, the labels of patients' groups the model was not fitted on (``None`` when the
+        patients have no column for it).
+    """
+
+    known: np.ndarray
+    new_variance: np.ndarray
+    unseen: dict[str, list | None]
+
 
 FIT_CONTENTS = {"posterior": ("beta",), "observed_data": (), "constant_data": ("x", "x_scale")}
 """Variables each group of a fit must hold (and the outcome, named by its spec): what odds-ratio tables,
@@ -183,6 +214,83 @@ class Fitted:
     def obs(self) -> np.ndarray:
         """Labels of the fitted patients (the ``obs`` coordinate)."""
         return self.idata.observed_data[self.outcome]["obs"].values
+
+    # --- terms and new patients -----------------------------------------------------------------
+
+    @functools.cached_property
+    def terms(self) -> Terms:
+        """The fit's terms; a fit made with ``factors=`` has one numeric term per factor (summaries from its data)."""
+        if self.spec.terms is not None:
+            return self.spec.terms
+        names = self.spec.factor_names
+        summary = {name: summarise(pd.Series(self.x[:, j]), False) for j, name in enumerate(names)}
+        return Terms(tuple(Numeric(name) for name in names), None, summary)
+
+    def typical_patient(self) -> pd.DataFrame:
+        """Return a one-row frame of raw values: each numeric variable's median, each factor's commonest level."""
+        return pd.DataFrame([self.terms.typical_values()], index=pd.Index(["typical"], name="patient"))
+
+    def design(self, patients: pd.DataFrame) -> np.ndarray:
+        """Return the model's design columns of ``patients``' raw values, (patients, factors).
+
+        Raises
+        ------
+        CohortValidationError
+            Naming the column and rows, for a missing column, a value out of
+            range or of the wrong kind, or a level the model was not fitted on.
+        """
+        frame = self.spec.model_frame(patients)
+        clean = validate_cohort(frame, factors=self.spec.factors, outcome=self.outcome, require_outcome=False)
+        return clean[list(self.spec.factor_names)].to_numpy(dtype=float)
+
+    def group_effects(self, patients: pd.DataFrame, x: np.ndarray) -> GroupEffects:
+        """Return the group part of new patients' log odds (``x`` their design, from :meth:`design`).
+
+        A patient's group is read from the grouping columns in ``patients``;
+        a label the model was not fitted on, or a grouping whose column is
+        absent, counts as a new group (see :data:`NEW_GROUPS`).
+        """
+        post = self.idata.posterior.stack(sample=("chain", "draw"))
+        draws, n = post.sizes["sample"], len(patients)
+        known, variance = np.zeros((draws, n)), np.zeros((draws, n))
+        unseen: dict[str, list | None] = {}
+        groups = self.spec.groups
+        if not groups or "group_offset" not in post:
+            return GroupEffects(known, variance, unseen)
+        offsets = post["group_offset"].transpose("sample", "group")
+        labels = [str(level) for level in offsets["group"].values]
+        lookup = {label: j for j, label in enumerate(labels)}
+        for grouping in groups:
+            sd = post["group_sd"] if len(groups) == 1 else post["group_sd"].sel(grouping=grouping)
+            sd2 = sd.to_numpy()[:, None] ** 2
+            columns = grouping.split(":")
+            if not all(column in patients.columns for column in columns):
+                unseen[grouping] = None
+                variance += sd2
+                continue
+            values = group_labels(patients, grouping).astype(str)
+            keys = values if len(groups) == 1 else grouping + "[" + values + "]"
+            idx = np.array([lookup.get(key, -1) for key in keys])
+            new = idx < 0
+            unseen[grouping] = list(dict.fromkeys(values[new]))
+            known[:, ~new] += offsets.to_numpy()[:, idx[~new]]
+            variance[:, new] += sd2
+            if self.spec.varying_slopes:
+                self._slope_effects(post, x, idx, known, variance)
+        return GroupEffects(known, variance, unseen)
+
+    def _slope_effects(
+        self, post: xr.Dataset, x: np.ndarray, idx: np.ndarray, known: np.ndarray, variance: np.ndarray
+    ) -> None:
+        """Add varying slopes' group deviations (per SD of the factor) for known groups, their variance for new ones."""
+        factors = list(self.spec.factor_names)
+        offsets = post["slope_offset_std"].transpose("sample", "group", "slope")
+        columns = [factors.index(str(f)) for f in offsets["slope"].values]
+        standardised = (x[:, columns] - self.x_center[columns]) / self.x_scale[columns]
+        new = idx < 0
+        known[:, ~new] += np.einsum("ik,sik->si", standardised[~new], offsets.to_numpy()[:, idx[~new], :])
+        slope_sd = post["slope_sd"].transpose("sample", "slope").to_numpy()
+        variance[:, new] += (slope_sd[:, None, :] ** 2 * standardised[new][None, :, :] ** 2).sum(axis=-1)
 
     # --- draws ------------------------------------------------------------------------------------
 

@@ -66,7 +66,8 @@ def model_spec(spec: ModelSpec | None, *, caller: str, stacklevel: int = 3, **ke
 
 def resolved_on(data: pd.DataFrame, spec: ModelSpec) -> ModelSpec:
     """Return ``spec`` resolved on ``data``: factor kinds and scales known, so priors can be set."""
-    clean = validate_cohort(data, factors=spec.factors, outcome=spec.outcome)
+    spec = spec.with_terms_of(data)
+    clean = validate_cohort(spec.model_frame(data), factors=spec.factors, outcome=spec.outcome)
     clean.attrs = dict(data.attrs)
     return spec.resolve(clean)
 

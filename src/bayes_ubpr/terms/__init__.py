@@ -9,6 +9,7 @@ numpy (and formulae to parse): nothing here depends on PyMC.
 from bayes_ubpr.terms.basis import DEFAULT_KNOT_QUANTILES, default_knots, rcs_basis, treatment_columns
 from bayes_ubpr.terms.design import Terms
 from bayes_ubpr.terms.formula import Formula, FormulaError, parse_formula
+from bayes_ubpr.terms.groups import group_labels
 from bayes_ubpr.terms.kinds import (
     ROLE_PRIOR_SCALE,
     ROLES,
@@ -34,6 +35,7 @@ __all__ = [
     "Term",
     "Terms",
     "default_knots",
+    "group_labels",
     "is_categorical",
     "parse_formula",
     "rcs_basis",
