@@ -30,6 +30,7 @@ from bayes_ubpr.model.mapping import anchored_intercept
 from bayes_ubpr.model.sampling import Sampling, sampling_from_keywords
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
+from bayes_ubpr.terms import Interaction, Terms
 
 RETRY_TARGET_ACCEPT = 0.99
 """Target acceptance of the automatic second run after divergent transitions."""
@@ -536,7 +537,26 @@ def _log_likelihood_fits(n_patients: int, n_draws: int) -> bool:
 def _warn_design(data: pd.DataFrame, inputs: ModelInputs) -> None:
     frame = inputs.spec.model_frame(data)
     report = check_design(frame, inputs.spec.factors, outcome=inputs.spec.outcome)
-    problems = report[report["severity"] != "ok"]
+    problems = report[(report["severity"] != "ok") & ~report.apply(_by_construction, axis=1, terms=inputs.spec.terms)]
     if not problems.empty:
         lines = "; ".join(f"{row.message} Suggestion: {row.suggestion}" for row in problems.itertuples())
         warnings.warn(f"Design check: {lines}", StatisticalWarning, stacklevel=3)
+
+
+def _by_construction(finding: pd.Series, terms: Terms | None) -> bool:
+    """Return whether the terms make a collinearity finding by construction (a spline's columns, a product's parts).
+
+    A spline's columns, a factor's levels and a product with its parts are
+    always correlated; they are estimated jointly, and the term summary
+    (:func:`bayes_ubpr.term_summary`) reads them together.
+    """
+    if terms is None or finding["check"] != "collinearity":
+        return False
+    owner = terms.column_terms()
+    names = [name.strip() for name in str(finding["factor"]).split(", ")]
+    wide = {t.name for t in terms.terms if len(t.columns) > 1 or isinstance(t, Interaction)}
+    if len(names) == 1:
+        return owner.get(names[0]) in wide
+    interactions = {t.name: {p.name for p in t.parts} for t in terms.terms if isinstance(t, Interaction)}
+    a, b = (owner.get(name) for name in names[:2])
+    return a == b or b in interactions.get(a, ()) or a in interactions.get(b, ())

@@ -88,8 +88,12 @@ class Terms:
 
     @property
     def resolved(self) -> bool:
-        """Whether every term's levels and knots are known."""
-        return all(t.resolved for t in self.terms)
+        """Whether the terms were resolved on data: every level and knot known, each variable's kind and summary read.
+
+        A plain column is resolved too: only the data say whether it holds
+        numbers or categories.
+        """
+        return self.summary is not None and all(t.resolved for t in self.terms)
 
     def __getitem__(self, name: str) -> Term:
         for term in self.terms:
