@@ -110,6 +110,7 @@ from bayes_ubpr.studies import (
     sbc_study,
     simulate_cohorts,
 )
+from bayes_ubpr.terms import FormulaError, parse_formula
 from bayes_ubpr.validation import ValidationResult, validate_model
 
 __version__ = version("bayes-ubpr")
@@ -131,6 +132,8 @@ __all__ = [
     "Factor",
     "load_cohort",
     "validate_cohort",
+    # formulas and terms (bayes_ubpr.terms)
+    "parse_formula",
     # simulation
     "case_control_sample",
     "simulate_cohort",
@@ -218,6 +221,7 @@ __all__ = [
     # errors and warnings
     "CohortValidationError",
     "FitInterrupted",
+    "FormulaError",
     "NotAFitError",
     "PerformanceWarning",
     "ConvergenceError",

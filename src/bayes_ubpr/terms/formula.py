@@ -38,7 +38,17 @@ DEFAULT_SPLINE_KNOTS = 4
 
 
 class FormulaError(ValueError):
-    """A model formula that cannot be read, or asks for a term this library does not fit."""
+    """A model formula that cannot be read, or asks for a term this library does not fit.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import FormulaError, parse_formula
+    >>> try:
+    ...     parse_formula("pain ~ np.log(crp)")
+    ... except FormulaError as error:
+    ...     print(error)
+    np.log(crp): the formula understands C() and rcs() only; make the column first (data.assign(...)) and use its name
+    """
 
 
 @dataclass(frozen=True)
@@ -119,8 +129,7 @@ def _call_term(component: Any) -> MainTerm:
         except ValueError as error:
             raise FormulaError(str(error)) from None
     raise FormulaError(
-        f"{where}: the formula understands C() and rcs() only; compute the column first "
-        f"(e.g. data.assign(...)) and use its name"
+        f"{where}: the formula understands C() and rcs() only; make the column first (data.assign(...)) and use its name"
     )
 
 
