@@ -129,7 +129,8 @@ def _call_term(component: Any) -> MainTerm:
         except ValueError as error:
             raise FormulaError(str(error)) from None
     raise FormulaError(
-        f"{where}: the formula understands C() and rcs() only; make the column first (data.assign(...)) and use its name"
+        f"{where}: the formula understands C() and rcs() only; "
+        "make the column first (data.assign(...)) and use its name"
     )
 
 
