@@ -17,7 +17,7 @@ from typing import Any
 
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.priors import INTERCEPT
-from bayes_ubpr.terms import Interaction, Terms
+from bayes_ubpr.terms import Categorical, Interaction, Terms
 
 __all__ = ["Candidates", "submodel_spec"]
 
@@ -96,16 +96,21 @@ class Candidates:
 
         For a factor: ``factor "x"`` and ``Leave x out of factors``; for a
         term: ``term "t"`` (a term of one column) or ``column "c" of term
-        "t"``, and ``Leave t out of the formula`` (for a categorical level:
-        or pool the level with another).
+        "t"``, and ``Leave t out of the formula`` (for a level of a
+        categorical factor: or pool the level with another).
         """
         if self.terms is None:
             return f'factor "{column}"', f"Leave {column} out of factors"
         term = self.terms.column_terms()[column]
+        owner = self.terms[term]
         advice = f"Leave {term} out of the formula"
-        if self.terms.column_roles()[column] == "level":
-            advice = f"Pool that level of {term} with another, or leave {term} out of the formula"
-        if self.terms[term].columns == (column,):
+        if isinstance(owner, Categorical):
+            level = dict(zip(owner.columns, owner.kept_levels, strict=True))[column]
+            advice = (
+                f"Pool level {level!r} of {term} with another level (recode the column), "
+                f"or leave {term} out of the formula"
+            )
+        if owner.columns == (column,):
             return f'term "{term}"', advice
         return f'column "{column}" of term "{term}"', advice
 
