@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import arviz as az
@@ -14,9 +15,11 @@ from scipy import optimize, special
 
 import bayes_ubpr as bu
 from bayes_ubpr.cli import main
-from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model import Fitted, ModelSpec
 from bayes_ubpr.posterior import pointwise_log_likelihood
+from bayes_ubpr.selection._terms import Candidates
 from bayes_ubpr.selection.projpred import _check_folds_vary, _clusters, _forward_search, _kl, _project
+from bayes_ubpr.terms import Interaction, default_knots, parse_formula
 
 # Fits of 120-patient samples with the horseshoe over many factors can diverge a little at tiny draw counts;
 # the warning is the fit's business (tested in test_model), not these tests'.
@@ -410,6 +413,229 @@ def test_fold_check_names_the_fold_that_holds_every_carrier():
     ):
         _check_folds_vary(np.column_stack([spread, counts]), ["a", "b"], folds)
     _check_folds_vary(np.zeros((4, 1)), ["constant"], np.array([0, 1, 0, 1]))  # the reference fit refuses this one
+
+
+# ------------------------------------------------------------------------------------------------
+# select_factors with terms: whole terms, interactions after their main effects
+# ------------------------------------------------------------------------------------------------
+
+LEVELS = ("lumbar", "thoracic", "thoracolumbar")  # sorted: "lumbar" is the reference
+TERM_FORMULA = "pain ~ C(fracture_level) * injury + rcs(volume, 4) + noise"
+
+
+def _term_world(n, seed):
+    """Raw patients with a known truth: a three-level factor, an injury that matters more at one level, a U-shaped
+    volume and a noise column without effect. Log odds: -2 + (0, 1, -1) by level + 1 injury + 1.5 injury at
+    thoracolumbar + 0.9 ((volume - 5) / 2)^2 (a U, which no straight line follows)."""
+    rng = np.random.default_rng(seed)
+    level = rng.choice(LEVELS, size=n, p=[0.4, 0.35, 0.25])
+    injury = rng.binomial(1, 0.4, size=n)
+    volume = rng.uniform(1.0, 9.0, size=n)
+    eta = (
+        -2.0
+        + np.select([level == "thoracic", level == "thoracolumbar"], [1.0, -1.0], 0.0)
+        + injury * (1.0 + 1.5 * (level == "thoracolumbar"))
+        + 0.9 * ((volume - 5.0) / 2.0) ** 2
+    )
+    return pd.DataFrame(
+        {
+            "pain": rng.binomial(1, special.expit(eta)),
+            "fracture_level": level,
+            "injury": injury,
+            "volume": volume,
+            "noise": rng.standard_normal(n),
+        }
+    )
+
+
+def _assert_hierarchy(order, terms):
+    """Every interaction of ``order`` comes after each of its main effects."""
+    for position, name in enumerate(order):
+        term = terms[name]
+        if isinstance(term, Interaction):
+            assert all(part.name in order[:position] for part in term.parts), (name, order)
+
+
+def test_candidates_of_terms_group_columns_and_wait_for_main_effects():
+    terms = parse_formula(TERM_FORMULA).terms.resolve(_term_world(200, 1))
+    candidates = Candidates.of_terms(terms)
+    assert candidates.names == ("fracture_level", "injury", "fracture_level:injury", "volume", "noise")
+    assert [candidates.column_names(i) for i in range(5)] == [
+        ("fracture_level[thoracic]", "fracture_level[thoracolumbar]"),
+        ("injury",),
+        ("fracture_level[thoracic]:injury", "fracture_level[thoracolumbar]:injury"),
+        ("volume", "volume'", "volume''"),  # the spline's linear and nonlinear columns: one candidate
+        ("noise",),
+    ]
+    assert candidates.available([]) == [0, 1, 3, 4]
+    assert candidates.available([0]) == [1, 3, 4]  # one main effect is not enough
+    assert candidates.available([1, 0]) == [2, 3, 4]
+    assert candidates.design_columns([3, 1]) == [5, 6, 7, 2]
+    # an interaction whose other part is not a term waits for the part that is
+    lone = Candidates.of_terms(parse_formula("pain ~ injury + injury:noise").terms.resolve(_term_world(50, 1)))
+    assert lone.requires == (frozenset(), frozenset({0}))
+    # a spec without terms: every factor on its own, none waiting
+    plain = Candidates.of_columns(["a", "b"])
+    assert plain.columns == ((0,), (1,)) and plain.available([]) == [0, 1] and not plain.grouped
+
+
+def test_grouped_search_adds_whole_terms_and_interactions_after_their_main_effects(rng):
+    # A reference whose log odds are carried by the interaction and one level: column by column, the search
+    # would take an interaction column first; by terms, it must take whole terms and the main effects first.
+    data = _term_world(300, 2)
+    terms = parse_formula(TERM_FORMULA).terms.resolve(data)
+    x = terms.design(data).to_numpy()
+    z = (x - x.mean(axis=0)) / x.std(axis=0)
+    columns = list(terms.columns)
+    truth = np.zeros(len(columns))
+    truth[columns.index("fracture_level[thoracolumbar]:injury")] = 1.6
+    truth[columns.index("fracture_level[thoracic]")] = 0.7
+    truth[columns.index("volume''")] = 0.5
+    draws = truth + 0.1 * rng.standard_normal((100, len(columns)))
+    mu, weights = _clusters(-0.5 + draws @ z.T, 10, seed=3)
+    by_column, _ = _forward_search(mu, weights, z, 1)
+    assert columns[by_column[0]] == "fracture_level[thoracolumbar]:injury"  # the control: what columns would do
+
+    candidates = Candidates.of_terms(terms)
+    unordered = dataclasses.replace(candidates, requires=(frozenset(),) * 5)
+    assert unordered.names[_forward_search(mu, weights, z, 1, unordered)[0][0]] == "fracture_level:injury"  # control
+    order, kl_path = _forward_search(mu, weights, z, 5, candidates)
+    names = [candidates.names[i] for i in order]
+    assert sorted(names) == sorted(terms.names)
+    _assert_hierarchy(names, terms)
+    assert np.all(np.diff(kl_path) < 0)
+    # each size's KL is that of the projection onto all the columns of its terms (scipy, BFGS)
+    for size in (1, 3):
+        design = z[:, candidates.design_columns(order[:size])]
+        expected = sum(w * _scipy_kl(m, design)[1] for m, w in zip(mu, weights, strict=True))
+        assert kl_path[size] == pytest.approx(expected, rel=1e-6)
+    # the first step is the best of the terms it could take, each with all its columns (widths 1, 2 and 3)
+    first = {
+        candidates.names[i]: sum(
+            w * _scipy_kl(m, z[:, list(candidates.columns[i])])[1] for m, w in zip(mu, weights, strict=True)
+        )
+        for i in candidates.available([])
+    }
+    assert names[0] == min(first, key=first.__getitem__)
+
+
+def test_select_factors_with_terms_refuses_a_level_of_one_patient_naming_the_term(monkeypatch):
+    monkeypatch.setattr(bu.selection.projpred, "fit", _no_fit)
+    data = _term_world(200, 3)
+    data.loc[data.index[5], "fracture_level"] = "sacral"  # one patient: every other fold sees the level absent
+    spec = ModelSpec.from_formula(TERM_FORMULA, priors="horseshoe")
+    message = (
+        r'column "fracture_level\[sacral\]" of term "fracture_level" differs from 0 in only 1 of 200 patient\(s\), '
+        r"all in cross-validation fold \d: .* would see fracture_level\[sacral\] constant \(0\) .* Pool level "
+        r"'sacral' of fracture_level with another level \(recode the column\), or leave fracture_level out of the "
+        r"formula, or set n_folds=0 \(--folds 0\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        bu.select_factors(data, spec, n_folds=3, seed=1)
+    # a one-column term is named as the term
+    data = _term_world(200, 3).assign(rare=0)
+    data.loc[data.index[9], "rare"] = 1
+    with pytest.raises(ValueError, match=r'^term "rare" differs from 0 .* Leave rare out of the formula, or set'):
+        bu.select_factors(data, ModelSpec.from_formula("pain ~ injury + rare"), n_folds=3, seed=1)
+
+
+def test_select_factors_with_terms_argument_errors(monkeypatch):
+    data = _term_world(200, 4).assign(hospital=lambda d: d.index % 4)
+    with pytest.raises(ValueError, match=r'group="hospital" \(group intercepts\) is not supported; pass spec.replace'):
+        bu.select_factors(data, ModelSpec.from_formula("pain ~ injury + noise + (1 | hospital)"))
+    with pytest.raises(ValueError, match=r"max_size must be at most the number of terms \(5\); got 6"):
+        bu.select_factors(data, ModelSpec.from_formula(TERM_FORMULA), max_size=6)
+    with pytest.raises(bu.CohortValidationError, match='column "volumes" is not in the data'):
+        bu.select_factors(data, ModelSpec.from_formula("pain ~ injury + rcs(volumes)"))
+    # the reference fit reads the raw columns, with the levels and knots of all the data
+    spec, _ = _first_fit(monkeypatch, data, ModelSpec.from_formula(TERM_FORMULA), n_folds=0, seed=1)
+    assert spec.terms.resolved
+    assert spec.terms["fracture_level"].levels == LEVELS
+    assert spec.terms["volume"].knots == pytest.approx(default_knots(data["volume"].to_numpy(), 4))
+
+
+@pytest.fixture(scope="module")
+def term_selection():
+    data = _term_world(400, 23)
+    spec = ModelSpec.from_formula(TERM_FORMULA, priors="horseshoe")
+    sampling = bu.Sampling(draws=300, tune=300, chains=2)
+    return data, bu.select_factors(data, spec, n_folds=2, sampling=sampling, seed=5)
+
+
+@pytest.mark.slow
+def test_select_factors_moves_whole_terms_in_hierarchical_order(term_selection):
+    data, result = term_selection
+    reference = ModelSpec.from_idata(result.reference_fit)
+    terms = reference.terms
+    path = result.path
+    assert path["size"].tolist() == list(range(6))  # sizes count terms: 5 terms, 9 design columns
+    assert sorted(result.order) == sorted(terms.names)
+    # every step adds one whole term: all its columns and no other
+    for name, added in zip(path["factor"].iloc[1:], path["columns"].iloc[1:], strict=True):
+        assert added == terms[name].columns
+    assert path["columns"].iloc[0] == ()
+    assert sorted(c for added in path["columns"] for c in added) == sorted(terms.columns)
+    # no interaction before both of its main effects, in the search on all the data or in any fold's
+    _assert_hierarchy(result.order, terms)
+    for _, fold in result.fold_orders.groupby("fold"):
+        assert sorted(fold["factor"]) == sorted(terms.names)
+        _assert_hierarchy(fold.sort_values("step")["factor"].tolist(), terms)
+    # the reference's design is the terms' design of the raw data, column for column (the K-fold reference
+    # predicts held-out patients from it)
+    np.testing.assert_allclose(Fitted.of(result.reference_fit).x, terms.design(data).to_numpy(), rtol=0, atol=1e-12)
+    assert path["elpd_diff_loo"].iloc[-1] == pytest.approx(0.0, abs=1e-6)  # all terms: the reference itself
+    assert path["kl"].is_monotonic_decreasing
+    # the truth: the three main effects come first (in each of six simulated worlds tried, seeds 23-28; the
+    # interaction, which only 10% of patients carry, came fourth in five of them, after the null noise once)
+    assert set(result.order[:3]) == {"fracture_level", "injury", "volume"}
+    assert result.settings["terms"]["volume"] == ["volume", "volume'", "volume''"]
+    assert result.settings["formula"] == TERM_FORMULA
+    assert "5 terms (9 design columns, each term added whole)" in str(result)
+    ax = bu.selection_plot(result)
+    assert ax.get_xlabel() == "submodel size (term added)"
+    plt.close("all")
+
+
+@pytest.mark.slow
+def test_the_chosen_terms_refit_from_raw_columns(term_selection):
+    data, result = term_selection
+    reference = ModelSpec.from_idata(result.reference_fit)
+    spec = result.submodel_spec(4)
+    assert spec.terms.names == reference.terms.subset(result.order[:4]).names
+    assert spec.terms.names == ("fracture_level", "injury", "fracture_level:injury", "volume")
+    assert spec.priors == "horseshoe" and spec.outcome == "pain"
+    raw = data[["pain", "fracture_level", "injury", "volume"]]  # raw columns only: no design column, no noise
+    refit = bu.fit(raw, spec, sampling=bu.Sampling(draws=200, tune=200, chains=2), seed=1, check=False)
+    assert Fitted.of(refit).spec.factor_names == spec.terms.columns
+    assert result.submodel_spec().terms.names == reference.terms.subset(result.selected).names
+    with pytest.raises(ValueError, match="size 0 is the intercept alone"):
+        result.submodel_spec(0)
+    with pytest.raises(ValueError, match=r"at most the largest submodel searched \(5\); got 6"):
+        result.submodel_spec(6)
+
+
+@pytest.mark.slow
+def test_a_formula_of_plain_columns_selects_as_the_same_factors_do():
+    # No-terms regression: factors and a formula of the same numeric columns are one model; the selection must
+    # give the same numbers, and a spec without terms keeps its path's columns as before (no "columns").
+    data = bu.simulate_cohort(n=300, prevalence=0.3, seed=21)
+    factors = ["fascia_injury", "depression", "age", "copd"]
+    quick = bu.Sampling(chains=2, draws=300, tune=300)
+    by_factors = bu.select_factors(
+        data, ModelSpec(factors=factors, priors="horseshoe"), n_folds=2, sampling=quick, seed=4
+    )
+    formula = ModelSpec.from_formula("ubpr ~ " + " + ".join(factors), priors="horseshoe")
+    by_terms = bu.select_factors(data, formula, n_folds=2, sampling=quick, seed=4)
+    assert by_factors.path.columns.tolist() == [
+        "size", "factor", "kl", "elpd_loo", "elpd_loo_se", "elpd_diff_loo", "elpd_diff_loo_se",
+        "elpd_cv", "elpd_cv_se", "elpd_diff_cv", "elpd_diff_cv_se", "fold_share",
+    ]  # fmt: skip
+    assert "terms" not in by_factors.settings
+    assert by_terms.path["columns"].iloc[1:].tolist() == [(f,) for f in by_terms.order]
+    pd.testing.assert_frame_equal(by_factors.path, by_terms.path.drop(columns="columns"), rtol=1e-9)
+    pd.testing.assert_frame_equal(by_factors.fold_orders, by_terms.fold_orders)
+    assert by_factors.suggested_size == by_terms.suggested_size
+    assert by_factors.submodel_spec(2).factor_names == tuple(by_factors.order[:2])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -775,8 +775,8 @@ def selection_plot(result: SelectionResult, *, ax: Axes | None = None) -> Axes:
 
     PSIS-LOO (with the reference's weights, on the search run on all the
     data) and, where folds were run, K-fold cross-validation of the whole
-    search; the suggested size is marked. Each tick names the factor added
-    at that size.
+    search; the suggested size is marked. Each tick names the factor (for a
+    spec with terms, the term) added at that size.
 
     Parameters
     ----------
@@ -825,7 +825,7 @@ def selection_plot(result: SelectionResult, *, ax: Axes | None = None) -> Axes:
         _literal(f"{f} ({m})") if f else "intercept only (0)" for m, f in zip(path["size"], path["factor"], strict=True)
     ]
     ax.set_xticks(path["size"], labels, rotation=45, ha="right", rotation_mode="anchor", fontsize="small")
-    ax.set_xlabel("submodel size (factor added)")
+    ax.set_xlabel("submodel size (term added)" if "terms" in result.settings else "submodel size (factor added)")
     ax.set_ylabel("elpd difference to the reference")
     ax.legend(fontsize="small")
     return ax

@@ -6,7 +6,8 @@ estimate how well fits predict a new patient of the kind they were fitted to
 :func:`select_factors` (:mod:`bayes_ubpr.selection.projpred`) runs the
 projection-predictive forward search of Piironen, Paasiniemi & Vehtari (2020):
 a reference model over all candidate factors with the regularised horseshoe,
-then the submodels that best reproduce its predictions, one factor at a time.
+then the submodels that best reproduce its predictions, one factor (or one
+whole term of a formula, interactions after their main effects) at a time.
 The Bernoulli-logit projection is a logistic regression on the reference's
 fitted probabilities, solved by the Newton kernel of :mod:`bayes_ubpr.metrics`.
 """

@@ -3,16 +3,19 @@
 :func:`select_factors` runs the projection-predictive forward search of
 Piironen, Paasiniemi & Vehtari (2020): a reference model over all candidate
 factors with shrinkage (the regularised horseshoe by default), then the
-submodels that best reproduce its predictions, one factor at a time. The
-Bernoulli-logit projection is a logistic regression on the reference's
-fitted probabilities, solved by the Newton kernel of :mod:`bayes_ubpr.metrics`.
+submodels that best reproduce its predictions, one factor (or, for a spec
+with terms, one whole term) at a time. The Bernoulli-logit projection is a
+logistic regression on the reference's fitted probabilities, solved by the
+Newton kernel of :mod:`bayes_ubpr.metrics`. What the search moves is in
+:mod:`bayes_ubpr.selection._terms`, what it returns in
+:mod:`bayes_ubpr.selection._result`.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import arviz as az
@@ -29,6 +32,8 @@ from bayes_ubpr.exceptions import ConvergenceError
 from bayes_ubpr.model import Fitted, ModelSpec, Sampling, fit
 from bayes_ubpr.model.sampling import sampling_from_keywords
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
+from bayes_ubpr.selection._result import SelectionResult
+from bayes_ubpr.selection._terms import Candidates
 from bayes_ubpr.selection.loo import PARETO_K_THRESHOLD
 
 __all__ = ["SelectionResult", "select_factors"]
@@ -60,24 +65,38 @@ def _kl(mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
     return (entropy - metrics.bernoulli_log_density(mu, eta)).sum(axis=1)
 
 
-def _forward_search(mu: np.ndarray, weights: np.ndarray, z: np.ndarray, max_size: int) -> tuple[list[int], list[float]]:
-    """Greedy forward search: at each step add the column of ``z`` whose projection has the least weighted KL.
+def _forward_search(
+    mu: np.ndarray, weights: np.ndarray, z: np.ndarray, max_size: int, candidates: Candidates | None = None
+) -> tuple[list[int], list[float]]:
+    """Greedy forward search: at each step add the candidate whose projection has the least weighted KL.
 
     ``mu`` (clusters, n) are the reference's probabilities, ``weights`` the
-    clusters' shares of the draws. All candidates of a step are projected in
-    one vectorised Newton solve. Returns the column order and each size's KL.
+    clusters' shares of the draws. ``candidates`` are groups of columns of
+    ``z`` added whole, each once its prerequisites are in (default: every
+    column on its own). The candidates of a step that add as many columns
+    are projected in one vectorised Newton solve. Returns the candidate
+    order and each size's KL.
     """
+    candidates = Candidates.of_columns([str(j) for j in range(z.shape[1])]) if candidates is None else candidates
     selected: list[int] = []
     kl_path = [float(weights @ _kl(mu, _project(mu, z[:, []])[1]))]
     clusters = len(mu)
     for _ in range(max_size):
-        candidates = [j for j in range(z.shape[1]) if j not in selected]
-        designs = np.stack([z[:, [*selected, j]] for j in candidates])  # (candidates, n, size)
-        stacked = np.repeat(designs, clusters, axis=0)
-        _, eta = _project(np.tile(mu, (len(candidates), 1)), stacked)
-        kl = (_kl(np.tile(mu, (len(candidates), 1)), eta).reshape(len(candidates), clusters) * weights).sum(axis=1)
+        available = candidates.available(selected)
+        in_model = candidates.design_columns(selected)
+        by_width: dict[int, list[int]] = {}
+        for position, candidate in enumerate(available):
+            by_width.setdefault(len(candidates.columns[candidate]), []).append(position)
+        kl = np.empty(len(available))
+        for positions in by_width.values():
+            designs = np.stack([z[:, [*in_model, *candidates.columns[available[p]]]] for p in positions])
+            stacked = np.repeat(designs, clusters, axis=0)  # (candidates x clusters, n, size)
+            _, eta = _project(np.tile(mu, (len(positions), 1)), stacked)
+            kl[positions] = (
+                _kl(np.tile(mu, (len(positions), 1)), eta).reshape(len(positions), clusters) * weights
+            ).sum(axis=1)
         best = int(np.argmin(kl))
-        selected.append(candidates[best])
+        selected.append(available[best])
         kl_path.append(float(kl[best]))
     return selected, kl_path
 
@@ -139,110 +158,20 @@ def _psis_weights(log_lik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _search(
-    ref: _Reference, n_clusters: int, max_size: int, seed: int
+    ref: _Reference, candidates: Candidates, n_clusters: int, max_size: int, seed: int
 ) -> tuple[list[int], list[float], list[np.ndarray]]:
     """Forward search on one reference: order, KL per size, and each size's projection of the thinned draws."""
     z = ref.standardise(ref.x)
     mu, weights = _clusters(ref.eta, n_clusters, seed)
-    order, kl = _forward_search(mu, weights, z, max_size)
+    order, kl = _forward_search(mu, weights, z, max_size, candidates)
     mu_thin = special.expit(ref.thinned)
-    coefs = [_project(mu_thin, z[:, order[:m]])[0] for m in range(max_size + 1)]
+    coefs = [_project(mu_thin, z[:, candidates.design_columns(order[:m])])[0] for m in range(max_size + 1)]
     return order, kl, coefs
 
 
 def _sum_se(values: np.ndarray) -> tuple[float, float]:
     """Sum of pointwise values and its standard error sqrt(n) * SD."""
     return float(values.sum()), float(np.sqrt(len(values)) * values.std(ddof=1))
-
-
-@dataclass(frozen=True)
-class SelectionResult:
-    """Projection-predictive forward selection of factors; each part is a tidy DataFrame.
-
-    Attributes
-    ----------
-    path : pandas.DataFrame
-        One row per submodel size 0 (intercept only) to ``max_size``:
-        ``size``, ``factor`` (added at this size; empty at 0), ``kl`` (to
-        the reference, summed over patients), ``elpd_loo`` and
-        ``elpd_loo_se`` (PSIS-LOO with the reference's importance weights),
-        ``elpd_diff_loo`` and ``elpd_diff_loo_se`` (to the reference), the
-        same from K-fold cross-validation of the whole search
-        (``elpd_cv``, ``elpd_cv_se``, ``elpd_diff_cv``,
-        ``elpd_diff_cv_se``; NaN without folds) and ``fold_share``: the
-        share of folds whose own search put this factor among its first
-        ``size``.
-    reference : pandas.DataFrame
-        The reference model's elpd: ``estimate`` (``"psis_loo"``,
-        ``"kfold"``), ``elpd``, ``se``; ``n_high_k`` for PSIS-LOO.
-    fold_orders : pandas.DataFrame
-        ``fold``, ``step``, ``factor``: each fold's selection order.
-    suggested_size : int
-        The smallest size m with ``elpd_diff + elpd_diff_se >= 0``, the
-        submodel whose elpd is within one SE of the reference (projpred's
-        default heuristic), on the cross-validated estimates when folds were
-        run, else on PSIS-LOO.
-    reference_fit : arviz.InferenceData
-        The reference model fitted to all the data.
-    settings : dict
-        ``factors``, ``outcome``, ``priors``, ``n_clusters``, ``n_draws``,
-        ``n_folds``, ``criterion``, ``seed``.
-
-    Examples
-    --------
-    >>> from bayes_ubpr import ModelSpec, Sampling, simulate_cohort, select_factors
-    >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
-    >>> spec = ModelSpec(factors=["fascia_injury", "depression", "age", "copd"])
-    >>> result = select_factors(cohort, spec, n_folds=0, sampling=Sampling(chains=2, draws=1000, tune=300), seed=1)
-    >>> result.path[["size", "factor"]].to_dict("list")["size"], result.reference["estimate"].tolist()
-    ([0, 1, 2, 3, 4], ['psis_loo'])
-    >>> result.selected == result.order[: result.suggested_size]
-    True
-    """
-
-    path: pd.DataFrame
-    reference: pd.DataFrame
-    fold_orders: pd.DataFrame
-    suggested_size: int
-    reference_fit: az.InferenceData = field(repr=False)
-    settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def order(self) -> list[str]:
-        """Factors in the order the search on all the data selected them."""
-        return self.path["factor"].iloc[1:].tolist()
-
-    @property
-    def selected(self) -> list[str]:
-        """The factors of the suggested submodel."""
-        return self.order[: self.suggested_size]
-
-    def fold_proportions(self) -> pd.DataFrame:
-        """Share of folds selecting each factor among their first m, per size m: ``size``, ``factor``, ``share``."""
-        folds = self.fold_orders
-        n_folds = folds["fold"].nunique()
-        rows = []
-        for size in range(1, int(folds["step"].max()) + 1 if n_folds else 1):
-            within = folds[folds["step"] <= size]
-            for factor in self.settings["factors"]:
-                share = (within["factor"] == factor).sum() / n_folds
-                rows.append({"size": size, "factor": factor, "share": float(share)})
-        return pd.DataFrame(rows, columns=["size", "factor", "share"])
-
-    def __str__(self) -> str:
-        show = {"index": False, "float_format": lambda v: f"{v:.2f}"}
-        columns = ["size", "factor", "elpd_diff_loo", "elpd_diff_loo_se"]
-        if self.settings.get("n_folds"):
-            columns += ["elpd_diff_cv", "elpd_diff_cv_se", "fold_share"]
-        return "\n".join(
-            [
-                f"Projection-predictive forward selection over {len(self.settings['factors'])} factors "
-                f"(reference: {self.settings['priors']} priors)",
-                self.path[columns].to_string(**show),
-                f"Suggested size ({self.settings['criterion']}, smallest within one SE of the reference): "
-                f"{self.suggested_size}: {', '.join(self.selected) or 'intercept only'}",
-            ]
-        )
 
 
 def _fold_indices(y: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
@@ -254,23 +183,29 @@ def _fold_indices(y: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.n
     return folds
 
 
-def _check_folds_vary(x: np.ndarray, names: Sequence[str], folds: np.ndarray) -> None:
-    """Refuse, before any fit, a factor that the patients outside some fold hold constant.
+def _check_folds_vary(
+    x: np.ndarray, names: Sequence[str], folds: np.ndarray, candidates: Candidates | None = None
+) -> None:
+    """Refuse, before any fit, a design column that the patients outside some fold hold constant.
 
-    A factor constant in all the data is left to the reference fit, which
-    refuses it in its own words.
+    ``names`` are the columns of ``x``; ``candidates`` (default: each column
+    a factor) say how the message names a column: the factor, or the
+    column and its term. A column constant in all the data is left to the
+    reference fit, which refuses it in its own words.
     """
+    candidates = Candidates.of_columns(names) if candidates is None else candidates
     for fold in range(int(folds.max()) + 1):
         kept = x[folds != fold]
         for j in np.flatnonzero((kept == kept[0]).all(axis=0)):
             name, value = names[int(j)], kept[0, j]
             carriers = int((x[:, j] != value).sum())
             if carriers:
+                described, advice = candidates.describe_column(name)
                 raise ValueError(
-                    f'factor "{name}" differs from {value:g} in only {carriers} of {len(x)} patient(s), all in '
+                    f"{described} differs from {value:g} in only {carriers} of {len(x)} patient(s), all in "
                     f"cross-validation fold {fold}: refitted without that fold, the reference model would see "
-                    f"{name} constant ({value:g}) and could not estimate its odds ratio. Leave {name} out "
-                    "of factors, or set n_folds=0 (--folds 0) to select without cross-validating the search."
+                    f"{name} constant ({value:g}) and could not estimate its odds ratio. {advice}, "
+                    "or set n_folds=0 (--folds 0) to select without cross-validating the search."
                 )
 
 
@@ -348,7 +283,10 @@ def select_factors(
        Kullback-Leibler divergence from the reference's fitted
        probabilities mu_s (a logistic regression with fractional outcomes
        mu_s). The search projects ``n_clusters`` k-means clusters of the
-       reference draws.
+       reference draws. For a spec with **terms** (a formula), each step adds
+       a whole term, not a design column: all the levels of a categorical
+       factor together, a spline's linear and nonlinear columns together, and
+       an interaction only once both its main effects are in (see Notes).
     3. Each size's submodel is projected on ``n_draws`` draws and its
        **elpd** estimated by PSIS-LOO with the reference's importance
        weights, and, with ``n_folds >= 2``, by K-fold cross-validation of
@@ -366,8 +304,10 @@ def select_factors(
         outcome. A case-control sample is fitted on its own scale, which is
         all the search and the elpd use.
     spec : ModelSpec, optional
-        The reference model: its factors are the candidates, its outcome
-        and priors those of every reference fit. Default: the fifteen
+        The reference model: its factors, or its terms if it has them
+        (:meth:`ModelSpec.from_formula`), are the candidates, its outcome
+        and priors those of every reference fit. Terms' levels and knots are
+        read off all of ``data`` once, and every fold's fit uses them. Default: the fifteen
         factors of Table 4 with the regularised horseshoe,
         ``ModelSpec(factors=bayes_ubpr.RISK_FACTORS, priors="horseshoe")``.
         A given spec is used as it is, priors included: ModelSpec's own
@@ -376,9 +316,10 @@ def select_factors(
         reference model over many candidates, as Piironen et al. (2020)
         recommend. Its design and population prevalence play no part (the
         search and the elpd are on the scale of ``data``); a spec with a
-        ``group`` is refused.
+        ``group`` (a formula's ``(1 | g)``) is refused.
     max_size : int, optional
-        Largest submodel searched; default all candidates.
+        Largest submodel searched, in factors (or terms); default all
+        candidates.
     n_clusters : int, default 20
         Clusters of reference draws projected during the search.
     n_draws : int, default 400
@@ -405,18 +346,21 @@ def select_factors(
     Raises
     ------
     CohortValidationError
-        If the data lack a factor or the outcome, or break the data contract.
+        If the data lack a factor (or a term's column) or the outcome, or
+        break the data contract.
     TypeError
         For a ``spec`` that is not a ModelSpec, or a ``sampling`` that is not
         a Sampling, either given beside the deprecated keywords it replaces,
         or an unknown keyword.
     ValueError
         For a ``spec`` with a ``group``, ``n_folds`` of 1 or more than the
-        smaller outcome class, ``max_size`` above the number of factors, or
-        a bad count or sampling setting; and,
+        smaller outcome class, ``max_size`` above the number of factors (or
+        terms), or a bad count or sampling setting; and,
         before any fit, for a factor that the patients outside one of the
         folds hold constant (a factor carried by a single patient always
-        is), naming the factor, how many patients it varies in and the fold.
+        is), naming the factor, how many patients it varies in and the fold;
+        for a spec with terms, the design column and its term (a level of a
+        categorical factor seen in one fold only, say).
 
     Notes
     -----
@@ -430,6 +374,23 @@ def select_factors(
     selected on evidence in any case: leave it out (or pool it with a
     related one), or set ``n_folds=0`` to search without cross-validation.
     The check is made on the folds, drawn up front, before the first fit.
+
+    With terms, the search moves terms, as projpred does for the terms of a
+    brms or Bambi formula: a submodel holding one level of a three-level
+    factor, a spline's bend without its slope, or an interaction without
+    its main effects would each depend on how the factor is coded or
+    centred, and none is a model one would fit. So a term enters whole:
+    its design columns (``result.path["columns"]``) are projected together,
+    and the path, the sizes, ``max_size`` and the folds' orders count
+    terms. A spline's nonlinear columns are not a separate step after its
+    linear one: the term is one candidate. An interaction ``a:b`` becomes
+    a candidate only after those of ``a`` and ``b`` that are terms of the
+    model (the hierarchy principle), so every submodel on the path is
+    ``spec.terms.subset(...)`` of a prefix of the order, and
+    :meth:`SelectionResult.submodel_spec` returns it ready to fit from the
+    raw columns. A term of several columns competes with single columns on
+    KL alone, which favours it slightly in a close call; the elpd of each
+    size, cross-validated, says whether its extra columns pay their way.
 
     PSIS-LOO of the submodels reuses the reference's leave-one-out weights
     and the search run on all the data, so it is optimistic for the sizes
@@ -453,6 +414,11 @@ def select_factors(
     >>> result = select_factors(cohort, ModelSpec(factors=candidates), n_folds=0, sampling=quick, seed=1)
     >>> result.order[:2]
     ['fascia_injury', 'depression']
+
+    With a formula, terms move whole (``docs/validation.md`` shows a run):
+    ``select_factors(data, ModelSpec.from_formula("ubpr ~ C(level) * fascia_injury + age"))``
+    adds both levels of ``level`` in one step, and ``level:fascia_injury``
+    only after ``level`` and ``fascia_injury``.
     """
     unknown = [name for name in deprecated if name not in (*_SPEC_KEYWORDS, *_SAMPLING_KEYWORDS)]
     if unknown:
@@ -468,42 +434,49 @@ def select_factors(
         default=Sampling(),
         caller="select_factors",
     )
-    names = list(spec.factor_names)
+    spec = spec.with_terms_of(data)  # levels and knots read off all the data, the same in every fold's fit
+    candidates = Candidates.of_columns(spec.factor_names) if spec.terms is None else Candidates.of_terms(spec.terms)
+    names = list(candidates.names)
     outcome = spec.outcome
     max_size = len(names) if max_size is None else check_positive_int(max_size, name="max_size", minimum=0)
     if max_size > len(names):
-        raise ValueError(f"max_size must be at most the number of factors ({len(names)}); got {max_size}")
+        what = "terms" if candidates.grouped else "factors"
+        raise ValueError(f"max_size must be at most the number of {what} ({len(names)}); got {max_size}")
     n_clusters = check_positive_int(n_clusters, name="n_clusters")
     n_draws = check_positive_int(n_draws, name="n_draws")
     n_folds = check_positive_int(n_folds, name="n_folds", minimum=0)
     if n_folds == 1:
         raise ValueError("n_folds must be 0 (no cross-validation of the search) or at least 2; got 1")
-    clean = validate_cohort(data, factors=spec.factors, outcome=outcome)
+    clean = validate_cohort(spec.model_frame(data), factors=spec.factors, outcome=outcome)
+    rows = data if candidates.grouped else clean  # what a fit reads: terms are built from the raw columns
     y = clean[outcome].to_numpy(dtype=float)
     smaller = int(min(y.sum(), len(y) - y.sum()))
     if n_folds > smaller:
         raise ValueError(f"n_folds ({n_folds}) exceeds the {smaller} patients of the smaller outcome class")
     children = spawn_seeds(seed, n_folds + 2)
-    x_all = clean[names].to_numpy(dtype=float)
+    x_all = clean[list(candidates.design)].to_numpy(dtype=float)
     if n_folds:
         folds = _fold_indices(y, n_folds, np.random.default_rng(children[-1]))
-        _check_folds_vary(x_all, names, folds)
+        _check_folds_vary(x_all, candidates.design, folds, candidates)
 
     def run(frame: pd.DataFrame, child: np.random.SeedSequence) -> tuple[az.InferenceData, _Reference, tuple]:
         fit_seed, cluster_seed = (int(v) for v in child.generate_state(2) % (2**31 - 1))
         idata = fit(frame, spec, sampling=sampling, seed=fit_seed, check=False, log_likelihood=False)
         ref = _reference(idata, n_draws)
-        return idata, ref, _search(ref, n_clusters, max_size, cluster_seed)
+        return idata, ref, _search(ref, candidates, n_clusters, max_size, cluster_seed)
 
-    reference_fit, ref, (order, kl_path, coefs) = run(clean, children[0])
+    reference_fit, ref, (order, kl_path, coefs) = run(rows, children[0])
     z = ref.standardise(ref.x)
     ref_log_lik = metrics.bernoulli_log_density(y, ref.thinned)
     log_weights, k = _psis_weights(ref_log_lik)
     ref_loo = special.logsumexp(log_weights + ref_log_lik.T, axis=1)
-    path = pd.DataFrame({"size": range(max_size + 1), "factor": ["", *(names[j] for j in order)], "kl": kl_path})
+    path = pd.DataFrame({"size": range(max_size + 1), "factor": ["", *(names[i] for i in order)]})
+    if candidates.grouped:
+        path["columns"] = [(), *(candidates.column_names(i) for i in order)]
+    path["kl"] = kl_path
     loo_rows = []
     for m, coef in enumerate(coefs):
-        sub_log_lik = metrics.bernoulli_log_density(y, _submodel_eta(coef, z[:, order[:m]]))
+        sub_log_lik = metrics.bernoulli_log_density(y, _submodel_eta(coef, z[:, candidates.design_columns(order[:m])]))
         sub_loo = special.logsumexp(log_weights + sub_log_lik.T, axis=1)
         loo_rows.append([*_sum_se(sub_loo), *_sum_se(sub_loo - ref_loo)])
     path[["elpd_loo", "elpd_loo_se", "elpd_diff_loo", "elpd_diff_loo_se"]] = np.array(loo_rows)
@@ -516,12 +489,13 @@ def select_factors(
     if n_folds:
         for fold in range(n_folds):
             test = folds == fold
-            _, fold_ref, (fold_order, _, fold_coefs) = run(clean.loc[~test], children[fold + 1])
-            fold_rows += [{"fold": fold, "step": s + 1, "factor": names[j]} for s, j in enumerate(fold_order)]
+            _, fold_ref, (fold_order, _, fold_coefs) = run(rows.loc[~test], children[fold + 1])
+            fold_rows += [{"fold": fold, "step": s + 1, "factor": names[i]} for s, i in enumerate(fold_order)]
             z_test = fold_ref.standardise(x_all[test])
             ref_cv[test] = _held_out_density(fold_ref.predict(x_all[test]), y[test])
             for m, coef in enumerate(fold_coefs):
-                cv[m, test] = _held_out_density(_submodel_eta(coef, z_test[:, fold_order[:m]]), y[test])
+                sub_eta = _submodel_eta(coef, z_test[:, candidates.design_columns(fold_order[:m])])
+                cv[m, test] = _held_out_density(sub_eta, y[test])
         cv_rows = [[*_sum_se(cv[m]), *_sum_se(cv[m] - ref_cv)] for m in range(max_size + 1)]
         reference.append({"estimate": "kfold", **dict(zip(("elpd", "se"), _sum_se(ref_cv), strict=True))})
     else:
@@ -548,4 +522,9 @@ def select_factors(
         "criterion": criterion,
         "seed": seed if isinstance(seed, (int, np.integer)) else None,
     }
+    if candidates.grouped:
+        settings |= {
+            "formula": spec.formula,
+            "terms": {n: list(candidates.column_names(i)) for i, n in enumerate(names)},
+        }
     return SelectionResult(path, pd.DataFrame(reference), fold_orders, suggested, reference_fit, settings)

@@ -41,7 +41,8 @@ class Terms:
     ----------
     terms : sequence of Term
         In model order. Interactions need not repeat their main effects, but
-        :func:`~bayes_ubpr.select_factors` keeps them together.
+        :func:`~bayes_ubpr.select_factors` adds an interaction only after
+        those of its main effects that are terms.
     formula : str, optional
         The formula the terms were read from, for display.
 
