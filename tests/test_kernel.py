@@ -326,6 +326,7 @@ def test_without_a_writable_cache_folder_the_kernel_is_compiled_in_the_process(t
         ("cohort", "site/surgeon", None),
         ("case_control", ("site", "ward"), None),
     ],
+    ids=["cohort", "case-control", "sites", "horseshoe", "surgeons nested in sites", "sites crossed with wards"],
 )
 def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design, group, priors, monkeypatch):
     settings = {"draws": 1000, "tune": 1000, "chains": 4, "design": design, "check": False, "log_likelihood": False}
