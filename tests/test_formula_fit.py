@@ -122,13 +122,15 @@ def test_formula_settings_cannot_be_given_twice():
         bu.fit(raw_cohort(50), "pain ~ sex", outcome="pain")
 
 
-def test_the_hand_written_density_covers_one_grouping_not_several():
+def test_the_hand_written_density_covers_one_grouping_and_several():
     data = raw_cohort(300)
     one = ModelSpec.from_formula("pain ~ sex + volume + (1 | hospital)")
     nested = ModelSpec.from_formula("pain ~ sex + volume + (1 | hospital/surgeon)")
-    assert nested.groups == ("hospital", "hospital:surgeon")
-    assert one_off_sampler(data, one) == "nutpie"
-    assert one_off_sampler(data, nested) == "pymc"
+    crossed = ModelSpec.from_formula("pain ~ sex + volume + (1 | hospital) + (1 | level)")
+    slopes = ModelSpec.from_formula("pain ~ sex + volume + (1 + volume | hospital)")
+    assert nested.groups == ("hospital", "hospital:surgeon") and crossed.groups == ("hospital", "level")
+    assert [one_off_sampler(data, spec) for spec in (one, nested, crossed)] == ["nutpie"] * 3
+    assert one_off_sampler(data, slopes) == "pymc"  # varying slopes stay with PyMC
 
 
 @pytest.fixture(scope="module")

@@ -45,10 +45,24 @@ STRUCTURES = {
         {f: Prior("student_t", mu=0.3, sigma=1.5, nu=3) for f in SIX},
         {"design": "case_control", "population_prevalence": 0.046, "group": "site"},
     ),
+    "default, cohort, surgeons nested in sites": ({}, {"group": "site/surgeon"}),
+    "default, case-control with Beta prevalence, surgeons nested in sites": (
+        {},
+        {"design": "case_control", "group": "site/surgeon"},
+    ),
+    "default, cohort, sites crossed with wards": ({}, {"group": ("site", "ward")}),
+    "Laplace coefficients, case-control with fixed prevalence, sites crossed with wards": (
+        {f: Prior("laplace", mu=0.1, sigma=0.7) for f in SIX},
+        {"design": "case_control", "population_prevalence": 0.046, "group": ("site", "ward")},
+    ),
     "horseshoe, cohort": ({}, {"priors": "horseshoe"}),
     "horseshoe, case-control with Beta prevalence, five sites": (
         {},
         {"priors": Horseshoe(expected_nonzero=3, slab_scale=1.5, slab_df=5), "design": "case_control", "group": "site"},
+    ),
+    "horseshoe, case-control with Beta prevalence, surgeons nested in sites, crossed with wards": (
+        {},
+        {"priors": "horseshoe", "design": "case_control", "group": ("site/surgeon", "ward")},
     ),
 }
 
@@ -58,7 +72,12 @@ def samples() -> dict[str, object]:
     cohort = bu.simulate_cohort(n=400, prevalence=0.2, seed=8)
     # Five sites of unequal size, with site effects on the log odds (for the grouped structures).
     site = np.random.default_rng(10).choice(5, size=len(cohort), p=[0.35, 0.25, 0.2, 0.12, 0.08])
-    cohort = cohort.assign(site=site)
+    # Three surgeons per site (nested: surgeon 1 of site 0 is not surgeon 1 of site 2) and four wards crossed
+    # with the sites, for the structures with several groupings.
+    other = np.random.default_rng(12)
+    cohort = cohort.assign(
+        site=site, surgeon=other.integers(1, 4, len(cohort)), ward=other.choice(list("ABCD"), len(cohort))
+    )
     return {"cohort": cohort, "case_control": bu.case_control_sample(cohort, seed=9)}
 
 
@@ -127,13 +146,15 @@ def _scipy_log_density(position: np.ndarray, inputs) -> float:
         mu, sigma = data["prior_mu"] * scale, data["prior_sigma"] * scale
         total += prior(priors.single_family(), beta_std, mu, sigma, data.get("prior_nu")).sum()
     eta = alpha + data["X"] @ beta_std
-    if inputs.spec.group is not None:  # HalfNormal group SD on the log scale (its Jacobian is sd), N(0, 1) z
-        groups = len(inputs.coords["group"])
-        log_sd, z = position[cursor], position[cursor + 1 : cursor + 1 + groups]
-        total += stats.halfnorm.logpdf(np.exp(log_sd), scale=GROUP_SD_PRIOR_SCALE) + log_sd
+    if inputs.spec.group is not None:  # HalfNormal SD per grouping on the log scale (Jacobian sd), N(0, 1) z
+        groupings, groups = len(inputs.spec.groups), len(inputs.coords["group"])
+        log_sd, z = position[cursor : cursor + groupings], position[cursor + groupings : cursor + groupings + groups]
+        total += (stats.halfnorm.logpdf(np.exp(log_sd), scale=GROUP_SD_PRIOR_SCALE) + log_sd).sum()
         total += stats.norm.logpdf(z).sum()
-        eta = eta + np.exp(log_sd) * z[data["group_idx"]]
-        cursor += 1 + groups
+        owner = data.get("group_grouping", np.zeros(groups, dtype=int))  # each level's grouping
+        offset = np.exp(log_sd)[owner] * z
+        eta = eta + offset[data["group_idx"].reshape(len(eta), groupings)].sum(axis=1)
+        cursor += groupings + groups
     if "prevalence_a" in data:  # Beta density of p = expit(z) times the Jacobian p (1 - p), in logs
         z, a, b = position[cursor], data["prevalence_a"], data["prevalence_b"]
         total += a * special.log_expit(z) + b * special.log_expit(-z) - special.betaln(a, b)
@@ -150,7 +171,8 @@ def _positions(inputs, rng, spread: float) -> list[np.ndarray]:
         if horseshoe:
             position[1 : 1 + 2 * k + 3] = rng.normal(0.0, 1.5, 2 * k + 3)
         if inputs.spec.group is not None:
-            position[1 + (3 * k + 3 if horseshoe else k)] = rng.normal(0.0, 1.5)
+            sd_at, groupings = 1 + (3 * k + 3 if horseshoe else k), len(inputs.spec.groups)
+            position[sd_at : sd_at + groupings] = rng.normal(0.0, 1.5, groupings)
     return positions
 
 
@@ -220,6 +242,14 @@ def test_stored_variables_are_the_pymc_models(samples, name, rng):
     stored = [rv.name for rv in (*model.free_RVs, *model.deterministics)]
     compiled = kernel_model(inputs)
     assert set(compiled.shapes) == set(stored)
+    # The same dims and labels as the PyMC model's, so that a fit from either sampler reads the same
+    # (group_sd: a scalar for one grouping, one per grouping over "grouping" for several).
+    assert compiled.dims == {
+        name: model.named_vars_to_dims[name] for name in stored if model.named_vars_to_dims.get(name)
+    }
+    assert compiled.coords == {
+        dim: [str(label) for label in model.coords[dim]] for dim in set(sum(compiled.dims.values(), ()))
+    }
     outputs = model.replace_rvs_by_values([model[name] for name in stored])
     pymc_values = model.compile_fn(outputs, inputs=model.value_vars)
     names = [value.name for value in model.value_vars]
@@ -293,7 +323,10 @@ def test_without_a_writable_cache_folder_the_kernel_is_compiled_in_the_process(t
         ("case_control", None, None),
         ("cohort", "site", None),
         ("case_control", None, "horseshoe"),
+        ("cohort", "site/surgeon", None),
+        ("case_control", ("site", "ward"), None),
     ],
+    ids=["cohort", "case-control", "sites", "horseshoe", "surgeons nested in sites", "sites crossed with wards"],
 )
 def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design, group, priors, monkeypatch):
     settings = {"draws": 1000, "tune": 1000, "chains": 4, "design": design, "check": False, "log_likelihood": False}

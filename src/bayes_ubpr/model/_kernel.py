@@ -3,8 +3,9 @@
 nutpie samples a PyMC model through a numba function that PyTensor generates,
 and numba cannot cache it (it "uses dynamic globals"): every new process
 spends 6-20 s compiling it before a single draw. For the model most fits use
-(one prior family on every coefficient, at most one grouping of
-non-centred intercepts, cohort or case-control design) the log density and
+(one prior family on every coefficient or the regularised horseshoe, any
+number of groupings of non-centred intercepts, nested or crossed, cohort
+or case-control design) the log density and
 its gradient are short enough to write out. These functions are plain
 module-level numba C callbacks with ``cache=True``: the first process
 compiles them once (about 1.5 s) into ``__pycache__`` (or
@@ -21,8 +22,10 @@ goes through PyMC.
 
 The model's numbers travel in one float64 buffer: a header of
 :data:`HEADER` scalars, then per-factor arrays, the outcome and the
-standardised design, row-major, and for a grouped model each patient's
-group index (see :func:`bayes_ubpr.model._kernel_model.pack`).
+standardised design, row-major, and for a grouped model with G groupings
+each patient's G level indices (row-major, into all groupings' levels
+concatenated) and each level's grouping (see
+:func:`bayes_ubpr.model._kernel_model.pack`).
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ HEADER = 20
     HORSESHOE_TAU0,
     SLAB_A,
     SLAB_B,
-) = range(18)
+    N_GROUPINGS,
+) = range(19)
 
 INDEPENDENT, HORSESHOE = 0.0, 1.0
 """The coefficients' prior: one family per coefficient, or the regularised horseshoe
@@ -156,11 +160,10 @@ def _log1p_exp(x: float) -> float:
 def _n_dim(buffer: np.ndarray) -> int:
     """Length of a position.
 
-    Alpha, the coefficients, the group SD's log and the groups' z (if grouped), and the prevalence's log odds
-    (if Beta).
+    Alpha, the coefficients, the group SDs' logs (one per grouping) and the levels' z (if grouped), and the
+    prevalence's log odds (if Beta).
     """
-    groups = int(buffer[N_GROUPS])
-    grouped = 1 + groups if groups > 0 else 0
+    grouped = int(buffer[N_GROUPINGS]) + int(buffer[N_GROUPS])
     return 1 + _n_coefficient_block(buffer) + grouped + int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
 
 
@@ -175,28 +178,30 @@ def _n_coefficient_block(buffer: np.ndarray) -> int:
 def _n_expanded(buffer: np.ndarray) -> int:
     """Length of the stored variables.
 
-    Alpha, beta_std, beta, [prevalence], three intercepts, and [group_sd, group_z, group_offset].
+    Alpha, beta_std, beta, [prevalence], three intercepts, and [group_sd (one per grouping), group_z,
+    group_offset].
     """
-    groups = int(buffer[N_GROUPS])
+    grouped = int(buffer[N_GROUPINGS]) + 2 * int(buffer[N_GROUPS])
     beta_prevalence = int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
     k = int(buffer[N_FACTORS])
     horseshoe = 4 * k + 4 if buffer[STRUCTURE] == HORSESHOE else 0
-    return 4 + 2 * k + beta_prevalence + (1 + 2 * groups if groups > 0 else 0) + horseshoe
+    return 4 + 2 * k + beta_prevalence + grouped + horseshoe
 
 
 @numba.njit(cache=CACHE)
 def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) -> float:
     """Log density of the model at ``position``; writes its gradient into ``gradient``.
 
-    ``position`` is ``[alpha, beta_std (k), log(group_sd) and group_z (G) if grouped, logit(prevalence) if
-    Beta]``, the order of the PyMC model's value variables.
+    ``position`` is ``[alpha, beta_std (k), log(group_sd) (one per grouping) and group_z (every level of
+    every grouping) if grouped, logit(prevalence) if Beta]``, the order of the PyMC model's value variables.
     """
     n, k, groups = int(buffer[N_ROWS]), int(buffer[N_FACTORS]), int(buffer[N_GROUPS])
+    groupings = int(buffer[N_GROUPINGS])
     prior_mu, prior_sigma = buffer[HEADER : HEADER + k], buffer[HEADER + k : HEADER + 2 * k]
     prior_nu, x_scale = buffer[HEADER + 2 * k : HEADER + 3 * k], buffer[HEADER + 4 * k : HEADER + 5 * k]
     y = buffer[HEADER + 5 * k : HEADER + 5 * k + n]
     x = buffer[HEADER + 5 * k + n : HEADER + 5 * k + n + n * k]
-    group_idx = buffer[HEADER + 5 * k + n + n * k : HEADER + 5 * k + 2 * n + n * k]
+    group_idx = buffer[HEADER + 5 * k + n + n * k : HEADER + 5 * k + n + n * k + n * groupings]
     alpha = position[0]
     logp, gradient[0] = _prior_term(
         buffer[INTERCEPT_FAMILY], alpha, buffer[INTERCEPT_MU], buffer[INTERCEPT_SIGMA], buffer[INTERCEPT_NU]
@@ -239,20 +244,24 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
             logp += term
             coefficient[j] = position[1 + j]
     likelihood_gradient = np.zeros(k)  # d log likelihood / d beta_std
-    cursor = 1 + _n_coefficient_block(buffer)  # where the group SD's log sits, then the groups' z
-    sd = 0.0
+    cursor = 1 + _n_coefficient_block(buffer)  # where the group SDs' logs sit, then the levels' z
+    z_at = cursor + groupings
+    sd = np.empty(groupings)
+    sd_gradient = np.zeros(groupings)  # d log likelihood / d sd, per grouping
     if groups > 0:
-        # Non-centred group intercepts sd * z_g: HalfNormal(s) on sd, sampled on the log scale (with the Jacobian,
-        # as PyMC's log transform), and N(0, 1) on each z_g.
-        log_sd, scale = position[cursor], buffer[GROUP_SD_SCALE]
-        sd = math.exp(log_sd)
-        logp += _LOG_HALF_NORMAL - math.log(scale) - 0.5 * (sd / scale) ** 2 + log_sd
-        gradient[cursor] = 1.0 - (sd / scale) ** 2
+        # Non-centred group intercepts sd_c * z_l for level l of grouping c: HalfNormal(s) on each sd_c, sampled
+        # on the log scale (with the Jacobian, as PyMC's log transform), and N(0, 1) on each z_l.
+        scale = buffer[GROUP_SD_SCALE]
+        for c in range(groupings):
+            log_sd = position[cursor + c]
+            sd[c] = math.exp(log_sd)
+            logp += _LOG_HALF_NORMAL - math.log(scale) - 0.5 * (sd[c] / scale) ** 2 + log_sd
+            gradient[cursor + c] = 1.0 - (sd[c] / scale) ** 2
         for g in range(groups):
-            z = position[cursor + 1 + g]
+            z = position[z_at + g]
             logp += -0.5 * z * z - _LOG_SQRT_2PI
-            gradient[cursor + 1 + g] = -z
-    prevalence_at = cursor + (1 + groups if groups > 0 else 0)
+            gradient[z_at + g] = -z
+    prevalence_at = z_at + groups
     if buffer[PREVALENCE_MODE] == BETA_PREVALENCE:
         # Beta(a, b) on the prevalence, sampled on the log-odds scale (with the Jacobian, as PyMC's transform).
         a, b, z = buffer[PREVALENCE_A], buffer[PREVALENCE_B], position[prevalence_at]
@@ -260,16 +269,14 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
         log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
         logp += a * log_p + b * log_q - log_beta
         gradient[prevalence_at] = a * math.exp(log_q) - b * math.exp(log_p)
-    sd_gradient = 0.0
     for i in range(n):
         row = x[i * k : (i + 1) * k]
+        levels = group_idx[i * groupings : (i + 1) * groupings]  # column c holds a level of grouping c
         eta = alpha
         for j in range(k):
             eta += row[j] * coefficient[j]
-        group = 0
-        if groups > 0:
-            group = int(group_idx[i])
-            eta += sd * position[cursor + 1 + group]
+        for c in range(groupings):
+            eta += sd[c] * position[z_at + int(levels[c])]
         # One exp and one log1p per patient: log(1 + exp(eta)), expit(eta) and expit(-eta) from exp(-|eta|),
         # each without cancellation.
         small = math.exp(-abs(eta))
@@ -285,11 +292,12 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
         gradient[0] += residual
         for j in range(k):
             likelihood_gradient[j] += residual * row[j]
-        if groups > 0:
-            gradient[cursor + 1 + group] += residual * sd
-            sd_gradient += residual * position[cursor + 1 + group]
-    if groups > 0:
-        gradient[cursor] += sd_gradient * sd  # d(sd)/d(log sd) = sd
+        for c in range(groupings):
+            level = z_at + int(levels[c])
+            gradient[level] += residual * sd[c]
+            sd_gradient[c] += residual * position[level]
+    for c in range(groupings):
+        gradient[cursor + c] += sd_gradient[c] * sd[c]  # d(sd)/d(log sd) = sd
     if horseshoe:
         # Chain rule through beta_std = z tau lambda~: d beta / d z = tau lambda~; d log beta / d log lambda
         # = d log beta / d log tau = 1 - weight; d log beta / d log c^2 = weight / 2.
@@ -316,11 +324,13 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     """Write the stored variables at ``position`` into ``out``, in the order of ``KERNEL_VARIABLES``.
 
     That is alpha, beta_std, beta, prevalence (Beta prevalence only), intercept, alpha_population,
-    intercept_population; for a grouped model group_sd, group_z and group_offset; for the horseshoe
+    intercept_population; for a grouped model group_sd (a scalar for one grouping, one per grouping for
+    several), group_z and group_offset (every level of every grouping); for the horseshoe
     local_scale_normal, local_scale_inverse_gamma, global_scale_normal, global_scale_inverse_gamma,
     slab_variance, z, local_scale and global_scale: the PyMC model's free variables and deterministics.
     """
-    k, groups = int(buffer[N_FACTORS]), int(buffer[N_GROUPS])
+    n, k, groups = int(buffer[N_ROWS]), int(buffer[N_FACTORS]), int(buffer[N_GROUPS])
+    groupings = int(buffer[N_GROUPINGS])
     x_center, x_scale = buffer[HEADER + 3 * k : HEADER + 4 * k], buffer[HEADER + 4 * k : HEADER + 5 * k]
     horseshoe = buffer[STRUCTURE] == HORSESHOE
     coefficient = np.empty(k)
@@ -347,7 +357,7 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     cursor = 1 + 2 * k
     group_at = 1 + _n_coefficient_block(buffer)
     if mode == BETA_PREVALENCE:
-        z = position[group_at + (1 + groups if groups > 0 else 0)]
+        z = position[group_at + groupings + groups]
         out[cursor] = 1.0 / (1.0 + math.exp(-z))
         cursor += 1
         correction = z - buffer[LOG_SAMPLING_RATIO]
@@ -358,13 +368,15 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     out[cursor + 2] = intercept + correction
     cursor += 3
     if groups > 0:
-        sd = math.exp(position[group_at])
-        out[cursor] = sd
+        owner_at = HEADER + 5 * k + n + n * k + n * groupings
+        owner = buffer[owner_at : owner_at + groups]  # each level's grouping
+        for c in range(groupings):
+            out[cursor + c] = math.exp(position[group_at + c])
         for g in range(groups):
-            z = position[group_at + 1 + g]
-            out[cursor + 1 + g] = z
-            out[cursor + 1 + groups + g] = sd * z
-        cursor += 1 + 2 * groups
+            z = position[group_at + groupings + g]
+            out[cursor + groupings + g] = z
+            out[cursor + groupings + groups + g] = out[cursor + int(owner[g])] * z
+        cursor += groupings + 2 * groups
     if horseshoe:
         for index in range(2 * k + 3):  # the positive parameters, sampled as logs
             out[cursor + index] = math.exp(position[1 + index])

@@ -4,7 +4,10 @@
 object ``nutpie.sample`` accepts in place of ``nutpie.compile_pymc_model``'s,
 holding this data set's numbers. It uses nutpie's own model type and C
 signatures (``nutpie._lib``, pinned to 0.16 in ``pyproject.toml``), so the
-sampler, its adaptation and its trace are nutpie's.
+sampler, its adaptation and its trace are nutpie's. Its variables carry the
+PyMC model's names, shapes and dims (``group_sd`` a scalar for one grouping
+of intercepts, over ``"grouping"`` for several), so a fit from either
+sampler reads the same.
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ KERNEL_VARIABLES = ("alpha", "beta_std", "beta", "prevalence", "intercept", "alp
 (``prevalence`` only with a Beta prevalence), followed by :data:`GROUP_VARIABLES` in a grouped model."""
 
 GROUP_VARIABLES = ("group_sd", "group_z", "group_offset")
-"""Variables a grouped kernel fit stores after :data:`KERNEL_VARIABLES`, as the PyMC model names them."""
+"""Variables a grouped kernel fit stores after :data:`KERNEL_VARIABLES`, as the PyMC model names them: ``group_sd``
+(a scalar for one grouping, dims ``"grouping"`` for several), then ``group_z`` and ``group_offset`` over every
+level of every grouping (dims ``"group"``)."""
 
 HORSESHOE_VARIABLES = (
     "local_scale_normal",
@@ -82,7 +87,7 @@ KERNEL_FIELDS: dict[str, Callable[[ModelSpec, PriorSpec], bool]] = {
     ),
     "design": lambda spec, priors: spec.design in ("cohort", "case_control"),
     "population_prevalence": lambda spec, priors: True,  # fixed or Beta: both written out in the kernel
-    "group": lambda spec, priors: len(spec.groups) <= 1,  # one grouping of non-centred intercepts, HalfNormal SD
+    "group": lambda spec, priors: True,  # non-centred intercepts of any groupings, nested or crossed, HalfNormal SDs
     "terms": lambda spec, priors: True,  # terms only make the design columns, which the kernel reads as any
     "varying_slopes": lambda spec, priors: not spec.varying_slopes,
     "population_mapping": lambda spec, priors: spec.population_mapping in ("offset", "anchored"),  # after sampling
@@ -96,10 +101,12 @@ model, so that a new model feature is never sampled with a density that does not
 def covers(spec: ModelSpec, priors: PriorSpec) -> bool:
     """Whether the hand-written density is this model's: every field of ``spec`` holds a value it is written for.
 
-    Today: numeric factors, one prior family (normal, Student-t, Laplace) on
-    every coefficient and on the intercept, no shrinkage structure, at most
-    one grouping of intercepts and no varying slopes, cohort or
-    case-control design.
+    Today: numeric factors (or the design columns of formula terms), one
+    prior family (normal, Student-t, Laplace) on every coefficient and on
+    the intercept or the regularised horseshoe, no other shrinkage
+    structure, non-centred intercepts of any number of groupings (one,
+    nested or crossed) but no varying slopes, cohort or case-control
+    design.
     """
     return all(
         field.name in KERNEL_FIELDS and KERNEL_FIELDS[field.name](spec, priors) for field in dataclasses.fields(spec)
@@ -187,23 +194,29 @@ def _n_groups(inputs: ModelInputs) -> int:
     return len(inputs.coords.get("group", ())) if inputs.spec.group is not None else 0
 
 
+def _n_groupings(inputs: ModelInputs) -> int:
+    """Return the number of groupings of intercepts, each with its own SD (0 without a group)."""
+    return len(inputs.spec.groups)
+
+
 def _n_dim(inputs: ModelInputs) -> int:
     """Return the length of a position.
 
-    Alpha, the coefficients per SD, the group SD's log and the groups' z (if grouped), and the prevalence's
-    log odds (if it is sampled).
+    Alpha, the coefficients per SD, the group SDs' logs (one per grouping) and the levels' z (if grouped),
+    and the prevalence's log odds (if it is sampled).
     """
     groups, k = _n_groups(inputs), len(inputs.factors)
     block = 3 * k + 3 if isinstance(inputs.priors.structure, Horseshoe) else k
-    return 1 + block + (1 + groups if groups else 0) + int(_beta_prevalence(inputs))
+    return 1 + block + _n_groupings(inputs) + groups + int(_beta_prevalence(inputs))
 
 
 def pack(inputs: ModelInputs) -> np.ndarray:
     """Return the model's numbers as the kernel reads them.
 
     One float64 array: its own length, the header (:data:`~bayes_ubpr.model._kernel.HEADER` scalars),
-    prior locations, scales and degrees of freedom, the factors' centres and scales, the outcome, and
-    the standardised design row by row.
+    prior locations, scales and degrees of freedom, the factors' centres and scales, the outcome, the
+    standardised design row by row, and for a grouped model each row's level in every grouping (row by
+    row, indices into all groupings' levels concatenated) and each level's grouping.
     """
     _kernel = kernel_module()
 
@@ -230,7 +243,8 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         header[_kernel.PREVALENCE_LOGIT] = data["prevalence_logit"]
     if "log_sampling_ratio" in data:
         header[_kernel.LOG_SAMPLING_RATIO] = data["log_sampling_ratio"]
-    header[_kernel.N_GROUPS] = _n_groups(inputs)
+    groups, groupings = _n_groups(inputs), _n_groupings(inputs)
+    header[_kernel.N_GROUPS], header[_kernel.N_GROUPINGS] = groups, groupings
     header[_kernel.GROUP_SD_SCALE] = GROUP_SD_PRIOR_SCALE
     nu = data.get("prior_nu", np.zeros(k))
     parts = [
@@ -243,7 +257,9 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         data["x_scale"],
         data["outcome_values"],
         data["X"].ravel(order="C"),
-        data["group_idx"] if _n_groups(inputs) else [],
+        # one column (one grouping) or (n, G) codes; each level's grouping, all 0 for one grouping
+        data["group_idx"] if groups else [],
+        data.get("group_grouping", np.zeros(groups)) if groups else [],
     ]
     buffer = np.concatenate([np.asarray(part, dtype=np.float64).ravel() for part in parts])
     buffer[0] = buffer.size
@@ -262,7 +278,7 @@ def kernel_evaluation(inputs: ModelInputs) -> Callable[[], float]:
 
 def _variables(inputs: ModelInputs) -> tuple[list[str], list[tuple[int, ...]], dict[str, tuple[str, ...]]]:
     k = len(inputs.factors)
-    groups = _n_groups(inputs)
+    groups, groupings = _n_groups(inputs), _n_groupings(inputs)
     names = [name for name in KERNEL_VARIABLES if name != "prevalence" or _beta_prevalence(inputs)]
     shapes = {"beta_std": (k,), "beta": (k,)}
     dims: dict[str, tuple[str, ...]] = {"beta_std": ("factor",), "beta": ("factor",)}
@@ -270,6 +286,8 @@ def _variables(inputs: ModelInputs) -> tuple[list[str], list[tuple[int, ...]], d
         names += list(GROUP_VARIABLES)
         shapes |= {"group_z": (groups,), "group_offset": (groups,)}
         dims |= {"group_z": ("group",), "group_offset": ("group",)}
+        if groupings > 1:  # one SD per grouping, as _build._grouping_effects; a scalar for one grouping
+            shapes["group_sd"], dims["group_sd"] = (groupings,), ("grouping",)
     if isinstance(inputs.priors.structure, Horseshoe):
         names += list(HORSESHOE_VARIABLES)
         per_factor = ("local_scale_normal", "local_scale_inverse_gamma", "z", "local_scale")
@@ -359,6 +377,7 @@ def kernel_model(inputs: ModelInputs) -> Any:
         var_coords={
             "factor": list(inputs.factors),
             **({"group": [str(level) for level in inputs.coords["group"]]} if _n_groups(inputs) else {}),
+            **({"grouping": [str(name) for name in inputs.coords["grouping"]]} if _n_groupings(inputs) > 1 else {}),
         },
         initial_point_func=_initial_points(inputs),
         _n_dim=_n_dim(inputs),
