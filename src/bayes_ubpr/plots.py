@@ -139,6 +139,17 @@ def group_effects_plot(fit: az.InferenceData, *, prob: float = 0.95, ax: Axes | 
     ------
     ValueError
         If the fit has no group intercepts.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import fit, simulate_cohort
+    >>> from bayes_ubpr.plots import group_effects_plot
+    >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5).assign(hospital=lambda d: d.index % 4)
+    >>> ax = group_effects_plot(fit(cohort, group="hospital", chains=2, seed=1))
+    >>> ax.get_xscale(), len(ax.get_yticks())  # one row per hospital
+    ('log', 4)
+    >>> plt.close("all")
     """
     table = group_effects_table(fit, prob=prob)
     if table.empty:
