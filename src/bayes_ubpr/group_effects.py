@@ -79,7 +79,8 @@ def group_effects_table(fit: object, *, prob: float = 0.95) -> pd.DataFrame:
           the interquartile odds ratio ``exp(1.349 sd)`` between a group at the
           75th and one at the 25th percentile.
 
-        A fit without groups gives an empty frame with these columns.
+        A fit without groups gives an empty frame with these columns; the
+        SDs of varying slopes are not listed.
 
     Raises
     ------
