@@ -9,7 +9,12 @@ import pytest
 import bayes_ubpr as bu
 
 SLOW_DOCTESTS = frozenset(
-    {"bayes_ubpr.report.write_report", "bayes_ubpr.posterior.PPCSummary", "bayes_ubpr.sensitivity.priors.power_scaling"}
+    {
+        "bayes_ubpr.report.write_report",
+        "bayes_ubpr.posterior.PPCSummary",
+        "bayes_ubpr.sensitivity.priors.power_scaling",
+        "bayes_ubpr.group_effects.group_effects_table",  # the first multilevel fit of a session: ~5 s here
+    }
 )
 """Doctests that fit and draw for longer than ~5 s: marked ``slow`` like the tests that do (run by .ci/run)."""
 

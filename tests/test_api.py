@@ -21,6 +21,7 @@ MODULES = [
     "bayes_ubpr.priors",
     "bayes_ubpr.model",
     "bayes_ubpr.posterior",
+    "bayes_ubpr.group_effects",
     "bayes_ubpr.metrics",
     "bayes_ubpr.studies",
     "bayes_ubpr.studies.world",

@@ -297,3 +297,147 @@ def test_a_fit_prints_the_table_and_no_sampler_log(tmp_path):
     assert "Lumbodorsal fascia injury" in result.stdout
     for log_line in ("Initializing NUTS", "Sequential sampling", "Sampling 2 chains for"):  # PyMC's INFO lines
         assert log_line not in result.stderr, result.stderr
+
+
+# --- --formula: a model from a formula, fitted from raw columns (text included) ---
+
+FORMULA = (
+    "residual_pain ~ age + sex + C(fracture_level) + fascia_injury * C(fracture_level) + rcs(cement_volume_ml, 4) "
+    "+ (1 | hospital/surgeon)"
+)
+
+
+def _raw_cohort(n: int = 400, seed: int = 23) -> pd.DataFrame:
+    """A cohort as a hospital exports it: text categories, a U-shaped cement effect, surgeons within hospitals."""
+    import numpy as np
+    from scipy.special import expit
+
+    rng = np.random.default_rng(seed)
+    hospital = rng.choice(["North", "South"], n)
+    surgeon = np.array([f"{h[0]}{k}" for h, k in zip(hospital, rng.integers(1, 5, n), strict=True)])
+    sex = rng.choice(["F", "M"], n, p=[0.7, 0.3])
+    level = rng.choice(["thoracic", "thoracolumbar", "lumbar"], n, p=[0.3, 0.45, 0.25])
+    age = rng.normal(74, 7, n).round()
+    volume = rng.gamma(9, 0.55, n).round(1)
+    fascia = rng.binomial(1, 0.25, n)
+    eta = (
+        -2.5
+        + 0.03 * (age - 74)
+        + 0.4 * (sex == "M")
+        + 0.15 * (volume - 5) ** 2
+        + 0.4 * fascia
+        + 1.0 * fascia * (level == "thoracolumbar")
+        + 0.3 * (hospital == "South")
+    )
+    return pd.DataFrame(
+        {
+            "residual_pain": rng.binomial(1, expit(eta)),
+            "age": age,
+            "sex": sex,
+            "fracture_level": level,
+            "fascia_injury": fascia,
+            "cement_volume_ml": volume,
+            "hospital": hospital,
+            "surgeon": surgeon,
+        }
+    )
+
+
+def test_fit_formula_loads_text_columns_and_passes_the_formulas_model(tmp_path, capsys, monkeypatch):
+    import bayes_ubpr.cli as cli
+
+    path = tmp_path / "raw.csv"
+    _raw_cohort().to_csv(path, index=False)
+    seen = {}
+
+    def fake_fit_and_report(sample, args, spec):  # loading and the model are tested here, not sampling
+        seen.update(sample=sample, spec=spec)
+
+    monkeypatch.setattr(cli, "_fit_and_report", fake_fit_and_report)
+    assert main(["fit", str(path), "--formula", FORMULA, "--priors", "sceptical"]) == 0
+    spec, sample = seen["spec"], seen["sample"]
+    assert spec.formula == FORMULA and spec.outcome == "residual_pain" and spec.priors == "sceptical"
+    assert spec.groups == ("hospital", "hospital:surgeon")
+    assert spec.terms.names == (
+        "age",
+        "sex",
+        "fracture_level",
+        "fascia_injury",
+        "fascia_injury:fracture_level",
+        "cement_volume_ml",
+    )
+    assert sample["sex"].tolist() == _raw_cohort()["sex"].tolist()  # text kept as text, every row kept
+    assert "Fitting 400 patients" in capsys.readouterr().err
+
+
+def test_fit_formula_names_a_missing_or_incomplete_column_by_csv_line(tmp_path, capsys):
+    path = tmp_path / "raw.csv"
+    data = _raw_cohort(n=50)
+    data.to_csv(path, index=False)
+    assert main(["fit", str(path), "--formula", "residual_pain ~ age + C(sx)"]) == 2
+    assert 'Missing required column(s): sx. Did you mean "sex"?' in _one_error_line(capsys, "fit")
+    data.loc[[3, 7], "surgeon"] = None
+    data.to_csv(path, index=False)
+    assert main(["fit", str(path), "--formula", "residual_pain ~ age + (1 | hospital/surgeon)"]) == 2
+    assert 'Column "surgeon" has missing values in CSV lines 5, 9' in _one_error_line(capsys, "fit")
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "named"),
+    [
+        ("fit", ["--factors", "age"], "--factors"),
+        ("fit", ["--outcome", "residual_pain"], "--outcome"),
+        ("fit", ["--group", "hospital"], "--group"),
+        ("fit", ["--factor-file", "factors.toml", "--group", "hospital"], "--group, --factor-file"),
+        ("select", ["--factors", "age", "sex"], "--factors"),
+        ("select", ["--outcome", "residual_pain"], "--outcome"),
+    ],
+)
+def test_formula_excludes_the_options_it_replaces(tmp_path, capsys, no_work, command, options, named):
+    argv = [command, str(tmp_path / "raw.csv"), "--formula", "residual_pain ~ age + sex", *options]
+    assert main(argv) == 2
+    err = _one_error_line(capsys, command)
+    assert f"--formula and {named} exclude each other: the formula names the outcome, the terms and the groups" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["fit", "raw.csv", "--formula", "residual_pain ~ np.log(age)"],
+            r"error: --formula: np\.log\(age\): the formula understands C\(\) and rcs\(\) only",
+        ),
+        (["fit", "raw.csv", "--formula", "residual_pain ~ age +"], r"error: --formula: cannot read the formula"),
+        (["fit", "raw.csv", "--formula", "age + sex"], r'error: --formula: a formula reads "outcome ~ term \+ term"'),
+        (["select", "raw.csv", "--formula", "y ~ rcs(age, 9)"], r"error: --formula: rcs\(age, k\): k must be"),
+        (["sensitivity", "prevalence", "--out", ".", "--formula", "ubpr ~ a:b:c"], r"error: --formula: a:b:c"),
+        # the outcome is read off the formula before an output is checked
+        (["fit", "raw.csv", "--out", "fit.nc", "--formula", "~ age"], r"error: --formula: "),
+    ],
+)
+def test_a_bad_formula_is_one_line_and_exit_2_before_any_work(tmp_path, capsys, no_work, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert re.search(message, _one_error_line(capsys, argv[0]))
+
+
+@pytest.mark.slow
+def test_fit_formula_from_a_csv_with_text_columns_then_validate(tmp_path, capsys):
+    path, other = tmp_path / "raw.csv", tmp_path / "new.csv"
+    _raw_cohort(n=400, seed=23).to_csv(path, index=False)
+    _raw_cohort(n=300, seed=24).to_csv(other, index=False)
+    out, report = tmp_path / "fit.nc", tmp_path / "report.md"
+    argv = ["fit", str(path), "--formula", FORMULA, "--seed", "1", "--out", str(out), "--report", str(report)]
+    assert main([*argv, "--draws", "300", "--tune", "300", "--chains", "2"]) == 0
+    printed = capsys.readouterr().out
+    for label in ("sex: M", "fracture_level: thoracic", "vs lumbar", "Cement volume per level (nonlinear 1)"):
+        assert label in printed
+    assert re.search(r"hospital:surgeon: median odds ratio between groups \d\.\d\d \(95% CI", printed)
+    loaded = bu.load_fit(out)
+    assert bu.ModelSpec.from_idata(loaded).formula == FORMULA
+    assert "sex[M]" in loaded.posterior["factor"].values
+    text = report.read_text()
+    assert "## Differences between groups" in text and "residual\\_pain \\~ age" in text
+    # a formula fit's validation cohort is read by its raw columns (before: its design columns were required)
+    assert main(["validate", str(out), str(other), "--draws", "200"]) == 0
+    assert "auc" in capsys.readouterr().out.lower()

@@ -404,3 +404,26 @@ def test_a_declared_count_beyond_int64_is_refused_with_its_column(tmp_path, coho
     _big_cohort(cohort).to_csv(path, index=False)
     with pytest.raises(CohortValidationError, match=message.format(rows=r"CSV lines 2, 3, 4, 5, 6 \(and 55 more\)")):
         bu.load_cohort(path, factors=[count])
+
+
+def test_columns_are_checked_for_presence_and_completeness_only(tmp_path, cohort):
+    # A formula's raw columns: text categories are its business (the terms read them), not the loader's.
+    raw = cohort.assign(level=np.where(cohort.index % 3 == 0, "thoracic", "lumbar"), hospital="North")
+    path = tmp_path / "raw.csv"
+    raw.to_csv(path, index=False)
+    loaded = bu.load_cohort(path, factors=(), columns=["level", "age", "hospital"])
+    assert loaded["level"].tolist() == raw["level"].tolist()
+    pd.testing.assert_series_equal(loaded["age"], raw["age"], check_dtype=False)  # left as it is
+    with pytest.raises(CohortValidationError, match=r'Missing required column\(s\): levl\. Did you mean "level"\?'):
+        bu.load_cohort(path, factors=(), columns=["levl"])
+    raw.loc[[2, 5], "level"] = None
+    raw.to_csv(path, index=False)
+    with pytest.raises(CohortValidationError, match=r'Column "level" has missing values in CSV lines 4, 7;') as info:
+        bu.load_cohort(path, factors=(), columns=["level"])
+    assert info.value.rows == [2, 5]
+    with pytest.raises(CohortValidationError, match=r'Column "ubpr" is both the outcome and a factor'):
+        bu.validate_cohort(raw, factors=(), columns=["ubpr"])
+    with pytest.raises(TypeError, match=r"columns must be a sequence of column names; got 'level'"):
+        bu.validate_cohort(raw, factors=(), columns="level")
+    with pytest.raises(ValueError, match="at least one risk factor"):  # without columns, factors stay required
+        bu.validate_cohort(raw, factors=())

@@ -246,3 +246,116 @@ def test_module_docstring_table_states_what_describe_priors_states():
         for factor, statement in zip(table["parameter"], table["statement"], strict=True):
             line = f"{factor}: {statement.replace('95% prior mass on ', '')}"
             assert line in doc, (preset, line)
+
+
+# --- The priors of a whole model, term by term (bayes_ubpr.model.describe_model_priors) ---
+
+
+def _raw(n: int = 300, seed: int = 8):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    hospital = rng.choice(["North", "South", "West"], n)
+    return pd.DataFrame(
+        {
+            "pain": rng.binomial(1, 0.3, n),
+            "level": rng.choice(["thoracic", "thoracolumbar", "lumbar"], n),
+            "injury": rng.binomial(1, 0.3, n),
+            "volume": rng.gamma(9, 0.55, n).round(1),
+            "hospital": hospital,
+            "surgeon": [f"{h[0]}{k}" for h, k in zip(hospital, rng.integers(1, 4, n), strict=True)],
+        }
+    )
+
+
+TERMS_FORMULA = "pain ~ C(level, Treatment('lumbar')) * injury + rcs(volume, 4) + (1 | hospital/surgeon)"
+
+
+def test_describe_model_priors_says_what_each_terms_prior_does():
+    from bayes_ubpr import ModelSpec
+    from bayes_ubpr.model import describe_model_priors
+    from bayes_ubpr.model._build import prepare_inputs
+
+    data = _raw()
+    spec = ModelSpec.from_formula(TERMS_FORMULA)
+    table = describe_model_priors(spec, data=data).set_index("parameter")
+    assert list(table.index) == [
+        "intercept",
+        "level[thoracic]",
+        "level[thoracolumbar]",
+        "injury",
+        "level[thoracic]:injury",
+        "level[thoracolumbar]:injury",
+        "volume",
+        "volume'",
+        "volume''",
+        "group_sd[hospital]",
+        "group_sd[hospital:surgeon]",
+    ]
+    # the scales are those the fit uses: a spline's nonlinear part and an interaction at half a preset's
+    used = prepare_inputs(data, spec).priors
+    for column, prior in used.coefficients.items():
+        assert table.loc[column, "sigma"] == pytest.approx(prior.sigma)
+    unscaled = describe_priors(used.factors).set_index("parameter")
+    for column in ("volume'", "volume''", "level[thoracic]:injury"):
+        assert table.loc[column, "sigma"] == pytest.approx(0.5 * unscaled.loc[column, "sigma"])
+    for column in ("volume", "injury", "level[thoracic]"):
+        assert table.loc[column, "sigma"] == pytest.approx(unscaled.loc[column, "sigma"])
+    assert table.loc["level[thoracic]", "term"] == "level" and table.loc["volume''", "role"] == "nonlinear"
+    notes = table["note"]
+    assert notes["level[thoracic]"] == notes["level[thoracolumbar]"]
+    assert notes["level[thoracic]"] == "levels of level share one prior: Normal(0, 1) per level vs lumbar"
+    assert notes["volume'"].startswith(
+        "nonlinear part of the volume spline: half the main-effect scale, shrinking the curve toward a straight line;"
+    )
+    assert notes["level[thoracic]:injury"].startswith("interaction: half the main-effect scale; Normal(0, 0.5)")
+    assert notes["volume"].startswith("linear part of the volume spline: Normal(0, ")
+    assert notes["group_sd[hospital]"] == "HalfNormal(1) on the SD of hospital intercepts (log odds)"
+    assert notes["group_sd[hospital:surgeon]"] == "HalfNormal(1) on the SD of hospital:surgeon intercepts (log odds)"
+    assert table.loc["group_sd[hospital]", "statement"] == "95% prior mass on a between-group SD below 1.96 (log odds)"
+    assert table.loc["level[thoracic]", "statement"].startswith("95% prior mass on OR 0.141 to 7.1 vs lumbar")
+
+
+def test_describe_model_priors_keeps_a_given_prior_and_names_a_structure():
+    from bayes_ubpr import ModelSpec
+    from bayes_ubpr.model import describe_model_priors
+
+    data = _raw()
+    given = ModelSpec.from_formula("pain ~ rcs(volume, 3) + injury", priors={"volume'": Prior(sigma=0.2)})
+    table = describe_model_priors(given, data=data).set_index("parameter")
+    assert table.loc["volume'", "sigma"] == 0.2 and table.loc["volume'", "source"] == "user"
+    assert table.loc["volume'", "note"] == "Normal(0, 0.2) per 1 unit of volume', as given"
+    shrunk = describe_model_priors(
+        ModelSpec.from_formula("pain ~ rcs(volume, 3) + injury", priors="horseshoe"), data=data
+    )
+    assert shrunk["note"].iloc[1:].str.startswith("horseshoe shrinkage: one joint prior").all()
+
+
+def test_describe_model_priors_of_a_factor_list_matches_describe_priors():
+    import bayes_ubpr as bu
+    from bayes_ubpr.model import describe_model_priors
+
+    cohort = bu.simulate_cohort(n=200, prevalence=0.3, seed=2).assign(site=lambda d: d.index % 3)
+    spec = bu.ModelSpec(group="site", varying_slopes=["fascia_injury"])
+    table = describe_model_priors(spec, data=cohort)
+    plain = describe_priors(bu.SIX_FACTORS)
+    assert table["parameter"].tolist() == [*plain["parameter"], "group_sd", "slope_sd[fascia_injury]"]
+    assert table["sigma"].iloc[:7].tolist() == pytest.approx(plain["sigma"].tolist())
+    assert table["note"].iloc[2] == "main effect: Normal(0, 1) per present vs absent"
+    assert (
+        table["note"].iloc[-1]
+        == "HalfNormal(0.5) on the SD across site of the fascia_injury slope, per SD of fascia_injury"
+    )
+
+
+def test_describe_model_priors_errors():
+    from bayes_ubpr import ModelSpec
+    from bayes_ubpr.model import describe_model_priors
+
+    with pytest.raises(ValueError, match=r"come from the data: pass data=\.\.\. \(or a fit\)"):
+        describe_model_priors(ModelSpec.from_formula(TERMS_FORMULA))
+    with pytest.raises(TypeError, match="model must be a bayes_ubpr.ModelSpec or a fit; got str"):
+        describe_model_priors("pain ~ injury")
+    with pytest.raises(TypeError, match=r"describe a ModelSpec \(or a fit\) with bayes_ubpr.describe_model_priors"):
+        describe_priors(ModelSpec())

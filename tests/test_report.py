@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 
 import bayes_ubpr as bu
 from bayes_ubpr.cli import main
+from bayes_ubpr.report import EXAMPLE_PATIENT
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -161,7 +162,10 @@ HAND_EDITS = {
         r'field "population_prevalence": a case-control fit records its prevalence',
     ),
     "a prevalence for a cohort": (lambda s: s.update(population_prevalence=0.1), r"population_prevalence applies"),
-    "the group a number": (lambda s: s.update(group=3), r"group must be a column name; got 3"),
+    "the group a number": (
+        lambda s: s.update(group=3),
+        r"field \"group\": must be a column name or a list of groupings; got int 3",
+    ),
     "varying slopes a string": (lambda s: s.update(varying_slopes="depression"), r'field "varying_slopes": must be'),
     "population_mapping unknown": (lambda s: s.update(population_mapping="exact"), r"population_mapping must be one"),
     "the priors field removed": (lambda s: s.pop("priors"), r"model specification lacks 'priors'"),
@@ -304,3 +308,82 @@ def test_labels_with_dollar_signs_are_drawn_literally(small_cohort, tmp_path):
     drawn = sorted(text.get_text().split("\n")[0] for text in ax.get_yticklabels())
     assert drawn == sorted(label.replace("$", r"\$") for label in labels)
     assert bu.write_report(idata, tmp_path / "report.html", seed=1).exists()
+
+
+# --- Formula fits: example patients from raw values; group spread in the report ---
+
+
+def _raw_cohort(n: int = 800, seed: int = 11, hospitals: int = 0):
+    """Text categories and a U-shaped volume effect centred at 4 mL, so that the 95th percentile is the riskier end."""
+    import pandas as pd
+    from scipy.special import expit
+
+    rng = np.random.default_rng(seed)
+    level = rng.choice(["thoracic", "thoracolumbar", "lumbar"], n, p=[0.3, 0.45, 0.25])
+    sex = rng.choice(["F", "M"], n, p=[0.7, 0.3])
+    volume = rng.gamma(9, 0.55, n).round(1)
+    injury = rng.binomial(1, 0.3, n)
+    eta = -2.5 + 1.5 * (sex == "M") + 1.5 * (level == "thoracolumbar") + 1.0 * injury + 0.3 * (volume - 4) ** 2
+    frame = {"sex": sex, "level": level, "volume": volume, "injury": injury}
+    if hospitals:
+        hospital = rng.choice([f"H{k}" for k in range(hospitals)], n)
+        eta = eta + np.where(hospital == "H0", 0.8, 0.0)
+        frame["hospital"] = hospital
+    return pd.DataFrame({"pain": rng.binomial(1, expit(eta)), **frame})
+
+
+SPLINE_FORMULA = "pain ~ sex + C(level) + injury + rcs(volume, 4)"
+
+
+@pytest.fixture(scope="module")
+def spline_fit():
+    data = _raw_cohort()
+    return data, bu.fit(
+        data, SPLINE_FORMULA, sampling=bu.Sampling(draws=1000, tune=1000, chains=2), seed=3, check=False
+    )
+
+
+def test_example_patients_of_a_formula_fit_are_raw_values_the_data_hold(spline_fit):
+    data, idata = spline_fit
+    patients = bu.example_patients(idata)
+    assert list(patients.columns) == ["sex", "level", "injury", "volume"]
+    assert patients.index.tolist() == ["typical patient", "high-risk example"]
+    typical, high = patients.loc["typical patient"], patients.loc["high-risk example"]
+    assert typical.tolist() == ["F", "thoracolumbar", 0.0, float(data["volume"].median())]  # commonest, median
+    for _, patient in patients.iterrows():
+        assert patient["sex"] in set(data["sex"]) and patient["level"] in set(data["level"])
+        assert patient["injury"] in (0.0, 1.0)
+        assert data["volume"].min() <= patient["volume"] <= data["volume"].max()
+    # the truth: men, thoracolumbar fractures and injury raise the risk; of the volume's 5th and 95th
+    # percentiles (2.6 and 8.2 mL) the 95th lies further from the U's bottom at 4 mL
+    assert high[["sex", "level", "injury"]].tolist() == ["M", "thoracolumbar", 1.0]
+    assert high["volume"] == pytest.approx(np.quantile(data["volume"], 0.95))
+    risk = bu.predict_risk(idata, patients)
+    assert risk.loc["high-risk example", "risk_lower"] > risk.loc["typical patient", "risk_upper"]
+
+
+def test_example_patients_of_a_factor_fit_keep_the_papers_high_risk_patient(small_fit, small_cohort):
+    patients = bu.example_patients(small_fit)
+    assert list(patients.columns) == list(bu.SIX_FACTORS)
+    typical = patients.loc["typical patient"]
+    assert typical["cement_volume_ml"] == pytest.approx(small_cohort["cement_volume_ml"].median())
+    assert typical["n_fractures"] == round(small_cohort["n_fractures"].median())
+    expected = {name: float(value) for name, value in EXAMPLE_PATIENT.items()}
+    assert patients.loc["high-risk example"].to_dict() == expected
+
+
+@pytest.mark.slow
+def test_a_grouped_formula_fits_report_shows_the_formula_priors_and_group_spread(tmp_path):
+    data = _raw_cohort(hospitals=5)
+    formula = f"{SPLINE_FORMULA} + (1 | hospital)"
+    idata = bu.fit(data, formula, sampling=bu.Sampling(draws=1000, tune=1000, chains=2), seed=4, check=False)
+    text = bu.write_report(idata, tmp_path / "report.md", seed=1).read_text()
+    assert "| formula | pain \\~ sex + C(level) + injury + rcs(volume, 4) + (1 \\| hospital) |" in text
+    assert "levels of level share one prior: Normal(0, 1) per level vs lumbar" in text
+    assert "nonlinear part of the volume spline: half the main-effect scale" in text
+    assert "HalfNormal(1) on the SD of hospital intercepts (log odds)" in text
+    assert "## Differences between groups" in text and "## Group offsets" in text
+    assert "| grouping | n\\_groups | sd\\_median | sd\\_lower | sd\\_upper | mor\\_median |" in text
+    assert "Larsen \\& Merlo 2005" in text and "doi:10.1093/aje/kwi017" in text
+    assert "| high-risk example | M | thoracolumbar |" in text
+    assert text.count("](data:image/png;base64,") == 5  # forest, group offsets, replicated cases, calibration, risks

@@ -27,12 +27,14 @@ from bayes_ubpr.exceptions import (
     StatisticalWarning,
 )
 from bayes_ubpr.factors import Factor
+from bayes_ubpr.group_effects import group_effects_table
 from bayes_ubpr.model import (
     ModelSpec,
     Sampling,
     build_model,
     check_convergence,
     check_design,
+    describe_model_priors,
     fit,
     load_fit,
     prior_predictive,
@@ -57,6 +59,7 @@ from bayes_ubpr.plots import (
     coverage_plot,
     decision_curve_plot,
     forest_plot,
+    group_effects_plot,
     ppc_plot,
     predicted_vs_true_plot,
     prevalence_sensitivity_plot,
@@ -153,6 +156,7 @@ __all__ = [
     "Prior",
     "default_prior",
     "describe_priors",
+    "describe_model_priors",
     "paper_priors",
     "ModelSpec",
     "Sampling",
@@ -170,6 +174,7 @@ __all__ = [
     "predict_risk",
     "reanalyse_published",
     "risk_draws",
+    "group_effects_table",
     # calibration studies
     "CalibrationResult",
     "SBCResult",
@@ -211,6 +216,7 @@ __all__ = [
     "sbc_ecdf_plot",
     "selection_plot",
     "forest_plot",
+    "group_effects_plot",
     "ppc_plot",
     "risk_distribution_plot",
     "example_patients",

@@ -17,7 +17,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
+from bayes_ubpr._cli_model import add_formula_option, formula_spec, group_lines, outcome_of
 from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_storable_name, check_suffix, write_frame
+from bayes_ubpr._validate import one_line
 from bayes_ubpr.audit import MIN_REPLICATES, audit, summary
 from bayes_ubpr.data import as_factors, load_cohort
 from bayes_ubpr.exceptions import (
@@ -173,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FACTOR",
         help="factor columns: the paper's names or any other column (default: the factor file's, else Table 5's six)",
     )
-    fit_cmd.add_argument("--outcome", default=OUTCOME, help=f"outcome column, coded 0/1 (default {OUTCOME})")
+    fit_cmd.add_argument("--outcome", default=None, help=f"outcome column, coded 0/1 (default {OUTCOME})")
     fit_cmd.add_argument(
         "--factor-file",
         type=Path,
@@ -192,6 +194,7 @@ def _parser() -> argparse.ArgumentParser:
         "--prevalence", type=float, default=None, help="population prevalence for --design case_control"
     )
     fit_cmd.add_argument("--group", default=None, help="grouping column for multilevel intercepts (e.g. hospital)")
+    add_formula_option(fit_cmd)
     fit_cmd.add_argument("--seed", type=int, default=None, help="random seed")
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
     _add_log_likelihood_option(fit_cmd)
@@ -255,6 +258,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="a case-control sample (a whole cohort for `controls`); default: the simulated paper cohort",
     )
+    sensitivity.add_argument(
+        "--formula",
+        default=None,
+        metavar='"OUTCOME ~ TERMS"',
+        help='model formula of the refits (case-control design), e.g. "ubpr ~ fascia_injury + '
+        'rcs(cement_volume_ml, 4)"; default: the six factors of Table 5',
+    )
     sensitivity.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     sensitivity.add_argument(
         "--prevalences",
@@ -306,7 +316,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FACTOR",
         help="candidate factor columns (default: the factor file's, else the fifteen of Table 4)",
     )
-    select.add_argument("--outcome", default=OUTCOME, help=f"outcome column, coded 0/1 (default {OUTCOME})")
+    select.add_argument("--outcome", default=None, help=f"outcome column, coded 0/1 (default {OUTCOME})")
     select.add_argument(
         "--factor-file",
         type=Path,
@@ -314,6 +324,7 @@ def _parser() -> argparse.ArgumentParser:
         help="TOML file of factor labels, kinds, scales, ranges and priors (its priors replace the horseshoe)",
     )
     select.add_argument("--priors", choices=PRESETS, default="horseshoe", help="reference priors (default horseshoe)")
+    add_formula_option(select)
     select.add_argument("--folds", type=int, default=5, help="folds of the cross-validated search; 0 skips (default 5)")
     select.add_argument("--max-size", type=int, default=None, help="largest submodel searched (default all factors)")
     select.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
@@ -408,7 +419,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise ValueError("--report needs a saved fit: the published model has no posterior to report on")
     model = args.fit if args.fit == PAPER else load_fit(args.fit)
     spec = ModelSpec(design="cohort") if args.fit == PAPER else Fitted.of(model).spec
-    cohort = load_cohort(args.cohort, factors=spec.factors, outcome=spec.outcome)
+    cohort = _load(args.cohort, spec)
     result = validate_model(
         model, cohort, prevalence=args.prevalence, prob=args.prob, n_draws=args.draws, seed=args.seed
     )
@@ -435,7 +446,7 @@ def _select(args: argparse.Namespace) -> None:
 
     spec = _fit_spec(args, default_factors=list(RISK_FACTORS), default_priors="horseshoe")
     sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler)
-    data = load_cohort(args.file, factors=spec.factors, outcome=spec.outcome)
+    data = _load(args.file, spec)
     result = select_factors(data, spec, max_size=args.max_size, n_folds=args.folds, sampling=sampling, seed=args.seed)
     print(result)
     if args.out is not None:
@@ -492,6 +503,8 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
         stopped, idata = error, error.fit
         print(f"PARTIAL FIT ({error}): the table, file and report below hold only the draws finished so far.")
     print(format_odds_ratio_table(odds_ratio_table(idata)))
+    for line in group_lines(idata):
+        print(line)
     if args.out is not None:
         print(f"Saved the fit to {_written(save_fit(idata, args.out))}", file=sys.stderr)
     if args.report is not None:
@@ -525,9 +538,14 @@ def _fit_spec(
 ) -> ModelSpec:
     """Return the model the `fit` (or `select`) command's arguments describe, checked before any data are read.
 
-    A factor file's factors come before ``default_factors``; its priors replace ``default_priors``. `select`
-    has no --design, --prevalence or --group.
+    A formula (--formula) gives the outcome, terms and groups. Otherwise a factor file's factors come before
+    ``default_factors``; its priors replace ``default_priors``. `select` has no --design, --prevalence or --group.
     """
+    settings: dict[str, Any] = {"design": getattr(args, "design", "cohort")}
+    settings["population_prevalence"] = getattr(args, "prevalence", None)
+    from_formula = formula_spec(args, priors=args.priors, **settings)
+    if from_formula is not None:
+        return from_formula
     described, file_priors = read_factor_file(args.factor_file) if args.factor_file else ((), {})
     by_name = {f.name: f for f in described}
     names = args.factors if args.factors is not None else list(by_name) or list(default_factors)
@@ -538,28 +556,32 @@ def _fit_spec(
         priors = file_priors
     return ModelSpec(
         factors=as_factors([by_name.get(name, name) for name in names]),
-        outcome=args.outcome,
+        outcome=outcome_of(args),
         priors=priors,
-        design=getattr(args, "design", "cohort"),
-        population_prevalence=getattr(args, "prevalence", None),
         group=getattr(args, "group", None),
+        **settings,
     )
+
+
+def _load(path: Path, spec: ModelSpec, **options: Any) -> pd.DataFrame:
+    """Load a cohort file for ``spec``: a formula's raw columns as they are (text included), else its factors."""
+    if spec.terms is None:
+        return load_cohort(path, factors=spec.factors, outcome=spec.outcome, **options)
+    return load_cohort(path, factors=(), columns=spec.variables, outcome=spec.outcome, **options)
 
 
 def _fit(args: argparse.Namespace) -> None:
     spec = _fit_spec(args)
-    cohort = load_cohort(
-        args.file, factors=spec.factors, outcome=spec.outcome, id_column=args.id_column, encoding=args.encoding
-    )
+    cohort = _load(args.file, spec, id_column=args.id_column, encoding=args.encoding)
     n_cases = int(cohort[spec.outcome].sum())
     print(f"Fitting {len(cohort):,} patients ({n_cases} with {spec.outcome} = 1)", file=sys.stderr)
     _fit_and_report(cohort, args, spec)
 
 
-def _paper_world(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Return the user's data (``--data``), else the simulated paper cohort's 60:60 sample, and the cohort."""
+def _paper_world(args: argparse.Namespace, spec: ModelSpec) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Return the user's data (``--data``, checked for ``spec``), else the paper cohort's 60:60 sample; the cohort."""
     if args.data is not None:
-        return load_cohort(args.data), None
+        return (load_cohort(args.data) if spec.terms is None else _load(args.data, spec)), None
     return _paper_sample(args.seed)
 
 
@@ -609,7 +631,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
                 )
             _check_folder(path.parent, option)
             if kind == "fit":
-                check_storable_name(getattr(args, "outcome", OUTCOME), what="outcome")
+                check_storable_name(outcome_of(args), what="outcome")
         elif kind == "store":  # created if missing: its nearest existing ancestor must take it
             existing = next((folder for folder in (path, *path.parents) if folder.exists()), Path("."))
             _check_folder(existing, option)
@@ -649,17 +671,18 @@ def _save_outputs(
 
 
 def _sensitivity(args: argparse.Namespace) -> None:
+    # the paper's case-control sample (a cohort's, for `controls`), or a formula's model of it
+    spec = formula_spec(args, design="case_control") or ModelSpec(design="case_control")
     from bayes_ubpr import plots, sensitivity
     from bayes_ubpr.model import Sampling
     from bayes_ubpr.report import example_patients
 
     sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler)
-    spec = ModelSpec(design="case_control")  # the paper's case-control sample (a cohort's, for `controls`)
-    data, cohort = _paper_world(args)
+    data, cohort = _paper_world(args, spec)
     show = {"index": False, "float_format": lambda v: f"{v:.3g}"}
     if args.analysis == "controls":
         cohort = data if cohort is None else cohort
-        truth = true_model().log_odds_ratios if args.data is None else None
+        truth = true_model().log_odds_ratios if args.data is None and spec.terms is None else None
         result = sensitivity.control_resampling(
             cohort,
             spec,
@@ -733,7 +756,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_outputs(args)
             _COMMANDS[args.command](args)
         except (CohortValidationError, ConvergenceError, ValueError, TypeError, OSError) as error:
-            status, verdict = 2, f"bayes-ubpr {args.command}: error: {error}"
+            status, verdict = 2, f"bayes-ubpr {args.command}: error: {one_line(error)}"
         except KeyboardInterrupt as error:  # Ctrl-C: one line, and the shell's code for SIGINT
             status, verdict = EXIT_INTERRUPTED, _interrupted(args.command, error, args)
         finally:  # the warnings first, so that the last line says how the command ended

@@ -115,6 +115,7 @@ def load_cohort(
     require_outcome: bool = True,
     id_column: str | None = None,
     encoding: str | None = None,
+    columns: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read a cohort from CSV, Parquet or Excel and validate it.
 
@@ -122,7 +123,7 @@ def load_cohort(
     ----------
     path : str or path-like
         File ending in ``.csv``, ``.parquet``/``.pq`` or ``.xlsx``/``.xls``.
-    factors, outcome, require_outcome, id_column
+    factors, outcome, require_outcome, id_column, columns
         Passed to :func:`validate_cohort`.
     encoding : str, optional
         Text encoding of a CSV file. By default UTF-8, with or without a
@@ -177,6 +178,7 @@ def load_cohort(
             outcome=outcome,
             require_outcome=require_outcome,
             id_column=id_column,
+            columns=columns,
         )
     finally:
         _ROW_NAMES.reset(token)
@@ -291,6 +293,7 @@ def validate_cohort(
     outcome: str = OUTCOME,
     require_outcome: bool = True,
     id_column: str | None = None,
+    columns: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Check a cohort against the data contract and return a clean copy.
 
@@ -315,6 +318,13 @@ def validate_cohort(
         and one control.
     id_column : str, optional
         Column of patient identifiers, which must be unique and not missing.
+    columns : sequence of str, default ()
+        Other columns that must be present and complete, of any type and
+        left as they are: the raw variables of a formula's terms (text
+        categories included) and its group columns, whose kinds the terms
+        decide (:meth:`ModelSpec.variables <bayes_ubpr.ModelSpec.variables>`).
+        With ``columns``, ``factors`` may be empty: the outcome is then the
+        only column checked for values.
 
     Returns
     -------
@@ -328,7 +338,7 @@ def validate_cohort(
     Raises
     ------
     TypeError
-        If ``data`` is not a DataFrame.
+        If ``data`` is not a DataFrame, or ``columns`` is not a sequence of names.
     CohortValidationError
         Naming the column, the first offending row labels and what was
         expected, for: an empty frame, a column name used twice, a missing column, a non-numeric,
@@ -352,9 +362,10 @@ def validate_cohort(
     """
     frame = require_dataframe(data).copy()
     _check_unique(list(frame.columns))
-    specs = as_factors(factors)
+    raw = _column_names(columns)
+    specs = () if raw and not len(factors) else as_factors(factors)
     names = [f.name for f in specs]
-    if outcome in names:
+    if outcome in [*names, *raw]:
         raise CohortValidationError(
             f'Column "{outcome}" is both the outcome and a factor; a factor cannot predict itself. '
             "Remove it from factors or name another outcome.",
@@ -362,7 +373,8 @@ def validate_cohort(
         )
     if frame.empty:
         raise CohortValidationError("The cohort is empty: it has no rows.")
-    required = [*names, outcome] if require_outcome else names
+    needed = [*names, *(column for column in raw if column not in names)]
+    required = [*needed, outcome] if require_outcome else needed
     missing = [column for column in required if column not in frame.columns]
     if missing:
         hints = "".join(did_you_mean(column, map(str, frame.columns)) for column in missing)
@@ -373,11 +385,31 @@ def validate_cohort(
         )
     if id_column is not None:
         _check_ids(frame, id_column)
+    for column in raw:
+        _check_complete(frame, column)
     for factor in specs:
         frame[factor.name] = _check_factor(frame, factor)
     if outcome in frame.columns:
         frame[outcome] = _check_outcome(frame, outcome, require_both_classes=require_outcome)
     return frame
+
+
+def _column_names(columns: Sequence[str]) -> list[str]:
+    if isinstance(columns, str) or not all(isinstance(c, str) and c for c in columns):
+        raise TypeError(f"columns must be a sequence of column names; got {columns!r}")
+    return list(dict.fromkeys(columns))
+
+
+def _check_complete(frame: pd.DataFrame, column: str) -> None:
+    """Raise naming the rows where ``column`` (of any type) has missing values."""
+    missing = frame[column].isna().to_numpy()
+    if missing.any():
+        bad = frame.index[missing]
+        raise CohortValidationError(
+            f'Column "{column}" has missing values in {_rows(bad)}; impute or remove them explicitly before fitting.',
+            column=column,
+            rows=list(bad),
+        )
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:

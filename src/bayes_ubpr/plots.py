@@ -13,6 +13,7 @@ from matplotlib.axes import Axes
 from scipy import optimize
 
 from bayes_ubpr._rng import SeedLike, as_generator
+from bayes_ubpr.group_effects import group_effects_table
 from bayes_ubpr.model import Fitted
 from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.posterior import PPCSummary, odds_ratio_table
@@ -27,6 +28,7 @@ __all__ = [
     "coverage_plot",
     "decision_curve_plot",
     "forest_plot",
+    "group_effects_plot",
     "ppc_plot",
     "predicted_vs_true_plot",
     "prevalence_sensitivity_plot",
@@ -110,6 +112,70 @@ def forest_plot(idata: az.InferenceData, *, prob: float = 0.95, ax: Axes | None 
     ax.set_yticks(rows, labels)
     ax.set_xlabel("odds ratio")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 * 6 / max(len(table), 3)), ncol=2, fontsize="small")
+    return ax
+
+
+def group_effects_plot(fit: az.InferenceData, *, prob: float = 0.95, ax: Axes | None = None) -> Axes:
+    """Caterpillar plot of the groups: each group's odds ratio against a typical group, grouping by grouping.
+
+    Groups sorted within each grouping, log-scaled odds-ratio axis, a dashed
+    line at OR 1 (a typical group, offset 0); the legend gives each
+    grouping's median odds ratio (:func:`~bayes_ubpr.group_effects.group_effects_table`).
+
+    Parameters
+    ----------
+    fit : arviz.InferenceData
+        A fit with group intercepts, e.g. of ``"... + (1 | hospital/surgeon)"``.
+    prob : float, default 0.95
+        Credible interval mass.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If the fit has no group intercepts.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from bayes_ubpr import fit, simulate_cohort
+    >>> from bayes_ubpr.plots import group_effects_plot
+    >>> cohort = simulate_cohort(n=600, prevalence=0.3, seed=5).assign(hospital=lambda d: d.index % 4)
+    >>> ax = group_effects_plot(fit(cohort, group="hospital", chains=2, seed=1))
+    >>> ax.get_xscale(), len(ax.get_yticks())  # one row per hospital
+    ('log', 4)
+    >>> plt.close("all")
+    """
+    table = group_effects_table(fit, prob=prob)
+    if table.empty:
+        raise ValueError("the fit has no group intercepts to plot: fit with a grouping, e.g. '... + (1 | hospital)'")
+    offsets = table[table["parameter"] == "offset"]
+    parts = [part.sort_values("or_median") for _, part in offsets.groupby("grouping", sort=False)]
+    ordered = pd.concat(parts, ignore_index=True)
+    ax = _axes(ax, (7, 0.22 * len(ordered) + 1.8))
+    rows = np.arange(len(ordered))[::-1]
+    for k, (grouping, part) in enumerate(ordered.groupby("grouping", sort=False)):
+        where = rows[(ordered["grouping"] == grouping).to_numpy()]
+        sd = table[(table["grouping"] == grouping) & (table["parameter"] == "sd")].iloc[0]
+        ax.errorbar(
+            part["or_median"],
+            where,
+            xerr=[part["or_median"] - part["or_lower"], part["or_upper"] - part["or_median"]],
+            fmt="o",
+            markersize=4,
+            color=f"C{k}",
+            label=_literal(f"{grouping}: MOR {sd['or_median']:.2f} ({sd['or_lower']:.2f} to {sd['or_upper']:.2f})"),
+        )
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yticks(rows, [_literal(label) for label in ordered["group"]] if len(ordered) <= 60 else [])
+    ax.set_xlabel(f"odds ratio against a typical group (posterior median, {prob:.0%} interval)")
+    ax.legend(title="median odds ratio", fontsize="small", loc="best")
     return ax
 
 

@@ -11,27 +11,32 @@ import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import arviz as az
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bayes_ubpr._io import atomic_path, check_suffix
 from bayes_ubpr._rng import SeedLike, as_int_seed
-from bayes_ubpr.model import Fitted, check_convergence
+from bayes_ubpr.group_effects import group_effects_table
+from bayes_ubpr.model import Fitted, check_convergence, describe_model_priors
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
 from bayes_ubpr.plots import (
     calibration_plot,
     decision_curve_plot,
     forest_plot,
+    group_effects_plot,
     ppc_plot,
     risk_distribution_plot,
     validation_calibration_plot,
 )
 from bayes_ubpr.posterior import odds_ratio_table, ppc_summary, predict_risk
-from bayes_ubpr.priors import describe_priors
 from bayes_ubpr.selection import PARETO_K_THRESHOLD, loo
+from bayes_ubpr.terms import Categorical
+from bayes_ubpr.terms.kinds import main_parts
 from bayes_ubpr.validation import ValidationResult
 
 __all__ = ["example_patients", "write_report"]
@@ -54,23 +59,34 @@ PAPER_TITLE = "Bayesian re-analysis of unsatisfactory back pain relief after ver
 
 
 def example_patients(idata: az.InferenceData) -> pd.DataFrame:
-    """Return a typical patient (median of each factor in the fitted data) and a high-risk one.
+    """Return a typical patient and a high-risk one, as raw values the fit's terms read.
 
-    The high-risk patient takes the values of :data:`EXAMPLE_PATIENT` for the
-    paper's factors and, for any other factor, the 90th percentile of the
-    fitted data if the factor's posterior median log odds ratio is positive,
-    else the 10th (rounded for binary and count factors).
+    The typical patient is :meth:`Fitted.typical_patient
+    <bayes_ubpr.model.Fitted.typical_patient>`: each numeric variable's
+    median in the fitted data (rounded for binary and count variables), each
+    categorical factor's commonest level. The high-risk patient starts from
+    it and changes one raw variable at a time, in model order, to the value
+    that raises the posterior median log odds most: a categorical factor to
+    one of its levels, a binary variable to 0 or 1, a numeric one (or a
+    spline's variable) to its 5th or 95th percentile, keeping the typical
+    value where neither raises the risk. Each change is judged through the
+    model's own design columns, after the changes before it, so a spline's
+    curve and an interaction are followed and every value is one the data
+    hold: never a squared term inconsistent with its base. A fit made with a
+    list of factors gives the paper's factors the values of
+    :data:`EXAMPLE_PATIENT`.
 
     Parameters
     ----------
     idata : arviz.InferenceData
-        A fit from :func:`bayes_ubpr.fit` (its fitted data give the typical values).
+        A fit from :func:`bayes_ubpr.fit` (its terms carry the typical values,
+        percentiles and levels of the fitted data).
 
     Returns
     -------
     pandas.DataFrame
         Rows ``"typical patient"`` and ``"high-risk example"``, one column per
-        factor of the fit: ready for :func:`bayes_ubpr.predict_risk`.
+        raw variable of the fit: ready for :func:`bayes_ubpr.predict_risk`.
 
     Examples
     --------
@@ -84,20 +100,46 @@ def example_patients(idata: az.InferenceData) -> pd.DataFrame:
     >>> bool(risk.loc["high-risk example", "risk_median"] > risk.loc["typical patient", "risk_median"])
     True
     """
-    spec = Fitted.of(idata).spec
-    factors = list(spec.factor_names)
-    x = pd.DataFrame(idata.constant_data["x"].to_numpy(), columns=factors)
-    beta = idata.posterior["beta"].median(("chain", "draw")).to_numpy()
-    typical, high = {}, {}
-    for factor, b in zip(spec.factors, beta, strict=True):
-        column = x[factor.name]
-        typical[factor.name] = float(column.median()) if factor.kind == "continuous" else float(round(column.median()))
-        if factor.name in EXAMPLE_PATIENT and factor.paper_row == RISK_FACTORS[factor.name].paper_row:
-            high[factor.name] = float(EXAMPLE_PATIENT[factor.name])
-        else:  # the unfavourable tail of the fitted data, by the sign of the posterior median
-            value = float(column.quantile(0.9 if b > 0 else 0.1))
-            high[factor.name] = value if factor.kind == "continuous" else float(round(value))
+    view = Fitted.of(idata)
+    terms = view.terms
+    summary = terms.summary or {}
+    kinds = {f.name: f.kind for f in view.spec.factors}
+    levels = {p.column: p.levels for t in terms.terms for p in main_parts(t) if isinstance(p, Categorical)}
+    typical = {v: _possible(value, kinds.get(v)) for v, value in terms.typical_values().items()}
+    high = dict(typical)
+    paper = {}
+    if view.spec.terms is None:  # a fit of factors: the paper's own example for the paper's factors
+        paper = {
+            f.name: float(EXAMPLE_PATIENT[f.name])
+            for f in view.spec.factors
+            if f.name in EXAMPLE_PATIENT and f.paper_row == RISK_FACTORS[f.name].paper_row
+        }
+    beta = view.log_odds_ratio_draws
+    for variable in terms.variables:
+        if variable in paper:
+            high[variable] = paper[variable]
+            continue
+        about = summary.get(variable, {})
+        options: list[Any]
+        if variable in levels:
+            options = list(levels[variable] or ())
+        elif about.get("kind") == "binary":
+            options = [0.0, 1.0]
+        else:
+            options = [_possible(about[q], kinds.get(variable)) for q in ("p05", "p95") if q in about]
+        candidates = list(dict.fromkeys([high[variable], *options]))  # the current value first: ties keep it
+        frame = pd.DataFrame([{**high, **paper, variable: value} for value in candidates])
+        x = view.design(frame)
+        gain = np.median((x - x[0]) @ beta.T, axis=1)  # posterior median log odds ratio of each change
+        high[variable] = candidates[int(np.argmax(gain))]
     return pd.DataFrame([typical, high], index=["typical patient", "high-risk example"])
+
+
+def _possible(value: object, kind: str | None) -> object:
+    """Return a typical or percentile value as a patient can have it: whole for binary and count variables."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(round(value)) if kind in ("binary", "count") else float(value)
+    return value
 
 
 def _figure_png(draw: Callable[[Axes], object], size: tuple[float, float] = (7.0, 4.5)) -> str:
@@ -115,20 +157,14 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
     factors = [f.label for f in spec.factors]
     y = idata.observed_data[spec.outcome].to_numpy()
     design = spec.design
-    data_summary = pd.DataFrame(
-        {
-            "quantity": ["patients", f"cases ({spec.outcome} = 1)", "controls", "design", "factors", "group"],
-            "value": [
-                len(y),
-                int(y.sum()),
-                int(len(y) - y.sum()),
-                design,
-                ", ".join(factors),
-                spec.group or "none",
-            ],
-        }
-    )
-    prior_table = describe_priors(spec.factors, spec.priors).drop(columns=["or_lower", "or_upper"])
+    quantities = ["patients", f"cases ({spec.outcome} = 1)", "controls", "design", "factors", "group"]
+    values = [len(y), int(y.sum()), int(len(y) - y.sum()), design, ", ".join(factors), ", ".join(spec.groups) or "none"]
+    if spec.formula is not None:
+        quantities.insert(3, "formula")
+        values.insert(3, spec.formula)
+    data_summary = pd.DataFrame({"quantity": quantities, "value": values})
+    prior_table = describe_model_priors(spec).drop(columns=["or_lower", "or_upper"])
+    prior_table["nu"] = pd.to_numeric(prior_table["nu"])  # "-" where a family has none, not "None"
     structure = spec.prior_spec().structure
     if structure is not None:
         settings = {k: v for k, v in structure.to_dict().items() if k not in ("intercept", "domains")}
@@ -157,13 +193,16 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
     event = "UBPR" if spec.outcome == OUTCOME else f"{spec.outcome} = 1"
     ppc = ppc_summary(idata, prob=prob, seed=seed)
     examples = example_patients(idata)
-    patients = examples.join(predict_risk(idata, examples, prob=prob))
+    risks = examples.join(predict_risk(idata, examples, prob=prob, seed=seed))
+    patients = risks.reset_index(names="patient")
     scale = "population" if design == "case_control" else "cohort"
+    at_group = " at a new group (the spread between groups included)" if spec.groups else ""
     return [
         ("Data", "What was fitted.", data_summary),
         (
             "Priors",
-            "Prior on each log odds ratio, per unit of the factor (and, in words, per reference SD).",
+            "Prior on each log odds ratio, per unit of the column (and, in words, per reference SD); the note "
+            "says what each prior does" + (", term by term" if spec.terms is not None else "") + ".",
             prior_table,
         ),
         (
@@ -183,6 +222,7 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
             "Posterior odds ratios (circles)" + (" and the paper's (squares)" if has_paper else "") + ", log scale.",
             _figure_png(lambda ax: forest_plot(idata, prob=prob, ax=ax), (7.5, 0.7 * len(factors) + 2.0)),
         ),
+        *_group_sections(idata, prob),
         (
             "Posterior-predictive checks",
             "Each statistic of the observed data against its distribution in data replicated from the fit; "
@@ -201,8 +241,43 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
         ("Predicted risks by outcome", "", _figure_png(lambda ax: risk_distribution_plot(idata, ax=ax))),
         (
             "Absolute risk: two example patients",
-            f"Risk of {event} on the {scale} scale, posterior median and {prob:.0%} credible interval.",
+            f"Risk of {event} on the {scale} scale{at_group}, posterior median and {prob:.0%} credible interval. "
+            "The high-risk patient is the typical one with each variable in turn moved, within the fitted data, to "
+            "the value that raises the risk most.",
             patients,
+        ),
+    ]
+
+
+GROUP_TEXT = (
+    "Spread of the group intercepts: their SD on the log-odds scale and the median odds ratio "
+    "MOR = exp(0.954 SD), the median over pairs of groups drawn at random of the odds ratio between the "
+    "higher- and the lower-risk group for identical patients, comparable with the factors' odds ratios "
+    "(Larsen & Merlo 2005, Am J Epidemiol 161:81-88, doi:10.1093/aje/kwi017); iqr_or = exp(1.349 SD) "
+    "compares a group at the 75th with one at the 25th percentile. With fewer than about five groups the SD "
+    "leans on its prior."
+)
+
+
+def _group_sections(idata: az.InferenceData, prob: float) -> list[tuple[str, str, object]]:
+    """Return the between-group SDs as median odds ratios and a caterpillar plot of the groups (multilevel fits)."""
+    table = group_effects_table(idata, prob=prob)
+    if table.empty:
+        return []
+    sds = table[table["parameter"] == "sd"]
+    columns = ["grouping", "n_groups", "median", "lower", "upper", "or_median", "or_lower", "or_upper"]
+    shown = sds[[*columns, "iqr_or_median", "iqr_or_lower", "iqr_or_upper"]].rename(
+        columns={"median": "sd_median", "lower": "sd_lower", "upper": "sd_upper"}
+        | {f"or_{k}": f"mor_{k}" for k in ("median", "lower", "upper")}
+    )
+    n_groups = int((table["parameter"] == "offset").sum())
+    return [
+        ("Differences between groups", GROUP_TEXT + f" Posterior medians and {prob:.0%} intervals.", shown),
+        (
+            "Group offsets",
+            "Each group's odds ratio against a typical group (offset 0) for otherwise identical patients; the "
+            "legend gives each grouping's MOR.",
+            _figure_png(lambda ax: group_effects_plot(idata, prob=prob, ax=ax), (7.0, 0.22 * n_groups + 1.8)),
         ),
     ]
 
@@ -355,9 +430,11 @@ def write_report(
 ) -> Path:
     """Write a self-contained report of a fit: HTML (images inline, no network) or Markdown.
 
-    Sections: the data, the priors used, sampling diagnostics, the odds
+    Sections: the data (and the formula of a fit made from one), the priors
+    used (term by term, with group SDs), sampling diagnostics, the odds
     ratios beside maximum likelihood and the paper's Table 5, a forest plot,
-    posterior-predictive checks, predictive performance, leave-one-out
+    for a multilevel fit the spread between groups (SDs as median odds
+    ratios) and a caterpillar plot of the groups, posterior-predictive checks, predictive performance, leave-one-out
     cross-validation (elpd, p_loo, Pareto k), a CORP calibration
     diagram and table, predicted risks by outcome, and the absolute risk of a
     typical and a high-risk patient; with ``validation``, external

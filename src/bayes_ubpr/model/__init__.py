@@ -16,6 +16,7 @@ from bayes_ubpr.model._fit import (
 )
 from bayes_ubpr.model._prior_predictive import prior_predictive
 from bayes_ubpr.model._timing import estimate_fit_seconds
+from bayes_ubpr.model.describe import describe_model_priors
 from bayes_ubpr.model.design import check_design, expected_shrinkage, max_cox_snell_r2
 from bayes_ubpr.model.fitted import Fitted, load_fit, save_fit
 from bayes_ubpr.model.sampling import SAMPLERS, Sampling
@@ -35,6 +36,7 @@ __all__ = [
     "check_design",
     "clear_compiled_models",
     "default_sampler",
+    "describe_model_priors",
     "estimate_fit_seconds",
     "expected_shrinkage",
     "fit",

@@ -258,6 +258,23 @@ class ModelSpec:
         return (self.group,) if isinstance(self.group, str) else tuple(self.group)
 
     @property
+    def variables(self) -> tuple[str, ...]:
+        """Raw columns the model reads besides the outcome: the terms' variables (else the factors), then groups.
+
+        What a cohort file must hold to be fitted (see the ``columns`` of
+        :func:`~bayes_ubpr.validate_cohort`).
+
+        Examples
+        --------
+        >>> from bayes_ubpr import ModelSpec
+        >>> ModelSpec.from_formula("pain ~ C(level) * injury + (1 | hospital/surgeon)").variables
+        ('level', 'injury', 'hospital', 'surgeon')
+        """
+        own = self.terms.variables if self.terms is not None else self.factor_names
+        grouping = (column for g in self.groups for column in g.split(":"))
+        return tuple(dict.fromkeys((*own, *grouping)))
+
+    @property
     def formula(self) -> str | None:
         """The formula the spec was read from, if any."""
         return self.terms.formula if self.terms is not None else None

@@ -78,7 +78,7 @@ prior distribution for logistic and other regression models. Annals of
 Applied Statistics 2(4):1360-1383. doi:10.1214/08-AOAS191
 """
 
-from bayes_ubpr.priors.describe import describe_priors
+from bayes_ubpr.priors.describe import describe_prior_spec, describe_priors, prior_words
 from bayes_ubpr.priors.families import DEFAULT_SCALE, INTERCEPT, WIDE_SCALE, Prior, default_prior, reference_sd
 from bayes_ubpr.priors.presets import (
     PAPER_INFLATION,
@@ -112,10 +112,12 @@ __all__ = [
     "Prior",
     "PriorSpec",
     "default_prior",
+    "describe_prior_spec",
     "describe_priors",
     "paper_priors",
     "priors_from_dict",
     "priors_to_dict",
+    "prior_words",
     "reference_sd",
     "resolve_priors",
     "sceptical_priors",
