@@ -229,7 +229,7 @@ def _edit_factor(index: int, **changes) -> list[dict]:
             ValueError,
             'field "population_prevalence": PopulationPrevalence alpha must be a positive number',
         ),
-        (_stored(group=5), TypeError, "field \"group\": must be a column name or a list of groupings; got int 5"),
+        (_stored(group=5), TypeError, 'field "group": must be a column name or a list of groupings; got int 5'),
         (_stored(varying_slopes="depression"), TypeError, 'field "varying_slopes": must be a list of factor names'),
         (_stored(varying_slopes=[1]), TypeError, 'field "varying_slopes": must be a list of factor names'),
         (_stored(population_mapping=1), ValueError, "population_mapping must be one of 'offset', 'anchored'; got 1"),
@@ -531,3 +531,12 @@ def test_a_categorical_of_whole_numbers_is_stored_with_plain_levels_and_typical_
     assert type(spec.terms.summary["n_fractures"]["typical"]) is int
     stored = json.loads(json.dumps(spec.terms.to_dict()))
     assert stored["summary"]["n_fractures"]["typical"] == 2
+
+
+def test_a_formula_of_numeric_columns_alone_stores_their_summary():
+    # Regression: numeric terms need no levels or knots, so the terms were never resolved and kept no summary:
+    # the fit had no typical patient.
+    data = pd.DataFrame({"age": [60.0, 70.0, 80.0, 75.0], "y": [0, 1, 0, 1]})
+    spec = ModelSpec.from_formula("y ~ age").with_terms_of(data)
+    assert spec.terms.typical_values() == {"age": 72.5}
+    assert spec.with_terms_of(data) is spec
