@@ -237,7 +237,8 @@ def _unit(view: Fitted, name: str, default: str) -> str:
     for factor in view.spec.factors:
         if factor.name == name and factor.unit:
             return factor.unit
-    return default
+    known = RISK_FACTORS.get(name)  # a variable only in an interaction has no factor of its own
+    return known.unit if known is not None and known.unit else default
 
 
 def variables_of(view: Fitted) -> dict[str, Variable]:
@@ -249,6 +250,11 @@ def variables_of(view: Fitted) -> dict[str, Variable]:
     splines = {p.column for p in parts if isinstance(p, Spline)}
     out: dict[str, Variable] = {}
     for name in terms.variables:
+        if name not in summary:
+            raise ValueError(
+                f'the fit stores no summary of "{name}" (its typical value and quantiles): it was made by a '
+                "version of bayes_ubpr before terms kept one; refit it to read its effects"
+            )
         stored = summary[name]
         label = _label(view, name)
         if name in categorical:
