@@ -52,7 +52,7 @@ def _cohort(n: int = 1500, seed: int = 20240601):
         curve = np.column_stack([values, rcs_basis(values, knots)]) @ coefficients
         return curve[:-1] - curve[-1]  # 0 at 5 mL
 
-    eta = -3.0 + np.vectorize(LEVEL_LOG_OR.get)(level) + volume_log_odds(volume)
+    eta = -2.75 + np.vectorize(LEVEL_LOG_OR.get)(level) + volume_log_odds(volume)
     eta += injury * (INJURY_LOG_OR + np.vectorize(INTERACTION_LOG_OR.get)(level))
     y = (rng.random(n) < special.expit(eta)).astype(int)
     data = pd.DataFrame(
