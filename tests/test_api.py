@@ -41,6 +41,7 @@ MODULES = [
     "bayes_ubpr.selection",
     "bayes_ubpr.selection.loo",
     "bayes_ubpr.selection.projpred",
+    "bayes_ubpr.effects",
     "bayes_ubpr.plots",
     "bayes_ubpr.report",
     "bayes_ubpr",
@@ -189,6 +190,8 @@ def test_functions_that_fit_take_data_spec_sampling_and_seed():
         positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
         if name == "bayes_ubpr.studies.calibration_study":  # the compatibility path: every argument by keyword
             assert "spec" in signature.parameters, name
+        elif name == "bayes_ubpr.effects.term_summary":  # a function of a fit that refits it on its own data
+            assert positional[:2] == ["fit", "data"], (name, positional)
         else:
             assert positional[:2] in (["data", "spec"], ["cohort", "spec"], ["spec"]), (name, positional)
         draws_nothing = name == "bayes_ubpr.model.estimate_fit_seconds"  # times gradients at a fixed point
@@ -215,6 +218,8 @@ def test_functions_of_a_fit_refuse_what_is_not_one():
         "bayes_ubpr.report.write_report": ("report.html",),
         "bayes_ubpr.validation.validate_model": (pd.DataFrame({"ubpr": [0, 1]}),),
         "bayes_ubpr.model.save_fit": ("fit.nc",),
+        "bayes_ubpr.effects.contrast": ({"age": (60, 70)},),
+        "bayes_ubpr.effects.conditional_effects": ("age",),
     }
     reads_a_fit = {
         name

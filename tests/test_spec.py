@@ -522,3 +522,21 @@ def test_power_scaling_on_a_case_control_fit_with_a_fixed_prevalence():
     table = bu.power_scaling(idata, sample)
     assert table["factor"].tolist() == list(bu.SIX_FACTORS)
     assert np.isfinite(table[["prior_sensitivity", "likelihood_sensitivity"]].to_numpy()).all()
+
+
+def test_a_categorical_of_whole_numbers_is_stored_with_plain_levels_and_typical_value():
+    # Regression: the typical level of C(n_fractures) was a numpy int64, which the spec's JSON refused.
+    data = pd.DataFrame({"n_fractures": [1, 2, 2, 3, 1, 2], "y": [0, 1, 0, 1, 0, 1]})
+    spec = ModelSpec.from_formula("y ~ C(n_fractures)").with_terms_of(data)
+    assert type(spec.terms.summary["n_fractures"]["typical"]) is int
+    stored = json.loads(json.dumps(spec.terms.to_dict()))
+    assert stored["summary"]["n_fractures"]["typical"] == 2
+
+
+def test_a_formula_of_numeric_columns_alone_stores_their_summary():
+    # Regression: numeric terms need no levels or knots, so the terms were never resolved and kept no summary:
+    # the fit had no typical patient.
+    data = pd.DataFrame({"age": [60.0, 70.0, 80.0, 75.0], "y": [0, 1, 0, 1]})
+    spec = ModelSpec.from_formula("y ~ age").with_terms_of(data)
+    assert spec.terms.typical_values() == {"age": 72.5}
+    assert spec.with_terms_of(data) is spec

@@ -18,6 +18,13 @@ from bayes_ubpr.audit import (
     standard_error_plausibility,
 )
 from bayes_ubpr.data import load_cohort, validate_cohort
+from bayes_ubpr.effects import (
+    conditional_effects,
+    contrast,
+    plot_conditional_effects,
+    term_odds_ratios,
+    term_summary,
+)
 from bayes_ubpr.exceptions import (
     CohortValidationError,
     ConvergenceError,
@@ -175,6 +182,12 @@ __all__ = [
     "reanalyse_published",
     "risk_draws",
     "group_effects_table",
+    # effects of terms (contrasts, conditional effects, per-term summaries)
+    "conditional_effects",
+    "contrast",
+    "plot_conditional_effects",
+    "term_odds_ratios",
+    "term_summary",
     # calibration studies
     "CalibrationResult",
     "SBCResult",

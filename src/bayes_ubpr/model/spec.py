@@ -280,8 +280,12 @@ class ModelSpec:
         return self.terms.formula if self.terms is not None else None
 
     def with_terms_of(self, data: pd.DataFrame) -> ModelSpec:
-        """Return the spec with its terms' levels and knots read off ``data`` (unchanged if known or no terms)."""
-        if self.terms is None or self.terms.resolved:
+        """Return the spec with its terms' levels, knots and summary read off ``data`` (unchanged if known or no terms).
+
+        Terms of numeric columns alone need no levels or knots, but their
+        summary (typical values, quantiles) is read off the data all the same.
+        """
+        if self.terms is None or (self.terms.resolved and self.terms.summary is not None):
             return self
         return replace(self, terms=self.terms.resolve(data), factors=())
 

@@ -515,7 +515,7 @@ def summarise(values: pd.Series, categorical: bool) -> dict[str, Any]:
     """Summarise what later calls need of a raw variable: a typical value, and quantiles or level counts."""
     if categorical or is_categorical(values):
         counts = pd.Series([_plain(v) for v in values]).value_counts(sort=True)
-        return {"kind": "categorical", "typical": counts.index[0], "n_levels": len(counts)}
+        return {"kind": "categorical", "typical": _plain(counts.index[0]), "n_levels": len(counts)}
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     quantiles = {name: float(np.quantile(x, q)) for name, q in SUMMARY_QUANTILES.items()}
     binary = set(np.unique(x)) <= {0.0, 1.0}
