@@ -386,4 +386,7 @@ def test_a_grouped_formula_fits_report_shows_the_formula_priors_and_group_spread
     assert "| grouping | n\\_groups | sd\\_median | sd\\_lower | sd\\_upper | mor\\_median |" in text
     assert "Larsen \\& Merlo 2005" in text and "doi:10.1093/aje/kwi017" in text
     assert "| high-risk example | M | thoracolumbar |" in text
-    assert text.count("](data:image/png;base64,") == 5  # forest, group offsets, replicated cases, calibration, risks
+    assert "## Odds ratios by term" in text and "## Coefficients per design column" in text
+    assert "## Risk along volume" in text  # the spline's curve beside its interquartile odds ratio
+    # the spline's curve, forest, group offsets, replicated cases, calibration, risks
+    assert text.count("](data:image/png;base64,") == 6

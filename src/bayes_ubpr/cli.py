@@ -22,6 +22,7 @@ from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_stor
 from bayes_ubpr._validate import one_line
 from bayes_ubpr.audit import MIN_REPLICATES, audit, summary
 from bayes_ubpr.data import as_factors, load_cohort
+from bayes_ubpr.effects import format_term_odds_ratios, term_odds_ratios
 from bayes_ubpr.exceptions import (
     CohortValidationError,
     ConvergenceError,
@@ -502,7 +503,10 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
             raise
         stopped, idata = error, error.fit
         print(f"PARTIAL FIT ({error}): the table, file and report below hold only the draws finished so far.")
-    print(format_odds_ratio_table(odds_ratio_table(idata)))
+    if Fitted.of(idata).spec.terms is not None:  # odds ratios a clinician reads: per term, within strata
+        print(format_term_odds_ratios(term_odds_ratios(idata)))
+    else:
+        print(format_odds_ratio_table(odds_ratio_table(idata)))
     for line in group_lines(idata):
         print(line)
     if args.out is not None:

@@ -15,6 +15,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparatio
 
 from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, as_generator
+from bayes_ubpr._text import format_interval, text_table
 from bayes_ubpr._validate import check_choice, check_names, check_probability
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model import ModelSpec
@@ -214,12 +215,6 @@ def odds_ratio_table(
     return table
 
 
-def _interval(center: float, lower: float, upper: float) -> str:
-    if np.isnan(center):
-        return "-"
-    return f"{center:.3g} ({lower:.3g} to {upper:.3g})"
-
-
 def format_odds_ratio_table(table: pd.DataFrame) -> str:
     """Render an :func:`odds_ratio_table` as aligned text for a terminal or log.
 
@@ -247,16 +242,13 @@ def format_odds_ratio_table(table: pd.DataFrame) -> str:
         [
             row.label,
             row.unit,
-            _interval(row.or_median, row.or_lower, row.or_upper),
+            format_interval(row.or_median, row.or_lower, row.or_upper),
             f"{row.prob_positive:.3f}",
-            *([_interval(row.paper_or, row.paper_lower, row.paper_upper)] if show_paper else []),
+            *([format_interval(row.paper_or, row.paper_lower, row.paper_upper)] if show_paper else []),
         ]
         for row in table.itertuples(index=False)
     ]
-    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in [header, *rows]
-    )
+    return text_table(header, rows)
 
 
 @dataclass(frozen=True)

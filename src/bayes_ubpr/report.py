@@ -21,6 +21,12 @@ from matplotlib.figure import Figure
 
 from bayes_ubpr._io import atomic_path, check_suffix
 from bayes_ubpr._rng import SeedLike, as_int_seed
+from bayes_ubpr.effects import (
+    conditional_effects,
+    plot_conditional_effects,
+    term_odds_ratios,
+    without_repeated_main_effects,
+)
 from bayes_ubpr.group_effects import group_effects_table
 from bayes_ubpr.model import Fitted, check_convergence, describe_model_priors
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
@@ -35,7 +41,7 @@ from bayes_ubpr.plots import (
 )
 from bayes_ubpr.posterior import odds_ratio_table, ppc_summary, predict_risk
 from bayes_ubpr.selection import PARETO_K_THRESHOLD, loo
-from bayes_ubpr.terms import Categorical
+from bayes_ubpr.terms import Categorical, Spline
 from bayes_ubpr.terms.kinds import main_parts
 from bayes_ubpr.validation import ValidationResult
 
@@ -211,8 +217,10 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
             f"divergent transitions: {n_divergent}.",
             diagnostics,
         ),
+        *_term_sections(idata, prob),
         (
-            "Odds ratios beside the paper" if has_paper else "Odds ratios",
+            ("Coefficients per design column" if spec.terms is not None else "Odds ratios")
+            + (" beside the paper" if has_paper else ""),
             f"Posterior median and {prob:.0%} credible interval; maximum likelihood (Wald interval) on the same "
             "data" + ("; the paper's Table 5 with its 95% CI" if has_paper else "") + ". Per unit of each factor.",
             shown_odds,
@@ -280,6 +288,37 @@ def _group_sections(idata: az.InferenceData, prob: float) -> list[tuple[str, str
             _figure_png(lambda ax: group_effects_plot(idata, prob=prob, ax=ax), (7.0, 0.22 * n_groups + 1.8)),
         ),
     ]
+
+
+def _term_sections(idata: az.InferenceData, prob: float) -> list[tuple[str, str, object]]:
+    """For a fit with terms: odds ratios per term as a clinician reads them, and each spline's curve."""
+    spec = Fitted.of(idata).spec
+    if spec.terms is None:
+        return []
+    table = without_repeated_main_effects(term_odds_ratios(idata, prob=prob))
+    shown = table[["term", "contrast", "stratum", "or_median", "or_lower", "or_upper", "p_or_gt_1"]]
+    sections: list[tuple[str, str, object]] = [
+        (
+            "Odds ratios by term",
+            f"Posterior median and {prob:.0%} credible interval of the odds ratio between two patients who differ "
+            "in one variable, the others at the typical patient's values: per unit and between quartiles, each "
+            "level against the reference, a spline between its quartiles, an interaction within each stratum.",
+            shown,
+        )
+    ]
+    for term in spec.terms.terms:
+        if isinstance(term, Spline):
+            curve = conditional_effects(idata, term.column, prob=prob)
+            sections.append(
+                (
+                    f"Risk along {term.column}",
+                    f"Restricted cubic spline with {term.k} knots at {', '.join(f'{t:.3g}' for t in term.knots)}: "
+                    f"risk on the population scale, other variables at the typical patient's values, "
+                    f"{prob:.0%} band.",
+                    _figure_png(lambda ax, curve=curve: plot_conditional_effects(curve, ax=ax)),
+                )
+            )
+    return sections
 
 
 def _loo_sections(idata: az.InferenceData) -> list[tuple[str, str, object]]:

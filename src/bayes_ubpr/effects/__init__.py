@@ -21,7 +21,7 @@ typical patient stored in the fit.
 
 from bayes_ubpr.effects.contrast import CONTRAST_SCALES, contrast
 from bayes_ubpr.effects.curves import EFFECT_SCALES, conditional_effects
-from bayes_ubpr.effects.odds_ratios import term_odds_ratios
+from bayes_ubpr.effects.odds_ratios import format_term_odds_ratios, term_odds_ratios, without_repeated_main_effects
 from bayes_ubpr.effects.plot import plot_conditional_effects
 from bayes_ubpr.effects.summary import term_summary
 
@@ -30,7 +30,9 @@ __all__ = [
     "EFFECT_SCALES",
     "conditional_effects",
     "contrast",
+    "format_term_odds_ratios",
     "plot_conditional_effects",
     "term_odds_ratios",
     "term_summary",
+    "without_repeated_main_effects",
 ]

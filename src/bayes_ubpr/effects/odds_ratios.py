@@ -10,6 +10,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from bayes_ubpr._text import format_interval, text_table
 from bayes_ubpr._validate import check_probability
 from bayes_ubpr.effects._variables import (
     Variable,
@@ -23,7 +24,7 @@ from bayes_ubpr.effects._variables import (
 from bayes_ubpr.model import Fitted
 from bayes_ubpr.terms import Interaction
 
-__all__ = ["term_odds_ratios"]
+__all__ = ["format_term_odds_ratios", "term_odds_ratios", "without_repeated_main_effects"]
 
 
 @dataclass(frozen=True)
@@ -163,3 +164,57 @@ def term_odds_ratios(fit: az.InferenceData, *, prob: float = 0.95) -> pd.DataFra
     )
     table.attrs.update({"prob": prob, "patient": view.terms.typical_values()})
     return table
+
+
+def without_repeated_main_effects(table: pd.DataFrame) -> pd.DataFrame:
+    """Return a :func:`term_odds_ratios` table without the main-effect rows that an interaction's rows repeat.
+
+    The main effect of a variable that interacts is its odds ratio in one
+    stratum (the typical one), which the interaction's rows give beside
+    every other stratum.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"term": ["a", "a:b", "a:b"], "variable": ["a", "a", "a"]})
+    >>> without_repeated_main_effects(table)["term"].tolist()
+    ['a:b', 'a:b']
+    """
+    interaction = table["term"].str.contains(":", regex=False)
+    interacting = set(table.loc[interaction, "variable"])
+    return table[interaction | ~table["variable"].isin(interacting)]
+
+
+def format_term_odds_ratios(table: pd.DataFrame) -> str:
+    """Render a :func:`term_odds_ratios` table as aligned text for a terminal or log.
+
+    One line per contrast: the term, what is compared, within which stratum,
+    the odds ratio with its credible interval (three significant digits, what
+    the Monte Carlo error of a few thousand draws supports) and the posterior
+    probability that it exceeds 1. A main effect whose variable interacts is
+    shown within the strata of the interaction's rows only, once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> row = {"term": "level", "variable": "level", "contrast": "thoracolumbar vs lumbar", "stratum": "",
+    ...        "or_median": 1.2345, "or_lower": 0.61, "or_upper": 2.38, "p_or_gt_1": 0.713, "note": ""}
+    >>> print(format_term_odds_ratios(pd.DataFrame([row])))
+    Term   Contrast                 Within  Posterior OR (95% CrI)  P(OR > 1)
+    level  thoracolumbar vs lumbar  -       1.23 (0.61 to 2.38)     0.713
+    """
+    prob = table.attrs.get("prob", 0.95)
+    shown = without_repeated_main_effects(table)
+    header = ["Term", "Contrast", "Within", f"Posterior OR ({prob:.0%} CrI)", "P(OR > 1)"]
+    rows = [
+        [
+            row.term,
+            row.contrast,
+            row.stratum or "-",
+            format_interval(row.or_median, row.or_lower, row.or_upper),
+            f"{row.p_or_gt_1:.3f}",
+        ]
+        for row in shown.itertuples(index=False)
+    ]
+    notes = sorted({note for note in shown["note"] if note and note.startswith("nonlinear")})
+    return "\n".join([text_table(header, rows), *notes])
