@@ -95,10 +95,11 @@ def _beta(fit) -> pd.DataFrame:
 
 
 def _volume_columns(fit, values) -> np.ndarray:
-    """The spline's design columns of cement volumes, by hand from the stored knots."""
-    knots = Fitted.of(fit).terms["cement_volume_ml"].knots
+    """The spline's design columns of cement volumes, by hand from the stored knots and transform."""
+    spline = Fitted.of(fit).terms["cement_volume_ml"]
     values = np.atleast_1d(np.asarray(values, dtype=float))
-    return np.column_stack([values, rcs_basis(values, knots)])
+    harrell = np.column_stack([np.ones_like(values), values, rcs_basis(values, spline.knots)])
+    return np.column_stack([values, harrell @ np.asarray(spline.transform)])
 
 
 def _assert_summarises(row, log_or: np.ndarray, prob: float = 0.95) -> None:

@@ -26,7 +26,7 @@ from bayes_ubpr._validate import check_keys, describe_value, did_you_mean
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.paper import RISK_FACTORS
-from bayes_ubpr.terms.basis import SPLINE_KNOTS, default_knots, rcs_basis, treatment_columns
+from bayes_ubpr.terms.basis import SPLINE_KNOTS, default_knots, nonlinear_transform, rcs_basis, treatment_columns
 
 __all__ = [
     "LEVEL_SCALE",
@@ -347,11 +347,26 @@ class Spline:
     knots : tuple of float, optional
         Knot positions; default Harrell's quantiles of the fitted data
         (:func:`~bayes_ubpr.terms.basis.default_knots`).
+    transform : tuple of tuple of float, optional
+        The k x (k - 2) matrix that turns ``[1, x, Harrell's columns]`` into
+        the nonlinear design columns, orthonormal to x on the fitted data
+        (:func:`~bayes_ubpr.terms.basis.nonlinear_transform`); computed when
+        the spline is resolved and stored with it.
+
+    Notes
+    -----
+    The design holds x itself (the linear part) and k - 2 nonlinear columns.
+    These span the same curves as Harrell's truncated-power columns
+    (:func:`~bayes_ubpr.terms.basis.rcs_basis`), so any curve Harrell's
+    basis fits, this one fits; they are made orthonormal to x so that the
+    nonlinear coefficients' prior shrinks every departure from a straight
+    line alike.
     """
 
     column: str
     k: int = 4
     knots: tuple[float, ...] | None = None
+    transform: tuple[tuple[float, ...], ...] | None = None
     type: ClassVar[str] = "spline"
 
     def __post_init__(self) -> None:
@@ -364,6 +379,13 @@ class Spline:
                     f"rcs({self.column}, {self.k}): knots must be {self.k} increasing finite numbers; got {knots}"
                 )
             object.__setattr__(self, "knots", knots)
+        if self.transform is not None:
+            transform = np.asarray(self.transform, dtype=float)
+            if transform.shape != (self.k, self.k - 2) or not np.isfinite(transform).all():
+                raise ValueError(
+                    f"rcs({self.column}, {self.k}): transform must be {self.k} rows of {self.k - 2} finite numbers"
+                )
+            object.__setattr__(self, "transform", tuple(tuple(float(v) for v in row) for row in transform))
 
     @property
     def name(self) -> str:
@@ -377,20 +399,20 @@ class Spline:
 
     @property
     def resolved(self) -> bool:
-        """Whether the knots are known."""
-        return self.knots is not None
+        """Whether the knots and the nonlinear columns' transform are known."""
+        return self.knots is not None and self.transform is not None
 
     def resolve(self, data: pd.DataFrame) -> Spline:
-        """Return the spline with its knots at Harrell's quantiles of ``data`` (unless stated)."""
-        if self.knots is not None:
+        """Return the spline with its knots at Harrell's quantiles of ``data`` (unless stated) and its transform."""
+        if self.resolved:
             return self
+        x = _numeric(data, self.column)
         try:
-            knots = default_knots(_numeric(data, self.column), self.k)
+            knots = self.knots if self.knots is not None else tuple(float(t) for t in default_knots(x, self.k))
+            transform = nonlinear_transform(x, knots)
         except ValueError as error:
-            if isinstance(error, CohortValidationError):
-                raise
             raise CohortValidationError(f"rcs({self.column}, {self.k}): {error}", column=self.column) from None
-        return Spline(self.column, self.k, tuple(float(t) for t in knots))
+        return Spline(self.column, self.k, knots, tuple(map(tuple, transform)))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -403,18 +425,19 @@ class Spline:
         return ("linear", *("nonlinear",) * (self.k - 2))
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """Design columns of ``data``: x and the k - 2 nonlinear basis columns at the stored knots."""
-        if self.knots is None:
+        """Design columns of ``data``: x and the k - 2 nonlinear columns at the stored knots and transform."""
+        if self.knots is None or self.transform is None:
             raise ValueError(f"rcs({self.column}, {self.k}) has no knots yet: resolve it on data first")
         x = _numeric(data, self.column)
-        return np.column_stack([x, rcs_basis(x, self.knots)])
+        nonlinear = np.column_stack([np.ones_like(x), x, rcs_basis(x, self.knots)]) @ np.asarray(self.transform)
+        return np.column_stack([x, nonlinear])
 
     def factors(self, *, alone: bool) -> tuple[Factor, ...]:
         """Return the linear column (without the paper's row: its OR is not a per-unit OR) and the nonlinear ones."""
         linear = _factor_of(self.column, paper_row="", kind="continuous")
         label = linear.label
         nonlinear = tuple(
-            Factor(column, kind="continuous", label=f"{label} (nonlinear {j})", unit=f"1 unit of {column}")
+            Factor(column, kind="continuous", label=f"{label} (nonlinear {j})", unit=f"1 SD of {column}")
             for j, column in enumerate(self.columns[1:], start=1)
         )
         return (linear, *nonlinear)
@@ -422,7 +445,8 @@ class Spline:
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form."""
         knots = list(self.knots) if self.knots is not None else None
-        return {"type": self.type, "column": self.column, "k": self.k, "knots": knots}
+        transform = [list(row) for row in self.transform] if self.transform is not None else None
+        return {"type": self.type, "column": self.column, "k": self.k, "knots": knots, "transform": transform}
 
 
 MainTerm: TypeAlias = Numeric | Categorical | Spline
@@ -540,7 +564,7 @@ def term_from_dict(values: Mapping[str, Any]) -> Term:
     if kind not in _TERM_TYPES:
         raise ValueError(f"a term's type must be one of {', '.join(_TERM_TYPES)}; got {kind!r}")
     fields = {"numeric": ("column",), "categorical": ("column", "reference", "levels")}
-    fields |= {"spline": ("column", "k", "knots"), "interaction": ("parts",)}
+    fields |= {"spline": ("column", "k", "knots", "transform"), "interaction": ("parts",)}
     names = ("type", *fields[kind])
     stored = dict(check_keys(values, names, what=f"{kind} term", required=names))
     del stored["type"]
@@ -551,9 +575,9 @@ def term_from_dict(values: Mapping[str, Any]) -> Term:
         return Interaction(tuple(term_from_dict(p) for p in parts))  # type: ignore[arg-type]
     if not isinstance(stored["column"], str) or not stored["column"]:
         raise TypeError(f"a term's column must be a name; got {describe_value(stored['column'])}")
-    for key in ("levels", "knots"):
+    for key in ("levels", "knots", "transform"):
         if key in stored and stored[key] is not None and not isinstance(stored[key], list):
             raise TypeError(f"a term's {key} must be a list; got {describe_value(stored[key])}")
         if key in stored and stored[key] is not None:
-            stored[key] = tuple(stored[key])
+            stored[key] = tuple(tuple(row) if isinstance(row, list) else row for row in stored[key])
     return _TERM_TYPES[kind](**stored)
