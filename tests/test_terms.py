@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import interpolate, special
+from scipy import interpolate, special, stats
 
 import bayes_ubpr as bu
 from bayes_ubpr.exceptions import CohortValidationError
+from bayes_ubpr.priors import Prior
 from bayes_ubpr.terms import (
     DEFAULT_KNOT_QUANTILES,
     Categorical,
@@ -428,3 +430,351 @@ def test_default_knots_refuse_too_few_distinct_values():
         default_knots(np.resize([0.0, 1.0, 2.0], 300), 5)
     with pytest.raises(ValueError, match="a restricted cubic spline takes 3 to 7 knots; got 8"):
         default_knots(np.arange(300.0), 8)
+
+
+# ------------------------------------------------------------------------------------------------
+# Against statsmodels: very wide priors, so the posterior is the likelihood's
+# ------------------------------------------------------------------------------------------------
+
+STRATA = {
+    # name: (our design columns, statsmodels' parameters) summed into one log odds ratio
+    "level lumbar vs cervical (no injury)": (("level[lumbar]",), ("C(level)[T.lumbar]",)),
+    "level thoracic vs cervical (no injury)": (("level[thoracic]",), ("C(level)[T.thoracic]",)),
+    "injury within cervical": (("injury",), ("injury",)),
+    "injury within lumbar": (("injury", "level[lumbar]:injury"), ("injury", "C(level)[T.lumbar]:injury")),
+    "injury within thoracic": (("injury", "level[thoracic]:injury"), ("injury", "C(level)[T.thoracic]:injury")),
+    "age (per year)": (("age",), ("age",)),
+}
+"""The odds ratios of the levels, the injury's within each level (main effect + interaction), and age's."""
+
+
+def _laplace_shift(result) -> np.ndarray:
+    """First-order difference between the flat-prior posterior mean and the MLE of a logistic regression.
+
+    Tierney & Kadane (1986) expansion: E[theta | y] - theta_hat = 1/2 S_rs S_tu l_stu + O(n^-2), S the
+    inverse information and l_stu the log likelihood's third derivatives, -sum_i p_i (1 - p_i)(1 - 2 p_i)
+    x_is x_it x_iu for the logit link. Contracted: -1/2 S X' [p (1 - p)(1 - 2 p) h], h_i = x_i' S x_i.
+    """
+    x, p = result.model.exog, result.predict()
+    cov = np.asarray(result.cov_params())
+    h = np.einsum("ij,jk,ik->i", x, cov, x)
+    return -0.5 * cov @ (x.T @ (p * (1 - p) * (1 - 2 * p) * h))
+
+
+@pytest.mark.slow
+def test_term_model_with_very_wide_priors_matches_statsmodels_maximum_likelihood():
+    # Reference: statsmodels.formula.api.logit (statsmodels 0.15), the same formula in patsy's grammar.
+    import statsmodels.formula.api as smf
+
+    data = _patients(3000, seed=2)
+    formula = "y ~ C(level) * injury + age"
+    columns = bu.ModelSpec.from_formula(formula).with_terms_of(data).terms.columns
+    wide = {c: Prior("normal", 0.0, 100.0, per="unit") for c in columns} | {"intercept": Prior("normal", 0.0, 100.0)}
+    idata = bu.fit(data, formula, priors=wide, seed=5, sampling=bu.Sampling(draws=1000, tune=1000, chains=4))
+    assert bu.ModelSpec.from_idata(idata).prior_spec().coefficients == dict.fromkeys(columns, Prior(sigma=100.0))
+    mle = smf.logit(formula, data).fit(disp=0)
+    names = list(mle.params.index)
+    shift = _laplace_shift(mle)
+    beta = idata.posterior["beta"].transpose("chain", "draw", "factor")
+    rows = []
+    for name, (ours, theirs) in STRATA.items():
+        weights = np.isin(names, theirs).astype(float)
+        estimate, se = float(weights @ mle.params), float(np.sqrt(weights @ mle.cov_params().to_numpy() @ weights))
+        draws = beta.sel(factor=list(ours)).sum("factor").to_numpy()
+        mean_se, sd_se = _mcse(draws)
+        rows.append(
+            {
+                "quantity": name,
+                "mle": estimate,
+                "posterior_mean": draws.mean(),
+                "se": se,
+                "posterior_sd": draws.std(),
+                "laplace_shift": float(weights @ shift),
+                "mcse_mean": mean_se,
+                "mcse_sd": sd_se,
+            }
+        )
+    table = pd.DataFrame(rows).set_index("quantity")
+    table["diff_in_se"] = (table["posterior_mean"] - table["mle"]) / table["se"]
+    table["sd_ratio"] = table["posterior_sd"] / table["se"]
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    # Why 0.15 SE. With a flat prior the posterior mean differs from the MLE by O(1/n) while the SE is
+    # O(n^-1/2): the first-order term (laplace_shift) is at most 0.03 SE here (~1,000 events, 7 parameters),
+    # the N(0, 100) prior moves a mean by about SE^2 * |beta| / 100^2 (< 1e-5 SE), and later terms are
+    # smaller by another factor of n^-1/2. 0.15 SE leaves room for them five times over, while a coding
+    # error (a wrong reference level, a missing interaction column) moves an odds ratio by several SEs.
+    assert (table["laplace_shift"].abs() < 0.05 * table["se"]).all()  # the premise of the tolerance
+    assert ((table["posterior_mean"] - table["mle"]).abs() < 0.15 * table["se"] + 4 * table["mcse_mean"]).all()
+    # Posterior SD vs SE: the posterior variance is the inverse information times 1 + O(1/n), about 1% here;
+    # 5% is room for it, and 4 MCSEs of each posterior SD (1/sqrt(2 ESS) relative, ~1.3%) for the draws.
+    assert ((table["sd_ratio"] - 1).abs() < 0.05 + 4 * table["mcse_sd"] / table["se"]).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# Against Bambi 0.17: the same formula and the same priors, with group intercepts
+# ------------------------------------------------------------------------------------------------
+
+GROUP_SD_PRIOR = 1.0
+"""Half-normal scale of every group SD (bayes_ubpr's documented prior; set in Bambi to match)."""
+
+
+def _bambi_priors(bmb, spec: bu.ModelSpec) -> dict:
+    """Bambi's priors equal to a fitted spec's: per-unit normals, the intercept's at the centred design, HalfNormal SDs.
+
+    Bambi centres the common predictors by default (``center_predictors=True``), so its intercept prior,
+    like ours on ``alpha``, is on the log odds at the design's sample mean; it reports the intercept at
+    x = 0, our ``intercept``.
+    """
+    priors = spec.prior_spec()
+    assert priors.intercept.family == "normal" and all(p.family == "normal" for p in priors.coefficients.values())
+    out = {"Intercept": bmb.Prior("Normal", mu=priors.intercept.mu, sigma=priors.intercept.sigma)}
+    for term in spec.terms.terms:
+        name = _bambi_term(term.name)
+        chosen = [priors.coefficients[c] for c in term.columns]
+        mu, sigma = np.array([p.mu for p in chosen]), np.array([p.sigma for p in chosen])
+        out[name] = bmb.Prior("Normal", mu=mu if len(mu) > 1 else mu[0], sigma=sigma if len(sigma) > 1 else sigma[0])
+    for grouping in spec.groups:
+        out[f"1|{grouping}"] = bmb.Prior("Normal", mu=0.0, sigma=bmb.Prior("HalfNormal", sigma=GROUP_SD_PRIOR))
+    return out
+
+
+def _bambi_term(name: str) -> str:
+    """Bambi's name of a term of ours: ``C(level)`` for the categorical ``level``."""
+    return ":".join("C(level)" if part == "level" else part for part in name.split(":"))
+
+
+def _paired_draws(ours, theirs, spec: bu.ModelSpec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every coefficient, the intercept, each group SD and each group's intercept, as (chain, draw) arrays of both."""
+    post, bambi = ours.posterior, theirs.posterior
+
+    def both(a, b):
+        return a.transpose("chain", "draw").to_numpy(), b.transpose("chain", "draw").to_numpy()
+
+    pairs = {"intercept": both(post["intercept"], bambi["Intercept"])}
+    for column in spec.factor_names:
+        match = re.fullmatch(r"level\[(\w+)\](:injury)?", column)
+        if match is None:
+            theirs_column = bambi[column]
+        else:
+            name = "C(level)" + (match.group(2) or "")
+            theirs_column = bambi[name].sel({f"{name}_dim": match.group(1)})
+        pairs[column] = both(post["beta"].sel(factor=column), theirs_column)
+    nested = len(spec.groups) > 1
+    for grouping in spec.groups:
+        sd = post["group_sd"].sel(grouping=grouping) if nested else post["group_sd"]
+        pairs[f"group_sd[{grouping}]"] = both(sd, bambi[f"1|{grouping}_sigma"])
+        offsets = bambi[f"1|{grouping}"]
+        (dim,) = (d for d in offsets.dims if d.endswith("__factor_dim"))
+        for level in offsets[dim].values:
+            label = f"{grouping}[{level}]" if nested else level
+            pairs[f"{grouping}[{level}]"] = both(post["group_offset"].sel(group=label), offsets.sel({dim: level}))
+    return pairs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("groups", ["site", "hospital/surgeon"])
+# Bambi 0.17.2 under pandas 3 finds text columns with select_dtypes("object") (bambi.models.with_categorical_cols).
+@pytest.mark.filterwarnings("ignore:For backward compatibility, 'str' dtypes are included:pandas.errors.Pandas4Warning")
+def test_term_model_with_group_intercepts_matches_bambi(groups):
+    # Reference: Bambi 0.17.2 (its own PyMC model of the same formula), sampled by nutpie.
+    bmb = pytest.importorskip("bambi")
+    data = _patients(500, seed=7, groups=groups)
+    formula = f"y ~ C(level) * injury + age + (1|{groups})"
+    sampling = bu.Sampling(draws=1000, tune=1000, chains=4)
+    ours = bu.fit(data, formula, seed=11, sampling=sampling, log_likelihood=False)
+    spec = bu.ModelSpec.from_idata(ours)
+    model = bmb.Model(formula, data, family="bernoulli", priors=_bambi_priors(bmb, spec))
+    theirs = model.fit(
+        draws=1000,
+        tune=1000,
+        chains=4,
+        random_seed=12,
+        target_accept=0.95,
+        inference_method="nutpie",
+        progressbar=False,
+    )
+    rows = []
+    for name, (a, b) in _paired_draws(ours, theirs, spec).items():
+        (mean_a, sd_a), (mean_b, sd_b) = _mcse(a), _mcse(b)
+        rows.append(
+            {
+                "parameter": name,
+                "ours_mean": a.mean(),
+                "bambi_mean": b.mean(),
+                "ours_sd": a.std(),
+                "bambi_sd": b.std(),
+                "z_mean": (a.mean() - b.mean()) / np.hypot(mean_a, mean_b),
+                "z_sd": (a.std() - b.std()) / np.hypot(sd_a, sd_b),
+            }
+        )
+    table = pd.DataFrame(rows).set_index("parameter")
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    expected = (
+        2
+        + len(spec.factor_names)
+        + len(spec.groups)
+        + sum(data[g.split(":")].astype(str).agg(":".join, axis=1).nunique() for g in spec.groups)
+    )
+    assert len(table) == expected - 1  # every parameter of both models paired (the 2 counts alpha, not compared)
+    # Two independent samplers of one posterior: each difference of means (of SDs) is normal with SD the
+    # root sum of squares of the two MCSEs (of the two MCSEs of the SD, which is the draws-count term:
+    # about SD / sqrt(2 ESS)). 4 such SDs over 30-odd parameters x 2 is a 0.4% false-alarm rate in all.
+    assert (table["z_mean"].abs() < 4).all()
+    assert (table["z_sd"].abs() < 4).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# Recovery by simulation: a known curve and a known interaction, at a fixed truth
+# ------------------------------------------------------------------------------------------------
+# At a fixed truth, an informative prior's intervals have no frequentist coverage guarantee (their
+# calibration is on average over the prior, which the SBC below checks with the default priors). These
+# tests fit with N(0, 10) per unit on the terms' columns, so that the nominal rate is the right yardstick
+# for what they check: the design columns, their stored knots and levels, and bands built from them.
+
+QUICK = bu.Sampling(draws=500, tune=500, chains=2)
+WIDE_TERMS = Prior("normal", 0.0, 10.0)
+
+
+def _quiet_fit(data: pd.DataFrame, spec: bu.ModelSpec, seed: int):
+    """A fit of a replicate: convergence warnings do not stop it (every replicate is counted, as in a study)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bu.StatisticalWarning)
+        return bu.fit(data, spec, seed=seed, sampling=QUICK, check=False, log_likelihood=False)
+
+
+@pytest.mark.slow
+def test_rcs_recovers_a_u_shaped_curve_inside_its_90_percent_band():
+    # The truth: the restricted cubic spline nearest 0.15 (x - 5)^2 (least squares on the design), with the knots
+    # rcs(x, 4) takes from the fixed design, so the model is well specified. (The quadratic itself is not a natural
+    # spline: off by up to 0.18 on the log odds scale, it would lower coverage at this n for a reason that is not
+    # the code's.) Outcomes are drawn anew for each data set; x is the same.
+    n, n_datasets = 800, 30
+    x = np.linspace(0.0, 10.0, n)
+    knots = default_knots(x, 4)
+
+    def spline(v: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.ones_like(v), v, rcs_basis(v, knots)])
+
+    coef, *_ = np.linalg.lstsq(spline(x), 0.15 * (x - 5.0) ** 2, rcond=None)
+    grid = np.r_[np.linspace(1.0, 4.5, 8), np.linspace(5.5, 9.0, 8)]  # inside the outer knots; 5 is the reference
+    truth = (spline(grid) - spline(np.array([5.0]))) @ coef
+    spec = bu.ModelSpec.from_formula("y ~ rcs(x, 4)", priors=dict.fromkeys(("x", "x'", "x''"), WIDE_TERMS))
+    inside = []
+    for k, child in enumerate(np.random.SeedSequence(42).spawn(n_datasets)):
+        rng = np.random.default_rng(child)
+        data = pd.DataFrame({"x": x, "y": (rng.random(n) < special.expit(-2.0 + spline(x) @ coef)).astype(int)})
+        idata = _quiet_fit(data, spec, seed=k)
+        fitted = bu.ModelSpec.from_idata(idata)
+        assert fitted.terms["x"].knots == pytest.approx(knots, rel=1e-12)
+        difference = (
+            fitted.terms.design(pd.DataFrame({"x": grid})) - fitted.terms.design(pd.DataFrame({"x": [5.0]})).to_numpy()
+        )
+        beta = idata.posterior["beta"].stack(sample=("chain", "draw")).transpose("sample", "factor")
+        curves = beta.sel(factor=list(difference.columns)).to_numpy() @ difference.to_numpy().T
+        low, high = np.quantile(curves, [0.05, 0.95], axis=0)
+        inside.append((low <= truth) & (truth <= high))
+    inside = np.array(inside)
+    rate = inside.mean()
+    # Conservative band: the 16 grid points of one data set are strongly correlated (one fitted curve), so each
+    # data set counts as one observation, its fraction of points inside, whose variance is at most 0.9 x 0.1
+    # (all points in or out together). 3 such SEs: a false alarm rate under 0.3% whatever the correlation.
+    # (Too wide a band cannot fail this check; the Bambi and statsmodels tests check posterior SDs.)
+    se = np.sqrt(0.9 * 0.1 / n_datasets)
+    print(
+        f"pointwise 90% band: {rate:.3f} inside (conservative SE {se:.3f}); per data set {inside.mean(axis=1).round(2)}"
+    )
+    assert abs(rate - 0.9) < 3 * se
+
+
+@pytest.mark.slow
+def test_within_stratum_odds_ratios_of_an_interaction_are_covered_at_the_nominal_rate():
+    n, n_replicates = 600, 60
+    formula = "y ~ C(level) * injury + age"
+    columns = ("level[lumbar]", "level[thoracic]", "injury", "level[lumbar]:injury", "level[thoracic]:injury", "age")
+    spec = bu.ModelSpec.from_formula(formula, priors=dict.fromkeys(columns, WIDE_TERMS))
+    strata = {"cervical": ["injury"], "lumbar": ["injury", "level[lumbar]:injury"]}
+    strata["thoracic"] = ["injury", "level[thoracic]:injury"]
+    covered = []
+    for k, child in enumerate(np.random.SeedSequence(43).spawn(n_replicates)):
+        data = _patients(n, seed=int(child.generate_state(1)[0]))
+        beta = _quiet_fit(data, spec, seed=k).posterior["beta"]
+        for level, parts in strata.items():
+            draws = beta.sel(factor=parts).sum("factor").to_numpy().ravel()
+            low, high = np.quantile(draws, [0.05, 0.95])
+            covered.append(low <= TRUE_INJURY[level] <= high)
+    # The three strata's log odds ratios come from disjoint patients (level x injury is saturated), so their
+    # estimates are uncorrelated (|r| < 1e-3 in statsmodels' covariance of this design): 180 Bernoulli trials.
+    # Acceptance region: the central 99% of Binomial(180, 0.9).
+    count, trials = int(np.sum(covered)), len(covered)
+    low, high = stats.binom.ppf([0.005, 0.995], trials, 0.9)
+    print(
+        f"90% intervals of the injury's log OR within each level: {count} of {trials} cover (accept {low:.0f}-{high:.0f})"
+    )
+    assert low <= count <= high
+
+
+# ------------------------------------------------------------------------------------------------
+# Simulation-based calibration of a term model
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_simulation_based_calibration_of_a_term_model():
+    # studies.sbc_study cannot run this: it simulates the paper's world (the catalogue's factors, case-control
+    # samples of a simulated cohort) and refuses a spec whose factors are not the catalogue's, while a term model
+    # needs raw columns (text levels, a continuous volume) that world does not have. So SBC is written out here
+    # (Talts et al. 2018, doi:10.48550/arXiv.1804.06788): a fixed raw design; per replicate, parameters drawn from
+    # the prior the fit states, outcomes from the model, a fit, and the rank of each true parameter among 99
+    # evenly thinned posterior draws. Ranks are uniform on 0..99 when the fit is the posterior of that prior.
+    n, n_replicates, n_thinned = 300, 200, 99
+    rng = np.random.default_rng(44)
+    raw = pd.DataFrame(
+        {
+            "level": rng.choice(LEVELS, n, p=[0.3, 0.3, 0.4]),
+            "injury": (rng.random(n) < 0.4).astype(int),
+            "volume": rng.uniform(2.0, 8.0, n).round(1),
+        }
+    )
+    spec = bu.ModelSpec.from_formula("y ~ C(level) * injury + rcs(volume, 4)")
+    resolved = spec.with_terms_of(raw)
+    resolved = resolved.resolve(resolved.model_frame(raw))
+    priors = resolved.prior_spec()  # default priors: halved for the spline's nonlinear and the interaction columns
+    columns = list(priors.coefficients)
+    mu = np.array([p.mu for p in priors.coefficients.values()])
+    sigma = np.array([p.sigma for p in priors.coefficients.values()])
+    design = resolved.terms.design(raw)[columns].to_numpy()
+    centred = design - design.mean(axis=0)  # alpha is the log odds at the design's sample mean
+    ranks, rejected = [], 0
+    for k, child in enumerate(np.random.SeedSequence(45).spawn(n_replicates)):
+        draw = np.random.default_rng(child)
+        while True:
+            alpha, beta = draw.normal(priors.intercept.mu, priors.intercept.sigma), draw.normal(mu, sigma)
+            y = (draw.random(n) < special.expit(alpha + centred @ beta)).astype(int)
+            if 5 <= y.sum() <= n - 5:  # a condition on the outcomes alone leaves the posterior, so SBC, exact
+                break
+            rejected += 1
+        idata = _quiet_fit(raw.assign(y=y), spec, seed=k)
+        if k == 0:  # the truth was drawn from the prior the fit used
+            fitted = bu.ModelSpec.from_idata(idata).prior_spec()
+            assert fitted.coefficients == priors.coefficients and fitted.intercept == priors.intercept
+        post = idata.posterior
+        draws = np.column_stack(
+            [
+                post["alpha"].stack(sample=("chain", "draw")).to_numpy(),
+                post["beta"]
+                .sel(factor=columns)
+                .stack(sample=("chain", "draw"))
+                .transpose("sample", "factor")
+                .to_numpy(),
+            ]
+        )
+        thinned = draws[:: len(draws) // n_thinned][:n_thinned]
+        ranks.append((thinned < np.r_[alpha, beta]).sum(axis=0))
+    ranks = pd.DataFrame(ranks, columns=["alpha", *columns])
+    # Uniformity per parameter: chi-square of the ranks in 10 bins of 10 values (20 expected in each), at
+    # 1% for the family of 9 parameters (Bonferroni: 0.11% each).
+    counts = ranks.apply(lambda r: np.bincount(r // 10, minlength=10))
+    p_values = counts.apply(lambda c: stats.chisquare(c).pvalue)
+    print(f"SBC, {n_replicates} replicates ({rejected} prior draws redrawn for < 5 events or non-events)")
+    print(pd.concat([counts.T, p_values.rename("p")], axis=1).to_string(float_format=lambda v: f"{v:.3f}"))
+    assert (p_values > 0.01 / len(p_values)).all()
