@@ -159,7 +159,7 @@ def test_parse_formula_reads_the_reference_level_in_every_spelling(term):
         ("y ~ 1 + (1 | g)", "y ~ 1 \\+ \\(1 \\| g\\): the formula has no risk factors"),
         (
             "y ~ np.log(x)",
-            "np.log\\(x\\): the formula understands C\\(\\) and rcs\\(\\) only; compute the column first",
+            "np.log\\(x\\): the formula understands C\\(\\) and rcs\\(\\) only; make the column first",
         ),
         ("y ~ I(x**2)", "I\\(x \\*\\* 2\\): the formula understands C\\(\\) and rcs\\(\\) only"),
         ("y ~ a:b:c", "a:b:c: interactions of more than two terms are not supported"),
@@ -224,8 +224,16 @@ def test_terms_round_trip_through_json(patients):
     ("stored", "error", "message"),
     [
         ({"type": "polynomial", "column": "x"}, ValueError, "a term's type must be one of numeric, categorical"),
-        ({"type": "spline", "column": "x", "k": 4, "knots": "1 2 3 4"}, TypeError, "a term's knots must be a list"),
-        ({"type": "spline", "column": "x", "k": 4, "knots": [1, 3, 2, 4]}, ValueError, "knots must be 4 increasing"),
+        (
+            {"type": "spline", "column": "x", "k": 4, "knots": "1 2 3 4", "transform": None},
+            TypeError,
+            "a term's knots must be a list",
+        ),
+        (
+            {"type": "spline", "column": "x", "k": 4, "knots": [1, 3, 2, 4], "transform": None},
+            ValueError,
+            "knots must be 4 increasing",
+        ),
         (
             {"type": "categorical", "column": "x", "reference": "z", "levels": ["a", "b"]},
             ValueError,
