@@ -229,7 +229,7 @@ def _edit_factor(index: int, **changes) -> list[dict]:
             ValueError,
             'field "population_prevalence": PopulationPrevalence alpha must be a positive number',
         ),
-        (_stored(group=5), TypeError, "field \"group\": must be a column name or a list of groupings; got int 5"),
+        (_stored(group=5), TypeError, 'field "group": must be a column name or a list of groupings; got int 5'),
         (_stored(varying_slopes="depression"), TypeError, 'field "varying_slopes": must be a list of factor names'),
         (_stored(varying_slopes=[1]), TypeError, 'field "varying_slopes": must be a list of factor names'),
         (_stored(population_mapping=1), ValueError, "population_mapping must be one of 'offset', 'anchored'; got 1"),
