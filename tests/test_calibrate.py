@@ -364,8 +364,8 @@ def _cheap_replicate(k, child, *, settings, truth, probs):
         {
             "replicate": k,
             "factor": factor,
-            "truth": truth[factor],
-            "median": truth[factor] + rng.normal(0, 0.3),
+            "truth": truth.log_odds_ratios[factor],
+            "median": truth.log_odds_ratios[factor] + rng.normal(0, 0.3),
             **{f"covered_{p:g}": bool(rng.random() < p) for p in probs},
             "flagged": bool(rng.random() < 0.2),
         }

@@ -396,7 +396,11 @@ class TestEffects:
                 ValueError,
                 'an effect takes over "cement_volume_ml"',
             ),
-            (lambda: true_model(effects=["level"]), TypeError, "effects must be LevelEffects or QuadraticEffect"),
+            (
+                lambda: true_model(effects=["level"]),
+                TypeError,
+                "effects must be LevelEffects, QuadraticEffect or CurveEffect",
+            ),
             (
                 lambda: true_model(effects=[QuadraticEffect("ubpr", 0.1, 0.0, law=NormalLaw(0.0, 1.0))]),
                 ValueError,

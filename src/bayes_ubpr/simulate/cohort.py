@@ -37,7 +37,7 @@ from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_names, check_positive_int, check_probability, require_dataframe
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, RISK_FACTORS, table5
-from bayes_ubpr.simulate.effects import Effect, check_effects
+from bayes_ubpr.simulate.effects import NUMERIC_EFFECTS, Effect, check_effects
 from bayes_ubpr.simulate.laws import Law, control_laws
 
 __all__ = ["TrueModel", "case_control_sample", "simulate_cohort", "true_model"]
@@ -76,6 +76,8 @@ class TrueModel:
     ['intercept', 'log_odds_ratios', 'prevalence']
     >>> round(model.log_odds_ratio("n_fractures", 3, 1), 3)  # two more fractures: twice Table 5's B
     2.47
+    >>> [(round(a, 2), round(b, 2)) for a, b in model.contrasts("cement_volume_ml")]  # mean -/+ 1 SD vs mean
+    [(5.09, 5.55), (6.01, 5.55)]
     """
 
     intercept: float
@@ -111,6 +113,27 @@ class TrueModel:
         if effect is not None:
             return effect.log_odds(values)
         return float(self.log_odds_ratios[variable]) * np.asarray(values, dtype=float)
+
+    def contrasts(self, variable: str) -> tuple[tuple[float, float], ...]:
+        """Return the pairs ``(a, b)`` of a numeric variable whose log odds ratio a study reports.
+
+        A curve's own (``contrasts`` of a QuadraticEffect or CurveEffect); for a factor with
+        a log odds ratio per unit, one SD of its control law either side of
+        its mean, against the mean.
+
+        Raises
+        ------
+        ValueError
+            For a variable with text levels, or one the world does not have.
+        """
+        check_names([variable], self.variables, what="variable of the simulated world")
+        effect = self.effect(variable)
+        if isinstance(effect, NUMERIC_EFFECTS):
+            return effect.contrasts  # type: ignore[return-value]
+        if effect is not None:
+            raise ValueError(f'"{variable}" has text levels in the simulated world: it has no numeric contrasts')
+        mean, sd = self.laws[variable].moments()
+        return ((mean - sd, mean), (mean + sd, mean))
 
     def log_odds_ratio(self, variable: str, value: object, reference: object) -> float:
         """Return the true log odds ratio of ``variable = value`` against ``variable = reference``."""
