@@ -12,6 +12,7 @@ import bayes_ubpr as bu
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.simulate import (
     BernoulliLaw,
+    CurveEffect,
     DiscreteLaw,
     LevelEffects,
     NormalLaw,
@@ -300,6 +301,21 @@ class TestEffects:
         assert LEVEL.log_mgf() == pytest.approx(np.log(0.3 + 0.25 * 1.5 + 0.45 * 2.5))
         np.testing.assert_allclose(LEVEL.tilted_pmf(), np.array([0.3, 0.375, 1.125]) / 1.8)
 
+    def test_a_numeric_curve_agrees_with_the_closed_form_of_the_quadratic(self):
+        # CurveEffect integrates on a grid what QuadraticEffect has in closed form: the same world
+        numeric = CurveEffect("cement_volume_ml", lambda x: 1.5 * (x - 5.5) ** 2, label="quadratic")
+        assert numeric.log_mgf() == pytest.approx(VOLUME.log_mgf(), rel=1e-9, abs=1e-12)
+        draws = numeric.sample(np.random.default_rng(3), N_LARGE, tilted=True)
+        _assert_within_mc_error(draws, VOLUME.tilted_law(), "numeric tilted law")
+        a = true_model(prevalence=0.2, effects=[numeric])
+        b = true_model(prevalence=0.2, effects=[VOLUME])
+        assert a.intercept == pytest.approx(b.intercept, rel=1e-9)
+        cohort = bu.simulate_cohort(n=N_LARGE, prevalence=0.2, seed=29, effects=[numeric])
+        risk = cohort["true_risk"]
+        assert abs(risk.mean() - 0.2) <= Z * risk.std() / np.sqrt(N_LARGE)
+        assert numeric.contrasts == ((5.55 - 0.46, 5.55), (5.55 + 0.46, 5.55))  # the control law's mean -/+ 1 SD
+        assert cohort.attrs["truth"]["effects"][0]["label"] == "quadratic"
+
     def test_controls_follow_the_stated_laws_and_cases_the_tilted_ones(self, curved_cohort):
         controls = curved_cohort[curved_cohort["ubpr"] == 0]
         cases = curved_cohort[curved_cohort["ubpr"] == 1]
@@ -415,6 +431,17 @@ class TestEffects:
                 lambda: true_model(effects=[LEVEL]).contribution("fracture_levels", ["lumbar"]),
                 ValueError,
                 'Did you mean "fracture_level"',
+            ),
+            (
+                lambda: CurveEffect("age", lambda x: 0.2 * x**2, label="steep"),
+                ValueError,
+                'the curve of "age" rises so steeply that the law among cases has mass beyond 16 control SDs',
+            ),
+            (lambda: CurveEffect("age", 2.0, label="two"), TypeError, 'curve of "age" must be a function'),
+            (
+                lambda: CurveEffect("age", lambda x: np.zeros(3), label="bad"),
+                ValueError,
+                'curve of "age" must return one finite number per value',
             ),
             (
                 lambda: LEVEL.log_odds(["lumbar", "sacral"]),
