@@ -978,6 +978,9 @@ def test_the_quantities_of_a_term_model_carry_the_worlds_truth_in_the_fits_codin
     linear = ModelSpec.from_formula("ubpr ~ cement_volume_ml").with_terms_of(cohort)
     low, _ = true_quantities(linear, world)
     assert (low.name, low.weights, low.truth) == ("cement_volume_ml[5 vs 5.5]", (-0.5,), VOLUME.log_odds_ratio(5, 5.5))
+    interaction = ModelSpec.from_formula("ubpr ~ fascia_injury * C(fracture_level)").with_terms_of(cohort)
+    with pytest.raises(ValueError, match='states no truth for the interaction "fascia_injury:fracture_level"'):
+        true_quantities(interaction, world)
     # a spec without terms: one quantity per factor, the truth Table 5's, as before terms existed
     plain = true_quantities(STUDY_SPEC, true_model())
     assert [(q.name, q.truth) for q in plain] == list(

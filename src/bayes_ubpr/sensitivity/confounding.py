@@ -152,7 +152,7 @@ def _own_odds_ratios(spec: ModelSpec) -> pd.DataFrame:
     if spec.terms is None:
         names = list(spec.factor_names)
         return pd.DataFrame({"term": names, "level": [None] * len(names), "own_odds_ratio": True})
-    rows = []
+    rows: list[tuple[str, object, bool]] = []
     for term in spec.terms.terms:
         if isinstance(term, Categorical):
             rows += [(term.name, level, True) for level in term.kept_levels]

@@ -19,7 +19,7 @@ from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
 from bayes_ubpr.simulate import TrueModel, case_control_sample, simulate_cohort
 from bayes_ubpr.simulate.effects import Effect
-from bayes_ubpr.terms import Categorical, Numeric
+from bayes_ubpr.terms import Categorical, Interaction, Numeric
 
 if TYPE_CHECKING:
     from bayes_ubpr.studies._settings import StudySettings
@@ -221,6 +221,11 @@ def true_quantities(spec: ModelSpec, world: TrueModel) -> list[Quantity]:
     list of Quantity
         In model order.
 
+    Raises
+    ------
+    ValueError
+        For an interaction term, whose truth the additive world does not state.
+
     Examples
     --------
     >>> import numpy as np
@@ -242,6 +247,8 @@ def true_quantities(spec: ModelSpec, world: TrueModel) -> list[Quantity]:
     quantities = []
     for term in terms:
         columns = [names.index(column) for column in term.columns]
+        if isinstance(term, Interaction):
+            raise ValueError(f'the simulated world is additive and states no truth for the interaction "{term.name}"')
         if isinstance(term, Categorical):
             for column, level in zip(columns, term.kept_levels, strict=True):
                 truth = world.log_odds_ratio(term.column, level, term.reference)
