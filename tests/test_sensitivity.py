@@ -22,6 +22,7 @@ from bayes_ubpr.sensitivity import (
     tipping_points,
 )
 from bayes_ubpr.sensitivity.priors import _tipping_row
+from bayes_ubpr.simulate import LevelEffects, QuadraticEffect
 
 # Enough draws that R-hat (unrounded) stays within 1.01: a short run would warn, and warnings are errors here.
 FAST = {"draws": 1000, "tune": 1000, "chains": 4}
@@ -476,3 +477,112 @@ def test_sampling_and_spec_are_given_one_way(small_cohort, recorded_fits):
     with pytest.raises(TypeError, match="spec must be a bayes_ubpr.ModelSpec; got str"):
         control_resampling(small_cohort, "case_control")
     assert recorded_fits == []
+
+
+# ----------------------------------------------------------------------------- a formula's terms
+
+
+TERM_EFFECTS = [
+    LevelEffects(
+        "fracture_level",
+        ("lumbar", "thoracic", "thoracolumbar"),
+        (0.3, 0.25, 0.45),
+        odds_ratios={"thoracic": 1.5, "thoracolumbar": 4.0},
+    ),
+    QuadraticEffect("cement_volume_ml", curvature=1.5, centre=5.5),
+]
+TERM_SPEC = bu.ModelSpec.from_formula(
+    "ubpr ~ fascia_injury + C(fracture_level) + rcs(cement_volume_ml, 3)", design="case_control"
+)
+TERM_COLUMNS = [
+    "fascia_injury",
+    "fracture_level[thoracic]",
+    "fracture_level[thoracolumbar]",
+    "cement_volume_ml",
+    "cement_volume_ml'",
+]
+
+
+@pytest.fixture(scope="module")
+def term_cohort() -> pd.DataFrame:
+    """Raw columns as a hospital exports them: a text fracture level, the cement volume of a U-shaped effect."""
+    return bu.simulate_cohort(n=1500, prevalence=0.15, seed=41, effects=TERM_EFFECTS)
+
+
+@pytest.fixture(scope="module")
+def term_sample(term_cohort) -> pd.DataFrame:
+    return bu.case_control_sample(term_cohort, seed=42)
+
+
+@pytest.fixture(scope="module")
+def term_fit(term_sample):
+    return bu.fit(term_sample, TERM_SPEC, sampling=SAMPLING, seed=43, check=False)
+
+
+@pytest.mark.slow
+def test_prior_sensitivity_and_tipping_points_refit_a_formula_on_raw_columns(term_sample):
+    # 6 s here: four refits of a five-column model
+    table = prior_sensitivity(term_sample, TERM_SPEC, priors=["wide", "sceptical"], sampling=SAMPLING, seed=1)
+    assert table.groupby("setting")["factor"].apply(list).to_dict() == {"sceptical": TERM_COLUMNS, "wide": TERM_COLUMNS}
+    ors = table.pivot(index="factor", columns="setting", values="or_median")
+    # the sceptical prior pulls the strong level effect (true OR 4 vs lumbar) towards OR 1
+    assert 1 < ors.loc["fracture_level[thoracolumbar]", "sceptical"] < ors.loc["fracture_level[thoracolumbar]", "wide"]
+    result = tipping_points(term_sample, TERM_SPEC, scales=[0.05, 2.0], sampling=SAMPLING, seed=1)
+    assert result.summary["factor"].tolist() == TERM_COLUMNS
+    assert result.grid["sigma"].tolist() == [0.05] * 5 + [2.0] * 5
+
+
+def test_control_resampling_reads_a_formulas_levels_and_knots_off_the_whole_cohort(term_cohort, recorded_fits):
+    control_resampling(term_cohort, TERM_SPEC, n_draws=2, controls_per_case=[1, 2], sampling=SAMPLING, seed=4)
+    specs = [call["spec"] for call in recorded_fits]
+    assert len(specs) == 4
+    knots = np.quantile(term_cohort["cement_volume_ml"], [0.1, 0.5, 0.9])  # rcs(x, 3): Harrell's quantiles
+    for spec in specs:  # every control set is fitted with the cohort's knots, not its own
+        assert spec.terms["cement_volume_ml"].knots == pytest.approx(knots)
+        assert spec.terms["fracture_level"].levels == ("lumbar", "thoracic", "thoracolumbar")
+        assert spec.factor_names == tuple(TERM_COLUMNS)
+
+
+def test_control_resampling_of_a_formula_fits_on_raw_columns(term_cohort):
+    # 2 s here: two refits
+    result = control_resampling(term_cohort, TERM_SPEC, n_draws=2, controls_per_case=[1], sampling=SAMPLING, seed=4)
+    assert result.summary["factor"].tolist() == TERM_COLUMNS
+    assert result.per_draw.groupby("draw")["factor"].apply(list).to_dict() == {0: TERM_COLUMNS, 1: TERM_COLUMNS}
+
+
+def test_e_values_of_a_formula_fit_name_term_and_level_and_skip_spline_columns(term_fit):
+    table = e_value_table(term_fit).set_index("factor")
+    assert table.index.tolist() == TERM_COLUMNS
+    assert table["term"].tolist() == ["fascia_injury", "fracture_level", "fracture_level", *["cement_volume_ml"] * 2]
+    assert table["level"].iloc[1:3].tolist() == ["thoracic", "thoracolumbar"]
+    assert table["level"].iloc[[0, 3, 4]].isna().all()
+    # a level's OR is against the reference: its E-value is that OR's
+    level = table.loc["fracture_level[thoracolumbar]"]
+    assert level["e_value"] == pytest.approx(e_value(level["or_median"]))
+    # a spline's columns have no OR of their own: no E-value
+    assert table.loc[["cement_volume_ml", "cement_volume_ml'"], "e_value"].isna().all()
+    assert table.loc[["cement_volume_ml", "cement_volume_ml'"], "or_median"].notna().all()
+
+
+def test_prevalence_sensitivity_of_a_formula_fit_takes_raw_patients(term_fit):
+    patients = pd.DataFrame(
+        {"fascia_injury": [0, 1], "fracture_level": ["lumbar", "thoracolumbar"], "cement_volume_ml": [5.5, 4.5]},
+        index=["low risk", "high risk"],
+    )
+    table = prevalence_sensitivity(term_fit, patients, prevalences=[0.05, 0.15])
+    assert table.shape == (4, 6)
+    high = table.set_index(["patient", "prevalence"])["risk_median"]
+    assert high[("high risk", 0.05)] > high[("low risk", 0.05)]
+    assert high[("high risk", 0.15)] > high[("high risk", 0.05)]
+    with pytest.raises(
+        bu.CohortValidationError, match=r"level\(s\) 'sacral' in rows new that the model was not fitted"
+    ):
+        prevalence_sensitivity(term_fit, patients.iloc[:1].set_axis(["new"]).assign(fracture_level="sacral"))
+
+
+@pytest.mark.slow
+def test_power_scaling_of_a_formula_fit_rebuilds_it_from_raw_columns(term_fit, term_sample):
+    # PyMC's log-likelihood computation: 2 s here with a warm compilation cache, 20-40 s with a cold one
+    table = power_scaling(term_fit, term_sample)
+    assert table["factor"].tolist() == TERM_COLUMNS
+    assert table[["prior_sensitivity", "likelihood_sensitivity"]].notna().all().all()

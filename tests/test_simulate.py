@@ -10,7 +10,16 @@ from scipy import special, stats
 
 import bayes_ubpr as bu
 from bayes_ubpr.exceptions import CohortValidationError
-from bayes_ubpr.simulate import BernoulliLaw, DiscreteLaw, NormalLaw, control_laws, true_model
+from bayes_ubpr.simulate import (
+    BernoulliLaw,
+    CurveEffect,
+    DiscreteLaw,
+    LevelEffects,
+    NormalLaw,
+    QuadraticEffect,
+    control_laws,
+    true_model,
+)
 
 Z = 4.0  # Monte Carlo standard errors allowed: a false alarm has probability ~6e-5 per check.
 N_LARGE = 200_000
@@ -254,3 +263,193 @@ class TestCopula:
             bu.simulate_cohort(n=10, correlation={("age", "age"): 0.5})
         with pytest.raises(ValueError, match='Unknown risk factor in correlation "bmd"'):
             bu.simulate_cohort(n=10, correlation={("bmd", "age"): 0.5})
+
+
+LEVEL = LevelEffects(
+    "fracture_level",
+    ("lumbar", "thoracic", "thoracolumbar"),
+    (0.3, 0.25, 0.45),
+    odds_ratios={"thoracic": 1.5, "thoracolumbar": 2.5},
+)
+VOLUME = QuadraticEffect("cement_volume_ml", curvature=1.5, centre=5.5)
+
+
+@pytest.fixture(scope="module")
+def curved_cohort() -> pd.DataFrame:
+    return bu.simulate_cohort(n=N_LARGE, prevalence=0.2, seed=23, effects=[LEVEL, VOLUME])
+
+
+class TestEffects:
+    """A categorical factor and a U-shaped curve in the world: exact laws, prevalence and risks."""
+
+    def test_cumulant_functions_and_tilted_laws_in_closed_form(self):
+        # against quadrature: log E exp(f(X)) for X ~ N(5.55, 0.46^2), and the tilted density's mean and SD
+        law = VOLUME.law
+        x = np.linspace(law.mean - 12 * law.sd, law.mean + 12 * law.sd, 200_001)
+        weights = stats.norm.pdf(x, law.mean, law.sd) * np.exp(VOLUME.log_odds(x))
+        mass = np.trapezoid(weights, x)
+        assert VOLUME.log_mgf() == pytest.approx(np.log(mass), rel=1e-9)
+        tilted = VOLUME.tilted_law()
+        mean = np.trapezoid(x * weights, x) / mass
+        assert tilted.mean == pytest.approx(mean, rel=1e-9)
+        assert tilted.sd == pytest.approx(np.sqrt(np.trapezoid((x - mean) ** 2 * weights, x) / mass), rel=1e-9)
+        # with a slope too (an asymmetric curve)
+        skewed = QuadraticEffect("cement_volume_ml", curvature=-0.8, centre=5.0, slope=0.7)
+        weights = stats.norm.pdf(x, law.mean, law.sd) * np.exp(skewed.log_odds(x))
+        assert skewed.log_mgf() == pytest.approx(np.log(np.trapezoid(weights, x)), rel=1e-9)
+        # levels: a finite sum
+        assert LEVEL.log_mgf() == pytest.approx(np.log(0.3 + 0.25 * 1.5 + 0.45 * 2.5))
+        np.testing.assert_allclose(LEVEL.tilted_pmf(), np.array([0.3, 0.375, 1.125]) / 1.8)
+
+    def test_a_numeric_curve_agrees_with_the_closed_form_of_the_quadratic(self):
+        # CurveEffect integrates on a grid what QuadraticEffect has in closed form: the same world
+        numeric = CurveEffect("cement_volume_ml", lambda x: 1.5 * (x - 5.5) ** 2, label="quadratic")
+        assert numeric.log_mgf() == pytest.approx(VOLUME.log_mgf(), rel=1e-9, abs=1e-12)
+        draws = numeric.sample(np.random.default_rng(3), N_LARGE, tilted=True)
+        _assert_within_mc_error(draws, VOLUME.tilted_law(), "numeric tilted law")
+        a = true_model(prevalence=0.2, effects=[numeric])
+        b = true_model(prevalence=0.2, effects=[VOLUME])
+        assert a.intercept == pytest.approx(b.intercept, rel=1e-9)
+        cohort = bu.simulate_cohort(n=N_LARGE, prevalence=0.2, seed=29, effects=[numeric])
+        risk = cohort["true_risk"]
+        assert abs(risk.mean() - 0.2) <= Z * risk.std() / np.sqrt(N_LARGE)
+        assert numeric.contrasts == ((5.55 - 0.46, 5.55), (5.55 + 0.46, 5.55))  # the control law's mean -/+ 1 SD
+        assert cohort.attrs["truth"]["effects"][0]["label"] == "quadratic"
+
+    def test_controls_follow_the_stated_laws_and_cases_the_tilted_ones(self, curved_cohort):
+        controls = curved_cohort[curved_cohort["ubpr"] == 0]
+        cases = curved_cohort[curved_cohort["ubpr"] == 1]
+        _assert_within_mc_error(controls["cement_volume_ml"].to_numpy(), VOLUME.law, "controls volume")
+        _assert_within_mc_error(cases["cement_volume_ml"].to_numpy(), VOLUME.tilted_law(), "cases volume")
+        for group, pmf in ((controls, np.asarray(LEVEL.pmf)), (cases, LEVEL.tilted_pmf())):
+            share = group["fracture_level"].value_counts(normalize=True).reindex(LEVEL.levels).to_numpy()
+            assert np.all(np.abs(share - pmf) <= Z * np.sqrt(pmf * (1 - pmf) / len(group))), (share, pmf)
+        # the other factors keep Table 4's laws among controls
+        _assert_within_mc_error(controls["bmd_tscore_abs"].to_numpy(), control_laws()["bmd_tscore_abs"], "bmd")
+
+    def test_prevalence_is_kept_and_the_true_risk_is_the_model(self, curved_cohort):
+        risk = curved_cohort["true_risk"]
+        assert abs(risk.mean() - 0.2) <= Z * risk.std() / np.sqrt(N_LARGE)
+        model = true_model(prevalence=0.2, effects=[LEVEL, VOLUME])
+        head = curved_cohort.head(50)
+        eta = (
+            model.intercept
+            + head[list(model.log_odds_ratios.index)].to_numpy(float) @ model.log_odds_ratios.to_numpy()
+            + head["fracture_level"].map({"lumbar": 0.0, "thoracic": np.log(1.5), "thoracolumbar": np.log(2.5)})
+            + 1.5 * (head["cement_volume_ml"] - 5.5) ** 2
+        )
+        np.testing.assert_allclose(head["true_risk"], special.expit(eta), rtol=1e-12)
+
+    def test_columns_truth_and_contrasts(self, curved_cohort):
+        assert list(curved_cohort.columns) == ["patient_id", *bu.RISK_FACTORS, "fracture_level", "ubpr", "true_risk"]
+        truth = curved_cohort.attrs["truth"]
+        assert "cement_volume_ml" not in truth["log_odds_ratios"]  # the curve replaces its log OR per unit
+        assert [e["type"] for e in truth["effects"]] == ["levels", "quadratic"]
+        assert truth["effects"][0]["log_odds_ratios"]["thoracolumbar"] == pytest.approx(np.log(2.5))
+        model = true_model(effects=[LEVEL, VOLUME])
+        assert model.log_odds_ratio("fracture_level", "thoracolumbar", "thoracic") == pytest.approx(np.log(2.5 / 1.5))
+        assert model.log_odds_ratio("cement_volume_ml", 4.5, 5.5) == pytest.approx(1.5)
+        assert model.log_odds_ratio("fascia_injury", 1, 0) == pytest.approx(1.336)
+        assert VOLUME.contrasts == ((5.5 - 0.46, 5.5), (5.5 + 0.46, 5.5))
+        assert QuadraticEffect("age", 0.01, 70.0, contrasts=[(60, 70)]).contrasts == ((60.0, 70.0),)
+        # without effects the cohort draws exactly what it drew before they existed
+        plain = bu.simulate_cohort(n=300, seed=5)
+        pd.testing.assert_frame_equal(plain, bu.simulate_cohort(n=300, seed=5, effects=()))
+
+    @pytest.mark.parametrize(
+        ("make", "error", "message"),
+        [
+            (lambda: LevelEffects("level", ("a",), (1.0,)), ValueError, "needs two or more distinct levels"),
+            (lambda: LevelEffects("level", "ab", (0.5, 0.5)), TypeError, 'levels of "level" must be a sequence'),
+            (lambda: LevelEffects("level", ("a", "b"), (0.5, 0.6)), ValueError, "summing to 1; got"),
+            (
+                lambda: LevelEffects("level", ("a", "b"), (0.5, 0.5), odds_ratios={"c": 2.0}),
+                ValueError,
+                r"name level 'c', not one of \('a', 'b'\)",
+            ),
+            (
+                lambda: LevelEffects("level", ("a", "b"), (0.5, 0.5), odds_ratios={"a": 2.0}),
+                ValueError,
+                "'a' is the reference level of \"level\", whose odds ratio is 1",
+            ),
+            (
+                lambda: LevelEffects("level", ("a", "b"), (0.5, 0.5), odds_ratios={"b": 0.0}),
+                ValueError,
+                'odds_ratios\\["b"\\] of "level" must be a positive finite number; got 0.0',
+            ),
+            (
+                lambda: QuadraticEffect("cement_volume_ml", curvature=2.5, centre=5.5),
+                ValueError,
+                r"curvature of \"cement_volume_ml\" must be below 1 / \(2 sd\^2\) = 2.363",
+            ),
+            (
+                lambda: QuadraticEffect("crp", curvature=0.1, centre=5.0),
+                ValueError,
+                '"crp" has no normal law in the paper\'s catalogue.*pass law=NormalLaw',
+            ),
+            (
+                lambda: QuadraticEffect("depression", curvature=0.1, centre=0.5),
+                ValueError,
+                '"depression" has no normal law',
+            ),
+            (
+                lambda: QuadraticEffect("age", curvature=float("nan"), centre=70.0),
+                ValueError,
+                'curvature of "age" must be a finite number; got nan',
+            ),
+            (
+                lambda: QuadraticEffect("age", curvature=0.01, centre=70.0, contrasts=[(60,)]),
+                ValueError,
+                'contrasts of "age" must be pairs of finite numbers',
+            ),
+            (
+                lambda: true_model(effects=[LEVEL, LEVEL]),
+                ValueError,
+                "effects take each variable once; fracture_level is taken twice",
+            ),
+            (
+                lambda: true_model(effects=[VOLUME], odds_ratios={"cement_volume_ml": 0.5}),
+                ValueError,
+                'an effect takes over "cement_volume_ml"',
+            ),
+            (
+                lambda: true_model(effects=["level"]),
+                TypeError,
+                "effects must be LevelEffects, QuadraticEffect or CurveEffect",
+            ),
+            (
+                lambda: true_model(effects=[QuadraticEffect("ubpr", 0.1, 0.0, law=NormalLaw(0.0, 1.0))]),
+                ValueError,
+                'an effect cannot take the column "ubpr"',
+            ),
+            (
+                lambda: bu.simulate_cohort(n=10, effects=[LEVEL], correlation={("age", "height_cm"): 0.2}),
+                ValueError,
+                "correlation .* cannot be combined with effects",
+            ),
+            (
+                lambda: true_model(effects=[LEVEL]).contribution("fracture_levels", ["lumbar"]),
+                ValueError,
+                'Did you mean "fracture_level"',
+            ),
+            (
+                lambda: CurveEffect("age", lambda x: 0.2 * x**2, label="steep"),
+                ValueError,
+                'the curve of "age" rises so steeply that the law among cases has mass beyond 16 control SDs',
+            ),
+            (lambda: CurveEffect("age", 2.0, label="two"), TypeError, 'curve of "age" must be a function'),
+            (
+                lambda: CurveEffect("age", lambda x: np.zeros(3), label="bad"),
+                ValueError,
+                'curve of "age" must return one finite number per value',
+            ),
+            (
+                lambda: LEVEL.log_odds(["lumbar", "sacral"]),
+                ValueError,
+                r"\"fracture_level\" has no level\(s\) \['sacral'\]",
+            ),
+        ],
+    )
+    def test_errors(self, make, error, message):
+        with pytest.raises(error, match=message):
+            make()

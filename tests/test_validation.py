@@ -12,6 +12,7 @@ from scipy import optimize, special
 import bayes_ubpr as bu
 from bayes_ubpr import metrics
 from bayes_ubpr.cli import main
+from bayes_ubpr.simulate import LevelEffects, QuadraticEffect
 from bayes_ubpr.validation import intercept_for_mean_risk
 
 
@@ -256,3 +257,63 @@ def test_the_old_name_of_bootstrap_still_works_and_warns(small_fit, new_cohort):
         old = bu.validate_model(small_fit, new_cohort, n_draws=50, sampling=False, seed=1)
     new = bu.validate_model(small_fit, new_cohort, n_draws=50, bootstrap=False, seed=1)
     pd.testing.assert_frame_equal(old.performance, new.performance)
+
+
+# --- a formula fit: a text category and a spline, validated from raw columns ---
+
+TERM_EFFECTS = [
+    LevelEffects(
+        "fracture_level",
+        ("lumbar", "thoracic", "thoracolumbar"),
+        (0.3, 0.25, 0.45),
+        odds_ratios={"thoracic": 1.5, "thoracolumbar": 3.0},
+    ),
+    QuadraticEffect("cement_volume_ml", curvature=1.5, centre=5.5),
+]
+# the catalogue factors the formula leaves out have no effect in this world, so the formula is the true model
+# up to the spline's approximation of the U
+TERM_ODDS_RATIOS = dict.fromkeys(["bmd_tscore_abs", "cement_distribution_poor", "n_fractures", "depression"], 1.0)
+TERM_FORMULA = "ubpr ~ fascia_injury + C(fracture_level) + rcs(cement_volume_ml, 4)"
+
+
+def _term_cohort(seed: int) -> pd.DataFrame:
+    return bu.simulate_cohort(n=1500, prevalence=0.3, seed=seed, effects=TERM_EFFECTS, odds_ratios=TERM_ODDS_RATIOS)
+
+
+@pytest.fixture(scope="module")
+def term_fit():
+    return bu.fit(_term_cohort(21), TERM_FORMULA, sampling=bu.Sampling(draws=1000, tune=500, chains=2), seed=5)
+
+
+@pytest.mark.slow
+def test_a_formula_fit_validates_on_a_fresh_raw_cohort_of_its_world(term_fit):
+    # The fit reads text levels and the raw volume of a new cohort of the same world (another seed) through its
+    # stored levels and knots. Calibration slope 1 and calibration-in-the-large 0 lie inside their 99% intervals,
+    # which carry the posterior and (bootstrap) the cohort's sampling error; the slope's interval is narrow enough
+    # (< 0.8 wide) that a slope of 0.5 or 1.5, the mark of an overfitted or underfitted model, would be caught.
+    fresh = _term_cohort(22)
+    assert isinstance(fresh["fracture_level"].iloc[0], str) and "cement_volume_ml'" not in fresh
+    result = bu.validate_model(term_fit, fresh, prob=0.99, n_draws=300, seed=2)
+    low, _, high = _interval(result.performance, "calibration_slope")
+    assert low < 1 < high and high - low < 0.8, (low, high)
+    low, _, high = _interval(result.performance, "calibration_in_the_large")
+    assert low < 0 < high, (low, high)
+    low, _, _ = _interval(result.performance, "auc")
+    assert low > 0.6  # the level, the U and the injury discriminate
+    # the risks validated are those of the raw columns through the stored terms
+    risk = bu.risk_draws(term_fit, fresh).mean(dim=("chain", "draw")).to_numpy()
+    assert result.calibration["predicted"].min() >= np.quantile(risk, 0.01) - 1e-12
+
+
+def test_a_level_the_formula_fit_never_saw_is_refused_by_name(term_fit):
+    fresh = _term_cohort(23)
+    fresh.loc[[4, 9], "fracture_level"] = "sacral"
+    message = (
+        r'Column "fracture_level" has level\(s\) \'sacral\' in rows 4, 9 that the model was not fitted on '
+        r"\(its levels: 'lumbar', 'thoracic', 'thoracolumbar'\)"
+    )
+    with pytest.raises(bu.CohortValidationError, match=message):
+        bu.validate_model(term_fit, fresh, n_draws=50, seed=1)
+    without = _term_cohort(24).drop(columns="cement_volume_ml")
+    with pytest.raises(bu.CohortValidationError, match='column "cement_volume_ml" is not in the data'):
+        bu.validate_model(term_fit, without, n_draws=50, seed=1)

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from bayes_ubpr._validate import check_choice, check_probability
-from bayes_ubpr.model import Fitted
+from bayes_ubpr.model import Fitted, ModelSpec
 from bayes_ubpr.posterior import odds_ratio_table
+from bayes_ubpr.terms import Categorical, Numeric
 
 __all__ = ["e_value", "e_value_table"]
 
@@ -86,12 +87,23 @@ def e_value_table(
     Returns
     -------
     pandas.DataFrame
-        One row per factor: ``factor``, ``or_median``, ``or_lower``,
-        ``or_upper``, ``e_value`` (of the posterior median OR),
+        One row per factor (design column): ``factor``, ``or_median``,
+        ``or_lower``, ``or_upper``, ``e_value`` (of the posterior median OR),
         ``e_value_limit`` (of the interval limit nearest 1; 1 when the
-        interval includes 1), and the posterior distribution of the E-value
-        over draws: ``e_value_posterior_lower``, ``e_value_posterior_upper``
-        (central ``prob`` interval).
+        interval includes 1), the posterior distribution of the E-value over
+        draws: ``e_value_posterior_lower``, ``e_value_posterior_upper``
+        (central ``prob`` interval), and the ``term`` and ``level`` the
+        column belongs to (for a formula fit: ``fracture_level`` and
+        ``thoracic`` for the column ``fracture_level[thoracic]``, whose OR
+        is against the reference level; ``level`` is empty otherwise).
+
+    Notes
+    -----
+    E-values are of odds ratios, so they are per design column: a numeric
+    factor's OR per unit (or per SD) and each level's OR against its
+    reference. A spline's columns and an interaction's products have no odds
+    ratio of their own (a spline's OR is a contrast between two values,
+    which :func:`e_value` takes directly): their E-values are NaN.
 
     References
     ----------
@@ -121,5 +133,29 @@ def e_value_table(
     per_draw = e_value(np.exp(log_or * per), rare_outcome=rare_outcome)
     low, high = np.quantile(per_draw, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
     table["e_value_posterior_lower"], table["e_value_posterior_upper"] = low, high
+    own = _own_odds_ratios(view.spec)
+    table["term"], table["level"] = own["term"].to_numpy(), own["level"].to_numpy()
+    columns = ["e_value", "e_value_limit", "e_value_posterior_lower", "e_value_posterior_upper"]
+    table.loc[~own["own_odds_ratio"].to_numpy(), columns] = np.nan
     table.attrs.update({"prob": prob, "rare_outcome": rare_outcome, "scale": scale})
     return table
+
+
+def _own_odds_ratios(spec: ModelSpec) -> pd.DataFrame:
+    """Per design column: its term, its level (a categorical's), and whether its odds ratio is one of its own.
+
+    A numeric column's OR is per unit and a level's against the reference;
+    a spline's columns (the linear one included) and an interaction's
+    products are parts of a curve or of a difference of ORs, not ORs of
+    their own.
+    """
+    if spec.terms is None:
+        names = list(spec.factor_names)
+        return pd.DataFrame({"term": names, "level": [None] * len(names), "own_odds_ratio": True})
+    rows: list[tuple[str, object, bool]] = []
+    for term in spec.terms.terms:
+        if isinstance(term, Categorical):
+            rows += [(term.name, level, True) for level in term.kept_levels]
+        else:
+            rows += [(term.name, None, isinstance(term, Numeric))] * len(term.columns)
+    return pd.DataFrame(rows, columns=["term", "level", "own_odds_ratio"])

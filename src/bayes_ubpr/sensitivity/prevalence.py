@@ -38,7 +38,9 @@ def prevalence_sensitivity(
     idata : arviz.InferenceData
         A ``design="case_control"`` fit.
     patients : pandas.DataFrame
-        One row per patient with the fit's factor columns.
+        One row per patient with the fit's factor columns (for a formula
+        fit, the raw columns its terms read: text levels, the spline's
+        variable).
     prevalences : sequence of float
         Population prevalences; default the paper's 4.6% and 5%, 10%, 15%,
         22% across the literature's range.

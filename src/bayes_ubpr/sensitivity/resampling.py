@@ -104,18 +104,24 @@ def control_resampling(
     ----------
     cohort : pandas.DataFrame
         A whole cohort (e.g. from :func:`bayes_ubpr.simulate_cohort`) with
-        the outcome and the factor columns.
+        the outcome and the factor columns, or the raw columns a formula's
+        terms read.
     spec : ModelSpec
-        The model (its design is set to ``"case_control"``). Omitting it is
-        deprecated: the model is then ``ModelSpec(design="case_control")``,
-        with a ``DeprecationWarning``.
+        The model (its design is set to ``"case_control"``), e.g. a
+        formula's: its terms' levels and knots are read off the whole cohort
+        once, so that every control set's fit has the same design columns
+        (a spline's knots read off each control set would make its
+        coefficients different quantities). Omitting it is deprecated: the
+        model is then ``ModelSpec(design="case_control")``, with a
+        ``DeprecationWarning``.
     n_draws : int, default 20
         Random control sets per ratio.
     controls_per_case : sequence of int, default (1, 2, 4)
         Control ratios.
     truth : mapping, optional
-        True log odds ratios per factor (a simulated cohort's, e.g.
-        ``true_model().log_odds_ratios``), adding ``bias`` and ``coverage``.
+        True log odds ratios per factor, or per design column of a formula
+        (a simulated cohort's, e.g. ``true_model().log_odds_ratios``),
+        adding ``bias`` and ``coverage``; every factor must have one.
         The cases are this one cohort's, so both include the cohort's own
         sampling error: more controls concentrate the posterior on the
         cohort's values, not on the truth.
@@ -164,6 +170,9 @@ def control_resampling(
     sampling = sampling_of(sampling, fit_options, caller="control_resampling")
     model = model_spec(spec, caller="control_resampling", factors=factors, priors=priors)
     model = model.replace(design="case_control") if model.design != "case_control" else model
+    # a formula's levels and knots are read off the whole cohort once, so that every control set's fit
+    # estimates the same coefficients (a spline's columns at other knots would be other columns)
+    model = model.with_terms_of(cohort)
     children = as_generator(seed).spawn(len(ratios) * n_draws)
     rows = []
     for i, k in enumerate(ratios):

@@ -43,7 +43,8 @@ def fit_replicate(
     """
     seed = int(rng.integers(2**31 - 1))
     if (sampling.sampler or default_sampler()) == "nutpie":
-        spec = spec.resolve(sample)  # a simulated sample needs no validation
+        spec = spec.with_terms_of(sample)
+        spec = spec.resolve(spec.model_frame(sample))  # a simulated sample needs no validation
         prevalence = spec.population_prevalence
         if isinstance(prevalence, PopulationPrevalence):
             # The prevalence enters no likelihood term: its posterior is its Beta prior, independent of the

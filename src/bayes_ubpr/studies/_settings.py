@@ -13,7 +13,9 @@ from bayes_ubpr.model import ModelSpec, Sampling
 from bayes_ubpr.model.mapping import MAPPINGS
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.priors import PriorsLike
-from bayes_ubpr.simulate import true_model
+from bayes_ubpr.simulate import NormalLaw, TrueModel, true_model
+from bayes_ubpr.simulate.effects import NUMERIC_EFFECTS, Effect, check_effects
+from bayes_ubpr.terms import Interaction, Spline, Terms
 
 STUDY_CHAINS, STUDY_TUNE, STUDY_DRAWS = 2, 200, 700
 """A study's default sampling: 2 chains x (200 + 700), the cheapest of the settings tried that met the
@@ -43,10 +45,10 @@ class StudySettings:
     ``priors`` are those of the fitted model in a fixed-truth study and
     those the truth is drawn from in SBC; ``fit_priors`` those of the SBC
     analysis (``"same"``: ``priors``). The model's other fields
-    (``factors``, ``design``, ``population_mapping``) are the spec's; the
-    world's (``n``, ``prevalence``, ``odds_ratios``, ``n_cases``,
-    ``correlation``, ``controls_per_case``) are those of
-    :func:`~bayes_ubpr.studies.simulate_cohorts`.
+    (``factors`` or ``terms``, ``design``, ``population_mapping``) are the
+    spec's; the world's (``n``, ``prevalence``, ``odds_ratios``,
+    ``n_cases``, ``correlation``, ``controls_per_case``, ``effects``) are
+    those of :func:`~bayes_ubpr.studies.simulate_cohorts`.
     """
 
     n_replicates: int
@@ -65,6 +67,8 @@ class StudySettings:
     seed: int | None = None
     fit_priors: PriorsLike | str = "same"
     progress: bool = False
+    effects: Sequence[Effect] = ()
+    terms: Terms | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -100,9 +104,17 @@ class StudySettings:
                 "(replicates run side by side: threads= or client=, progress=True); "
                 f"leave sampling.cores and sampling.progressbar unset; got {self.sampling}"
             )
-        true_model(prevalence=self.prevalence, odds_ratios=self.odds_ratios)  # the world's truth exists
+        set_(self, "effects", check_effects(self.effects))
+        if self.terms is not None and not isinstance(self.terms, Terms):
+            raise TypeError(f"terms must be bayes_ubpr.terms.Terms; got {type(self.terms).__name__}")
+        _check_in_world(self.terms, self.world)  # the world's truth exists, and the model reads what it draws
         for priors in (self.priors, self.fit_priors) if self.mode == "sbc" else (self.priors,):
             self._spec(priors)  # the fitted model (and SBC's model of the truth) can be made
+
+    @property
+    def world(self) -> TrueModel:
+        """The simulated world's true model (prevalence, odds ratios, effects)."""
+        return true_model(prevalence=self.prevalence, odds_ratios=self.odds_ratios, effects=self.effects)
 
     @classmethod
     def from_spec(
@@ -120,7 +132,8 @@ class StudySettings:
         same = isinstance(truth_priors, str) and truth_priors == "same"
         return cls(
             mode=mode,
-            factors=spec.factor_names,
+            factors=spec.factor_names if spec.terms is None else (),
+            terms=spec.terms,
             priors=spec.priors if mode != "sbc" or same else truth_priors,
             fit_priors=spec.priors,
             design=spec.design,
@@ -129,6 +142,13 @@ class StudySettings:
         )
 
     def _spec(self, priors: PriorsLike) -> ModelSpec:
+        if self.terms is not None:
+            return ModelSpec(
+                terms=self.terms,
+                priors=priors,
+                design=self.design,
+                population_mapping=self.population_mapping,  # type: ignore[arg-type]
+            )
         return ModelSpec(
             factors=self.factors,  # type: ignore[arg-type]  # names, made Factors by the spec
             priors=priors,
@@ -147,7 +167,11 @@ class StudySettings:
         return self._spec(self.priors)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the settings as a result records them: the sampling's fields flattened, the names as a list."""
+        """Return the settings as a result records them: the sampling's fields flattened, the names as a list.
+
+        ``effects`` and ``terms`` appear only when the study has them, so that
+        the record (and a store's fingerprint) of any other study is as before.
+        """
         sampling = self.sampling
         loose: dict[str, Any] = {
             "draws": sampling.draws,
@@ -157,7 +181,7 @@ class StudySettings:
         }
         if sampling.target_accept is not None:
             loose["target_accept"] = sampling.target_accept
-        return {
+        recorded = {
             "n_replicates": self.n_replicates,
             "mode": self.mode,
             "n": self.n,
@@ -175,6 +199,11 @@ class StudySettings:
             "fit_priors": self.fit_priors,
             "progress": self.progress,
         }
+        if self.effects:
+            recorded["effects"] = [effect.as_dict() for effect in self.effects]
+        if self.terms is not None:
+            recorded["terms"] = self.terms.to_dict()
+        return recorded
 
 
 _WORLD_SPEC = ModelSpec()
@@ -192,6 +221,8 @@ def _check_study_spec(spec: ModelSpec, *, caller: str) -> None:
                 "with no groups and each cohort's own prevalence; leave spec."
                 f"{name} at its default {getattr(_WORLD_SPEC, name)!r}; got {getattr(spec, name)!r}"
             )
+    if spec.terms is not None:  # its variables are checked against the world by StudySettings
+        return
     catalogue = ModelSpec(factors=spec.factor_names).factors  # type: ignore[arg-type]  # names, made Factors
     for factor, known in zip(spec.factors, catalogue, strict=True):
         if factor != known:
@@ -199,3 +230,27 @@ def _check_study_spec(spec: ModelSpec, *, caller: str) -> None:
                 f"{caller}: spec.factors must name the simulated world's factors, whose kinds and scales are "
                 f"the catalogue's; got {factor!r}"
             )
+
+
+def _check_in_world(terms: Terms | None, world: TrueModel) -> None:
+    """Refuse terms that read a variable the world does not draw, or whose truth it does not know.
+
+    The world is additive, so an interaction has no stated truth; a spline
+    needs a continuous variable (a normal law, or a curve).
+    """
+    if terms is None:
+        return
+    for term in terms.terms:
+        if isinstance(term, Interaction):
+            raise ValueError(
+                f'the simulated world is additive and states no truth for the interaction "{term.name}"; '
+                "leave interactions out of a study's model"
+            )
+        check_names(term.variables, world.variables, what="variable of the simulated world")
+        if isinstance(term, Spline):
+            effect = world.effect(term.column)
+            if not isinstance(effect, NUMERIC_EFFECTS) and not isinstance(world.laws.get(term.column), NormalLaw):
+                raise ValueError(
+                    f"rcs({term.column}, {term.k}): a spline needs a continuous variable of the simulated world "
+                    "(a normal law, a QuadraticEffect or a CurveEffect)"
+                )

@@ -14,12 +14,13 @@ import pandas as pd
 from bayes_ubpr._validate import check_probability
 from bayes_ubpr.model import ModelSpec, Sampling
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
-from bayes_ubpr.simulate import true_model
+from bayes_ubpr.simulate import TrueModel
+from bayes_ubpr.simulate.effects import Effect
 from bayes_ubpr.studies._fit import fit_replicate
 from bayes_ubpr.studies._runner import by_replicate, run_replicates, summary_moments
 from bayes_ubpr.studies._settings import StudySettings
 from bayes_ubpr.studies.predictive import predictive_calibration, summarise_predictive
-from bayes_ubpr.studies.world import replicate_sample, sample_design
+from bayes_ubpr.studies.world import design, replicate_sample, sample_design, true_quantities
 
 __all__ = ["DEFAULT_PROBS", "CalibrationResult", "coverage_study"]
 
@@ -33,7 +34,11 @@ class CalibrationResult:
     Attributes
     ----------
     summary : pandas.DataFrame
-        Per factor: ``truth``, ``bias`` and ``rmse`` of the posterior median
+        Per quantity whose truth the world knows (a factor; with terms, a
+        level against the reference, or a contrast of a spline,
+        ``cement_volume_ml[5.04 vs 5.5]``: see
+        :func:`~bayes_ubpr.studies.world.true_quantities`), in the column
+        ``factor``: ``truth``, ``bias`` and ``rmse`` of the posterior median
         log odds ratio with Monte Carlo standard errors, and ``coverage_<p>``
         of each central credible interval with ``coverage_<p>_mcse``.
     predictive : pandas.DataFrame
@@ -44,7 +49,7 @@ class CalibrationResult:
         :func:`~bayes_ubpr.metrics.mean_absolute_risk_error`) of the whole
         cohort's predicted risks, each with its Monte Carlo standard error.
     replicates : pandas.DataFrame
-        One row per replicate and factor (and the replicate's diagnostics).
+        One row per replicate and quantity (and the replicate's diagnostics).
     replicate_predictive : pandas.DataFrame
         One row per replicate and model.
     settings : dict
@@ -96,26 +101,28 @@ def _one_replicate(
     child: np.random.SeedSequence,
     *,
     settings: StudySettings,
-    truth: pd.Series,
+    truth: TrueModel,
     probs: Sequence[float],
 ) -> tuple[list[dict], list[dict], list[dict]]:
     cohort, sample, rng = replicate_sample(child, settings, n_cases=settings.n_cases)
-    arrays, refitted, flagged = fit_replicate(sample, settings.fit_spec, settings.sampling, rng)
+    spec = settings.fit_spec.with_terms_of(sample)  # levels and knots of this replicate's sample
+    arrays, refitted, flagged = fit_replicate(sample, spec, settings.sampling, rng)
     beta = arrays.flat("beta")
     rows = []
-    for j, factor in enumerate(settings.factors):
-        draws = beta[:, j]
-        row = {"replicate": k, "factor": factor, "truth": truth[factor], "median": float(np.median(draws))}
+    for quantity in true_quantities(spec, truth):
+        draws = quantity.draws(beta)
+        row = {"replicate": k, "factor": quantity.name, "truth": quantity.truth, "median": float(np.median(draws))}
         for p in probs:
             low, high = np.quantile(draws, [(1 - p) / 2, (1 + p) / 2])
-            row[f"covered_{p:g}"] = bool(low <= truth[factor] <= high)
+            row[f"covered_{p:g}"] = bool(low <= quantity.truth <= high)
             row[f"width_{p:g}"] = float(high - low)
         row["flagged"] = flagged
         row["refitted"] = refitted
         rows.append(row)
-    x = cohort[list(settings.factors)].to_numpy(float)
     y, true_risk = cohort[OUTCOME].to_numpy(), cohort["true_risk"].to_numpy()
-    predictive, curve = predictive_calibration(k, arrays, x, y, true_risk, sample=sample_design(sample, settings))
+    predictive, curve = predictive_calibration(
+        k, arrays, design(cohort, spec), y, true_risk, sample=sample_design(sample, spec)
+    )
     return rows, predictive, curve
 
 
@@ -147,7 +154,7 @@ def _summarise(replicates: pd.DataFrame, probs: Sequence[float]) -> pd.DataFrame
 
 
 def _fixed_task(
-    k: int, child: np.random.SeedSequence, *, settings: StudySettings, truth: pd.Series, probs: Sequence[float]
+    k: int, child: np.random.SeedSequence, *, settings: StudySettings, truth: TrueModel, probs: Sequence[float]
 ) -> dict:
     rows, predictive, curve = _one_replicate(k, child, settings=settings, truth=truth, probs=probs)
     return {"rows": rows, "predictive": predictive, "curve": curve}
@@ -164,6 +171,7 @@ def coverage_study(
     odds_ratios: Mapping[str, float] | None = None,
     n_cases: int | None = None,
     correlation: Mapping[tuple[str, str], float] | None = None,
+    effects: Sequence[Effect] | None = None,
     controls_per_case: int = 1,
     probs: Sequence[float] = DEFAULT_PROBS,
     progress: bool = False,
@@ -171,7 +179,7 @@ def coverage_study(
     threads: int | None = None,
     store: str | os.PathLike[str] | None = None,
 ) -> CalibrationResult:
-    """Run a fixed-truth calibration study of ``spec`` in a world like the paper's.
+    r"""Run a fixed-truth calibration study of ``spec`` in a world like the paper's.
 
     For each replicate: simulate a cohort with the true odds ratios (Table
     5's by default), take the paper's case-control sample, fit ``spec`` to
@@ -180,11 +188,20 @@ def coverage_study(
     the whole cohort are calibrated, with and without the case-control
     correction.
 
+    With ``effects`` the world also has a categorical factor with text
+    levels or a curved effect, and ``spec`` may be a formula's
+    (:meth:`~bayes_ubpr.ModelSpec.from_formula`) with ``C()`` and ``rcs()``
+    terms; their levels and knots are read off each replicate's sample, as
+    a fit reads them, and the study reports what has a true value: each
+    level's log OR against the fit's reference level, and a spline's log OR
+    between stated values (:func:`~bayes_ubpr.studies.world.true_quantities`).
+
     Parameters
     ----------
     spec : ModelSpec, optional
-        The fitted model: its factors (of the paper's catalogue), priors,
-        design and population mapping. Default :data:`STUDY_SPEC`, the six
+        The fitted model: its factors (of the paper's catalogue) or terms
+        (of the world's variables, without interactions: the world is
+        additive), priors, design and population mapping. Default :data:`STUDY_SPEC`, the six
         factors of Table 5 with the default priors and the case-control
         design; ``STUDY_SPEC.replace(priors="sceptical")`` changes one thing.
         (``ModelSpec()`` alone has the cohort design: the sample is always
@@ -209,6 +226,11 @@ def coverage_study(
         Root seed; replicate k uses the k-th spawned child.
     n, prevalence, odds_ratios, n_cases, correlation
         The simulated world (see :func:`simulate_cohorts`).
+    effects : sequence of LevelEffects or QuadraticEffect, optional
+        Effects of the world beyond a log odds ratio per unit: a categorical
+        factor with a known OR per level, a curve of a continuous variable
+        with the contrasts it is judged at (see
+        :func:`bayes_ubpr.simulate.true_model`).
     controls_per_case : int, default 1
         Controls per case in each sample.
     probs : sequence of float
@@ -239,8 +261,8 @@ def coverage_study(
     ------
     ValueError, TypeError
         Naming the argument, before any replicate runs: a spec with an
-        outcome, prevalence, groups or factors the simulated world does not
-        have, or a setting out of range.
+        outcome, prevalence, groups, factors or term variables the simulated
+        world does not have, an interaction, or a setting out of range.
 
     See Also
     --------
@@ -255,6 +277,25 @@ def coverage_study(
     >>> result = coverage_study(spec, n_replicates=2, n=600, prevalence=0.2, sampling=quick, seed=1)
     >>> list(result.predictive["model"])
     ['corrected', 'uncorrected', 'offset', 'anchored']
+
+    A world with a categorical fracture level and a U-shaped cement volume, fitted by a formula:
+
+    >>> from bayes_ubpr import ModelSpec
+    >>> from bayes_ubpr.simulate import LevelEffects, QuadraticEffect
+    >>> effects = [
+    ...     LevelEffects("fracture_level", ("lumbar", "thoracic", "thoracolumbar"), (0.3, 0.25, 0.45),
+    ...                  odds_ratios={"thoracic": 1.5, "thoracolumbar": 2.5}),
+    ...     QuadraticEffect("cement_volume_ml", curvature=1.5, centre=5.5),
+    ... ]
+    >>> spec = ModelSpec.from_formula("ubpr ~ fascia_injury + C(fracture_level) + rcs(cement_volume_ml, 4)",
+    ...                               design="case_control")
+    >>> result = coverage_study(spec, n_replicates=2, n=600, prevalence=0.2, effects=effects, sampling=quick, seed=1)
+    >>> print("\n".join(result.summary["factor"]))  # what has a truth: levels vs the reference, contrasts
+    fascia_injury
+    fracture_level[thoracic]
+    fracture_level[thoracolumbar]
+    cement_volume_ml[5.04 vs 5.5]
+    cement_volume_ml[5.96 vs 5.5]
     """
     study = StudySettings.from_spec(
         spec,
@@ -268,6 +309,7 @@ def coverage_study(
         odds_ratios=odds_ratios,
         n_cases=n_cases,
         correlation=correlation,
+        effects=effects or (),
         controls_per_case=controls_per_case,
         progress=progress,
     )
@@ -284,8 +326,7 @@ def run_coverage(
 ) -> CalibrationResult:
     """Run the replicates of a fixed-truth study and summarise them."""
     probs = [check_probability(p, name="probs") for p in probs]
-    truth = true_model(prevalence=study.prevalence, odds_ratios=study.odds_ratios).log_odds_ratios
-    task = functools.partial(_fixed_task, settings=study, truth=truth, probs=probs)
+    task = functools.partial(_fixed_task, settings=study, truth=study.world, probs=probs)
     parts = run_replicates(task, study, client=client, threads=threads, store=store)
     replicates = parts["rows"]
     replicate_predictive = parts["predictive"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,11 +17,12 @@ from bayes_ubpr.model import ModelSpec, Sampling
 from bayes_ubpr.model.refit import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
 from bayes_ubpr.priors import PriorsLike
+from bayes_ubpr.simulate.effects import Effect
 from bayes_ubpr.studies._fit import fit_replicate
 from bayes_ubpr.studies._runner import run_replicates
 from bayes_ubpr.studies._settings import StudySettings
 from bayes_ubpr.studies.predictive import predictive_calibration, summarise_predictive
-from bayes_ubpr.studies.world import replicate_sample, sample_design
+from bayes_ubpr.studies.world import design, replicate_sample, sample_design
 
 __all__ = ["SBCResult", "sbc_study", "sbc_verdicts", "simultaneous_ecdf_band"]
 
@@ -140,15 +141,15 @@ def _sbc_replicate(
     rows = [{"replicate": k, "parameter": "alpha", "rank": int((alpha_draws < alpha).sum()), "flagged": flagged}]
     rows += [
         {"replicate": k, "parameter": f"beta[{f}]", "rank": int((draws[:, j] < beta[j]).sum()), "flagged": flagged}
-        for j, f in enumerate(settings.factors)
+        for j, f in enumerate(inputs.factors)  # design columns, with terms those of this sample's levels and knots
     ]
     # Predictive calibration against the drawn truth: the cohort's population risks under the prior draw
     # (its intercept mapped to the population as the model maps it), with outcomes drawn from them.
-    x_cohort = cohort[list(settings.factors)].to_numpy(float)
+    x_cohort = design(cohort, inputs.spec)
     true_risk = special.expit(intercept_population + x_cohort @ beta)
     y_cohort = (rng.random(len(true_risk)) < true_risk).astype(np.int64)
     predictive, curve = predictive_calibration(
-        k, arrays, x_cohort, y_cohort, true_risk, sample=sample_design(simulated, settings)
+        k, arrays, x_cohort, y_cohort, true_risk, sample=sample_design(simulated, inputs.spec)
     )
     return rows, predictive, curve
 
@@ -250,6 +251,7 @@ def sbc_study(
     prevalence: float = PREVALENCE,
     odds_ratios: Mapping[str, float] | None = None,
     correlation: Mapping[tuple[str, str], float] | None = None,
+    effects: Sequence[Effect] | None = None,
     controls_per_case: int = 1,
     n_thinned: int = 99,
     progress: bool = False,
@@ -270,9 +272,11 @@ def sbc_study(
     Parameters
     ----------
     spec : ModelSpec, optional
-        The fitted model: its factors (of the paper's catalogue), priors,
-        design and population mapping. Default :data:`STUDY_SPEC` (see
-        :func:`coverage_study`).
+        The fitted model: its factors (of the paper's catalogue) or terms
+        (of the world's variables: ``C()`` and ``rcs()``, with levels and
+        knots read off each replicate's sample, one rank per design
+        column), priors, design and population mapping. Default
+        :data:`STUDY_SPEC` (see :func:`coverage_study`).
     n_replicates : int
         Number of simulated cohorts.
     truth_priors : priors or "same", default "same"
@@ -283,7 +287,7 @@ def sbc_study(
         As for :func:`coverage_study`; default :data:`STUDY_SAMPLING`.
     seed : int, optional
         Root seed; replicate k uses the k-th spawned child.
-    n, prevalence, odds_ratios, correlation
+    n, prevalence, odds_ratios, correlation, effects
         The simulated world of the cohorts the samples come from (see
         :func:`simulate_cohorts`); the samples' outcomes are drawn afresh.
     controls_per_case : int, default 1
@@ -337,6 +341,7 @@ def sbc_study(
         prevalence=prevalence,
         odds_ratios=odds_ratios,
         correlation=correlation,
+        effects=effects or (),
         controls_per_case=controls_per_case,
         progress=progress,
     )

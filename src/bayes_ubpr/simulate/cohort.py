@@ -18,251 +18,29 @@ is the mixture ``(1 - p) * control + p * tilted``; drawing covariates from
 that mixture and the outcome from the logistic model makes the controls
 follow Table 4 exactly and the prevalence equal ``p`` in expectation, with
 the intercept known in closed form (see :func:`true_model`).
+
+Effects (:mod:`~bayes_ubpr.simulate.effects`) add to this world a categorical
+factor with text levels or a curved effect of a continuous variable; they
+keep the same construction, exactly.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._validate import check_names, check_positive_int, check_probability, require_dataframe
 from bayes_ubpr.exceptions import CohortValidationError
-from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, RISK_FACTORS, table4, table5
+from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE, RISK_FACTORS, table5
+from bayes_ubpr.simulate.effects import NUMERIC_EFFECTS, Effect, check_effects
+from bayes_ubpr.simulate.laws import Law, control_laws
 
-__all__ = [
-    "BernoulliLaw",
-    "DiscreteLaw",
-    "NormalLaw",
-    "TrueModel",
-    "case_control_sample",
-    "control_laws",
-    "simulate_cohort",
-    "true_model",
-]
-
-MAX_FRACTURES = 6
-"""Largest number of treated fractures the simulated law allows."""
-
-
-@dataclass(frozen=True)
-class NormalLaw:
-    """Normal law of a continuous factor.
-
-    Parameters
-    ----------
-    mean : float
-        Mean.
-    sd : float
-        Standard deviation.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayes_ubpr.simulate import NormalLaw
-    >>> law = NormalLaw(mean=4.75, sd=0.5)  # cement volume per level, mL
-    >>> law.tilt(-2.0)  # the law among cases when the log OR per mL is -2
-    NormalLaw(mean=4.25, sd=0.5)
-    >>> law.sample(np.random.default_rng(1), 3).shape
-    (3,)
-    """
-
-    mean: float
-    sd: float
-
-    def log_mgf(self, beta: float) -> float:
-        """Cumulant generating function log E[exp(beta * X)]."""
-        return beta * self.mean + 0.5 * (beta * self.sd) ** 2
-
-    def tilt(self, beta: float) -> NormalLaw:
-        """Law with density proportional to this one times exp(beta * x)."""
-        return NormalLaw(self.mean + beta * self.sd**2, self.sd)
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draw ``size`` values."""
-        return rng.normal(self.mean, self.sd, size)
-
-    def moments(self) -> tuple[float, float]:
-        """Mean and standard deviation."""
-        return self.mean, self.sd
-
-    def from_normal(self, z: np.ndarray) -> np.ndarray:
-        """Values whose normal scores are ``z`` (the Gaussian-copula transform)."""
-        return self.mean + self.sd * z
-
-
-@dataclass(frozen=True)
-class BernoulliLaw:
-    """Bernoulli law of a 0/1 factor with P(X = 1) = ``p``.
-
-    Parameters
-    ----------
-    p : float
-        Probability of a 1.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayes_ubpr.simulate import BernoulliLaw
-    >>> law = BernoulliLaw(0.25)
-    >>> round(law.tilt(np.log(3.0)).p, 3)  # odds 1:3 times an odds ratio of 3
-    0.5
-    >>> law.sample(np.random.default_rng(1), 5).tolist()
-    [0, 0, 1, 0, 0]
-    """
-
-    p: float
-
-    def log_mgf(self, beta: float) -> float:
-        """Cumulant generating function log E[exp(beta * X)]."""
-        return float(np.logaddexp(np.log1p(-self.p), np.log(self.p) + beta))
-
-    def tilt(self, beta: float) -> BernoulliLaw:
-        """Law with the odds of X = 1 multiplied by exp(beta)."""
-        return BernoulliLaw(float(special.expit(special.logit(self.p) + beta)))
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draw ``size`` values as 0/1 integers."""
-        return (rng.random(size) < self.p).astype(np.int64)
-
-    def moments(self) -> tuple[float, float]:
-        """Mean and standard deviation."""
-        return self.p, float(np.sqrt(self.p * (1 - self.p)))
-
-    def from_normal(self, z: np.ndarray) -> np.ndarray:
-        """Values whose normal scores are ``z`` (the Gaussian-copula transform)."""
-        return (z > stats.norm.ppf(1 - self.p)).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class DiscreteLaw:
-    """Law on a finite set of whole numbers.
-
-    Parameters
-    ----------
-    support : tuple of int
-        The values, in increasing order.
-    pmf : tuple of float
-        Their probabilities (summing to 1).
-
-    Examples
-    --------
-    >>> from bayes_ubpr.simulate import DiscreteLaw
-    >>> law = DiscreteLaw(support=(1, 2, 3), pmf=(0.5, 0.3, 0.2))
-    >>> [round(m, 3) for m in law.moments()]
-    [1.7, 0.781]
-    >>> [round(float(p), 3) for p in law.tilt(1.0).pmf]  # weights times e^k, renormalised
-    [0.179, 0.292, 0.529]
-    """
-
-    support: tuple[int, ...]
-    pmf: tuple[float, ...]
-
-    def log_mgf(self, beta: float) -> float:
-        """Cumulant generating function log E[exp(beta * X)]."""
-        return float(special.logsumexp(np.log(self.pmf) + beta * np.asarray(self.support)))
-
-    def tilt(self, beta: float) -> DiscreteLaw:
-        """Law with probabilities proportional to pmf * exp(beta * k)."""
-        log_weights = np.log(self.pmf) + beta * np.asarray(self.support)
-        return DiscreteLaw(self.support, tuple(np.exp(log_weights - special.logsumexp(log_weights))))
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draw ``size`` values."""
-        return rng.choice(np.asarray(self.support, dtype=np.int64), size=size, p=np.asarray(self.pmf))
-
-    def moments(self) -> tuple[float, float]:
-        """Mean and standard deviation."""
-        k, p = np.asarray(self.support, dtype=float), np.asarray(self.pmf)
-        mean = float(p @ k)
-        return mean, float(np.sqrt(p @ (k - mean) ** 2))
-
-    def from_normal(self, z: np.ndarray) -> np.ndarray:
-        """Values whose normal scores are ``z`` (the Gaussian-copula transform)."""
-        cdf = np.cumsum(self.pmf)
-        index = np.minimum(np.searchsorted(cdf, stats.norm.cdf(z), side="right"), len(cdf) - 1)
-        return np.asarray(self.support, dtype=np.int64)[index]
-
-
-Law = NormalLaw | BernoulliLaw | DiscreteLaw
-
-
-def max_entropy_count_law(mean: float, sd: float, support: tuple[int, ...]) -> DiscreteLaw:
-    """Maximum-entropy law on ``support`` with the given mean and SD.
-
-    Its probabilities are proportional to exp(a*k + c*k**2), the least
-    committal law on whole numbers that reproduces two moments. It is the law
-    of ``n_fractures`` in :func:`control_laws`, and the audit rebuilds the
-    count law of a printed group with it.
-
-    Raises
-    ------
-    ValueError
-        If no law on ``support`` has that mean and SD (the root finding fails).
-    """
-    k = np.asarray(support, dtype=float)
-
-    def law(theta: np.ndarray) -> np.ndarray:
-        log_weights = theta[0] * k + theta[1] * k**2
-        return np.exp(log_weights - special.logsumexp(log_weights))
-
-    def mismatch(theta: np.ndarray) -> list[float]:
-        p = law(theta)
-        m = p @ k
-        return [m - mean, np.sqrt(p @ (k - m) ** 2) - sd]
-
-    solution = optimize.root(mismatch, x0=np.array([-1.0, 0.0]))
-    if not solution.success or max(abs(e) for e in mismatch(solution.x)) > 1e-8:
-        raise ValueError(f"No law on {support[0]}..{support[-1]} has mean {mean} and SD {sd}.")
-    return DiscreteLaw(support, tuple(law(solution.x)))
-
-
-def control_laws() -> dict[str, Law]:
-    """Law of each of the fifteen factors in the satisfactory (control) group.
-
-    Built from the satisfactory-group columns of :func:`bayes_ubpr.paper.table4`.
-
-    Returns
-    -------
-    dict of str to law
-        :class:`NormalLaw` for continuous factors, :class:`BernoulliLaw` for
-        binary ones (the proportion of level 1 is count / 60), and the
-        maximum-entropy :class:`DiscreteLaw` on 1..6 for ``n_fractures``.
-
-    Notes
-    -----
-    The BMD inclusion criterion (T <= -2.5) is not imposed: the printed mean
-    3.04 and SD 0.25 put 1.5% of a normal law below 2.5, and truncating it
-    would change the mean and SD that Table 4 prints.
-
-    Examples
-    --------
-    >>> from bayes_ubpr.simulate import control_laws
-    >>> law = control_laws()["n_fractures"]
-    >>> [round(m, 2) for m in law.moments()]
-    [1.37, 0.6]
-    """
-    return dict(_control_laws())
-
-
-@functools.cache
-def _control_laws() -> dict[str, Law]:
-    """Build the laws once per process: the count law's root finding cost a study 40 ms per replicate."""
-    laws: dict[str, Law] = {}
-    for row in table4().itertuples(index=False):
-        if row.kind == "binary":
-            laws[row.factor] = BernoulliLaw(row.satisfactory_n1 / (row.satisfactory_n1 + row.satisfactory_n0))
-        elif row.kind == "count":
-            support = tuple(range(1, MAX_FRACTURES + 1))
-            laws[row.factor] = max_entropy_count_law(row.satisfactory_mean, row.satisfactory_sd, support)
-        else:
-            laws[row.factor] = NormalLaw(row.satisfactory_mean, row.satisfactory_sd)
-    return {name: laws[name] for name in RISK_FACTORS}
+__all__ = ["TrueModel", "case_control_sample", "simulate_cohort", "true_model"]
 
 
 @dataclass(frozen=True)
@@ -272,13 +50,18 @@ class TrueModel:
     Attributes
     ----------
     intercept : float
-        Log odds of UBPR when every factor is zero.
+        Log odds of UBPR when every factor is zero (every level at its
+        reference, every curve at its centre).
     log_odds_ratios : pandas.Series
-        True log odds ratio per unit of each of the fifteen factors.
+        True log odds ratio per unit of each of the fifteen factors (but
+        those an effect takes over).
     prevalence : float
         Expected proportion of cases in the cohort.
     laws : dict
-        Law of each factor among controls (see :func:`control_laws`).
+        Law of each of those factors among controls (see :func:`control_laws`).
+    effects : tuple of LevelEffects or QuadraticEffect
+        The effects of the world beyond a log odds ratio per unit, each
+        taking over one variable (see :mod:`~bayes_ubpr.simulate.effects`).
 
     Examples
     --------
@@ -291,28 +74,98 @@ class TrueModel:
     ((500,), True)
     >>> sorted(model.as_dict())
     ['intercept', 'log_odds_ratios', 'prevalence']
+    >>> round(model.log_odds_ratio("n_fractures", 3, 1), 3)  # two more fractures: twice Table 5's B
+    2.47
+    >>> [(round(a, 2), round(b, 2)) for a, b in model.contrasts("cement_volume_ml")]  # mean -/+ 1 SD vs mean
+    [(5.09, 5.55), (6.01, 5.55)]
     """
 
     intercept: float
     log_odds_ratios: pd.Series
     prevalence: float
     laws: dict[str, Law] = field(repr=False)
+    effects: tuple[Effect, ...] = ()
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every column the world draws, in cohort order: the fifteen factors, then the effects' own variables."""
+        taken = {e.variable for e in self.effects}
+        catalogue = [name for name in RISK_FACTORS if name in self.laws or name in taken]
+        return (*catalogue, *(e.variable for e in self.effects if e.variable not in RISK_FACTORS))
+
+    def effect(self, variable: str) -> Effect | None:
+        """Return the effect that takes over ``variable``, or None for a factor with a log odds ratio per unit."""
+        return next((e for e in self.effects if e.variable == variable), None)
+
+    def contribution(self, variable: str, values: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
+        """Return the contribution of ``variable`` at ``values`` to the true log odds.
+
+        ``beta * x`` for a factor with a log odds ratio per unit; the level's
+        log OR against the first level, or the curve, for an effect.
+
+        Raises
+        ------
+        ValueError
+            For a variable the world does not have (with "did you mean").
+        """
+        check_names([variable], self.variables, what="variable of the simulated world")
+        effect = self.effect(variable)
+        if effect is not None:
+            return effect.log_odds(values)
+        return float(self.log_odds_ratios[variable]) * np.asarray(values, dtype=float)
+
+    def contrasts(self, variable: str) -> tuple[tuple[float, float], ...]:
+        """Return the pairs ``(a, b)`` of a numeric variable whose log odds ratio a study reports.
+
+        A curve's own (``contrasts`` of a QuadraticEffect or CurveEffect); for a factor with
+        a log odds ratio per unit, one SD of its control law either side of
+        its mean, against the mean.
+
+        Raises
+        ------
+        ValueError
+            For a variable with text levels, or one the world does not have.
+        """
+        check_names([variable], self.variables, what="variable of the simulated world")
+        effect = self.effect(variable)
+        if isinstance(effect, NUMERIC_EFFECTS):
+            return effect.contrasts  # type: ignore[return-value]
+        if effect is not None:
+            raise ValueError(f'"{variable}" has text levels in the simulated world: it has no numeric contrasts')
+        mean, sd = self.laws[variable].moments()
+        return ((mean - sd, mean), (mean + sd, mean))
+
+    def log_odds_ratio(self, variable: str, value: object, reference: object) -> float:
+        """Return the true log odds ratio of ``variable = value`` against ``variable = reference``."""
+        both = self.contribution(variable, np.array([value, reference], dtype=object))
+        return float(both[0] - both[1])
 
     def risk(self, data: pd.DataFrame) -> np.ndarray:
         """Return the true probability of UBPR for each row of ``data``."""
         design = data[list(self.log_odds_ratios.index)].to_numpy(dtype=float)
-        return special.expit(self.intercept + design @ self.log_odds_ratios.to_numpy())
+        eta = self.intercept + design @ self.log_odds_ratios.to_numpy()
+        for effect in self.effects:
+            eta = eta + effect.log_odds(data[effect.variable])
+        return special.expit(eta)
 
     def as_dict(self) -> dict[str, object]:
-        """Plain-Python summary, suitable for ``DataFrame.attrs``."""
-        return {
+        """Plain-Python summary, suitable for ``DataFrame.attrs`` (``effects`` only when the world has some)."""
+        summary: dict[str, object] = {
             "intercept": self.intercept,
             "log_odds_ratios": {k: float(v) for k, v in self.log_odds_ratios.items()},
             "prevalence": self.prevalence,
         }
+        if self.effects:
+            summary["effects"] = [e.as_dict() for e in self.effects]
+        return summary
 
 
-def true_model(*, prevalence: float = PREVALENCE, odds_ratios: Mapping[str, float] | None = None) -> TrueModel:
+def true_model(
+    *,
+    prevalence: float = PREVALENCE,
+    odds_ratios: Mapping[str, float] | None = None,
+    effects: Sequence[Effect] | None = None,
+) -> TrueModel:
     r"""Return the logistic model that :func:`simulate_cohort` draws from.
 
     Parameters
@@ -323,10 +176,22 @@ def true_model(*, prevalence: float = PREVALENCE, odds_ratios: Mapping[str, floa
         True odds ratio per unit for any of the fifteen factors; factors not
         given keep their default (exp(B) of Table 5 for the six, 1 for the
         nine others).
+    effects : sequence of LevelEffects or QuadraticEffect, optional
+        Effects beyond a log odds ratio per unit, each taking over one
+        variable: a new one (a categorical ``fracture_level``) or one of the
+        fifteen factors, whose log odds ratio per unit it replaces (a
+        U-shaped ``cement_volume_ml``).
 
     Returns
     -------
     TrueModel
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an unknown factor, an odds ratio that is not positive and
+        finite or given for a factor an effect takes over, or effects that
+        are not effects or take a variable twice.
 
     Notes
     -----
@@ -335,28 +200,41 @@ def true_model(*, prevalence: float = PREVALENCE, odds_ratios: Mapping[str, floa
     the intercept is :math:`\alpha = \operatorname{logit}(p) - \log M`. If
     covariates follow :math:`(1-p) f_0 + p f_0 e^{\beta^\top x} / M` and
     :math:`P(y=1 \mid x) = \operatorname{expit}(\alpha + \beta^\top x)`,
-    then :math:`P(y = 1) = p` and :math:`x \mid y = 0 \sim f_0` exactly.
+    then :math:`P(y = 1) = p` and :math:`x \mid y = 0 \sim f_0` exactly. An
+    effect's contribution :math:`g(x_k)` enters :math:`\beta^\top x` and
+    :math:`M` in the same way, through its own factor
+    :math:`E_{f_0}[e^{g(X_k)}]` of the product (its ``log_mgf``) and its
+    tilted law.
 
     Examples
     --------
-    >>> from bayes_ubpr.simulate import true_model
+    >>> from bayes_ubpr.simulate import QuadraticEffect, true_model
     >>> model = true_model()
     >>> round(float(model.log_odds_ratios["fascia_injury"]), 3)
     1.336
+    >>> curved = true_model(effects=[QuadraticEffect("cement_volume_ml", curvature=1.5, centre=5.5)])
+    >>> "cement_volume_ml" in curved.log_odds_ratios, round(curved.log_odds_ratio("cement_volume_ml", 4.5, 5.5), 3)
+    (False, 1.5)
     """
     prevalence = check_probability(prevalence, name="prevalence")
+    effects = check_effects(effects)
     beta = pd.Series(0.0, index=list(RISK_FACTORS), name="log_odds_ratio")
     paper = table5().set_index("factor")["B"]
     beta[paper.index] = paper.to_numpy()
+    taken = {e.variable for e in effects}
     for name, odds_ratio in (odds_ratios or {}).items():
         check_names([name], RISK_FACTORS, what="risk factor in odds_ratios")
         if not np.isfinite(odds_ratio) or odds_ratio <= 0:
             raise ValueError(f'odds_ratios["{name}"] must be a positive finite number; got {odds_ratio!r}')
+        if name in taken:
+            raise ValueError(f'odds_ratios["{name}"]: an effect takes over "{name}"; state its truth there')
         beta[name] = np.log(odds_ratio)
-    laws = control_laws()
+    beta = beta.drop([name for name in beta.index if name in taken])
+    laws = {name: law for name, law in control_laws().items() if name not in taken}
     log_m = sum(laws[name].log_mgf(float(beta[name])) for name in beta.index)
+    log_m += sum(effect.log_mgf() for effect in effects)
     intercept = float(special.logit(prevalence) - log_m)
-    return TrueModel(intercept=intercept, log_odds_ratios=beta, prevalence=prevalence, laws=laws)
+    return TrueModel(intercept=intercept, log_odds_ratios=beta, prevalence=prevalence, laws=laws, effects=effects)
 
 
 def simulate_cohort(
@@ -368,6 +246,7 @@ def simulate_cohort(
     n_sites: int = 1,
     site_sd: float = 0.0,
     correlation: Mapping[tuple[str, str], float] | None = None,
+    effects: Sequence[Effect] | None = None,
 ) -> pd.DataFrame:
     """Simulate a cohort of PVP patients like the paper's.
 
@@ -399,15 +278,29 @@ def simulate_cohort(
         Carlo integration over 200,000 draws) so that the expected
         prevalence is ``prevalence``; the controls' laws then differ from
         Table 4's by the small tilt that the cases leave behind.
+    effects : sequence of LevelEffects or QuadraticEffect, optional
+        A categorical factor with text levels, or a curved effect of a
+        continuous variable, each with its known truth (see
+        :func:`true_model`); not with ``correlation``. Their variables are
+        drawn like the factors', from their law among controls or, for the
+        mixture's case component, the tilted law.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``patient_id``, the fifteen factors of
-        :data:`~bayes_ubpr.paper.RISK_FACTORS`, ``ubpr`` (0/1) and
-        ``true_risk``. ``.attrs["truth"]`` holds the true intercept, log odds
-        ratios and prevalence (and, with sites, ``site_sd`` and
-        ``site_intercepts``); ``.attrs["seed"]`` the seed if it was an int.
+        :data:`~bayes_ubpr.paper.RISK_FACTORS` (an effect's catalogue
+        variable in its place), the effects' new variables, ``ubpr`` (0/1)
+        and ``true_risk``. ``.attrs["truth"]`` holds the true intercept, log
+        odds ratios, prevalence and effects (and, with sites, ``site_sd``
+        and ``site_intercepts``); ``.attrs["seed"]`` the seed if it was an
+        int.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the argument: a count below 1, a negative ``site_sd``, an
+        unknown factor, or effects together with ``correlation``.
 
     See Also
     --------
@@ -420,12 +313,30 @@ def simulate_cohort(
     >>> cohort = simulate_cohort(seed=2016)
     >>> len(cohort), int(cohort["ubpr"].sum())
     (1316, 56)
+
+    A world with a categorical fracture level and a U-shaped cement volume:
+
+    >>> from bayes_ubpr.simulate import LevelEffects, QuadraticEffect
+    >>> level = LevelEffects("fracture_level", ("lumbar", "thoracic", "thoracolumbar"), (0.3, 0.25, 0.45),
+    ...                      odds_ratios={"thoracic": 1.5, "thoracolumbar": 2.5})
+    >>> volume = QuadraticEffect("cement_volume_ml", curvature=1.5, centre=5.5)
+    >>> cohort = simulate_cohort(n=2000, prevalence=0.2, seed=1, effects=[level, volume])
+    >>> cohort.groupby("ubpr")["fracture_level"].value_counts(normalize=True).unstack().round(2)  # cases tilted
+    fracture_level  lumbar  thoracic  thoracolumbar
+    ubpr
+    0                 0.29      0.26           0.45
+    1                 0.17      0.20           0.63
     """
     n = check_positive_int(n, name="n")
     n_sites = check_positive_int(n_sites, name="n_sites")
     if not np.isfinite(site_sd) or site_sd < 0:
         raise ValueError(f"site_sd must be a finite number >= 0; got {site_sd!r}")
-    model = true_model(prevalence=prevalence, odds_ratios=odds_ratios)
+    model = true_model(prevalence=prevalence, odds_ratios=odds_ratios, effects=effects)
+    if correlation and model.effects:
+        raise ValueError(
+            "simulate_cohort: correlation (a Gaussian copula over the fifteen factors) cannot be combined with "
+            "effects yet; pass one of them"
+        )
     rng = as_generator(seed)
     columns: dict[str, np.ndarray] = {"patient_id": np.arange(1, n + 1)}
     site_offsets = np.zeros(1)
@@ -446,9 +357,15 @@ def simulate_cohort(
         # The mixture component says from which law (control or tilted) a
         # patient's covariates come; the outcome is drawn afresh from the model.
         tilted = rng.random(n) < site_prevalence
-        for name, law in model.laws.items():
-            values = law.sample(rng, n)
-            values[tilted] = law.tilt(float(model.log_odds_ratios[name])).sample(rng, int(tilted.sum()))
+        for name in model.variables:
+            effect = model.effect(name)
+            if effect is None:
+                law = model.laws[name]
+                values = law.sample(rng, n)
+                values[tilted] = law.tilt(float(model.log_odds_ratios[name])).sample(rng, int(tilted.sum()))
+            else:
+                values = effect.sample(rng, n)
+                values[tilted] = effect.sample(rng, int(tilted.sum()), tilted=True)
             columns[name] = values
     cohort = pd.DataFrame(columns)
     risk = special.expit(special.logit(model.risk(cohort)) + site_offsets[site])
