@@ -200,3 +200,31 @@ def test_nested_groups_fit_and_predict_by_hospital_and_surgeon():
         + offsets.stack(sample=("chain", "draw")).transpose("sample", "group").to_numpy()[:, idx].sum(axis=-1)
     )
     np.testing.assert_allclose(eta, by_hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("formula", "message"),
+    [
+        ("y ~ x + (0 + x | g)", r"\(x \| g\) without group intercepts is not supported.*write \(x \| g\)"),
+        ("y ~ rcs(x) + x", r"term\(s\) x appear twice"),
+    ],
+)
+def test_formulas_the_model_cannot_honour_are_formula_errors(formula, message):
+    with pytest.raises(bu.FormulaError, match=message):
+        bu.parse_formula(formula)
+
+
+def test_a_factor_interacting_with_a_variable_without_main_effect_gets_a_slope_per_level():
+    data = raw_cohort(200)
+    terms = bu.parse_formula("pain ~ C(level) + C(level):injury").terms.resolve(data)
+    assert terms["level:injury"].columns == (
+        "level[lumbar]:injury",
+        "level[thoracic]:injury",
+        "level[thoracolumbar]:injury",
+    )
+    design = terms.design(data)
+    by_hand = (data["level"] == "lumbar") * data["injury"]
+    np.testing.assert_array_equal(design["level[lumbar]:injury"], by_hand)
+    # with the main effect, the reference level's slope is the main effect's: no column of its own
+    terms = bu.parse_formula("pain ~ C(level) * injury").terms.resolve(data)
+    assert "level[lumbar]:injury" not in terms.columns

@@ -19,15 +19,17 @@ __all__ = [
     "treatment_columns",
 ]
 
-DEFAULT_KNOT_QUANTILES: dict[int, tuple[float, ...]] = {
-    3: (0.10, 0.50, 0.90),
-    4: (0.05, 0.35, 0.65, 0.95),
-    5: (0.05, 0.275, 0.50, 0.725, 0.95),
-    6: (0.05, 0.23, 0.41, 0.59, 0.77, 0.95),
-    7: (0.025, 0.1833, 0.3417, 0.50, 0.6583, 0.8167, 0.975),
-}
-"""Harrell's default knot quantiles by number of knots (Harrell 2015, *Regression Modeling Strategies*,
-2nd ed., Table 2.3; the defaults of ``Hmisc::rcspline.eval`` and ``rms::rcs``)."""
+
+def _equally_spaced(k: int) -> tuple[float, ...]:
+    outer = 0.1 if k == 3 else 0.05 if k <= 6 else 0.025
+    return tuple(float(q) for q in np.linspace(outer, 1.0 - outer, k))
+
+
+DEFAULT_KNOT_QUANTILES: dict[int, tuple[float, ...]] = {k: _equally_spaced(k) for k in range(3, 8)}
+"""Harrell's default knot quantiles by number of knots: k equally spaced quantiles from 0.1 (3 knots), 0.05
+(4 to 6) or 0.025 (7) to one minus it, as ``Hmisc::rcspline.eval`` computes them (``seq(outer, 1 - outer,
+length = k)``); Harrell (2015), *Regression Modeling Strategies*, 2nd ed., Table 2.3, prints them rounded
+(0.1833 for 7 knots' 0.18333...)."""
 
 SPLINE_KNOTS = tuple(DEFAULT_KNOT_QUANTILES)
 """Numbers of knots ``rcs(x, k)`` accepts."""

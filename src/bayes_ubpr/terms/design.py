@@ -9,7 +9,7 @@ the fitted sample or new patients. Everything is stored in the fit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -113,8 +113,13 @@ class Terms:
         out = []
         for term in self.terms:
             if isinstance(term, Interaction):
-                parts = tuple(main.get(p.name, p) for p in term.parts)
-                out.append(Interaction(parts).resolve(data))  # type: ignore[arg-type]
+                parts = [main.get(p.name, p) for p in term.parts]
+                for i, part in enumerate(parts):
+                    other = parts[1 - i]
+                    # a factor interacting with a variable that has no main effect is coded in full, as patsy does
+                    if isinstance(part, Categorical) and not isinstance(other, Categorical) and other.name not in main:
+                        parts[i] = replace(part, full=True)
+                out.append(Interaction(tuple(parts)).resolve(data))  # type: ignore[arg-type]
             else:
                 out.append(main[term.name])
         categorical = {v for t in out for p in main_parts(t) if isinstance(p, Categorical) for v in p.variables}

@@ -15,12 +15,14 @@ Accepted:
 * ``rcs(x)``, ``rcs(x, k)`` (a restricted cubic spline with k = 3..7 knots, default 4);
 * ``a:b`` and ``a*b`` of any two of these;
 * ``(1 | g)``, ``(1 | a/b)`` (nested), ``(1 | a) + (1 | b)`` (crossed), and
-  ``(x | g)`` (a varying slope) with a single grouping.
+  ``(x | g)`` or ``(x + z | g)`` (varying slopes of numeric columns, with
+  the grouping's intercepts) with a single grouping.
 
 Refused with a message that says what to write instead: other function calls
 (``np.log(x)``: make the column first), three-way interactions, a model
-without an intercept, a transformed outcome, and group terms of several
-slopes or of a computed expression.
+without an intercept, a transformed outcome, a term written twice (``x +
+rcs(x)``), varying slopes without their group intercepts (``(0 + x | g)``)
+and group terms of a computed expression.
 """
 
 from __future__ import annotations
@@ -229,13 +231,20 @@ def parse_formula(text: str) -> Formula:
         raise FormulaError(f"{text}: the model always has an intercept (the baseline risk); remove '0 +' or '- 1'")
     if not fixed:
         raise FormulaError(f"{text}: the formula has no risk factors")
-    for _slope, grouping in slopes:
+    for slope, grouping in slopes:
         if grouping not in groups:
-            groups.append(grouping)
+            raise FormulaError(
+                f"{text}: ({slope} | {grouping}) without group intercepts is not supported; varying slopes come with "
+                f"the grouping's intercepts here: write ({slope} | {grouping})"
+            )
     if slopes and len(groups) > 1:
         raise FormulaError(f"{text}: varying slopes are supported with a single grouping; got {', '.join(groups)}")
     names = {t.name for t in fixed}
     missing = [s for s, _ in slopes if s not in names]
     if missing:
         raise FormulaError(f"{text}: a varying slope needs its fixed term too; add {' + '.join(missing)}")
-    return Formula(text, outcome[0].name, Terms(tuple(fixed), text), tuple(groups), tuple(s for s, _ in slopes))
+    try:
+        terms = Terms(tuple(fixed), text)
+    except (TypeError, ValueError) as error:
+        raise FormulaError(f"{text}: {error}") from None
+    return Formula(text, outcome[0].name, terms, tuple(groups), tuple(s for s, _ in slopes))

@@ -205,11 +205,18 @@ class Categorical:
         else sorted), as R and Bambi choose it.
     levels : tuple, optional
         Every level, in order; read off the data when resolved.
+    full : bool, default False
+        One column per level, the reference's included: how a factor is coded
+        inside an interaction whose other part has no main effect in the
+        model (``C(level) + C(level):injury`` gives one injury slope per
+        level, as patsy, formulae and R code it). Set by
+        :meth:`~bayes_ubpr.terms.Terms.resolve`.
     """
 
     column: str
     reference: Level | None = None
     levels: tuple[Level, ...] | None = None
+    full: bool = False
     type: ClassVar[str] = "categorical"
 
     def __post_init__(self) -> None:
@@ -240,8 +247,8 @@ class Categorical:
 
     @property
     def kept_levels(self) -> tuple[Level, ...]:
-        """Levels with a column (all but the reference)."""
-        return tuple(level for level in self._levels if level != self.reference)
+        """Levels with a column (all but the reference, or all when coded in full)."""
+        return tuple(level for level in self._levels if self.full or level != self.reference)
 
     @property
     def _levels(self) -> tuple[Level, ...]:
@@ -278,7 +285,7 @@ class Categorical:
                 f"(levels: {', '.join(map(repr, levels))})",
                 column=self.column,
             )
-        return Categorical(self.column, reference, levels)
+        return Categorical(self.column, reference, levels, self.full)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -309,9 +316,12 @@ class Categorical:
         return codes
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """Design columns of ``data``: 0/1 indicators of each level but the reference."""
+        """Design columns of ``data``: 0/1 indicators of each level but the reference (of each, if coded in full)."""
         levels = self._levels
-        return treatment_columns(self.codes(data), len(levels), levels.index(self.reference))  # type: ignore[arg-type]
+        codes = self.codes(data)
+        if self.full:
+            return (codes[:, None] == np.arange(len(levels))[None, :]).astype(float)
+        return treatment_columns(codes, len(levels), levels.index(self.reference))  # type: ignore[arg-type]
 
     def factors(self, *, alone: bool) -> tuple[Factor, ...]:
         """Return the level indicators as binary Factors sharing one reference scale."""
@@ -321,7 +331,7 @@ class Categorical:
                 column,
                 kind="binary",
                 label=f"{label}: {level}",
-                unit=f"vs {self.reference}",
+                unit="vs the others' slope" if self.full else f"vs {self.reference}",
                 scale=LEVEL_SCALE,
                 coding=f"1 if {self.column} is {level!r}, 0 otherwise",
             )
@@ -331,7 +341,8 @@ class Categorical:
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form."""
         levels = list(self.levels) if self.levels is not None else None
-        return {"type": self.type, "column": self.column, "reference": self.reference, "levels": levels}
+        values = {"type": self.type, "column": self.column, "reference": self.reference, "levels": levels}
+        return values | ({"full": True} if self.full else {})
 
 
 @dataclass(frozen=True)
@@ -563,10 +574,13 @@ def term_from_dict(values: Mapping[str, Any]) -> Term:
     kind = values.get("type")
     if kind not in _TERM_TYPES:
         raise ValueError(f"a term's type must be one of {', '.join(_TERM_TYPES)}; got {kind!r}")
-    fields = {"numeric": ("column",), "categorical": ("column", "reference", "levels")}
+    fields = {"numeric": ("column",), "categorical": ("column", "reference", "levels", "full")}
     fields |= {"spline": ("column", "k", "knots", "transform"), "interaction": ("parts",)}
     names = ("type", *fields[kind])
-    stored = dict(check_keys(values, names, what=f"{kind} term", required=names))
+    required = tuple(name for name in names if name != "full")  # coded in full: stored only when true
+    stored = dict(check_keys(values, names, what=f"{kind} term", required=required))
+    if not isinstance(stored.get("full", False), bool):
+        raise TypeError(f"a categorical term's full must be true or false; got {describe_value(stored['full'])}")
     del stored["type"]
     if kind == "interaction":
         parts = stored["parts"]
