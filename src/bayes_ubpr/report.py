@@ -307,15 +307,19 @@ def _term_sections(idata: az.InferenceData, prob: float) -> list[tuple[str, str,
         )
     ]
     for term in spec.terms.terms:
-        if isinstance(term, Spline):
+        if isinstance(term, Spline) and term.knots is not None:
             curve = conditional_effects(idata, term.column, prob=prob)
+
+            def draw(ax: Axes, curve: pd.DataFrame = curve) -> object:
+                return plot_conditional_effects(curve, ax=ax)
+
             sections.append(
                 (
                     f"Risk along {term.column}",
                     f"Restricted cubic spline with {term.k} knots at {', '.join(f'{t:.3g}' for t in term.knots)}: "
                     f"risk on the population scale, other variables at the typical patient's values, "
                     f"{prob:.0%} band.",
-                    _figure_png(lambda ax, curve=curve: plot_conditional_effects(curve, ax=ax)),
+                    _figure_png(draw),
                 )
             )
     return sections

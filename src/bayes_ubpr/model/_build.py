@@ -168,7 +168,9 @@ def _case_control_values(y: np.ndarray, prevalence: PrevalenceLike) -> dict[str,
 
 def _nested_group_codes(clean: pd.DataFrame, groupings: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list]:
     """Codes of several groupings into one vector of levels labelled ``grouping[level]``."""
-    idx, owner, labels = [], [], []
+    idx: list[np.ndarray] = []
+    owner: list[int] = []
+    labels: list[str] = []
     for k, grouping in enumerate(groupings):
         codes, levels = _group_codes(clean, grouping)
         idx.append(codes + len(labels))

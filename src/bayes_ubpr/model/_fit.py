@@ -558,5 +558,5 @@ def _by_construction(finding: pd.Series, terms: Terms | None) -> bool:
     if len(names) == 1:
         return owner.get(names[0]) in wide
     interactions = {t.name: {p.name for p in t.parts} for t in terms.terms if isinstance(t, Interaction)}
-    a, b = (owner.get(name) for name in names[:2])
-    return a == b or b in interactions.get(a, ()) or a in interactions.get(b, ())
+    a, b = (owner.get(name, "") for name in names[:2])
+    return a == b or b in interactions.get(a, set()) or a in interactions.get(b, set())

@@ -110,10 +110,10 @@ class Terms:
             if not isinstance(term, Interaction):
                 main[term.name] = term.resolve(data)
                 resolved.append(main[term.name])
-        out = []
+        out: list[Term] = []
         for term in self.terms:
             if isinstance(term, Interaction):
-                parts = [main.get(p.name, p) for p in term.parts]
+                parts: list[Term] = [main.get(p.name, p) for p in term.parts]
                 for i, part in enumerate(parts):
                     other = parts[1 - i]
                     # a factor interacting with a variable that has no main effect is coded in full, as patsy does

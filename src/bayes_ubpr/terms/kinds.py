@@ -295,7 +295,8 @@ class Categorical:
     @property
     def roles(self) -> tuple[Role, ...]:
         """Role of each design column."""
-        return ("level",) * len(self.kept_levels)
+        level: Role = "level"
+        return (level,) * len(self.kept_levels)
 
     def codes(self, data: pd.DataFrame) -> np.ndarray:
         """Index of each row's level in :attr:`levels`; unseen levels refused by name."""
@@ -433,7 +434,9 @@ class Spline:
     @property
     def roles(self) -> tuple[Role, ...]:
         """Role of each design column: linear, then nonlinear."""
-        return ("linear", *("nonlinear",) * (self.k - 2))
+        linear: Role = "linear"
+        nonlinear: Role = "nonlinear"
+        return (linear, *(nonlinear,) * (self.k - 2))
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
         """Design columns of ``data``: x and the k - 2 nonlinear columns at the stored knots and transform."""
@@ -505,7 +508,8 @@ class Interaction:
     @property
     def roles(self) -> tuple[Role, ...]:
         """Role of each design column."""
-        return ("interaction",) * len(self.columns)
+        interaction: Role = "interaction"
+        return (interaction,) * len(self.columns)
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
         """Design columns of ``data``: the products of the parts' columns."""
@@ -593,5 +597,6 @@ def term_from_dict(values: Mapping[str, Any]) -> Term:
         if key in stored and stored[key] is not None and not isinstance(stored[key], list):
             raise TypeError(f"a term's {key} must be a list; got {describe_value(stored[key])}")
         if key in stored and stored[key] is not None:
-            stored[key] = tuple(tuple(row) if isinstance(row, list) else row for row in stored[key])
+            rows = list(stored[key])  # type: ignore[call-overload]
+            stored[key] = tuple(tuple(row) if isinstance(row, list) else row for row in rows)
     return _TERM_TYPES[kind](**stored)
