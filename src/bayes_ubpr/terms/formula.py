@@ -4,8 +4,12 @@ formulae (Bambi's parser) reads the formula's structure without evaluating
 anything: ``*`` expands into main effects and the interaction, ``a/b`` into
 ``(1 | a) + (1 | a:b)``, and calls stay unevaluated, so this module decides
 what each call means. It was chosen over formulaic because it knows group
-terms ``(1 | g)``, which formulaic does not parse, and because Bambi users
-write the same formulas (Bambi 0.17 requires formulae 0.6).
+terms ``(1 | g)``: formulaic 1.2.2 refuses the issue's formula with
+``FormulaSyntaxError: Operator `|` is incorrectly used``, while formulae
+0.6.2 reads it in 0.4 ms; both import in about 0.8 s (``python -X
+importtime``, 2 cores, measured 2026-12-06), which is why it is imported
+only when a formula is read. Bambi users write the same formulas (Bambi
+0.17 requires formulae 0.6).
 
 Accepted:
 
