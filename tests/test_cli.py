@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import arviz as az
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -444,3 +445,43 @@ def test_fit_formula_from_a_csv_with_text_columns_then_validate(tmp_path, capsys
     # a formula fit's validation cohort is read by its raw columns (before: its design columns were required)
     assert main(["validate", str(out), str(other), "--draws", "200"]) == 0
     assert "auc" in capsys.readouterr().out.lower()
+
+
+# --- effects: a saved fit's odds ratios per term, contrasts and curves ---
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--contrast", "volume=3"], r"--contrast 'volume=3': expected VAR=FROM,TO"),
+        (["--contrast", "=3,5"], r"--contrast '=3,5': expected VAR=FROM,TO"),
+        (["--at", "level"], r"--at 'level': expected VAR=VALUE"),
+        (["--by", "sex"], r"--by needs --curve"),
+    ],
+)
+def test_effects_arguments_are_checked_before_the_fit_is_read(tmp_path, capsys, options, message):
+    assert main(["effects", str(tmp_path / "absent.nc"), *options]) == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_effects_prints_term_odds_ratios_contrasts_and_curves(tmp_path, capsys):
+    path, out = tmp_path / "raw.csv", tmp_path / "fit.nc"
+    _raw_cohort(n=400, seed=23).to_csv(path, index=False)
+    formula = "residual_pain ~ sex + C(fracture_level) * fascia_injury + rcs(cement_volume_ml, 3)"
+    argv = ["fit", str(path), "--formula", formula, "--out", str(out), "--draws", "300", "--tune", "300"]
+    assert main([*argv, "--chains", "2", "--seed", "1"]) == 0
+    capsys.readouterr()
+    assert main(["effects", str(out)]) == 0
+    assert "fracture_level = thoracolumbar" in capsys.readouterr().out
+    changes = ["--contrast", "cement_volume_ml=3,5", "--at", "fracture_level=lumbar,thoracolumbar"]
+    assert main(["effects", str(out), *changes, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("cement_volume_ml 3 → 5") == 2  # one row per level held
+    table = pd.read_csv(tmp_path / "contrast.csv")
+    idata = bu.load_fit(out)
+    expected = bu.contrast(idata, {"cement_volume_ml": (3, 5)}, at={"fracture_level": ["lumbar", "thoracolumbar"]})
+    np.testing.assert_allclose(table["or_median"], expected["or_median"], rtol=1e-9)
+    assert main(["effects", str(out), "--curve", "cement_volume_ml", "--by", "sex", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "curve_cement_volume_ml.png").is_file()
+    assert main(["effects", str(out), "--contrast", "volume=3,5"]) == 2
+    assert '"volume" is not a variable of the model' in capsys.readouterr().err

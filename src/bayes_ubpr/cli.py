@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
+from bayes_ubpr._cli_effects import add_effects_parser, run_effects
 from bayes_ubpr._cli_model import add_formula_option, formula_spec, group_lines, outcome_of
 from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_storable_name, check_suffix, write_frame
 from bayes_ubpr._validate import one_line
@@ -332,6 +333,8 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--out", type=Path, help="folder for the tables (.csv) and the figure (.png)")
     _add_sampling_options(select)
 
+    add_effects_parser(commands)
+
     report = commands.add_parser("report", help="write the report of a saved fit (.nc) as HTML or Markdown")
     report.add_argument("fit", type=Path, help="fit saved by `bayes-ubpr fit --out` or bayes_ubpr.save_fit")
     report.add_argument("--out", type=Path, required=True, help="report file (.html or .md)")
@@ -610,6 +613,7 @@ _OUTPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     "report": (("out", "report"),),
     "validate": (("out", "folder"), ("report", "report")),
     "select": (("out", "folder"),),
+    "effects": (("out", "folder"),),
 }
 """Each command's output options and what they name: a file of a kind, a folder, or a store folder to create."""
 
@@ -728,7 +732,14 @@ def _sensitivity(args: argparse.Namespace) -> None:
     _save_outputs(args.out, {"e_values": table}, {})
 
 
+def _effects(args: argparse.Namespace) -> None:
+    tables, figures = run_effects(args)
+    if args.out is not None:
+        _save_outputs(args.out, tables, figures)
+
+
 _COMMANDS = {
+    "effects": _effects,
     "reproduce": _reproduce,
     "simulate": _simulate,
     "fit": _fit,
