@@ -233,8 +233,10 @@ def test_sigint_during_select_and_calibrate_is_one_line_and_writes_nothing_parti
     cohort = tmp_path / "cohort.csv"
     COHORT.to_csv(cohort, index=False)
     (tmp_path / "sel").mkdir()
+    # 5 folds of 4 x 5,000 draws: on the hand-written density this takes well over the 6 s waited (with 2 folds of
+    # the default draws, a quiet machine finished before the signal and was interrupted while writing)
     process = _start(["select", str(cohort), "--factors", "bmd_tscore_abs", "fascia_injury", "depression",
-                      "--folds", "2", "--out", "sel"], tmp_path)  # fmt: skip
+                      "--folds", "5", "--draws", "5000", "--out", "sel"], tmp_path)  # fmt: skip
     time.sleep(6.0)  # select prints nothing before its result: interrupt it after its imports, while it fits
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=300)

@@ -325,7 +325,7 @@ def test_describe_model_priors_keeps_a_given_prior_and_names_a_structure():
     given = ModelSpec.from_formula("pain ~ rcs(volume, 3) + injury", priors={"volume'": Prior(sigma=0.2)})
     table = describe_model_priors(given, data=data).set_index("parameter")
     assert table.loc["volume'", "sigma"] == 0.2 and table.loc["volume'", "source"] == "user"
-    assert table.loc["volume'", "note"] == "Normal(0, 0.2) per 1 unit of volume', as given"
+    assert table.loc["volume'", "note"] == "Normal(0, 0.2) per 1 SD of volume', as given"
     shrunk = describe_model_priors(
         ModelSpec.from_formula("pain ~ rcs(volume, 3) + injury", priors="horseshoe"), data=data
     )

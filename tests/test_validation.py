@@ -301,8 +301,12 @@ def test_a_formula_fit_validates_on_a_fresh_raw_cohort_of_its_world(term_fit):
     low, _, _ = _interval(result.performance, "auc")
     assert low > 0.6  # the level, the U and the injury discriminate
     # the risks validated are those of the raw columns through the stored terms
-    risk = bu.risk_draws(term_fit, fresh).mean(dim=("chain", "draw")).to_numpy()
-    assert result.calibration["predicted"].min() >= np.quantile(risk, 0.01) - 1e-12
+    # (the curve's grid starts at the 1% quantile of the patients' mean risks over the 300 validated draws, a
+    # thinned subset: it may differ from the all-draws quantile by Monte Carlo error, SD / sqrt(300) per patient)
+    draws = bu.risk_draws(term_fit, fresh, new_groups="average")
+    risk, spread = draws.mean(dim=("chain", "draw")).to_numpy(), draws.std(dim=("chain", "draw")).to_numpy()
+    mcse = float(np.median(spread)) / np.sqrt(300)
+    assert abs(result.calibration["predicted"].min() - np.quantile(risk, 0.01)) < 4 * mcse
 
 
 def test_a_level_the_formula_fit_never_saw_is_refused_by_name(term_fit):

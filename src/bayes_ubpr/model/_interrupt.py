@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -49,11 +50,24 @@ def sigint_watch() -> Iterator[SigintWatch]:
         watch.interrupted = True
         previous(signum, frame)
 
+    # A KeyboardInterrupt raised while Python runs a weakref callback or __del__ cannot propagate: Python prints
+    # "Exception ignored in ..." with a traceback and goes on. The watch has recorded it (callers stop on
+    # ``watch.interrupted``), so that one is not printed; any other unraisable exception still is.
+    previous_hook = sys.unraisablehook
+
+    def unraisable(event: Any) -> None:
+        if isinstance(event.exc_value, KeyboardInterrupt):
+            watch.interrupted = True
+            return
+        previous_hook(event)
+
     signal.signal(signal.SIGINT, handler)
+    sys.unraisablehook = unraisable
     try:
         yield watch
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
 
 
 def sample_nutpie(

@@ -11,6 +11,7 @@ and build the PyMC model only where they need it (:func:`build_from_inputs`).
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._draws import CHECKED, FitArrays, sample_arrays
 from bayes_ubpr.model._fit import SHRINKAGE_TARGET_ACCEPT
+from bayes_ubpr.model._interrupt import sigint_watch
 
 __all__ = [
     "CHECKED",
@@ -20,4 +21,5 @@ __all__ = [
     "build_from_inputs",
     "prepare_inputs",
     "sample_arrays",
+    "sigint_watch",
 ]

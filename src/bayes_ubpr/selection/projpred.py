@@ -30,6 +30,7 @@ from bayes_ubpr._validate import check_positive_int, did_you_mean, require_dataf
 from bayes_ubpr.data import as_factors, validate_cohort
 from bayes_ubpr.exceptions import ConvergenceError
 from bayes_ubpr.model import Fitted, ModelSpec, Sampling, fit
+from bayes_ubpr.model.refit import sigint_watch
 from bayes_ubpr.model.sampling import sampling_from_keywords
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
 from bayes_ubpr.selection._result import SelectionResult
@@ -461,7 +462,10 @@ def select_factors(
 
     def run(frame: pd.DataFrame, child: np.random.SeedSequence) -> tuple[az.InferenceData, _Reference, tuple]:
         fit_seed, cluster_seed = (int(v) for v in child.generate_state(2) % (2**31 - 1))
-        idata = fit(frame, spec, sampling=sampling, seed=fit_seed, check=False, log_likelihood=False)
+        with sigint_watch() as watch:  # a Ctrl-C that Python dropped in a weakref callback still stops the search
+            idata = fit(frame, spec, sampling=sampling, seed=fit_seed, check=False, log_likelihood=False)
+        if watch.interrupted:
+            raise KeyboardInterrupt
         ref = _reference(idata, n_draws)
         return idata, ref, _search(ref, candidates, n_clusters, max_size, cluster_seed)
 

@@ -27,6 +27,7 @@ import xarray as xr
 from bayes_ubpr._io import atomic_path, remove_stale_temporaries
 from bayes_ubpr._rng import spawn_seeds
 from bayes_ubpr._validate import check_positive_int
+from bayes_ubpr.model.refit import sigint_watch
 from bayes_ubpr.studies._settings import StudySettings
 
 
@@ -218,7 +219,9 @@ def run_replicates(
 
     if client is None:
         n_threads = (os.cpu_count() or 1) if threads is None else check_positive_int(threads, name="threads")
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        # Python drops a KeyboardInterrupt raised inside a weakref callback or __del__ ("Exception ignored
+        # in ..."): the watch records the SIGINT, and the loop stops on it after the next replicate.
+        with sigint_watch() as watch, ThreadPoolExecutor(max_workers=n_threads) as pool:
             running = {pool.submit(run, k): k for k in todo}
             try:
                 for done in as_completed(running):
@@ -228,6 +231,8 @@ def run_replicates(
                         _report_progress(settings, len(results) - 1)
                     else:
                         finish(k, parts)
+                    if watch.interrupted:
+                        raise KeyboardInterrupt
             except BaseException:  # Ctrl-C: end after the replicates that are running, not after the study
                 pool.shutdown(wait=True, cancel_futures=True)
                 _report_progress(settings, None)
