@@ -140,26 +140,22 @@ def main(argv: list[str] | None = None) -> int:
     flat = medians["bayes-ubpr fit (flat)"]
     print(f"  goal 2: horseshoe fit / flat fit: {medians['bayes-ubpr fit --priors horseshoe'] / flat:.2f}")
     print(f"  grouped fit / flat fit: {medians['bayes-ubpr fit --group site'] / flat:.2f}")
-    idata = bu.fit(cohort, bu.ModelSpec(group="site"), seed=1, check=False, log_likelihood=False)
-    table = bu.check_convergence(idata, var_names=["alpha", "beta", "group_sd", "group_offset"])
-    divergent = int(idata.sample_stats["diverging"].sum())
-    print(
-        f"grouped fit's sampler: {idata.attrs['sampler']}; smallest bulk ESS {table['ess_bulk'].min():.0f}, "
-        f"tail ESS {table['ess_tail'].min():.0f} (group_sd: {table.loc['group_sd', 'ess_bulk']:.0f} / "
-        f"{table.loc['group_sd', 'ess_tail']:.0f}); largest R-hat {table['r_hat'].max():.3f}; "
-        f"{divergent} divergent transitions"
-    )
-    idata = bu.fit(cohort, nested, seed=1, check=False, log_likelihood=False)
-    table = bu.check_convergence(idata, var_names=["alpha", "beta", "group_sd", "group_offset"])
-    divergent = int(idata.sample_stats["diverging"].sum())
-    print(
-        f"nested fit's sampler: {idata.attrs['sampler']}; smallest bulk ESS {table['ess_bulk'].min():.0f}, "
-        f"tail ESS {table['ess_tail'].min():.0f}; largest R-hat {table['r_hat'].max():.3f}; "
-        f"{divergent} divergent transitions"
-    )
+    print(_convergence_line("grouped", bu.fit(cohort, bu.ModelSpec(group="site"), seed=1, check=False)))
+    print(_convergence_line("nested", bu.fit(cohort, nested, seed=1, check=False)))
     study_ratio(args.study_replicates)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
+
+
+def _convergence_line(name: str, idata: object) -> str:
+    """The sampler, the smallest bulk and tail ESS over every parameter (group SDs included), R-hat, divergences."""
+    table = bu.check_convergence(idata, var_names=["alpha", "beta", "group_sd", "group_offset"])
+    divergent = int(idata.sample_stats["diverging"].sum())  # type: ignore[attr-defined]
+    return (
+        f"{name} fit's sampler: {idata.attrs['sampler']}; smallest bulk ESS {table['ess_bulk'].min():.0f}, "  # type: ignore[attr-defined]
+        f"tail ESS {table['ess_tail'].min():.0f} (group_sd: {table.loc[table.index.str.startswith('group_sd'), 'ess_bulk'].min():.0f}); "
+        f"largest R-hat {table['r_hat'].max():.3f}; {divergent} divergent transitions"
+    )
 
 
 def study_ratio(n_replicates: int) -> None:

@@ -141,12 +141,10 @@ def _factor_of(column: str, **settings: Any) -> Factor:
     return replace(base, **settings)
 
 
-@dataclass(frozen=True)
-class Numeric:
-    """A numeric column entering the model linearly (one log odds ratio per unit)."""
+class _OneColumn:
+    """What every term of one raw column has: its name and the column it reads."""
 
     column: str
-    type: ClassVar[str] = "numeric"
 
     @property
     def name(self) -> str:
@@ -157,6 +155,14 @@ class Numeric:
     def variables(self) -> tuple[str, ...]:
         """Raw columns the term reads."""
         return (self.column,)
+
+
+@dataclass(frozen=True)
+class Numeric(_OneColumn):
+    """A numeric column entering the model linearly (one log odds ratio per unit)."""
+
+    column: str
+    type: ClassVar[str] = "numeric"
 
     @property
     def resolved(self) -> bool:
@@ -193,7 +199,7 @@ class Numeric:
 
 
 @dataclass(frozen=True)
-class Categorical:
+class Categorical(_OneColumn):
     """A categorical factor in treatment coding: one log odds ratio per level against the reference.
 
     Parameters
@@ -229,16 +235,6 @@ class Categorical:
                 raise ValueError(
                     f'reference level {self.reference!r} of "{self.column}" is not one of its levels {levels}'
                 )
-
-    @property
-    def name(self) -> str:
-        """The term's name: the column."""
-        return self.column
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """Raw columns the term reads."""
-        return (self.column,)
 
     @property
     def resolved(self) -> bool:
@@ -347,7 +343,7 @@ class Categorical:
 
 
 @dataclass(frozen=True)
-class Spline:
+class Spline(_OneColumn):
     """A restricted cubic spline of a numeric column, with k knots (k - 1 columns).
 
     Parameters
@@ -398,16 +394,6 @@ class Spline:
                     f"rcs({self.column}, {self.k}): transform must be {self.k} rows of {self.k - 2} finite numbers"
                 )
             object.__setattr__(self, "transform", tuple(tuple(float(v) for v in row) for row in transform))
-
-    @property
-    def name(self) -> str:
-        """The term's name: the column."""
-        return self.column
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        """Raw columns the term reads."""
-        return (self.column,)
 
     @property
     def resolved(self) -> bool:
