@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import numbers
 import reprlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -124,3 +126,26 @@ def require_dataframe(data: object, *, name: str = "data") -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"{name} must be a pandas DataFrame; got {type(data).__name__}")
     return data
+
+
+FIT_MISSING_ADVICE = 'fit(..., missing="impute") imputes them (multiple imputation); or remove those rows explicitly'
+PREDICT_MISSING_ADVICE = (
+    "a prediction needs every value the model reads: fill them in, or leave those patients out "
+    "(the fit's imputation model is not applied to new patients)"
+)
+_MISSING_ADVICE: ContextVar[str] = ContextVar("bayes_ubpr_missing_advice", default=FIT_MISSING_ADVICE)
+
+
+def missing_advice() -> str:
+    """Return what a message about missing values tells the user to do, where it is raised (fitting by default)."""
+    return _MISSING_ADVICE.get()
+
+
+@contextlib.contextmanager
+def advising_on_missing(advice: str) -> Iterator[None]:
+    """Within the block, messages about missing values give ``advice`` (predicting, validating)."""
+    token = _MISSING_ADVICE.set(advice)
+    try:
+        yield
+    finally:
+        _MISSING_ADVICE.reset(token)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_ubpr._validate import describe_rows, did_you_mean, one_line, require_dataframe
+from bayes_ubpr._validate import describe_rows, did_you_mean, missing_advice, one_line, require_dataframe
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import INT64_BOUND, Factor, is_count_value
 from bayes_ubpr.paper import OUTCOME, PLAUSIBLE_RANGES, RISK_FACTORS, SIX_FACTORS
@@ -406,7 +406,7 @@ def _check_complete(frame: pd.DataFrame, column: str) -> None:
     if missing.any():
         bad = frame.index[missing]
         raise CohortValidationError(
-            f'Column "{column}" has missing values in {_rows(bad)}; impute or remove them explicitly before fitting.',
+            f'Column "{column}" has missing values in {_rows(bad)}; {missing_advice()}.',
             column=column,
             rows=list(bad),
         )
@@ -431,7 +431,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     if missing.any():
         bad = frame.index[missing]
         raise CohortValidationError(
-            f'Column "{column}" has missing values in {_rows(bad)}; impute or remove them explicitly before fitting.',
+            f'Column "{column}" has missing values in {_rows(bad)}; {missing_advice()}.',
             column=column,
             rows=list(bad),
         )

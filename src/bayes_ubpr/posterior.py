@@ -18,7 +18,7 @@ from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._text import format_interval, text_table
 from bayes_ubpr._validate import check_choice, check_names, check_probability
 from bayes_ubpr.factors import Factor
-from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model import ModelSpec, diagnostics_summary
 from bayes_ubpr.model.fitted import NEW_GROUPS, Fitted
 from bayes_ubpr.model.mapping import anchored_intercept, offset_intercept
 from bayes_ubpr.paper import OUTCOME, RISK_FACTORS, table5
@@ -176,7 +176,7 @@ def odds_ratio_table(
     draws = draws * per
     lower, upper = _interval_bounds(draws, prob, interval)
     with np.errstate(divide="ignore", invalid="ignore"):  # a constant draw has no R-hat: NaN, not a warning
-        diagnostics = az.summary(idata, var_names=["beta"], kind="diagnostics", round_to="none")
+        diagnostics = diagnostics_summary(idata, ["beta"])
     table = pd.DataFrame(
         {
             "factor": factors,

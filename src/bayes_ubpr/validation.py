@@ -20,7 +20,13 @@ from scipy import special
 
 from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, as_generator
-from bayes_ubpr._validate import check_positive_int, check_probability, did_you_mean, require_dataframe
+from bayes_ubpr._validate import (
+    advising_on_missing,
+    check_positive_int,
+    check_probability,
+    did_you_mean,
+    require_dataframe,
+)
 from bayes_ubpr.data import validate_cohort
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model import Fitted
@@ -240,6 +246,13 @@ def _paper_risks(cohort: pd.DataFrame, prevalence: float, n_draws: int, rng: np.
     return special.expit(intercept_for_mean_risk(linear, prevalence)[:, None] + linear)
 
 
+VALIDATION_MISSING_ADVICE = (
+    "a validation cohort is not imputed here (imputing it with the development data's imputation model would "
+    "carry that hospital's relations into the test); impute it with its own data (bayes_ubpr.missing.impute) and "
+    "validate each completed data set, or leave those patients out and say so"
+)
+
+
 def _model_risks(
     model: az.InferenceData | str,
     cohort: pd.DataFrame,
@@ -258,7 +271,8 @@ def _model_risks(
     if not isinstance(model, az.InferenceData):
         raise TypeError(f"model must be an arviz.InferenceData fit or 'paper'; got {type(model).__name__}")
     spec = Fitted.of(model, name="model").spec
-    clean = validate_cohort(spec.model_frame(cohort), factors=spec.factors, outcome=spec.outcome)
+    with advising_on_missing(VALIDATION_MISSING_ADVICE):
+        clean = validate_cohort(spec.model_frame(cohort), factors=spec.factors, outcome=spec.outcome)
     # a validation cohort's hospitals are new to the model: its risks are averaged over the between-group spread
     draws = risk_draws(model, cohort, prevalence=prevalence, new_groups="average").stack(sample=("chain", "draw"))
     risk = metrics.thin_draws(draws.transpose("sample", "patient").to_numpy(), n_draws)

@@ -6,7 +6,7 @@ intercepts and slopes, and the case-control correction of the intercept.
 """
 
 from bayes_ubpr.model._build import build_model
-from bayes_ubpr.model._convergence import ESS_PER_CHAIN_MIN, RHAT_MAX, check_convergence
+from bayes_ubpr.model._convergence import ESS_PER_CHAIN_MIN, RHAT_MAX, check_convergence, diagnostics_summary
 from bayes_ubpr.model._fit import (
     LOG_LIKELIHOOD_MAX_BYTES,
     clear_compiled_models,
@@ -34,6 +34,7 @@ __all__ = [
     "build_model",
     "check_convergence",
     "check_design",
+    "diagnostics_summary",
     "clear_compiled_models",
     "default_sampler",
     "describe_model_priors",

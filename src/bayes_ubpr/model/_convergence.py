@@ -12,13 +12,67 @@ import pandas as pd
 from bayes_ubpr.exceptions import StatisticalWarning
 from bayes_ubpr.model.fitted import Fitted
 
-__all__ = ["ESS_PER_CHAIN_MIN", "RHAT_MAX", "check_convergence", "n_divergent"]
+__all__ = ["ESS_PER_CHAIN_MIN", "RHAT_MAX", "chain_blocks", "check_convergence", "diagnostics_summary", "n_divergent"]
 
 RHAT_MAX = 1.01
 """Largest acceptable rank-normalised split R-hat (Vehtari et al. 2021)."""
 
 ESS_PER_CHAIN_MIN = 100
 """Smallest acceptable bulk and tail ESS per chain (Vehtari et al. 2021)."""
+
+
+def chain_blocks(idata: az.InferenceData) -> list[np.ndarray]:
+    """Return the chain positions of each imputation of a pooled fit (one block of every chain otherwise)."""
+    posterior = idata.posterior
+    if "imputation" not in posterior.coords:
+        return [np.arange(posterior.sizes["chain"])]
+    labels = np.asarray(posterior["imputation"].values)
+    return [np.flatnonzero(labels == k) for k in dict.fromkeys(labels.tolist())]
+
+
+def diagnostics_summary(idata: az.InferenceData, var_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return ArviZ's diagnostics (MCSE, ESS, R-hat) per parameter, within imputations for a pooled fit.
+
+    Chains of different imputations sample different posteriors, so their
+    R-hat measures the imputations' disagreement, not the sampler's mixing.
+    For a fit of multiply imputed data (chains with an ``imputation``
+    coordinate) R-hat is the largest over the imputations, each computed
+    on its own chains, an ESS the sum of the imputations' ESS (their draws
+    are independent) and an MCSE that of the mean of the imputations'
+    estimates. Other fits: ArviZ's summary as it is.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit (or draws of ``beta``).
+    var_names : sequence of str, optional
+        Default ``alpha``, ``beta`` and, where present, ``group_sd``,
+        ``slope_sd``, ``global_scale``.
+
+    Examples
+    --------
+    >>> from bayes_ubpr import fit, simulate_cohort
+    >>> from bayes_ubpr.model import diagnostics_summary
+    >>> idata = fit(simulate_cohort(n=600, prevalence=0.3, seed=5), chains=2, seed=1)
+    >>> list(diagnostics_summary(idata, ["beta"]).columns)
+    ['mcse_mean', 'mcse_sd', 'ess_bulk', 'ess_tail', 'r_hat']
+    """
+    if var_names is None:
+        Fitted.of_draws(idata).log_odds_ratio_draws  # noqa: B018  (draws of beta, or a ValueError saying so)
+        optional = ("group_sd", "slope_sd", "global_scale")
+        var_names = [v for v in ("alpha", "beta", *optional) if v in idata.posterior]
+    blocks = chain_blocks(idata)
+    posterior = idata.posterior[list(var_names)]
+    # A stuck chain has zero variance: ArviZ then divides by zero and reports R-hat inf, which we report.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        parts = [az.summary(posterior.isel(chain=block), kind="diagnostics", round_to="none") for block in blocks]
+    if len(parts) == 1:
+        return parts[0]
+    joined = pd.concat(parts, keys=range(len(parts)))
+    grouped = joined.groupby(level=1, sort=False)
+    pooled = {f"mcse_{m}": np.sqrt((grouped[f"mcse_{m}"].apply(np.square)).sum()) / len(parts) for m in ("mean", "sd")}
+    pooled |= {"ess_bulk": grouped["ess_bulk"].sum(), "ess_tail": grouped["ess_tail"].sum()}
+    return pd.DataFrame({**pooled, "r_hat": grouped["r_hat"].max()}).loc[parts[0].index]
 
 
 def n_divergent(idata: az.InferenceData) -> int:
@@ -60,14 +114,8 @@ def check_convergence(idata: az.InferenceData, *, var_names: Sequence[str] | Non
     >>> bool(table["ok"].all()), list(table.columns[-3:])
     (True, ['ess_tail', 'r_hat', 'ok'])
     """
-    if var_names is None:
-        Fitted.of_draws(idata).log_odds_ratio_draws  # noqa: B018  (draws of beta, or a ValueError saying so)
-        optional = ("group_sd", "slope_sd", "global_scale")
-        var_names = [v for v in ("alpha", "beta", *optional) if v in idata.posterior]
     chains = idata.posterior.sizes["chain"]
-    # A stuck chain has zero variance: ArviZ then divides by zero and reports R-hat inf, which we report.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        summary = az.summary(idata, var_names=list(var_names), kind="diagnostics", round_to="none")
+    summary = diagnostics_summary(idata, var_names)
     ess_min = ESS_PER_CHAIN_MIN * chains
     ess_ok = (summary["ess_bulk"] >= ess_min) & (summary["ess_tail"] >= ess_min)
     summary["ok"] = ess_ok & (summary["r_hat"] <= RHAT_MAX) if chains > 1 else ess_ok

@@ -25,7 +25,7 @@ from scipy import special
 
 from bayes_ubpr import metrics
 from bayes_ubpr._io import FIT_SUFFIXES, check_storable_name, check_suffix, write_netcdf
-from bayes_ubpr._validate import one_line
+from bayes_ubpr._validate import PREDICT_MISSING_ADVICE, advising_on_missing, one_line
 from bayes_ubpr.data import as_factors, validate_cohort
 from bayes_ubpr.exceptions import NotAFitError
 from bayes_ubpr.model.spec import ModelSpec
@@ -230,8 +230,11 @@ class Fitted:
         """Return a one-row frame of raw values: each numeric variable's median, each factor's commonest level."""
         return pd.DataFrame([self.terms.typical_values()], index=pd.Index(["typical"], name="patient"))
 
-    def design(self, patients: pd.DataFrame) -> np.ndarray:
+    def design(self, patients: pd.DataFrame, *, advice: str | None = None) -> np.ndarray:
         """Return the model's design columns of ``patients``' raw values, (patients, factors).
+
+        ``advice`` is what a message about missing values tells the user to
+        do (default: fill them in or leave those patients out).
 
         Raises
         ------
@@ -239,8 +242,9 @@ class Fitted:
             Naming the column and rows, for a missing column, a value out of
             range or of the wrong kind, or a level the model was not fitted on.
         """
-        frame = self.spec.model_frame(patients)
-        clean = validate_cohort(frame, factors=self.spec.factors, outcome=self.outcome, require_outcome=False)
+        with advising_on_missing(advice or PREDICT_MISSING_ADVICE):
+            frame = self.spec.model_frame(patients)
+            clean = validate_cohort(frame, factors=self.spec.factors, outcome=self.outcome, require_outcome=False)
         return clean[list(self.spec.factor_names)].to_numpy(dtype=float)
 
     def group_effects(self, patients: pd.DataFrame, x: np.ndarray) -> GroupEffects:
@@ -310,10 +314,21 @@ class Fitted:
         varying slopes, the group's deviation of each slope (per SD of the
         factor, on the standardised design the sampler used).
         """
-        x = self.x
         post = self.idata.posterior.stack(sample=("chain", "draw"))
-        eta = post["intercept"].to_numpy()[:, None] + post["beta"].transpose("sample", "factor").to_numpy() @ x.T
+        beta = post["beta"].transpose("sample", "factor").to_numpy()
         constant = self._constant
+        if "x_imputed" in constant:  # a pooled fit: each draw predicts from its own imputation's design
+            designs = constant["x_imputed"].to_numpy()
+            which = np.repeat(self.idata.posterior["imputation"].to_numpy(), self.idata.posterior.sizes["draw"])
+            eta = np.empty((len(which), designs.shape[1]))
+            for k in np.unique(which):
+                rows = which == k
+                eta[rows] = beta[rows] @ designs[k].T
+            x = self.x  # read below only by varying slopes, which pooled fits do not have
+        else:
+            x = self.x
+            eta = beta @ x.T
+        eta += post["intercept"].to_numpy()[:, None]
         if "group_offset" in post and "group_idx" in constant:
             idx = constant["group_idx"].to_numpy()
             offsets = post["group_offset"].transpose("sample", "group").to_numpy()

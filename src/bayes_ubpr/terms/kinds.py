@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 import numpy as np
 import pandas as pd
 
-from bayes_ubpr._validate import check_keys, describe_value, did_you_mean
+from bayes_ubpr._validate import check_keys, describe_value, did_you_mean, missing_advice
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.paper import RISK_FACTORS
@@ -89,8 +89,7 @@ def _column(data: pd.DataFrame, column: str) -> pd.Series:
     missing = values.isna().to_numpy()
     if missing.any():
         raise CohortValidationError(
-            f'Column "{column}" has missing values in {_rows_text(data, missing)}; '
-            "impute or remove them explicitly before fitting",
+            f'Column "{column}" has missing values in {_rows_text(data, missing)}; {missing_advice()}',
             column=column,
             rows=_rows(data, missing),
         )

@@ -1,0 +1,268 @@
+"""Fits of multiply imputed data: one fit per completed data set, their draws pooled.
+
+Mixing the draws of the fits to every completed data set approximates the
+posterior given the observed data alone (Zhou & Reiter 2010; what brms'
+``brm_multiple`` does). Every fit uses the same model: the terms' levels and
+knots, the factors' reference scales and the case-control prevalence are
+resolved once, on all the completed data sets together, so that a
+coefficient means the same in every imputation.
+
+The pooled fit's chains are those of every imputation (coordinate
+``imputation`` on dim ``chain``); ``constant_data.x_imputed`` holds each
+imputation's design (``imputation, obs, factor``) and ``constant_data.x``
+their mean. A draw's in-sample predictions and log likelihood use its own
+imputation's design, so PSIS-LOO on the pooled draws estimates the
+predictive density averaged over the imputations. Chains of different
+imputations are not expected to agree: R-hat and ESS are computed within
+each imputation (:func:`~bayes_ubpr.model.diagnostics_summary`).
+
+References
+----------
+Zhou X, Reiter JP (2010). A note on Bayesian inference after multiple
+imputation. Am Stat 64(2):159-163. doi:10.1198/tast.2010.09109
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_ubpr._rng import SeedLike, as_int_seed, spawn_seeds
+from bayes_ubpr._validate import check_positive_int, require_dataframe
+from bayes_ubpr.data import validate_cohort
+from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
+from bayes_ubpr.missing import ImputationSettings, complete_cases, impute, missingness_table
+from bayes_ubpr.model.spec import ModelSpec
+
+__all__ = ["MISSING", "fit_completed", "fit_with_missing", "imputation_info"]
+
+MISSING = ("error", "impute")
+"""What :func:`~bayes_ubpr.fit` does with missing values: refuse them, naming the rows (``"error"``), or
+impute them (``"impute"``: multiple imputation, one fit per completed data set, draws pooled)."""
+
+FitOne = Callable[..., az.InferenceData]
+
+
+def imputation_info(idata: az.InferenceData) -> dict[str, Any] | None:
+    """Return what a fit records of its missing values (``attrs["missing"]``), or None."""
+    text = idata.attrs.get("missing")
+    return None if text is None else json.loads(text)
+
+
+def _check_datasets(datasets: Sequence[object], spec: ModelSpec) -> list[pd.DataFrame]:
+    """Refuse completed data sets that are not the same patients with the same outcomes and no missing values."""
+    if isinstance(datasets, pd.DataFrame) or not len(datasets):
+        raise TypeError("the completed data sets must be a non-empty list of DataFrames")
+    frames = [require_dataframe(d, name=f"data[{k}]") for k, d in enumerate(datasets)]
+    first = frames[0]
+    for k, frame in enumerate(frames[1:], start=1):
+        if len(frame) != len(first) or not frame.index.equals(first.index):
+            raise CohortValidationError(
+                f"data[{k}] has other rows than data[0] ({len(frame)} against {len(first)}, or other row labels): "
+                "completed data sets must be the same patients in the same order."
+            )
+        outcome = spec.outcome
+        if outcome in frame.columns and outcome in first.columns:
+            differ = ~(frame[outcome].eq(first[outcome]) | (frame[outcome].isna() & first[outcome].isna()))
+            if differ.any():
+                rows = list(frame.index[differ.to_numpy()])
+                raise CohortValidationError(
+                    f'data[{k}] has another outcome than data[0] in column "{outcome}" (rows {rows[:5]}): '
+                    "only covariates are imputed.",
+                    column=outcome,
+                    rows=rows,
+                )
+    for k, frame in enumerate(frames):
+        holes = [c for c in spec.variables if c in frame.columns and frame[c].isna().any()]
+        if holes:
+            raise CohortValidationError(
+                f'data[{k}] is not complete: column "{holes[0]}" has missing values. '
+                "Pass completed data sets, or one data set with missing='impute'.",
+                column=holes[0],
+            )
+    return frames
+
+
+def _resolved_on(frames: Sequence[pd.DataFrame], spec: ModelSpec) -> ModelSpec:
+    """Resolve terms, factor scales and the prevalence once, on all completed data sets stacked."""
+    stacked = pd.concat(frames, ignore_index=True)
+    stacked.attrs = {k: v for k, v in frames[0].attrs.items() if k != "imputation"}
+    spec = spec.with_terms_of(stacked)
+    frame = spec.model_frame(stacked)
+    clean = validate_cohort(frame, factors=spec.factors, outcome=spec.outcome)
+    clean.attrs = dict(frame.attrs)
+    return spec.resolve(clean)
+
+
+def _fit_each(
+    frames: Sequence[pd.DataFrame],
+    spec: ModelSpec,
+    fit_one: FitOne,
+    seed: SeedLike,
+    threads: int | None,
+    client: object,
+) -> list[az.InferenceData]:
+    """Fit every completed data set; return the fits in order (the k-th from the k-th child seed).
+
+    In threads of this process (one core each when several run) or on a Dask
+    client, as a calibration study runs its replicates; the fits are the same
+    whichever runs them.
+    """
+    seeds = [as_int_seed(child) for child in spawn_seeds(seed, len(frames))]
+    n_threads = min(len(frames), check_positive_int(threads, name="threads") if threads else os.cpu_count() or 1)
+    cores = 1 if client is not None or n_threads > 1 else None
+    jobs = [(fit_one, frame, spec, seed, cores) for frame, seed in zip(frames, seeds, strict=True)]
+    if client is not None:
+        futures = [client.submit(_caught, *job, pure=False) for job in jobs]  # type: ignore[attr-defined]
+        results = [future.result() for future in futures]
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            results = list(pool.map(lambda job: _caught(*job), jobs))
+    _rewarn([record for _, record in results])
+    return [fit for fit, _ in results]
+
+
+def _caught(
+    fit_one: FitOne, frame: pd.DataFrame, spec: ModelSpec, seed: int, cores: int | None
+) -> tuple[az.InferenceData, list[warnings.WarningMessage]]:
+    """Fit one completed data set; return the fit and the warnings it gave (warned again once, by the caller)."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        result = fit_one(frame, spec, seed=seed, check=False, log_likelihood=False, cores=cores)
+    return result, list(record)
+
+
+def _rewarn(caught: Sequence[Sequence[warnings.WarningMessage]]) -> None:
+    """Warn again what the fits warned, once per message, naming the imputations it came from."""
+    seen: dict[tuple[type, str], list[int]] = {}
+    for k, record in enumerate(caught):
+        for message in record:
+            seen.setdefault((message.category, str(message.message)), []).append(k)
+    for (category, text), where in seen.items():
+        if issubclass(category, StatisticalWarning) and text.startswith("Sampling may not have converged"):
+            text = f"Imputation(s) {', '.join(map(str, where))}: {text}"
+        warnings.warn(text, category, stacklevel=4)
+
+
+def pool_fits(fits: Sequence[az.InferenceData]) -> az.InferenceData:
+    """Return one fit whose chains are those of every fit, in order, with the imputation of each chain."""
+    chains = fits[0].posterior.sizes["chain"]
+    label = np.repeat(np.arange(len(fits)), chains)
+
+    def stack(group: str) -> xr.Dataset:
+        parts = [getattr(f, group).drop_vars("chain") for f in fits]
+        joined = xr.concat(parts, dim="chain", data_vars="all", coords="minimal", compat="override", join="override")
+        return joined.assign_coords(chain=np.arange(len(label)), imputation=("chain", label))
+
+    designs = np.stack([f.constant_data["x"].to_numpy() for f in fits])
+    constant = fits[0].constant_data.copy()
+    constant["x"] = (("obs", "factor"), designs.mean(axis=0))
+    constant["x_imputed"] = (("imputation", "obs", "factor"), designs)
+    constant["x_center"] = ("factor", designs.reshape(-1, designs.shape[-1]).mean(axis=0))
+    constant["x_scale"] = ("factor", designs.reshape(-1, designs.shape[-1]).std(axis=0))
+    constant = constant.assign_coords(imputation=np.arange(len(fits)))
+    pooled = az.InferenceData(
+        posterior=stack("posterior"),
+        sample_stats=stack("sample_stats"),
+        observed_data=fits[0].observed_data,
+        constant_data=constant,
+    )
+    pooled.attrs = dict(fits[0].attrs)
+    return pooled
+
+
+def _complete_case_summary(data: pd.DataFrame, spec: ModelSpec, fit_one: FitOne, seed: int) -> dict[str, Any]:
+    """Fit the patients with every value observed (same terms and priors); summarise their odds ratios."""
+    keep = complete_cases(data, [*spec.variables, spec.outcome])
+    subset = data.loc[keep]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        cc = fit_one(subset, spec, seed=seed, check=False, log_likelihood=False, cores=None)
+    beta = cc.posterior["beta"].stack(sample=("chain", "draw")).transpose("sample", "factor").to_numpy()
+    low, mid, high = np.quantile(beta, [0.025, 0.5, 0.975], axis=0)
+    y = subset[spec.outcome].to_numpy()
+    rows = [
+        {"factor": str(f), "or_median": float(np.exp(m)), "or_lower": float(np.exp(a)), "or_upper": float(np.exp(b))}
+        for f, m, a, b in zip(cc.posterior["factor"].values, mid, low, high, strict=True)
+    ]
+    notes = sorted({str(w.message) for w in record if issubclass(w.category, StatisticalWarning)})
+    return {"n_patients": len(subset), "n_events": int((y == 1).sum()), "odds_ratios": rows, "warnings": notes}
+
+
+def fit_completed(
+    datasets: Sequence[pd.DataFrame],
+    spec: ModelSpec,
+    fit_one: FitOne,
+    *,
+    seed: SeedLike,
+    threads: int | None = None,
+    client: object = None,
+    log_likelihood: bool | None = None,
+    info: dict[str, Any] | None = None,
+) -> az.InferenceData:
+    """Fit each completed data set with the same resolved model and pool the draws (see the module's notes)."""
+    if spec.varying_slopes:
+        raise ValueError(
+            "varying slopes are not supported with multiply imputed data yet (each imputation standardises "
+            "its slopes on its own design); fit the group intercepts only, or one completed data set"
+        )
+    frames = _check_datasets(datasets, spec)
+    spec = _resolved_on(frames, spec)
+    fits = _fit_each(frames, spec, fit_one, seed, threads, client)
+    pooled = pool_fits(fits)
+    record = {"method": "given", "imputations": len(frames), **(info or {})}
+    pooled.attrs["missing"] = json.dumps(record)
+    if log_likelihood is None or log_likelihood:
+        from bayes_ubpr.model.fitted import Fitted
+
+        pooled.add_groups(log_likelihood=Fitted.of(pooled).log_likelihood())
+    return pooled
+
+
+def fit_with_missing(
+    data: pd.DataFrame,
+    spec: ModelSpec,
+    fit_one: FitOne,
+    *,
+    settings: ImputationSettings,
+    seed: SeedLike,
+    threads: int | None = None,
+    client: object = None,
+    log_likelihood: bool | None = None,
+    compare_complete_case: bool = False,
+) -> az.InferenceData:
+    """Impute ``data``'s missing values, fit every completed data set, pool; record the missingness."""
+    frame = require_dataframe(data)
+    groups = list(dict.fromkeys(c for g in spec.groups for c in g.split(":")))
+    own = [c for c in spec.variables if c not in groups]
+    table = missingness_table(frame, [*own, *groups, *settings.auxiliary], outcome=spec.outcome)
+    impute_seed, fit_seed, cc_seed = spawn_seeds(seed, 3)
+    if not table["n_missing"].any():  # nothing to impute: one fit, which says so
+        idata = fit_one(frame, spec, seed=as_int_seed(fit_seed), check=True, log_likelihood=log_likelihood, cores=None)
+        record = {"method": "impute", **settings.as_dict(), "imputations": 0, "imputed_columns": []}
+        idata.attrs["missing"] = json.dumps({**record, "table": table.to_dict("records"), "counts": dict(table.attrs)})
+        return idata
+    datasets = impute(frame, own, outcome=spec.outcome, groups=groups, settings=settings, seed=impute_seed)
+    info: dict[str, Any] = {
+        "method": "impute",
+        "imputer": "statsmodels MICEData, predictive mean matching",
+        **settings.as_dict(),
+        "imputed_columns": [c for c in own + list(settings.auxiliary) if frame[c].isna().any()],
+        "table": table.to_dict("records"),
+        "counts": dict(table.attrs),
+    }
+    if compare_complete_case:
+        resolved = _resolved_on(datasets, spec)
+        info["complete_case"] = _complete_case_summary(frame, resolved, fit_one, as_int_seed(cc_seed))
+    return fit_completed(
+        datasets, spec, fit_one, seed=fit_seed, threads=threads, client=client, log_likelihood=log_likelihood, info=info
+    )
