@@ -152,6 +152,7 @@ def test_pooled_diagnostics_are_within_imputations(pooled):
     np.testing.assert_allclose(table["ess_bulk"], np.sum([b["ess_bulk"] for b in blocks], axis=0))
 
 
+@pytest.mark.slow
 def test_downstream_functions_read_a_pooled_fit(pooled, tmp_path):
     frame, idata = pooled
     table = bu.odds_ratio_table(idata)
@@ -173,6 +174,7 @@ def test_validation_refuses_missing_values_saying_what_to_do(pooled):
         bu.validate_model(idata, frame, n_draws=50, seed=1)
 
 
+@pytest.mark.slow
 def test_given_imputations_equal_the_libraries_own(pooled):
     """A list of completed data sets fits as missing='impute' does with the same imputations and seed, in any threads."""
     frame, idata = pooled
@@ -202,7 +204,9 @@ def test_complete_case_fit_is_recorded_beside():
     cc = json.loads(idata.attrs["missing"])["complete_case"]
     assert cc["n_patients"] == frame["x1"].notna().sum()
     assert cc["n_events"] == (frame["x1"].notna() & (frame["y"] == 1)).sum()
-    assert [row["factor"] for row in cc["odds_ratios"]] == ["x1", "x2"]
+    draws = idata["complete_case"]["beta"]
+    assert draws["factor"].values.tolist() == ["x1", "x2"]
+    assert draws.sizes["chain"] == QUICK["chains"] and draws.sizes["draw"] == QUICK["draws"]
 
 
 def test_nothing_missing_is_one_fit_that_says_so():
@@ -210,3 +214,85 @@ def test_nothing_missing_is_one_fit_that_says_so():
     idata = bu.fit(frame, "y ~ x1 + x2", missing="impute", **QUICK, seed=2)
     assert "imputation" not in idata.posterior.coords
     assert json.loads(idata.attrs["missing"])["imputations"] == 0
+
+
+# --- reading and checking a cohort with missing values ----------------------------------------------
+
+
+def test_load_cohort_keeps_missing_values_when_asked_and_checks_the_rest(tmp_path):
+    frame = mar_cohort().assign(flag=1)
+    frame.loc[[4, 8], "flag"] = np.nan
+    path = tmp_path / "cohort.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(bu.CohortValidationError, match=r'"x1" has missing values in CSV lines'):
+        bu.load_cohort(path, factors=["x1", "x2", "flag"], outcome="y")
+    kept = bu.load_cohort(path, factors=["x1", "x2", "flag"], outcome="y", missing="keep")
+    assert kept["x1"].isna().sum() == frame["x1"].isna().sum() and kept["flag"].isna().sum() == 2
+    frame.loc[10, "flag"] = 3  # a value present is still checked
+    frame.to_csv(path, index=False)
+    with pytest.raises(bu.CohortValidationError, match=r'"flag" must be 0 or 1.*CSV lines 12'):
+        bu.load_cohort(path, factors=["x1", "x2", bu.Factor("flag", kind="binary")], outcome="y", missing="keep")
+
+
+def test_missing_outcome_is_never_imputed():
+    frame = mar_cohort()
+    frame.loc[5, "y"] = np.nan
+    with pytest.raises(bu.CohortValidationError, match="an outcome is never imputed") as caught:
+        bu.fit(frame, "y ~ x1 + x2", missing="impute", imputations=2, **QUICK, seed=1)
+    assert caught.value.column == "y" and caught.value.rows == [5]
+
+
+def test_values_present_are_checked_before_imputing():
+    frame = mar_cohort()
+    frame["injury"] = 0
+    frame.loc[7, "injury"] = 2
+    frame.loc[9, "injury"] = np.nan
+    spec = bu.ModelSpec(factors=["x1", "x2", bu.Factor("injury", kind="binary")], outcome="y")
+    with pytest.raises(bu.CohortValidationError, match=r'"injury" must be 0 or 1') as caught:
+        bu.fit(frame, spec, missing="impute", imputations=2, **QUICK, seed=1)
+    assert caught.value.rows == [7]
+
+
+# --- the summary and the command line -------------------------------------------------------------
+
+
+def test_missing_summary_sets_imputed_beside_complete_case():
+    frame = mar_cohort(seed=2)
+    idata = bu.fit(
+        frame, "y ~ x1 + x2 + C(site)", missing="impute", imputations=3, compare_complete_case=True, **QUICK, seed=5
+    )
+    summary = bu.missing_summary(idata)
+    kept = frame["x1"].notna()
+    assert (summary.complete_cases, summary.complete_case_events) == (kept.sum(), (kept & (frame["y"] == 1)).sum())
+    assert summary.imputed_columns == ("x1",) and summary.n_patients == len(frame)
+    table = summary.comparison.set_index(["term", "contrast"])
+    cc = Fitted.of(idata).idata["complete_case"]["beta"].sel(factor="x2")
+    assert table.loc[("x2", "per 1 unit"), "cc_or_median"] == pytest.approx(float(np.exp(cc.median())))
+    pooled = idata.posterior["beta"].sel(factor="x2")
+    assert table.loc[("x2", "per 1 unit"), "or_median"] == pytest.approx(float(np.exp(pooled.median())))
+    text = summary.format()
+    assert f"A complete-case analysis would drop {len(frame) - kept.sum()} patients" in text
+    assert "Complete case (" in text
+    with pytest.raises(ValueError, match="made without imputation"):
+        bu.missing_summary(bu.fit(frame.dropna(), "y ~ x1 + x2", chains=2, seed=1))
+
+
+@pytest.mark.slow
+def test_cli_fit_imputes_and_prints_the_missing_values(tmp_path, capsys):
+    from bayes_ubpr.cli import main
+
+    path = tmp_path / "cohort.csv"
+    mar_cohort().to_csv(path, index=False)
+    formula = ["--formula", "y ~ x1 + x2"]
+    assert main(["fit", str(path), *formula]) == 2
+    assert "--missing impute imputes them" in capsys.readouterr().err
+    assert main(["fit", str(path), *formula, "--imputations", "3"]) == 2
+    assert "--imputations need(s) --missing impute" in capsys.readouterr().err
+    out = tmp_path / "fit.nc"
+    quick = ["--chains", "2", "--draws", "600", "--tune", "400", "--seed", "2"]
+    assert (
+        main(["fit", str(path), *formula, "--missing", "impute", "--imputations", "3", *quick, "--out", str(out)]) == 0
+    )
+    printed = capsys.readouterr()
+    assert "Missing values: x1" in printed.err and "imputed 3 times" in printed.out
+    assert json.loads(bu.load_fit(out).attrs["missing"])["imputations"] == 3

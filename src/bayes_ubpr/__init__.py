@@ -21,6 +21,7 @@ from bayes_ubpr.data import load_cohort, validate_cohort
 from bayes_ubpr.effects import (
     conditional_effects,
     contrast,
+    missing_summary,
     plot_conditional_effects,
     term_odds_ratios,
     term_summary,
@@ -188,6 +189,7 @@ __all__ = [
     "plot_conditional_effects",
     "term_odds_ratios",
     "term_summary",
+    "missing_summary",
     # calibration studies
     "CalibrationResult",
     "SBCResult",

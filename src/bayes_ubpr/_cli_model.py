@@ -12,14 +12,25 @@ import argparse
 from typing import Any
 
 import arviz as az
+import pandas as pd
 
 from bayes_ubpr._validate import one_line
 from bayes_ubpr.group_effects import group_effects_table
+from bayes_ubpr.missing import IMPUTATIONS, missingness_table
 from bayes_ubpr.model import ModelSpec
 from bayes_ubpr.paper import OUTCOME
 from bayes_ubpr.terms import FormulaError, parse_formula
 
-__all__ = ["FORMULA_EXCLUDES", "add_formula_option", "formula_spec", "group_lines", "outcome_of"]
+__all__ = [
+    "FORMULA_EXCLUDES",
+    "add_formula_option",
+    "add_missing_options",
+    "formula_spec",
+    "group_lines",
+    "imputation_line",
+    "missing_keywords",
+    "outcome_of",
+]
 
 FORMULA_EXCLUDES = {
     "factors": "--factors",
@@ -89,3 +100,81 @@ def group_lines(idata: az.InferenceData) -> list[str]:
         f"{row.or_upper:.2f}) over {row.n_groups} groups (Larsen & Merlo 2005)"
         for row in sds.itertuples()
     ]
+
+
+def add_missing_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--missing``, ``--imputations``, ``--impute-with`` and ``--compare-complete-case``."""
+    parser.add_argument(
+        "--missing",
+        choices=("error", "impute"),
+        default="error",
+        help="missing values in the model's columns: refuse them, naming the rows (default), or impute them "
+        "(multiple imputation by chained equations; one fit per completed data set, draws pooled)",
+    )
+    parser.add_argument(
+        "--imputations",
+        type=int,
+        default=None,
+        help=f"completed data sets with --missing impute (default {IMPUTATIONS}); --draws is per imputation",
+    )
+    parser.add_argument(
+        "--impute-with",
+        nargs="+",
+        default=None,
+        metavar="COLUMN",
+        help="columns that join the imputation model only (they predict the missing values, not the outcome)",
+    )
+    parser.add_argument(
+        "--compare-complete-case",
+        action="store_true",
+        help="with --missing impute, also fit the complete cases and print their odds ratios beside",
+    )
+
+
+def missing_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """Return :func:`bayes_ubpr.fit`'s missing-value keywords from the arguments (none for commands without them).
+
+    Raises
+    ------
+    ValueError
+        If an imputation option is given without ``--missing impute``, or
+        ``--imputations`` is not a positive number.
+    """
+    if getattr(args, "missing", None) is None:
+        return {}
+    given = [
+        option
+        for option, value in (
+            ("--imputations", args.imputations),
+            ("--impute-with", args.impute_with),
+            ("--compare-complete-case", args.compare_complete_case or None),
+        )
+        if value is not None
+    ]
+    if args.missing != "impute":
+        if given:
+            raise ValueError(f"{', '.join(given)} need(s) --missing impute")
+        return {}
+    if args.imputations is not None and args.imputations < 1:
+        raise ValueError(f"--imputations must be a positive whole number; got {args.imputations}")
+    return {
+        "missing": "impute",
+        "imputations": IMPUTATIONS if args.imputations is None else args.imputations,
+        "impute_with": tuple(args.impute_with or ()),
+        "compare_complete_case": args.compare_complete_case,
+    }
+
+
+def imputation_line(cohort: pd.DataFrame, spec: ModelSpec, args: argparse.Namespace) -> str:
+    """Return the progress line a fit with ``--missing impute`` prints before imputing."""
+    columns = [*spec.variables, *(args.impute_with or ())]
+    table = missingness_table(cohort, columns, outcome=spec.outcome)
+    holes = table[table["n_missing"] > 0]
+    m = IMPUTATIONS if args.imputations is None else args.imputations
+    if holes.empty:
+        return "No missing values in the model's columns: one fit, nothing imputed"
+    listed = ", ".join(f"{row.column} {row.n_missing} ({row.percent_missing:.1f}%)" for row in holes.itertuples())
+    return (
+        f"Missing values: {listed}; complete cases {table.attrs['complete_cases']:,} of {len(cohort):,}. "
+        f"Imputing {m} data sets and fitting each ({args.chains} chains x ({args.tune} + {args.draws}))"
+    )

@@ -18,12 +18,20 @@ from matplotlib.axes import Axes
 
 from bayes_ubpr import __version__
 from bayes_ubpr._cli_effects import add_effects_parser, run_effects
-from bayes_ubpr._cli_model import add_formula_option, formula_spec, group_lines, outcome_of
+from bayes_ubpr._cli_model import (
+    add_formula_option,
+    add_missing_options,
+    formula_spec,
+    group_lines,
+    imputation_line,
+    missing_keywords,
+    outcome_of,
+)
 from bayes_ubpr._io import FIT_SUFFIXES, FRAME_SUFFIXES, atomic_path, check_storable_name, check_suffix, write_frame
-from bayes_ubpr._validate import one_line
+from bayes_ubpr._validate import advising_on_missing, one_line
 from bayes_ubpr.audit import MIN_REPLICATES, audit, summary
 from bayes_ubpr.data import as_factors, load_cohort
-from bayes_ubpr.effects import format_term_odds_ratios, term_odds_ratios
+from bayes_ubpr.effects import format_term_odds_ratios, missing_summary, term_odds_ratios
 from bayes_ubpr.exceptions import (
     CohortValidationError,
     ConvergenceError,
@@ -37,6 +45,7 @@ from bayes_ubpr.model import (
     Fitted,
     ModelSpec,
     Sampling,
+    default_sampler,
     estimate_fit_seconds,
     fit,
     load_fit,
@@ -197,6 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit_cmd.add_argument("--group", default=None, help="grouping column for multilevel intercepts (e.g. hospital)")
     add_formula_option(fit_cmd)
+    add_missing_options(fit_cmd)
     fit_cmd.add_argument("--seed", type=int, default=None, help="random seed")
     fit_cmd.add_argument("--out", type=Path, help="save the fit as NetCDF to this file")
     _add_log_likelihood_option(fit_cmd)
@@ -475,7 +485,9 @@ left) is shown even when stderr is not a terminal."""
 
 
 def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelSpec) -> None:
-    sampler = args.sampler or one_off_sampler(sample, spec)
+    imputing = missing_keywords(args).get("missing") == "impute"
+    # several fits in one process (one per imputation): the sampler that compiles once and refits
+    sampler = args.sampler or (default_sampler() if imputing else one_off_sampler(sample, spec))
     long_fit = len(sample) >= LONG_FIT_ROWS
     if long_fit:
         sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=sampler)
@@ -500,6 +512,7 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
             sampler=sampler,
             progressbar=sys.stderr.isatty() or long_fit,
             log_likelihood=args.log_likelihood,
+            **missing_keywords(args),
         )
     except FitInterrupted as error:
         if not args.keep_partial or error.fit is None:
@@ -512,6 +525,9 @@ def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelS
         print(format_odds_ratio_table(odds_ratio_table(idata)))
     for line in group_lines(idata):
         print(line)
+    if "missing" in idata.attrs:
+        print()
+        print(missing_summary(idata).format())
     if args.out is not None:
         print(f"Saved the fit to {_written(save_fit(idata, args.out))}", file=sys.stderr)
     if args.report is not None:
@@ -577,11 +593,19 @@ def _load(path: Path, spec: ModelSpec, **options: Any) -> pd.DataFrame:
     return load_cohort(path, factors=(), columns=spec.variables, outcome=spec.outcome, **options)
 
 
+CLI_MISSING_ADVICE = "--missing impute imputes them (multiple imputation); or remove those rows explicitly"
+
+
 def _fit(args: argparse.Namespace) -> None:
     spec = _fit_spec(args)
-    cohort = _load(args.file, spec, id_column=args.id_column, encoding=args.encoding)
+    missing_keywords(args)  # checked before the data are read
+    keep = "keep" if args.missing == "impute" else "error"
+    with advising_on_missing(CLI_MISSING_ADVICE):
+        cohort = _load(args.file, spec, id_column=args.id_column, encoding=args.encoding, missing=keep)
     n_cases = int(cohort[spec.outcome].sum())
     print(f"Fitting {len(cohort):,} patients ({n_cases} with {spec.outcome} = 1)", file=sys.stderr)
+    if args.missing == "impute":
+        print(imputation_line(cohort, spec, args), file=sys.stderr, flush=True)
     _fit_and_report(cohort, args, spec)
 
 

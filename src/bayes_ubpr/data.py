@@ -26,7 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_ubpr._validate import describe_rows, did_you_mean, missing_advice, one_line, require_dataframe
+from bayes_ubpr._validate import (
+    advising_on_missing,
+    check_choice,
+    describe_rows,
+    did_you_mean,
+    missing_advice,
+    one_line,
+    require_dataframe,
+)
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.factors import INT64_BOUND, Factor, is_count_value
 from bayes_ubpr.paper import OUTCOME, PLAUSIBLE_RANGES, RISK_FACTORS, SIX_FACTORS
@@ -116,6 +124,7 @@ def load_cohort(
     id_column: str | None = None,
     encoding: str | None = None,
     columns: Sequence[str] = (),
+    missing: str = "error",
 ) -> pd.DataFrame:
     """Read a cohort from CSV, Parquet or Excel and validate it.
 
@@ -123,8 +132,9 @@ def load_cohort(
     ----------
     path : str or path-like
         File ending in ``.csv``, ``.parquet``/``.pq`` or ``.xlsx``/``.xls``.
-    factors, outcome, require_outcome, id_column, columns
-        Passed to :func:`validate_cohort`.
+    factors, outcome, require_outcome, id_column, columns, missing
+        Passed to :func:`validate_cohort` (``missing="keep"`` reads a
+        cohort with missing values for ``fit(..., missing="impute")``).
     encoding : str, optional
         Text encoding of a CSV file. By default UTF-8, with or without a
         byte-order mark; pass e.g. ``"latin-1"`` or ``"cp1252"`` for a file
@@ -179,6 +189,7 @@ def load_cohort(
             require_outcome=require_outcome,
             id_column=id_column,
             columns=columns,
+            missing=missing,
         )
     finally:
         _ROW_NAMES.reset(token)
@@ -294,6 +305,7 @@ def validate_cohort(
     require_outcome: bool = True,
     id_column: str | None = None,
     columns: Sequence[str] = (),
+    missing: str = "error",
 ) -> pd.DataFrame:
     """Check a cohort against the data contract and return a clean copy.
 
@@ -325,6 +337,11 @@ def validate_cohort(
         decide (:meth:`ModelSpec.variables <bayes_ubpr.ModelSpec.variables>`).
         With ``columns``, ``factors`` may be empty: the outcome is then the
         only column checked for values.
+    missing : {"error", "keep"}, default "error"
+        Missing values in factor columns and ``columns``: refused, naming
+        the rows, or kept as they are (``NaN``) for an imputation to fill
+        (``fit(..., missing="impute")``); every value present is checked
+        all the same. The outcome and patient ids must always be complete.
 
     Returns
     -------
@@ -361,6 +378,8 @@ def validate_cohort(
     fascia_injury [2]
     """
     frame = require_dataframe(data).copy()
+    check_choice(missing, ("error", "keep"), name="missing")
+    keep = missing == "keep"
     _check_unique(list(frame.columns))
     raw = _column_names(columns)
     specs = () if raw and not len(factors) else as_factors(factors)
@@ -375,20 +394,21 @@ def validate_cohort(
         raise CohortValidationError("The cohort is empty: it has no rows.")
     needed = [*names, *(column for column in raw if column not in names)]
     required = [*needed, outcome] if require_outcome else needed
-    missing = [column for column in required if column not in frame.columns]
-    if missing:
-        hints = "".join(did_you_mean(column, map(str, frame.columns)) for column in missing)
+    absent = [column for column in required if column not in frame.columns]
+    if absent:
+        hints = "".join(did_you_mean(column, map(str, frame.columns)) for column in absent)
         raise CohortValidationError(
-            f"Missing required column(s): {', '.join(missing)}.{hints} "
+            f"Missing required column(s): {', '.join(absent)}.{hints} "
             f"Columns present: {', '.join(map(str, frame.columns))}.",
-            column=missing[0],
+            column=absent[0],
         )
     if id_column is not None:
         _check_ids(frame, id_column)
     for column in raw:
-        _check_complete(frame, column)
+        if not keep:
+            _check_complete(frame, column)
     for factor in specs:
-        frame[factor.name] = _check_factor(frame, factor)
+        frame[factor.name] = _check_factor(frame, factor, keep_missing=keep)
     if outcome in frame.columns:
         frame[outcome] = _check_outcome(frame, outcome, require_both_classes=require_outcome)
     return frame
@@ -412,8 +432,8 @@ def _check_complete(frame: pd.DataFrame, column: str) -> None:
         )
 
 
-def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Column as float, raising on non-numeric, missing or infinite entries."""
+def _numeric(frame: pd.DataFrame, column: str, *, keep_missing: bool = False) -> pd.Series:
+    """Column as float, raising on non-numeric, infinite or (unless kept) missing entries."""
     raw = frame[column]
     if pd.api.types.is_bool_dtype(raw):
         raw = raw.astype("Int64")
@@ -428,14 +448,14 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
             rows=list(bad),
         )
     missing = raw.isna().to_numpy()
-    if missing.any():
+    if missing.any() and not keep_missing:
         bad = frame.index[missing]
         raise CohortValidationError(
             f'Column "{column}" has missing values in {_rows(bad)}; {missing_advice()}.',
             column=column,
             rows=list(bad),
         )
-    infinite = ~np.isfinite(values.to_numpy())
+    infinite = ~np.isfinite(values.to_numpy()) & ~missing
     if infinite.any():
         bad = frame.index[infinite]
         raise CohortValidationError(
@@ -466,9 +486,18 @@ def _reject(
         )
 
 
-def _check_factor(frame: pd.DataFrame, factor: Factor) -> pd.Series:
+def _check_factor(frame: pd.DataFrame, factor: Factor, *, keep_missing: bool = False) -> pd.Series:
+    values = _numeric(frame, factor.name, keep_missing=keep_missing)
+    present = values.notna().to_numpy()
+    if present.all():
+        return _check_values(frame, factor, values)
+    _check_values(frame.loc[present], factor, values[present])
+    return values  # float, NaN where missing
+
+
+def _check_values(frame: pd.DataFrame, factor: Factor, values: pd.Series) -> pd.Series:
+    """Check a factor's values (kind, range) and return them as int64 for binary and count factors."""
     column = factor.name
-    values = _numeric(frame, column)
     coding = f" ({factor.coding})" if factor.coding else ""
     whole = (values.to_numpy() == np.round(values.to_numpy())) if len(values) else np.array([], bool)
     if factor.kind == "binary":
@@ -495,8 +524,15 @@ def _check_factor(frame: pd.DataFrame, factor: Factor) -> pd.Series:
     return values.astype("int64") if discrete else values
 
 
+OUTCOME_MISSING_ADVICE = (
+    "an outcome is never imputed (a patient whose outcome is unknown adds nothing to the analysis model): "
+    "remove those patients explicitly and report how many"
+)
+
+
 def _check_outcome(frame: pd.DataFrame, outcome: str, *, require_both_classes: bool) -> pd.Series:
-    values = _numeric(frame, outcome)
+    with advising_on_missing(OUTCOME_MISSING_ADVICE):
+        values = _numeric(frame, outcome)
     _reject(frame, outcome, ~values.isin([0.0, 1.0]).to_numpy(), "0 or 1 (1 = the event)", values)
     result = values.astype("int64")
     if require_both_classes:

@@ -13,7 +13,9 @@ factor, a spline or an interaction is read as a clinician reads it:
   interquartile range, level against reference, within strata of an
   interaction (rms' ``summary``);
 * :func:`term_summary`: how much each term matters as a whole (rms'
-  ``anova``), with the PSIS-LOO loss of dropping it.
+  ``anova``), with the PSIS-LOO loss of dropping it;
+* :func:`missing_summary`: what a fit of data with missing values imputed,
+  and its odds ratios beside the complete-case ones.
 
 Every value is built from the raw columns with the levels, knots and
 typical patient stored in the fit.
@@ -21,6 +23,7 @@ typical patient stored in the fit.
 
 from bayes_ubpr.effects.contrast import CONTRAST_SCALES, contrast
 from bayes_ubpr.effects.curves import EFFECT_SCALES, conditional_effects
+from bayes_ubpr.effects.missing import MissingSummary, missing_summary
 from bayes_ubpr.effects.odds_ratios import format_term_odds_ratios, term_odds_ratios, without_repeated_main_effects
 from bayes_ubpr.effects.plot import plot_conditional_effects
 from bayes_ubpr.effects.summary import term_summary
@@ -28,9 +31,11 @@ from bayes_ubpr.effects.summary import term_summary
 __all__ = [
     "CONTRAST_SCALES",
     "EFFECT_SCALES",
+    "MissingSummary",
     "conditional_effects",
     "contrast",
     "format_term_odds_ratios",
+    "missing_summary",
     "plot_conditional_effects",
     "term_odds_ratios",
     "term_summary",

@@ -10,7 +10,9 @@ coefficient means the same in every imputation.
 The pooled fit's chains are those of every imputation (coordinate
 ``imputation`` on dim ``chain``); ``constant_data.x_imputed`` holds each
 imputation's design (``imputation, obs, factor``) and ``constant_data.x``
-their mean. A draw's in-sample predictions and log likelihood use its own
+their mean. With ``compare_complete_case``, group ``complete_case`` holds
+the draws (``intercept``, ``beta``) of the same model fitted to the patients
+with every value observed. A draw's in-sample predictions and log likelihood use its own
 imputation's design, so PSIS-LOO on the pooled draws estimates the
 predictive density averaged over the imputations. Chains of different
 imputations are not expected to agree: R-hat and ESS are computed within
@@ -180,22 +182,19 @@ def pool_fits(fits: Sequence[az.InferenceData]) -> az.InferenceData:
     return pooled
 
 
-def _complete_case_summary(data: pd.DataFrame, spec: ModelSpec, fit_one: FitOne, seed: int) -> dict[str, Any]:
-    """Fit the patients with every value observed (same terms and priors); summarise their odds ratios."""
+def _complete_case_fit(
+    data: pd.DataFrame, spec: ModelSpec, fit_one: FitOne, seed: int
+) -> tuple[xr.Dataset, dict[str, Any]]:
+    """Fit the patients with every value observed (same terms and priors): their draws, patients, events, warnings."""
     keep = complete_cases(data, [*spec.variables, spec.outcome])
     subset = data.loc[keep]
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         cc = fit_one(subset, spec, seed=seed, check=False, log_likelihood=False, cores=None)
-    beta = cc.posterior["beta"].stack(sample=("chain", "draw")).transpose("sample", "factor").to_numpy()
-    low, mid, high = np.quantile(beta, [0.025, 0.5, 0.975], axis=0)
     y = subset[spec.outcome].to_numpy()
-    rows = [
-        {"factor": str(f), "or_median": float(np.exp(m)), "or_lower": float(np.exp(a)), "or_upper": float(np.exp(b))}
-        for f, m, a, b in zip(cc.posterior["factor"].values, mid, low, high, strict=True)
-    ]
     notes = sorted({str(w.message) for w in record if issubclass(w.category, StatisticalWarning)})
-    return {"n_patients": len(subset), "n_events": int((y == 1).sum()), "odds_ratios": rows, "warnings": notes}
+    counts = {"n_patients": len(subset), "n_events": int((y == 1).sum()), "warnings": notes}
+    return cc.posterior[["intercept", "beta"]], counts
 
 
 def fit_completed(
@@ -228,6 +227,21 @@ def fit_completed(
     return pooled
 
 
+def _checked_raw(
+    frame: pd.DataFrame, spec: ModelSpec, groups: Sequence[str], settings: ImputationSettings
+) -> pd.DataFrame:
+    """Check every value present before imputing (kinds, ranges, 0/1 outcome), naming column and rows."""
+    extra = [c for c in settings.auxiliary if c not in spec.variables]
+    if spec.terms is None:
+        checked = validate_cohort(
+            frame, factors=spec.factors, outcome=spec.outcome, columns=[*groups, *extra], missing="keep"
+        )
+        checked.attrs = dict(frame.attrs)
+        return checked
+    validate_cohort(frame, factors=(), columns=[*spec.variables, *extra], outcome=spec.outcome, missing="keep")
+    return frame
+
+
 def fit_with_missing(
     data: pd.DataFrame,
     spec: ModelSpec,
@@ -241,9 +255,9 @@ def fit_with_missing(
     compare_complete_case: bool = False,
 ) -> az.InferenceData:
     """Impute ``data``'s missing values, fit every completed data set, pool; record the missingness."""
-    frame = require_dataframe(data)
     groups = list(dict.fromkeys(c for g in spec.groups for c in g.split(":")))
     own = [c for c in spec.variables if c not in groups]
+    frame = _checked_raw(require_dataframe(data), spec, groups, settings)
     table = missingness_table(frame, [*own, *groups, *settings.auxiliary], outcome=spec.outcome)
     impute_seed, fit_seed, cc_seed = spawn_seeds(seed, 3)
     if not table["n_missing"].any():  # nothing to impute: one fit, which says so
@@ -260,9 +274,15 @@ def fit_with_missing(
         "table": table.to_dict("records"),
         "counts": dict(table.attrs),
     }
+    complete_case = None
     if compare_complete_case:
         resolved = _resolved_on(datasets, spec)
-        info["complete_case"] = _complete_case_summary(frame, resolved, fit_one, as_int_seed(cc_seed))
-    return fit_completed(
+        complete_case, info["complete_case"] = _complete_case_fit(frame, resolved, fit_one, as_int_seed(cc_seed))
+    pooled = fit_completed(
         datasets, spec, fit_one, seed=fit_seed, threads=threads, client=client, log_likelihood=log_likelihood, info=info
     )
+    if complete_case is not None:
+        with warnings.catch_warnings():  # a group of its own, outside ArviZ's scheme: ArviZ says so, rightly
+            warnings.simplefilter("ignore", UserWarning)
+            pooled.add_groups(complete_case=complete_case)
+    return pooled
