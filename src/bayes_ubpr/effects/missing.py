@@ -44,6 +44,14 @@ class MissingSummary:
         :func:`bayes_ubpr.term_odds_ratios`), the pooled odds ratio
         (``or_median``, ``or_lower``, ``or_upper``) beside the complete-case
         one (``cc_or_median``, ``cc_or_lower``, ``cc_or_upper``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayes_ubpr.effects import MissingSummary
+    >>> summary = MissingSummary("given", 5, (), (), pd.DataFrame(), 120, 60, None, None, None)
+    >>> print(summary.format())
+    The model was fitted to each of 5 completed data sets given with the data (imputed elsewhere) and the posterior draws were pooled.
     """
 
     method: str
