@@ -50,8 +50,8 @@ class MissingSummary:
     >>> import pandas as pd
     >>> from bayes_ubpr.effects import MissingSummary
     >>> summary = MissingSummary("given", 5, (), (), pd.DataFrame(), 120, 60, None, None, None)
-    >>> print(summary.format())
-    The model was fitted to each of 5 completed data sets given with the data (imputed elsewhere) and the posterior draws were pooled.
+    >>> summary.describe()[:58]
+    'The model was fitted to each of 5 completed data sets give'
     """
 
     method: str
