@@ -52,6 +52,10 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
 
     The frequentist analysis the paper ran (SPSS logistic regression), redone
     with statsmodels' ``Logit`` on the same patients and factors as ``idata``.
+    For a fit of multiply imputed data, one fit per completed data set pooled
+    by Rubin's rules: the mean estimate, and the within- plus
+    ``(1 + 1/m)`` times the between-imputation variance (Rubin 1987; normal
+    reference interval).
 
     Parameters
     ----------
@@ -68,6 +72,11 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
         ``mle_upper``. NaN for every factor where no finite estimate exists
         (separation) or the fit did not converge.
 
+    References
+    ----------
+    Rubin DB (1987). Multiple Imputation for Nonresponse in Surveys. Wiley.
+    doi:10.1002/9780470316696
+
     Examples
     --------
     >>> from bayes_ubpr import simulate_cohort, fit, maximum_likelihood
@@ -78,23 +87,19 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
     >>> bool(mle.loc["fascia_injury", "mle_lower"] > 1)  # true OR 3.8
     True
     """
-    import statsmodels.api as sm
-
     view = Fitted.of_draws(idata)
-    x, y = view.x, view.y
+    y = view.y
     factors = [str(f) for f in idata.constant_data["factor"].values]
     z = stats.norm.ppf(0.5 + prob / 2)
-    b = se = np.full(len(factors), np.nan)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=0)
-        # statsmodels 0.15 warns about separation instead of raising: no finite MLE exists then.
-        trouble = any(issubclass(w.category, (PerfectSeparationWarning, ConvergenceWarning)) for w in caught)
-        if not trouble and result.mle_retvals.get("converged", True):
-            b, se = np.asarray(result.params)[1:], np.asarray(result.bse)[1:]
-    except (np.linalg.LinAlgError, PerfectSeparationError, ValueError):
-        pass
+    constant = idata.constant_data
+    if "x_imputed" in constant:  # Rubin's rules over the completed data sets (Rubin 1987)
+        fits = [_logit(x, y, len(factors)) for x in constant["x_imputed"].to_numpy()]
+        estimates, variances = np.array([f[0] for f in fits]), np.array([f[1] ** 2 for f in fits])
+        m = len(fits)
+        b = estimates.mean(axis=0)
+        se = np.sqrt(variances.mean(axis=0) + (1 + 1 / m) * estimates.var(axis=0, ddof=1))
+    else:
+        b, se = _logit(view.x, y, len(factors))
     return pd.DataFrame(
         {
             "factor": factors,
@@ -105,6 +110,24 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
             "mle_upper": np.exp(b + z * se),
         }
     )
+
+
+def _logit(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood log odds ratios and standard errors (statsmodels' ``Logit``); NaN without a finite MLE."""
+    import statsmodels.api as sm
+
+    nan = np.full(k, np.nan)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=0)
+        # statsmodels 0.15 warns about separation instead of raising: no finite MLE exists then.
+        trouble = any(issubclass(w.category, (PerfectSeparationWarning, ConvergenceWarning)) for w in caught)
+        if not trouble and result.mle_retvals.get("converged", True):
+            return np.asarray(result.params)[1:], np.asarray(result.bse)[1:]
+    except (np.linalg.LinAlgError, PerfectSeparationError, ValueError):
+        pass
+    return nan, nan
 
 
 def _unit(factor: Factor, sd: float | None = None) -> str:

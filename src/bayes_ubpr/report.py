@@ -23,6 +23,7 @@ from bayes_ubpr._io import atomic_path, check_suffix
 from bayes_ubpr._rng import SeedLike, as_int_seed
 from bayes_ubpr.effects import (
     conditional_effects,
+    missing_summary,
     plot_conditional_effects,
     term_odds_ratios,
     without_repeated_main_effects,
@@ -205,6 +206,7 @@ def _sections(idata: az.InferenceData, seed: int, prob: float) -> list[tuple[str
     at_group = " at a new group (the spread between groups included)" if spec.groups else ""
     return [
         ("Data", "What was fitted.", data_summary),
+        *_missing_sections(idata, prob),
         (
             "Priors",
             "Prior on each log odds ratio, per unit of the column (and, in words, per reference SD); the note "
@@ -265,6 +267,28 @@ GROUP_TEXT = (
     "compares a group at the 75th with one at the 25th percentile. With fewer than about five groups the SD "
     "leans on its prior."
 )
+
+
+def _missing_sections(idata: az.InferenceData, prob: float) -> list[tuple[str, str, object]]:
+    """For a fit of data with missing values: what was missing and how it was handled; complete-case beside."""
+    if "missing" not in idata.attrs:
+        return []
+    summary = missing_summary(idata, prob=prob)
+    table = summary.table
+    sections: list[tuple[str, str, object]] = []
+    if not table.empty and "missing_events" in table:
+        shown = table[table["n_missing"] > 0]
+        sections.append(("Missing values", summary.describe(), shown))
+    else:
+        sections.append(("Missing values", summary.describe(), pd.DataFrame({"imputations": [summary.imputations]})))
+    if summary.comparison is not None:
+        text = (
+            f"Posterior odds ratios ({prob:.0%} CrI) of the imputed fit ({summary.n_patients:,} patients, "
+            f"{summary.n_events} events) beside the same model fitted to the complete cases "
+            f"({summary.complete_cases:,} patients, {summary.complete_case_events} events)."
+        )
+        sections.append(("Imputed beside complete-case", text, summary.comparison))
+    return sections
 
 
 def _group_sections(idata: az.InferenceData, prob: float) -> list[tuple[str, str, object]]:
