@@ -321,3 +321,20 @@ def test_report_of_a_pooled_fit_says_what_was_imputed(tmp_path):
     text = bu.write_report(idata, tmp_path / "report.md", seed=1).read_text()
     assert "## Missing values" in text and "## Imputed beside complete-case" in text
     assert f"A complete-case analysis would drop {frame['x1'].isna().sum()} patients" in text
+
+
+@pytest.mark.slow
+def test_prior_sensitivity_refits_on_the_fits_own_imputations(pooled):
+    frame, idata = pooled
+    from bayes_ubpr.model import completed_data
+
+    done = completed_data(idata, frame)
+    np.testing.assert_array_equal(
+        np.stack([d["x1"].to_numpy() for d in done]), idata.constant_data["x_imputed"].sel(factor="x1").to_numpy()
+    )
+    table = bu.prior_sensitivity(
+        done, bu.ModelSpec.from_idata(idata), priors=["default", "sceptical"], sampling=bu.Sampling(**QUICK), seed=1
+    )
+    assert set(table["setting"]) == {"default", "sceptical"} and table["r_hat"].max() < 1.02
+    with pytest.raises(ValueError, match="not the patients of this fit"):
+        completed_data(idata, frame.iloc[1:])

@@ -14,6 +14,7 @@ from bayes_ubpr.model._fit import (
     fit,
     one_off_sampler,
 )
+from bayes_ubpr.model._pooled import completed_data
 from bayes_ubpr.model._prior_predictive import prior_predictive
 from bayes_ubpr.model._timing import estimate_fit_seconds
 from bayes_ubpr.model.describe import describe_model_priors
@@ -36,6 +37,7 @@ __all__ = [
     "check_design",
     "diagnostics_summary",
     "clear_compiled_models",
+    "completed_data",
     "default_sampler",
     "describe_model_priors",
     "estimate_fit_seconds",

@@ -45,7 +45,7 @@ from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
 from bayes_ubpr.missing import ImputationSettings, complete_cases, impute, missingness_table
 from bayes_ubpr.model.spec import ModelSpec
 
-__all__ = ["MISSING", "fit_completed", "fit_with_missing", "imputation_info"]
+__all__ = ["MISSING", "completed_data", "fit_completed", "fit_with_missing", "imputation_info", "resolve_spec"]
 
 MISSING = ("error", "impute")
 """What :func:`~bayes_ubpr.fit` does with missing values: refuse them, naming the rows (``"error"``), or
@@ -94,14 +94,21 @@ def _check_datasets(datasets: Sequence[object], spec: ModelSpec) -> list[pd.Data
     return frames
 
 
-def _resolved_on(frames: Sequence[pd.DataFrame], spec: ModelSpec) -> ModelSpec:
-    """Resolve terms, factor scales and the prevalence once, on all completed data sets stacked."""
-    stacked = pd.concat(frames, ignore_index=True)
-    stacked.attrs = {k: v for k, v in frames[0].attrs.items() if k != "imputation"}
+def resolve_spec(data: pd.DataFrame | Sequence[pd.DataFrame], spec: ModelSpec) -> ModelSpec:
+    """Return ``spec`` resolved on ``data`` (terms' levels and knots, factor scales, prevalence).
+
+    Completed data sets (a list) are resolved once, on all of them stacked,
+    so that every imputation's fit has the same model.
+    """
+    if isinstance(data, pd.DataFrame):
+        stacked = data
+    else:
+        stacked = pd.concat(list(data), ignore_index=True)
+        stacked.attrs = {k: v for k, v in data[0].attrs.items() if k != "imputation"}
     spec = spec.with_terms_of(stacked)
     frame = spec.model_frame(stacked)
     clean = validate_cohort(frame, factors=spec.factors, outcome=spec.outcome)
-    clean.attrs = dict(frame.attrs)
+    clean.attrs = dict(stacked.attrs)
     return spec.resolve(clean)
 
 
@@ -215,7 +222,7 @@ def fit_completed(
             "its slopes on its own design); fit the group intercepts only, or one completed data set"
         )
     frames = _check_datasets(datasets, spec)
-    spec = _resolved_on(frames, spec)
+    spec = resolve_spec(frames, spec)
     fits = _fit_each(frames, spec, fit_one, seed, threads, client)
     pooled = pool_fits(fits)
     record = {"method": "given", "imputations": len(frames), **(info or {})}
@@ -268,6 +275,7 @@ def fit_with_missing(
     datasets = impute(frame, own, outcome=spec.outcome, groups=groups, settings=settings, seed=impute_seed)
     info: dict[str, Any] = {
         "method": "impute",
+        "seed": {"entropy": str(impute_seed.entropy), "spawn_key": list(impute_seed.spawn_key)},
         "imputer": "statsmodels MICEData, predictive mean matching",
         **settings.as_dict(),
         "imputed_columns": [c for c in own + list(settings.auxiliary) if frame[c].isna().any()],
@@ -276,7 +284,7 @@ def fit_with_missing(
     }
     complete_case = None
     if compare_complete_case:
-        resolved = _resolved_on(datasets, spec)
+        resolved = resolve_spec(datasets, spec)
         complete_case, info["complete_case"] = _complete_case_fit(frame, resolved, fit_one, as_int_seed(cc_seed))
     pooled = fit_completed(
         datasets, spec, fit_one, seed=fit_seed, threads=threads, client=client, log_likelihood=log_likelihood, info=info
@@ -286,3 +294,66 @@ def fit_with_missing(
             warnings.simplefilter("ignore", UserWarning)
             pooled.add_groups(complete_case=complete_case)
     return pooled
+
+
+def completed_data(fit: az.InferenceData, data: pd.DataFrame) -> list[pd.DataFrame]:
+    """Return the completed data sets a fit made with ``missing="impute"`` was fitted to, made again from ``data``.
+
+    The imputation is rerun with the settings and seed the fit recorded,
+    so the data sets are those of the fit, value for value: pass them to a
+    function that refits (:func:`bayes_ubpr.sensitivity.prior_sensitivity`,
+    :func:`bayes_ubpr.fit` with other priors) to refit on the same
+    imputations.
+
+    Parameters
+    ----------
+    fit : arviz.InferenceData
+        A fit made with ``missing="impute"``.
+    data : pandas.DataFrame
+        The data with missing values that the fit was made from.
+
+    Raises
+    ------
+    ValueError
+        If the fit imputed nothing, or ``data`` are not its patients (other
+        number of rows or other outcomes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_ubpr import fit, simulate_cohort
+    >>> from bayes_ubpr.model import Fitted, completed_data
+    >>> cohort = simulate_cohort(n=400, prevalence=0.3, seed=5)
+    >>> cohort.loc[cohort.index[::10], "bmd_tscore_abs"] = np.nan
+    >>> idata = fit(cohort, missing="impute", imputations=3, chains=2, draws=400, seed=1)
+    >>> again = completed_data(idata, cohort)
+    >>> design = idata.constant_data["x_imputed"].sel(imputation=2, factor="bmd_tscore_abs").to_numpy()
+    >>> bool(np.array_equal(again[2]["bmd_tscore_abs"].to_numpy(), design))
+    True
+    """
+    from bayes_ubpr.model.fitted import Fitted
+
+    view = Fitted.of(fit)
+    info = imputation_info(view.idata)
+    if info is None or info.get("method") != "impute" or not info.get("imputations"):
+        raise ValueError("completed_data needs a fit made with missing='impute' that imputed values")
+    frame = require_dataframe(data)
+    spec = view.spec
+    y = view.y
+    observed = frame[spec.outcome].to_numpy() if spec.outcome in frame.columns else None
+    if len(frame) != len(y) or observed is None or not np.array_equal(observed, y):
+        raise ValueError(
+            f"data are not the patients of this fit ({len(frame)} rows against {len(y)}, or other outcomes): "
+            "pass the data with missing values the fit was made from"
+        )
+    settings = ImputationSettings(
+        imputations=info["imputations"],
+        iterations=info["iterations"],
+        donors=info["donors"],
+        auxiliary=tuple(info["auxiliary"]),
+    )
+    groups = list(dict.fromkeys(c for g in spec.groups for c in g.split(":")))
+    own = [c for c in spec.variables if c not in groups]
+    seed = np.random.SeedSequence(int(info["seed"]["entropy"]), spawn_key=tuple(info["seed"]["spawn_key"]))
+    checked = _checked_raw(frame, spec, groups, settings)
+    return impute(checked, own, outcome=spec.outcome, groups=groups, settings=settings, seed=seed)

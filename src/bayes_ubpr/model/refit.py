@@ -12,6 +12,7 @@ from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inpu
 from bayes_ubpr.model._draws import CHECKED, FitArrays, sample_arrays
 from bayes_ubpr.model._fit import SHRINKAGE_TARGET_ACCEPT
 from bayes_ubpr.model._interrupt import sigint_watch
+from bayes_ubpr.model._pooled import resolve_spec
 
 __all__ = [
     "CHECKED",
@@ -20,6 +21,7 @@ __all__ = [
     "ModelInputs",
     "build_from_inputs",
     "prepare_inputs",
+    "resolve_spec",
     "sample_arrays",
     "sigint_watch",
 ]

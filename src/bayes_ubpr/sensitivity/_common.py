@@ -10,13 +10,13 @@ keywords ``draws``, ``tune``, ``chains`` and ``sampler``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from bayes_ubpr.data import validate_cohort
 from bayes_ubpr.model import ModelSpec, Sampling
+from bayes_ubpr.model.refit import resolve_spec
 from bayes_ubpr.model.sampling import sampling_from_keywords
 
 DEFAULT_SAMPLING = Sampling(draws=1000, tune=1000, chains=4)
@@ -64,12 +64,9 @@ def model_spec(spec: ModelSpec | None, *, caller: str, stacklevel: int = 3, **ke
     return ModelSpec.from_arguments(None, **given, design=chosen)
 
 
-def resolved_on(data: pd.DataFrame, spec: ModelSpec) -> ModelSpec:
-    """Return ``spec`` resolved on ``data``: factor kinds and scales known, so priors can be set."""
-    spec = spec.with_terms_of(data)
-    clean = validate_cohort(spec.model_frame(data), factors=spec.factors, outcome=spec.outcome)
-    clean.attrs = dict(data.attrs)
-    return spec.resolve(clean)
+def resolved_on(data: pd.DataFrame | Sequence[pd.DataFrame], spec: ModelSpec) -> ModelSpec:
+    """Return ``spec`` resolved on ``data`` (or on completed data sets): factor kinds and scales known."""
+    return resolve_spec(data, spec)
 
 
 def sampling_of(

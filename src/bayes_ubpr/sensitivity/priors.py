@@ -121,6 +121,15 @@ def _named_settings(priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | No
     return {p if isinstance(p, str) else f"setting {i}": p for i, p in enumerate(priors)}
 
 
+def _check_data(data: object) -> None:
+    """Accept a DataFrame or a non-empty list of DataFrames (completed data sets)."""
+    if isinstance(data, (list, tuple)) and data:
+        for k, frame in enumerate(data):
+            require_dataframe(frame, name=f"data[{k}]")
+    else:
+        require_dataframe(data)
+
+
 def prior_sensitivity(
     data: pd.DataFrame,
     spec: ModelSpec | None = None,
@@ -137,8 +146,11 @@ def prior_sensitivity(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        The sample to fit (e.g. the paper's 60:60 case-control sample).
+    data : pandas.DataFrame or list of pandas.DataFrame
+        The sample to fit (e.g. the paper's 60:60 case-control sample), or
+        its completed data sets (each setting's draws pooled over them, as
+        :func:`bayes_ubpr.fit` pools them; those of a fit made with
+        ``missing="impute"`` from :func:`bayes_ubpr.model.completed_data`).
     spec : ModelSpec
         The model whose priors are varied (its own priors are replaced by
         each setting), e.g. ``ModelSpec(design="case_control")`` for the
@@ -195,7 +207,7 @@ def prior_sensitivity(
     >>> bool(ors.loc["fascia_injury", "sceptical"] < ors.loc["fascia_injury", "default"])  # pulled towards 1
     True
     """
-    require_dataframe(data)
+    _check_data(data)
     prob = check_probability(prob, name="prob")
     sampling = sampling_of(sampling, fit_options, caller="prior_sensitivity")
     base = resolved_on(data, model_spec(spec, caller="prior_sensitivity", factors=factors, design=design))
