@@ -218,6 +218,7 @@ def test_functions_of_a_fit_refuse_what_is_not_one():
         "bayes_ubpr.report.write_report": ("report.html",),
         "bayes_ubpr.validation.validate_model": (pd.DataFrame({"ubpr": [0, 1]}),),
         "bayes_ubpr.model.save_fit": ("fit.nc",),
+        "bayes_ubpr.model.completed_data": (pd.DataFrame({"ubpr": [0, 1]}),),
         "bayes_ubpr.effects.contrast": ({"age": (60, 70)},),
         "bayes_ubpr.effects.conditional_effects": ("age",),
     }
