@@ -338,3 +338,26 @@ def test_prior_sensitivity_refits_on_the_fits_own_imputations(pooled):
     assert set(table["setting"]) == {"default", "sceptical"} and table["r_hat"].max() < 1.02
     with pytest.raises(ValueError, match="not the patients of this fit"):
         completed_data(idata, frame.iloc[1:])
+
+
+def test_selection_says_it_needs_complete_data():
+    frame = mar_cohort()
+    spec = bu.ModelSpec.from_formula("y ~ x1 + x2")
+    with pytest.raises(bu.CohortValidationError, match="select_factors needs complete data") as caught:
+        bu.select_factors(frame, spec, seed=1)
+    assert caught.value.column == "x1"
+    with pytest.raises(TypeError, match="multiply imputed data are not supported yet"):
+        bu.select_factors([frame, frame], spec, seed=1)
+
+
+@pytest.mark.slow
+def test_term_summary_of_a_pooled_fit_refits_on_its_imputations(pooled):
+    frame, idata = pooled
+    from bayes_ubpr.model import completed_data
+
+    with pytest.raises(ValueError, match="pass them as data"):
+        bu.term_summary(idata, frame)
+    table = bu.term_summary(idata, completed_data(idata, frame), sampling=bu.Sampling(**QUICK), seed=2)
+    assert set(table["term"]) >= {"x1", "x2"}
+    row = table.set_index("term").loc["x1"]
+    assert row["elpd_drop"] > 2 * row["elpd_drop_se"]  # x1 matters (true log OR 0.8)

@@ -99,16 +99,28 @@ def _without(view: Fitted, part: _Part) -> tuple[ModelSpec | None, str]:
     return spec.replace(terms=reduced, factors=(), **_filtered(spec, reduced.columns)), ", ".join(needing)
 
 
-def _check_data(view: Fitted, data: object) -> pd.DataFrame:
-    frame = require_dataframe(data)
+def _check_data(view: Fitted, data: object) -> pd.DataFrame | list[pd.DataFrame]:
+    """Return ``data`` if it is the fit's data (or completed data sets of it, for a fit of imputed data)."""
+    if isinstance(data, (list, tuple)) and data:
+        return [_check_one(view, frame, f"data[{k}]") for k, frame in enumerate(data)]
+    if "x_imputed" in view.idata.constant_data:
+        raise ValueError(
+            "this fit pooled completed data sets: pass them as data (for a fit made with missing='impute', "
+            "bayes_ubpr.model.completed_data(fit, data) makes them again)"
+        )
+    return _check_one(view, data, "data")
+
+
+def _check_one(view: Fitted, data: object, name: str) -> pd.DataFrame:
+    frame = require_dataframe(data, name=name)
     outcome = view.outcome
     if outcome not in frame.columns:
-        raise ValueError(f'data has no outcome column "{outcome}": pass the data the fit was made from')
+        raise ValueError(f'{name} has no outcome column "{outcome}": pass the data the fit was made from')
     y = view.y
     if len(frame) != len(y) or not np.array_equal(pd.to_numeric(frame[outcome]).to_numpy(), y):
         raise ValueError(
-            f"data must be the data the fit was made from: the fit has {len(y)} patients ({int(y.sum())} with "
-            f"{outcome} = 1), data has {len(frame)} rows with other outcomes"
+            f"{name} must be the data the fit was made from: the fit has {len(y)} patients ({int(y.sum())} with "
+            f"{outcome} = 1), {name} has {len(frame)} rows with other outcomes"
         )
     return frame
 
@@ -125,7 +137,7 @@ def _default_sampling(view: Fitted) -> Sampling:
 
 def term_summary(
     fit: az.InferenceData,
-    data: pd.DataFrame | None = None,
+    data: pd.DataFrame | list[pd.DataFrame] | None = None,
     *,
     prob: float = 0.95,
     loo: bool = True,
@@ -163,9 +175,11 @@ def term_summary(
     ----------
     fit : arviz.InferenceData
         A fit from :func:`bayes_ubpr.fit`.
-    data : pandas.DataFrame, optional
-        The data ``fit`` was made from (same rows, same order). Without it,
-        no LOO columns.
+    data : pandas.DataFrame or list of pandas.DataFrame, optional
+        The data ``fit`` was made from (same rows, same order); for a fit of
+        multiply imputed data its completed data sets
+        (:func:`bayes_ubpr.model.completed_data`), each reduced model then
+        pooled over them. Without it, no LOO columns.
     prob : float, default 0.95
         Mass of the equal-tailed interval of the SD.
     loo : bool, default True

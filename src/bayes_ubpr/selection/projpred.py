@@ -26,9 +26,9 @@ from scipy.cluster.vq import kmeans2
 
 from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, spawn_seeds
-from bayes_ubpr._validate import check_positive_int, did_you_mean, require_dataframe
+from bayes_ubpr._validate import check_positive_int, describe_rows, did_you_mean, require_dataframe
 from bayes_ubpr.data import as_factors, validate_cohort
-from bayes_ubpr.exceptions import ConvergenceError
+from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError
 from bayes_ubpr.model import Fitted, ModelSpec, Sampling, fit
 from bayes_ubpr.model.refit import sigint_watch
 from bayes_ubpr.model.sampling import sampling_from_keywords
@@ -427,6 +427,12 @@ def select_factors(
         raise TypeError(
             f"select_factors() got an unexpected keyword argument '{unknown[0]}'.{did_you_mean(unknown[0], allowed)}"
         )
+    if isinstance(data, (list, tuple)):
+        raise TypeError(
+            "select_factors projects a reference fit on one data set; multiply imputed data are not supported yet. "
+            "Select on the complete cases or one completed data set and say so, or compare candidate models fitted "
+            "with missing='impute' by bayes_ubpr.compare_models (PSIS-LOO)"
+        )
     require_dataframe(data)
     spec = _reference_spec(spec, {k: v for k, v in deprecated.items() if k in _SPEC_KEYWORDS})
     sampling = sampling_from_keywords(
@@ -435,6 +441,16 @@ def select_factors(
         default=Sampling(),
         caller="select_factors",
     )
+    holes = [c for c in (*spec.variables, spec.outcome) if c in data.columns and data[c].isna().any()]
+    if holes:
+        rows = list(data.index[data[holes[0]].isna().to_numpy()])
+        raise CohortValidationError(
+            f'Column "{holes[0]}" has missing values in rows {describe_rows(rows)}: select_factors needs complete '
+            "data (multiply imputed data are not supported yet); select on the complete cases and say so, or "
+            "compare candidate models fitted with missing='impute' by bayes_ubpr.compare_models",
+            column=holes[0],
+            rows=rows,
+        )
     spec = spec.with_terms_of(data)  # levels and knots read off all the data, the same in every fold's fit
     candidates = Candidates.of_columns(spec.factor_names) if spec.terms is None else Candidates.of_terms(spec.terms)
     names = list(candidates.names)
