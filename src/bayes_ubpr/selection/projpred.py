@@ -427,7 +427,7 @@ def select_factors(
         raise TypeError(
             f"select_factors() got an unexpected keyword argument '{unknown[0]}'.{did_you_mean(unknown[0], allowed)}"
         )
-    if isinstance(data, (list, tuple)):
+    if isinstance(data, (list, tuple)) and data and all(isinstance(d, pd.DataFrame) for d in data):
         raise TypeError(
             "select_factors projects a reference fit on one data set; multiply imputed data are not supported yet. "
             "Select on the complete cases or one completed data set and say so, or compare candidate models fitted "
