@@ -361,3 +361,38 @@ def test_term_summary_of_a_pooled_fit_refits_on_its_imputations(pooled):
     assert set(table["term"]) >= {"x1", "x2"}
     row = table.set_index("term").loc["x1"]
     assert row["elpd_drop"] > 2 * row["elpd_drop_se"]  # x1 matters (true log OR 0.8)
+
+
+def test_imputations_equal_statsmodels_own_mice_data():
+    """The numpy design matrices give statsmodels' MICEData imputations value for value (the reference)."""
+    from statsmodels.imputation.mice import MICEData
+
+    from bayes_ubpr.missing.impute import _encode, _plan
+
+    frame = mar_cohort()
+    frame.loc[frame.index[::11], "x2"] = np.nan
+    plan = _plan(frame, ["x1", "x2", "site"], "y", ())
+    coded, _ = _encode(frame, plan, ())
+    ours = impute(frame, ["x1", "x2", "site"], outcome="y", settings=ImputationSettings(imputations=1), seed=7)[0]
+    from bayes_ubpr._rng import spawn_seeds
+
+    reference = MICEData(coded, k_pmm=5, rng=np.random.default_rng(spawn_seeds(7, 1)[0]))
+    reference.update_all(10)
+    np.testing.assert_array_equal(ours["x1"].to_numpy(), reference.data["v0"].to_numpy())
+    np.testing.assert_array_equal(ours["x2"].to_numpy(), reference.data["v1"].to_numpy())
+
+
+def test_warnings_after_a_pooled_fit_in_threads_are_still_shown():
+    frame = mar_cohort()
+    bu.fit(frame, "y ~ x1 + x2", missing="impute", imputations=2, **QUICK, seed=3, threads=2)
+    with pytest.warns(UserWarning, match="probe"):
+        warnings.warn("probe", UserWarning, stacklevel=1)
+
+
+def test_pooled_mcse_is_that_of_the_mean_of_the_imputations(pooled):
+    _, idata = pooled
+    table = bu.model.diagnostics_summary(idata, ["beta"])
+    blocks = [bu.model.diagnostics_summary(idata.isel(chain=[2 * k, 2 * k + 1]), ["beta"]) for k in range(4)]
+    expected = np.sqrt(np.sum([b["mcse_mean"] ** 2 for b in blocks], axis=0)) / 4
+    np.testing.assert_allclose(table["mcse_mean"], expected)
+    assert table["mcse_mean"].nunique() == len(table)

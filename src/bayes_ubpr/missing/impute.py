@@ -106,24 +106,23 @@ def _plan(frame: pd.DataFrame, columns: Sequence[str], outcome: str, groups: Seq
     """Decide how each column enters the imputation model; refuse what cannot be imputed, naming it."""
     n = len(frame)
     plan = []
-    for column in dict.fromkeys([*columns, outcome, *groups]):
+    for column in dict.fromkeys([*columns, outcome]):
         values = frame[column]
         absent = values.isna().to_numpy()
         if absent.all():
             message = f'Column "{column}" has no values at all: nothing to impute it from.'
             raise CohortValidationError(message, column=column)
-        if absent.any() and (column == outcome or column in groups):
-            what = "the outcome" if column == outcome else "a grouping"
+        if absent.any() and column == outcome:
             rows = list(frame.index[absent])
             raise CohortValidationError(
-                f'Column "{column}" ({what}) has missing values in rows {describe_rows(rows)}: {what} is not imputed. '
-                "Remove those patients explicitly (a patient whose outcome is unknown adds nothing to the analysis "
-                "model; an unknown group needs its own label).",
+                f'Column "{column}" (the outcome) has missing values in {_rows(rows)}: an outcome is not imputed '
+                "(a patient whose outcome is unknown adds nothing to the analysis model). Remove those patients "
+                "explicitly and report how many.",
                 column=column,
                 rows=rows,
             )
         numeric = pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
-        if numeric and not isinstance(values.dtype, pd.CategoricalDtype) and column not in groups:
+        if numeric and not isinstance(values.dtype, pd.CategoricalDtype):
             plan.append(_Column(column, "numeric"))
             continue
         if isinstance(values.dtype, pd.CategoricalDtype):
@@ -137,22 +136,56 @@ def _plan(frame: pd.DataFrame, columns: Sequence[str], outcome: str, groups: Seq
         else:
             rows = list(frame.index[absent])
             raise CohortValidationError(
-                f'Column "{column}" has {len(levels)} categories and missing values in rows {describe_rows(rows)} '
+                f'Column "{column}" has {len(levels)} categories and missing values in {_rows(rows)} '
                 f"({absent.sum()} of {n}): multiple imputation here imputes numbers and two-level categories only. "
                 'Give the unknown ones a level of their own (e.g. "not recorded"), or impute them elsewhere and '
                 "pass the completed data sets as a list.",
                 column=column,
                 rows=rows,
             )
+    if groups:
+        plan.append(_group_column(frame, groups))
     return plan
 
 
-def _encode(frame: pd.DataFrame, plan: Sequence[_Column]) -> tuple[pd.DataFrame, dict[str, str]]:
+def _group_column(frame: pd.DataFrame, groups: Sequence[str]) -> _Column:
+    """Return the groups as one categorical column of their combinations (nested groupings: the finest).
+
+    One set of indicators: hospital and surgeon-within-hospital indicators
+    would be collinear.
+    """
+    for column in groups:
+        absent = frame[column].isna().to_numpy()
+        if absent.any():
+            rows = list(frame.index[absent])
+            raise CohortValidationError(
+                f'Column "{column}" (a grouping) has missing values in {_rows(rows)}: a grouping is not imputed. '
+                'Give the unknown ones a label of their own (e.g. "unknown"), or remove those patients explicitly.',
+                column=column,
+                rows=rows,
+            )
+    labels = _group_labels(frame, groups)
+    return _Column(_GROUPS, "dummies", tuple(sorted(set(labels))))
+
+
+_GROUPS = "\x00groups"
+"""Name of the combined grouping column of the imputation model (no cohort column has it)."""
+
+
+def _group_labels(frame: pd.DataFrame, groups: Sequence[str]) -> pd.Series:
+    return frame[list(groups)].astype(str).agg("\x1f".join, axis=1)
+
+
+def _rows(rows: Sequence[object]) -> str:
+    return f"row {rows[0]}" if len(rows) == 1 else f"rows {describe_rows(rows)}"
+
+
+def _encode(frame: pd.DataFrame, plan: Sequence[_Column], groups: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
     """Return the numeric frame statsmodels imputes (columns v0, v1, ... that patsy can read) and the name map."""
     coded: dict[str, np.ndarray] = {}
     names: dict[str, str] = {}
     for j, column in enumerate(plan):
-        values = frame[column.name]
+        values = _group_labels(frame, groups) if column.name == _GROUPS else frame[column.name]
         key = f"v{j}"
         if column.kind == "numeric":
             coded[key] = pd.to_numeric(values.astype("Float64") if values.dtype == bool else values).to_numpy(
@@ -195,14 +228,49 @@ def _decode(data: pd.DataFrame, imputed: pd.DataFrame, plan: Sequence[_Column], 
     return completed
 
 
-def _one_imputation(coded: pd.DataFrame, settings: ImputationSettings, seed: np.random.SeedSequence) -> pd.DataFrame:
+def _mice_data() -> type:
+    """Return statsmodels' ``MICEData`` with its design matrices built by numpy instead of patsy.
+
+    For the default conditional model of each column (all other columns as
+    main effects, with an intercept: the formula ``v ~ a + b + ...`` that
+    ``MICEData`` writes itself) the design is the other columns in order,
+    after a column of ones: what patsy builds, value for value, 10 times
+    faster (patsy took 90% of an imputation's time). Everything else --
+    the draws of the coefficients, predictive mean matching -- is
+    statsmodels' own. ``tests/test_missing.py`` checks that the imputations
+    equal those of ``MICEData`` itself.
+    """
     from statsmodels.imputation.mice import MICEData
 
+    class _NumpyDesign(MICEData):  # type: ignore[misc]
+        def _design(self, vname: str) -> tuple[np.ndarray, np.ndarray]:
+            data = self.data
+            others = [c for c in data.columns if c != vname]
+            exog = np.column_stack([np.ones(len(data)), data[others].to_numpy(dtype=float)])
+            return data[vname].to_numpy(dtype=float), exog
+
+        def get_split_data(self, vname: str) -> tuple:
+            endog, exog = self._design(vname)
+            ixo, ixm = self.ix_obs[vname], self.ix_miss[vname]
+            return endog[ixo], exog[ixo], exog[ixm], {}, {}
+
+        def get_fitting_data(self, vname: str) -> tuple:
+            endog, exog = self._design(vname)
+            ix = self.ix_obs[vname]
+            return endog[ix], exog[ix], {}, {}
+
+    return _NumpyDesign
+
+
+def _one_imputation(coded: pd.DataFrame, settings: ImputationSettings, seed: np.random.SeedSequence) -> pd.DataFrame:
+    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+
     with warnings.catch_warnings():
-        # A dummy column of a rare level can be collinear with others in a bootstrap of the rows;
+        # Indicators of groups and rare levels can be collinear (nested groupings, a bootstrap of the rows);
         # the least-squares fit is still defined (pseudo-inverse), and PMM only ranks its predictions.
         warnings.simplefilter("ignore", RuntimeWarning)
-        mice = MICEData(coded, k_pmm=settings.donors, rng=np.random.default_rng(seed))
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        mice = _mice_data()(coded, k_pmm=settings.donors, rng=np.random.default_rng(seed))
         mice.update_all(settings.iterations)
     return mice.data
 
@@ -229,7 +297,8 @@ def impute(
         The 0/1 outcome: in the imputation model, never imputed.
     groups : sequence of str, default ()
         Grouping columns (hospital, surgeon): in the imputation model as
-        indicators, never imputed.
+        indicators of their combinations (for nested groupings, of the
+        finest), never imputed.
     settings : ImputationSettings, optional
         Number of imputations, iterations, donors and auxiliary columns.
     seed : None, int or numpy.random.Generator
@@ -273,7 +342,7 @@ def impute(
             column=absent[0],
         )
     plan = _plan(frame, [*columns, *settings.auxiliary], outcome, groups)
-    coded, names = _encode(frame, plan)
+    coded, names = _encode(frame, plan, groups)
     if not coded.isna().any().any():
         return [_with_number(frame.copy(), frame.attrs, k) for k in range(settings.imputations)]
     children = spawn_seeds(seed, settings.imputations)

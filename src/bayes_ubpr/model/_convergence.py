@@ -70,9 +70,13 @@ def diagnostics_summary(idata: az.InferenceData, var_names: Sequence[str] | None
         return parts[0]
     joined = pd.concat(parts, keys=range(len(parts)))
     grouped = joined.groupby(level=1, sort=False)
-    pooled = {f"mcse_{m}": np.sqrt((grouped[f"mcse_{m}"].apply(np.square)).sum()) / len(parts) for m in ("mean", "sd")}
+    pooled = {f"mcse_{m}": np.sqrt(grouped[f"mcse_{m}"].agg(_sum_of_squares)) / len(parts) for m in ("mean", "sd")}
     pooled |= {"ess_bulk": grouped["ess_bulk"].sum(), "ess_tail": grouped["ess_tail"].sum()}
     return pd.DataFrame({**pooled, "r_hat": grouped["r_hat"].max()}).loc[parts[0].index]
+
+
+def _sum_of_squares(values: pd.Series) -> float:
+    return float(np.square(values.to_numpy()).sum())
 
 
 def n_divergent(idata: az.InferenceData) -> int:

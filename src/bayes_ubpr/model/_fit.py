@@ -432,7 +432,8 @@ def fit(
     compare_complete_case : bool, default False
         With ``missing="impute"``, also fit the patients with every value
         observed and record their odds ratios, patients and events in
-        ``attrs["missing"]`` (:func:`bayes_ubpr.complete_case_comparison`).
+        ``attrs["missing"]`` and its draws in group ``complete_case``
+        (:func:`bayes_ubpr.missing_summary` sets them beside).
     threads : int, optional
         With several data sets: fits side by side in threads of this
         process, one core each (default one per CPU core), as the
@@ -541,8 +542,14 @@ def _fit_resolved(
     chains: int,
     progressbar: bool,
     target_accept: float | None,
+    check_sampling: bool = True,
 ) -> az.InferenceData:
-    """Fit one data set: prepare, sample (once more at a higher target after divergences), check."""
+    """Fit one data set: prepare, sample (once more at a higher target after divergences), check.
+
+    ``check_sampling=False`` leaves the convergence check (and its warning) to
+    the caller: fits of completed data sets run in threads, where warnings
+    cannot be caught per fit.
+    """
     if cores is None:
         cores = Sampling(chains=chains).resolved_cores()
     inputs = prepare_inputs(data, spec)
@@ -578,7 +585,8 @@ def _fit_resolved(
         log_likelihood = _log_likelihood_fits(len(data), chains * draws)
     if log_likelihood:
         idata.add_groups(log_likelihood=Fitted(idata, inputs.spec).log_likelihood())
-    check_convergence(idata)
+    if check_sampling:
+        check_convergence(idata)
     return idata
 
 

@@ -124,42 +124,48 @@ def _fit_each(
 
     In threads of this process (one core each when several run) or on a Dask
     client, as a calibration study runs its replicates; the fits are the same
-    whichever runs them.
+    whichever runs them. Warnings are caught here, in the calling thread
+    (``warnings.catch_warnings`` is not thread-safe), and convergence is
+    checked per imputation afterwards, so that a warning names its imputations.
     """
     seeds = [as_int_seed(child) for child in spawn_seeds(seed, len(frames))]
     n_threads = min(len(frames), check_positive_int(threads, name="threads") if threads else os.cpu_count() or 1)
     cores = 1 if client is not None or n_threads > 1 else None
-    jobs = [(fit_one, frame, spec, seed, cores) for frame, seed in zip(frames, seeds, strict=True)]
-    if client is not None:
-        futures = [client.submit(_caught, *job, pure=False) for job in jobs]  # type: ignore[attr-defined]
-        results = [future.result() for future in futures]
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            results = list(pool.map(lambda job: _caught(*job), jobs))
-    _rewarn([record for _, record in results])
-    return [fit for fit, _ in results]
-
-
-def _caught(
-    fit_one: FitOne, frame: pd.DataFrame, spec: ModelSpec, seed: int, cores: int | None
-) -> tuple[az.InferenceData, list[warnings.WarningMessage]]:
-    """Fit one completed data set; return the fit and the warnings it gave (warned again once, by the caller)."""
-    with warnings.catch_warnings(record=True) as record:
+    options = {"check": False, "log_likelihood": False, "cores": cores, "check_sampling": False}
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fit_one(frame, spec, seed=seed, check=False, log_likelihood=False, cores=cores)
-    return result, list(record)
+        if client is not None:
+            futures = [
+                client.submit(fit_one, frame, spec, seed=s, pure=False, **options)  # type: ignore[attr-defined]
+                for frame, s in zip(frames, seeds, strict=True)
+            ]
+            fits = [future.result() for future in futures]
+        else:
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                jobs = [
+                    pool.submit(fit_one, frame, spec, seed=s, **options) for frame, s in zip(frames, seeds, strict=True)
+                ]
+                fits = [job.result() for job in jobs]
+    for message in {(w.category, str(w.message)): w for w in caught}.values():
+        warnings.warn(message.message, message.category, stacklevel=4)
+    _warn_convergence(fits)
+    return fits
 
 
-def _rewarn(caught: Sequence[Sequence[warnings.WarningMessage]]) -> None:
-    """Warn again what the fits warned, once per message, naming the imputations it came from."""
-    seen: dict[tuple[type, str], list[int]] = {}
-    for k, record in enumerate(caught):
+def _warn_convergence(fits: Sequence[az.InferenceData]) -> None:
+    """Check each imputation's chains; warn once per problem, naming the imputations that have it."""
+    from bayes_ubpr.model._convergence import check_convergence
+
+    seen: dict[str, list[int]] = {}
+    for k, fit in enumerate(fits):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            check_convergence(fit)
         for message in record:
-            seen.setdefault((message.category, str(message.message)), []).append(k)
-    for (category, text), where in seen.items():
-        if issubclass(category, StatisticalWarning) and text.startswith("Sampling may not have converged"):
-            text = f"Imputation(s) {', '.join(map(str, where))}: {text}"
-        warnings.warn(text, category, stacklevel=4)
+            if issubclass(message.category, StatisticalWarning):
+                seen.setdefault(str(message.message), []).append(k)
+    for text, where in seen.items():
+        warnings.warn(f"Imputation(s) {', '.join(map(str, where))}: {text}", StatisticalWarning, stacklevel=5)
 
 
 def pool_fits(fits: Sequence[az.InferenceData]) -> az.InferenceData:
