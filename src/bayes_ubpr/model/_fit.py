@@ -508,6 +508,11 @@ def fit(
     settings |= {"progressbar": progressbar, "target_accept": target_accept}
     fit_one: FitOne = functools.partial(_fit_resolved, **settings)
     check_choice(missing, MISSING, name="missing")
+    several = len(data) if isinstance(data, (list, tuple)) else imputations if missing == "impute" else 1
+    if log_likelihood is None and several > 1:  # the pooled draws of every data set, for every patient
+        first = data[0] if isinstance(data, (list, tuple)) else data
+        if isinstance(first, pd.DataFrame):
+            log_likelihood = _log_likelihood_fits(len(first), chains * draws * several)
     if isinstance(data, (list, tuple)):
         return fit_completed(
             data, spec, fit_one, seed=seed, threads=threads, client=client, log_likelihood=log_likelihood
