@@ -359,3 +359,20 @@ def test_describe_model_priors_errors():
         describe_model_priors("pain ~ injury")
     with pytest.raises(TypeError, match=r"describe a ModelSpec \(or a fit\) with bayes_ubpr.describe_model_priors"):
         describe_priors(ModelSpec())
+
+
+def test_a_catalogue_name_for_another_outcome_takes_its_scale_from_the_data():
+    import bayes_ubpr as bu
+
+    """Issue 25: a column named like a paper factor in another study is not given the paper's Table 4 SD."""
+    cohort = bu.simulate_cohort(n=400, prevalence=0.3, seed=5).rename(columns={"ubpr": "pain"})
+    theirs = bu.ModelSpec(factors=["bmd_tscore_abs", "depression"], outcome="pain")
+    assert theirs.factors[0].scale is None  # read off the data when fitted
+    asked = bu.ModelSpec(factors=[bu.paper.RISK_FACTORS["bmd_tscore_abs"], "depression"], outcome="pain")
+    assert asked.factors[0].scale == bu.paper.RISK_FACTORS["bmd_tscore_abs"].scale
+    assert bu.ModelSpec(factors=["bmd_tscore_abs"]).factors[0].scale == bu.paper.RISK_FACTORS["bmd_tscore_abs"].scale
+    table = bu.describe_model_priors(theirs, data=cohort).set_index("parameter")
+    note = table.loc["bmd_tscore_abs", "note"]
+    sd = cohort["bmd_tscore_abs"].std()  # the sample SD (ddof 1), as Factor.resolve reads it
+    assert "not the paper's" in note and "RISK_FACTORS['bmd_tscore_abs']" in note
+    assert f"{sd:.3g}" in note

@@ -20,6 +20,7 @@ from scipy import stats
 from bayes_ubpr.model._build import GROUP_SD_PRIOR_SCALE, SLOPE_SD_PRIOR_SCALE, prepare_inputs
 from bayes_ubpr.model.fitted import Fitted
 from bayes_ubpr.model.spec import ModelSpec
+from bayes_ubpr.paper import OUTCOME, RISK_FACTORS
 from bayes_ubpr.priors import Prior, PriorSpec, describe_prior_spec, prior_words
 from bayes_ubpr.terms import ROLE_PRIOR_SCALE, Categorical, Numeric, Spline, Terms
 
@@ -108,7 +109,7 @@ def describe_model_priors(model: object, *, data: pd.DataFrame | None = None) ->
     table.insert(1, "term", ["intercept", *(column_terms[c] for c in spec.factor_names)])
     table.insert(2, "role", ["intercept", *(roles[c] for c in spec.factor_names)])
     intercept = f"{prior_words(priors.intercept)} on the log odds of a patient at the sample mean of every column"
-    notes = [intercept, *(_note(c, terms, priors, given) for c in spec.factor_names)]
+    notes = [intercept, *(_note(c, terms, priors, given) + _catalogue_note(c, spec) for c in spec.factor_names)]
     table["note"] = notes
     extra = _group_rows(spec)
     if extra:
@@ -167,6 +168,20 @@ def _note(column: str, terms: Terms, priors: PriorSpec, given: set[str]) -> str:
     if isinstance(term, Spline):
         return f"linear part of the {term.column} spline: {per}"
     return f"main effect: {per}"
+
+
+def _catalogue_note(column: str, spec: ModelSpec) -> str:
+    """Say where the scale of a column named as in the paper's catalogue came from, for another outcome."""
+    base = RISK_FACTORS.get(column)
+    factor = next((f for f in spec.factors if f.name == column), None)
+    if spec.outcome == OUTCOME or base is None or factor is None or factor.kind == "binary":
+        return ""
+    if factor.scale == base.scale:
+        return f" (the paper's Table 4 SD, {base.scale:.3g}, as asked)"
+    return (
+        f" (a name of the paper's catalogue, but the scale is this data's SD, {factor.scale:.3g}, not the paper's "
+        f"{base.scale:.3g}; pass bu.paper.RISK_FACTORS[{column!r}] as the factor to use the paper's)"
+    )
 
 
 def _key(prior: Prior) -> tuple:

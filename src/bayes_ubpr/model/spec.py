@@ -144,6 +144,8 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         factors = self._terms_factors() if self.terms is not None else as_factors(self.factors)
+        if self.outcome != OUTCOME:
+            factors = _without_paper_scales(factors, self.factors if self.terms is None else ())
         names = [f.name for f in factors]
         object.__setattr__(self, "factors", factors)
         if not isinstance(self.outcome, str) or not self.outcome:
@@ -685,6 +687,26 @@ def _from_version_0_1_attrs(attrs: Mapping[str, Any]) -> ModelSpec:
 
 _FACTOR_FILE_KEYS = ("kind", "label", "unit", "scale", "range", "domain", "coding", "prior")
 _PRIOR_KEYS = ("family", "mu", "sigma", "nu", "per")
+
+
+def _without_paper_scales(factors: tuple[Factor, ...], given: Sequence[object]) -> tuple[Factor, ...]:
+    """Drop the paper's Table 4 scale from catalogue factors named for another outcome (data scale instead).
+
+    A column that happens to carry a name of the paper's catalogue (``age``,
+    ``bmd_tscore_abs``) in a study of another outcome keeps its label, unit
+    and plausible range, but its prior's reference scale is read off the
+    user's data: the paper's SD describes the paper's patients. A Factor
+    passed as an object (``bu.paper.RISK_FACTORS["age"]``) keeps its scale:
+    that is asking for it.
+    """
+    explicit = {item.name for item in given if isinstance(item, Factor)}
+    out = []
+    for factor in factors:
+        base = RISK_FACTORS.get(factor.name)
+        if base is not None and factor.name not in explicit and factor.scale is not None and factor.scale == base.scale:
+            factor = replace(factor, scale=None)
+        out.append(factor)
+    return tuple(out)
 
 
 def read_factor_file(path: str | os.PathLike[str]) -> tuple[tuple[Factor, ...], dict[str, Prior]]:

@@ -16,7 +16,7 @@ from bayes_ubpr._validate import check_choice, check_probability, require_datafr
 from bayes_ubpr.data import FactorLike, as_factors
 from bayes_ubpr.factors import Factor
 from bayes_ubpr.model import Fitted, ModelSpec, Sampling, build_model, fit
-from bayes_ubpr.paper import SIX_FACTORS
+from bayes_ubpr.paper import OUTCOME, SIX_FACTORS
 from bayes_ubpr.posterior import odds_ratio_table
 from bayes_ubpr.priors import (
     DEFAULT_SCALE,
@@ -111,9 +111,12 @@ def prior_grid(
     return grid
 
 
-def _named_settings(priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | None, factors: Sequence[Factor]) -> dict:
-    if priors is None:
-        return prior_grid(factors)
+def _named_settings(
+    priors: Mapping[str, PriorsLike] | Sequence[PriorsLike] | None, factors: Sequence[Factor], outcome: str
+) -> dict:
+    if priors is None:  # the paper's Table 5 is a prior for UBPR after vertebroplasty, not for another outcome
+        families = PRIOR_FAMILIES if outcome == OUTCOME else tuple(f for f in PRIOR_FAMILIES if f != "paper")
+        return prior_grid(factors, families=families)
     if isinstance(priors, Mapping):
         return dict(priors)
     if isinstance(priors, str):
@@ -159,7 +162,8 @@ def prior_sensitivity(
     priors : mapping or sequence, optional
         Settings to compare: ``{name: priors}`` or a list of anything
         :func:`bayes_ubpr.fit` accepts as ``priors`` (presets are named by
-        themselves). Default: :func:`prior_grid`, 12 settings.
+        themselves). Default: :func:`prior_grid`, 12 settings (9 for an outcome
+        other than UBPR: the "paper" family, centred on Table 5, is left out).
     prob : float, default 0.95
         Credible interval mass.
     sampling : Sampling, optional
@@ -211,7 +215,7 @@ def prior_sensitivity(
     prob = check_probability(prob, name="prob")
     sampling = sampling_of(sampling, fit_options, caller="prior_sensitivity")
     base = resolved_on(data, model_spec(spec, caller="prior_sensitivity", factors=factors, design=design))
-    settings = _named_settings(priors, base.factors)
+    settings = _named_settings(priors, base.factors, base.outcome)
     if not settings:
         raise ValueError("priors must name at least one prior setting")
     int_seed = int(as_generator(seed).integers(2**31 - 1))
