@@ -508,14 +508,16 @@ def fit(
     settings |= {"progressbar": progressbar, "target_accept": target_accept}
     fit_one: FitOne = functools.partial(_fit_resolved, **settings)
     check_choice(missing, MISSING, name="missing")
-    several = len(data) if isinstance(data, (list, tuple)) else imputations if missing == "impute" else 1
-    if log_likelihood is None and several > 1:  # the pooled draws of every data set, for every patient
-        first = data[0] if isinstance(data, (list, tuple)) else data
-        if isinstance(first, pd.DataFrame):
-            log_likelihood = _log_likelihood_fits(len(first), chains * draws * several)
+
+    def keep_log_likelihood(n_patients: int, n_fits: int) -> bool:
+        """Whether a pooled fit stores its log likelihood: as asked, else the size rule over all its draws."""
+        if log_likelihood is not None:
+            return log_likelihood
+        return _log_likelihood_fits(n_patients, chains * draws * n_fits, stacklevel=5)
+
     if isinstance(data, (list, tuple)):
         return fit_completed(
-            data, spec, fit_one, seed=seed, threads=threads, client=client, log_likelihood=log_likelihood
+            data, spec, fit_one, seed=seed, threads=threads, client=client, log_likelihood=keep_log_likelihood
         )
     if missing == "impute":
         imputation = ImputationSettings(imputations, auxiliary=tuple(impute_with))
@@ -527,7 +529,7 @@ def fit(
             seed=seed,
             threads=threads,
             client=client,
-            log_likelihood=log_likelihood,
+            log_likelihood=keep_log_likelihood,
             compare_complete_case=compare_complete_case,
         )
     return fit_one(data, spec, seed=seed, check=check, log_likelihood=log_likelihood, cores=cores)
@@ -623,7 +625,7 @@ LOG_LIKELIHOOD_MAX_BYTES = 500 * 2**20
 """Largest pointwise log likelihood a fit stores by default: 500 MiB, e.g. 16,000 patients x 4,000 draws."""
 
 
-def _log_likelihood_fits(n_patients: int, n_draws: int) -> bool:
+def _log_likelihood_fits(n_patients: int, n_draws: int, *, stacklevel: int = 3) -> bool:
     """Whether the default fit stores its pointwise log likelihood; warn when it is too large to."""
     size = 8 * n_patients * n_draws
     if size <= LOG_LIKELIHOOD_MAX_BYTES:
@@ -632,7 +634,7 @@ def _log_likelihood_fits(n_patients: int, n_draws: int) -> bool:
         f"The pointwise log likelihood ({n_patients:,} patients x {n_draws:,} draws, {size / 2**30:.1f} GiB) "
         "is not stored; pass log_likelihood=True to store it anyway.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return False
 

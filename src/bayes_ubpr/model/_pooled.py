@@ -52,6 +52,8 @@ MISSING = ("error", "impute")
 impute them (``"impute"``: multiple imputation, one fit per completed data set, draws pooled)."""
 
 FitOne = Callable[..., az.InferenceData]
+KeepLogLikelihood = Callable[[int, int], bool]
+"""Whether a pooled fit of (patients, data sets) stores its pointwise log likelihood (asked once data are checked)."""
 
 
 def imputation_info(idata: az.InferenceData) -> dict[str, Any] | None:
@@ -218,7 +220,7 @@ def fit_completed(
     seed: SeedLike,
     threads: int | None = None,
     client: object = None,
-    log_likelihood: bool | None = None,
+    log_likelihood: KeepLogLikelihood | None = None,
     info: dict[str, Any] | None = None,
 ) -> az.InferenceData:
     """Fit each completed data set with the same resolved model and pool the draws (see the module's notes)."""
@@ -233,7 +235,7 @@ def fit_completed(
     pooled = pool_fits(fits)
     record = {"method": "given", "imputations": len(frames), **(info or {})}
     pooled.attrs["missing"] = json.dumps(record)
-    if log_likelihood is None or log_likelihood:
+    if log_likelihood is None or log_likelihood(len(frames[0]), len(frames)):
         from bayes_ubpr.model.fitted import Fitted
 
         pooled.add_groups(log_likelihood=Fitted.of(pooled).log_likelihood())
@@ -264,7 +266,7 @@ def fit_with_missing(
     seed: SeedLike,
     threads: int | None = None,
     client: object = None,
-    log_likelihood: bool | None = None,
+    log_likelihood: KeepLogLikelihood | None = None,
     compare_complete_case: bool = False,
 ) -> az.InferenceData:
     """Impute ``data``'s missing values, fit every completed data set, pool; record the missingness."""
@@ -274,7 +276,8 @@ def fit_with_missing(
     table = missingness_table(frame, [*own, *groups, *settings.auxiliary], outcome=spec.outcome)
     impute_seed, fit_seed, cc_seed = spawn_seeds(seed, 3)
     if not table["n_missing"].any():  # nothing to impute: one fit, which says so
-        idata = fit_one(frame, spec, seed=as_int_seed(fit_seed), check=True, log_likelihood=log_likelihood, cores=None)
+        keep = None if log_likelihood is None else log_likelihood(len(frame), 1)
+        idata = fit_one(frame, spec, seed=as_int_seed(fit_seed), check=True, log_likelihood=keep, cores=None)
         record = {"method": "impute", **settings.as_dict(), "imputations": 0, "imputed_columns": []}
         idata.attrs["missing"] = json.dumps({**record, "table": table.to_dict("records"), "counts": dict(table.attrs)})
         return idata
