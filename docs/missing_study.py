@@ -326,6 +326,7 @@ def run_replicate(
                     "lower": row["lower"],
                     "upper": row["upper"],
                     "sd": row["sd"],
+                    "between": row.get("between", np.nan),
                     "covered": bool(row["lower"] <= truth <= row["upper"]),
                     "width": row["upper"] - row["lower"],
                     "statistical_warnings": statistical,
@@ -366,6 +367,7 @@ def summarise(replicates: pd.DataFrame) -> pd.DataFrame:
                 "coverage_se": np.sqrt(coverage * (1 - coverage) / r),
                 "mean_width": group["width"].mean(),
                 "width_mcse": group["width"].std(ddof=1) / np.sqrt(r),
+                "mean_between": group["between"].mean() if "between" in group else np.nan,
             }
         )
     order = {m: i for i, m in enumerate(METHODS)}
