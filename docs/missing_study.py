@@ -35,7 +35,7 @@ Run from the repository root::
     PYTHONPATH=src .venv/bin/python docs/missing_study.py --quick   # 3 small replicates, printed only
 
 With ``--out x.md`` the summary is also written as ``x.csv``. Each finished replicate is appended to a store,
-``$MISSING_STUDY_STORE`` or ``/tmp/missing-study``, as ``replicates_seed<seed>.csv``; a run that stops is resumed
+``$MISSING_STUDY_STORE`` or ``/tmp/missing-study``, one CSV per setting; a run that stops is resumed
 by running the same command again (replicate k comes from the k-th child seed, so it is the same whichever
 run computes it).
 
@@ -79,7 +79,7 @@ from statsmodels.imputation.mice import MICE, MICEData
 import bayes_ubpr as bu
 
 STORE = Path(os.environ.get("MISSING_STUDY_STORE", "/tmp/missing-study"))
-"""Where each finished replicate is kept (one CSV per root seed), so that a stopped run resumes."""
+"""Where each finished replicate is kept (one CSV per seed and setting), so that a stopped run resumes."""
 
 METHODS = ("full_data", "complete_case", "bayes_mi", "mice_rubin")
 """The analyses of each replicate, in the order of the table."""
@@ -408,7 +408,8 @@ def markdown_table(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _header(replicates: pd.DataFrame, args: argparse.Namespace, design: Design, wall: float) -> str:
+def _header(replicates: pd.DataFrame, summary: pd.DataFrame, args: argparse.Namespace, design: Design) -> str:
+    """Say how the table was made: command, seed, replicates, settings, time, design, warnings; then notes."""
     per_rep = replicates.drop_duplicates("replicate")
     methods = replicates.drop_duplicates(["replicate", "method"])
     warn = methods.groupby("method", sort=False)[["statistical_warnings", "other_warnings"]].sum()
@@ -424,8 +425,8 @@ def _header(replicates: pd.DataFrame, args: argparse.Namespace, design: Design, 
             f"Bayesian fits with {args.chains} chains x ({args.tune} tuning + {args.draws} draws) per fit, "
             f"on {datetime.date.today().isoformat()} ({platform.machine()}, {_cores()} cores shared with other work; "
             f"bayes_ubpr {bu.__version__}, statsmodels {statsmodels.__version__}).",
-            f"Time: {wall / 60:.1f} min for this run; {per_rep['replicate_seconds'].mean():.1f} s per replicate "
-            f"(sum over replicates {per_rep['replicate_seconds'].sum() / 60:.1f} min), of which "
+            f"Time: {per_rep['replicate_seconds'].sum() / 60:.1f} min in all (the sum over replicates, run one after "
+            f"another), {per_rep['replicate_seconds'].mean():.1f} s per replicate, of which "
             + ", ".join(f"{m} {s:.2f} s" for m, s in seconds.items())
             + ".",
             "",
@@ -448,8 +449,35 @@ def _header(replicates: pd.DataFrame, args: argparse.Namespace, design: Design, 
                 f"{m} {int(r.statistical_warnings)} StatisticalWarning, {int(r.other_warnings)} other"
                 for m, r in warn.iterrows()
             )
-            + f" (over {len(per_rep)} replicates).",
+            + f" (over {len(per_rep)} replicates). Those of the pooled fits are mostly an R-hat above 1.01 in one "
+            "of its M short fits (2 chains of a few hundred draws each).",
+            "",
+            _mixture_note(summary, args.imputations),
         ]
+    )
+
+
+def _mixture_note(summary: pd.DataFrame, m: int) -> str:
+    """Say how the pooled posterior's spread differs from Rubin's total variance, with this run's numbers."""
+    note = (
+        "Pooling by mixing the draws (Zhou & Reiter 2010) gives a posterior variance of about "
+        "W + (1 - 1/M) B (W the mean posterior variance within an imputation, B the variance of the M posterior "
+        "means), where Rubin's rules use W + (1 + 1/M) B and a t quantile: with few imputations and much "
+        "missing information the pooled interval is the narrower of the two, which is why Zhou & Reiter ask "
+        "for many imputations."
+    )
+    if "mean_between" not in summary or summary["mean_between"].isna().all():
+        return note
+    rows = summary[summary["method"] == "bayes_mi"].set_index("coefficient")
+    between = rows["mean_between"]
+    total = rows["mean_sd"] ** 2  # ~ W + (1 - 1/M) B
+    within = total - (1 - 1 / m) * between
+    shortfall = 1 - np.sqrt(total / (within + (1 + 1 / m) * between))
+    return (
+        note
+        + f" Here, with M = {m}, the pooled SD is smaller than Rubin's on the same draws by about "
+        + ", ".join(f"{100 * v:.1f}% for {c}" for c, v in shortfall.items())
+        + f" (mean B {', '.join(f'{b:.4f}' for b in between)})."
     )
 
 
@@ -481,14 +509,14 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
         args.replicates, args.imputations, args.draws, args.tune, args.out = 3, 3, 200, 200, None
     design = Design(n=args.n)
     sampling = bu.Sampling(draws=args.draws, tune=args.tune, chains=args.chains)
-    raw_path = None if args.out is None else STORE / f"replicates_seed{args.seed}.csv"
     settings = {"seed": args.seed, "imputations": args.imputations, "draws": args.draws, "tune": args.tune}
     settings |= {"chains": args.chains, "n": args.n}
+    name = "replicates_" + "_".join(f"{key}{value}" for key, value in settings.items()) + ".csv"
+    raw_path = None if args.out is None else STORE / name  # one store per setting: a resumed run mixes no others
     done = pd.DataFrame()
     if raw_path is not None and raw_path.exists():
         stored = pd.read_csv(raw_path)
-        same = np.logical_and.reduce([stored[key] == value for key, value in settings.items()])
-        done = stored[same & (stored["replicate"] < args.replicates)]
+        done = stored[stored["replicate"] < args.replicates]
         print(f"resuming: {done['replicate'].nunique()} replicates already in {raw_path}", flush=True)
     seeds = np.random.SeedSequence(args.seed).spawn(args.replicates)
     start = time.perf_counter()
@@ -513,7 +541,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if args.out.suffix == ".md":
-            args.out.write_text(_header(replicates, args, design, wall) + "\n\n" + table + "\n")
+            args.out.write_text(_header(replicates, summary, args, design) + "\n\n" + table + "\n")
             summary.to_csv(args.out.with_suffix(".csv"), index=False, float_format="%.6g")
         else:
             summary.to_csv(args.out, index=False, float_format="%.6g")
