@@ -26,6 +26,7 @@ from bayes_ubpr.missing import IMPUTATIONS, ImputationSettings
 from bayes_ubpr.model._build import INITIAL_PROBABILITY, ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._convergence import check_convergence, n_divergent
 from bayes_ubpr.model._interrupt import interrupted, sample_nutpie, sigint_watch
+from bayes_ubpr.model._latent import prepare_latent_inputs, record_latent
 from bayes_ubpr.model._pooled import MISSING, FitOne, fit_completed, fit_with_missing
 from bayes_ubpr.model._progress import TextProgress
 from bayes_ubpr.model.design import check_design
@@ -148,7 +149,7 @@ def compiled_nutpie(inputs: ModelInputs) -> Any:
 
     from bayes_ubpr.model._kernel_model import kernel_applies, kernel_failed, kernel_model
 
-    if kernel_applies(inputs.spec, inputs.priors):
+    if inputs.latent is None and kernel_applies(inputs.spec, inputs.priors):  # missing covariates: PyMC's density
         try:
             return kernel_model(inputs)
         except Exception as error:  # the kernel or nutpie's private model type: fall back on the public path
@@ -511,6 +512,9 @@ def fit(
         return fit_completed(
             data, spec, fit_one, seed=seed, threads=threads, client=client, log_likelihood=log_likelihood
         )
+    if missing == "model":
+        _check_model_options(imputations, impute_with, compare_complete_case)
+        return fit_one(data, spec, seed=seed, check=check, log_likelihood=log_likelihood, cores=cores, missing="model")
     if missing == "impute":
         imputation = ImputationSettings(imputations, auxiliary=tuple(impute_with))
         return fit_with_missing(
@@ -541,16 +545,23 @@ def _fit_resolved(
     chains: int,
     progressbar: bool,
     target_accept: float | None,
+    missing: str = "error",
 ) -> az.InferenceData:
-    """Fit one data set: prepare, sample (once more at a higher target after divergences), check."""
+    """Fit one data set: prepare, sample (once more at a higher target after divergences), check.
+
+    ``missing="model"``: the covariates with missing values are modelled inside the model (:mod:`._latent`).
+    """
     if cores is None:
         cores = Sampling(chains=chains).resolved_cores()
-    inputs = prepare_inputs(data, spec)
+    if missing == "model":
+        inputs, checked = prepare_latent_inputs(data, spec)
+    else:
+        inputs, checked = prepare_inputs(data, spec), data
     if target_accept is None:
         funnel = inputs.priors.kind != "independent" or inputs.spec.group is not None
         target_accept = SHRINKAGE_TARGET_ACCEPT if funnel else 0.8
     if check:
-        _warn_design(data, inputs)
+        _warn_design(checked, inputs)
     int_seed = as_int_seed(seed)
     settings: dict[str, Any] = {
         "sampler": sampler,
@@ -560,6 +571,7 @@ def _fit_resolved(
         "cores": cores,
         "progressbar": progressbar,
     }
+    finish: dict[str, Any] = {"sampler": sampler, "missing": missing}
     try:
         idata = _sample(inputs, seed=int_seed, target_accept=target_accept, **settings)
         if n_divergent(idata) and target_accept < RETRY_TARGET_ACCEPT:
@@ -569,11 +581,11 @@ def _fit_resolved(
         partial = getattr(error, "trace", None)
         if partial is not None:  # the finished draws, as a fit marked partial
             partial = az.InferenceData(posterior=partial.posterior, sample_stats=partial.sample_stats)
-            _complete(partial, inputs, data, seed=int_seed, sampler=sampler, target_accept=target_accept)
+            _complete(partial, inputs, data, seed=int_seed, target_accept=target_accept, **finish)
             partial.attrs["interrupted"] = str(error)
             error.fit = partial
         raise
-    _complete(idata, inputs, data, seed=int_seed, sampler=sampler, target_accept=target_accept)
+    _complete(idata, inputs, data, seed=int_seed, target_accept=target_accept, **finish)
     if log_likelihood is None:
         log_likelihood = _log_likelihood_fits(len(data), chains * draws)
     if log_likelihood:
@@ -590,11 +602,14 @@ def _complete(
     seed: int,
     sampler: str,
     target_accept: float,
+    missing: str = "error",
 ) -> None:
     """Turn a sampler's draws into a fit: labels, population intercept, data and the settings in ``attrs``."""
     _relabel(idata, inputs)
     _anchor_population_intercept(idata, inputs)
     _attach_data(idata, inputs, data)
+    if missing == "model":  # the missing cells' draws, the design with their posterior means, attrs["missing"]
+        record_latent(idata, inputs, data, seed=seed)
     idata.attrs.update(
         {
             "bayes_ubpr_version": version("bayes-ubpr"),
@@ -604,6 +619,24 @@ def _complete(
             "target_accept": target_accept,
         }
     )
+
+
+def _check_model_options(imputations: int, impute_with: Sequence[str], compare_complete_case: bool) -> None:
+    """Refuse the options of multiple imputation with ``missing="model"``, which would silently do nothing."""
+    given = [
+        name
+        for name, value in (
+            ("imputations", imputations != IMPUTATIONS),
+            ("impute_with", bool(impute_with)),
+            ("compare_complete_case", compare_complete_case),
+        )
+        if value
+    ]
+    if given:
+        raise ValueError(
+            f'{", ".join(given)} belong(s) to missing="impute"; with missing="model" the missing values are '
+            "parameters of the one model (no completed data sets, no auxiliary columns)"
+        )
 
 
 LOG_LIKELIHOOD_MAX_BYTES = 500 * 2**20
