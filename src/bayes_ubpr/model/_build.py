@@ -16,6 +16,10 @@ scales. Optional parts:
   are the population's, and the population intercept is
   ``alpha + logit(prevalence) - log(n_cases / n_controls)``.
 
+With ``fit(..., missing="model")`` the covariates with missing values have
+models of their own inside this one, and their missing values are
+parameters put into the design (:mod:`bayes_ubpr.model._latent`).
+
 All numbers that change between data sets (design, centre, scale, outcome,
 group codes, prior hyperparameters, the correction) are ``pm.Data``, so a model
 compiled once is refitted to new data of the same structure.

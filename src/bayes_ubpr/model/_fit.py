@@ -411,9 +411,10 @@ def fit(
         it. Default: stored unless it would take more than
         :data:`~bayes_ubpr.model.LOG_LIKELIHOOD_MAX_BYTES` (a large cohort), with a warning
         when skipped.
-    missing : {"error", "impute"}, default "error"
+    missing : {"error", "impute", "model"}, default "error"
         Missing values in the model's columns: refused, naming the column
-        and rows (``"error"``), or multiply imputed (``"impute"``):
+        and rows (``"error"``), multiply imputed (``"impute"``), or modelled
+        inside the model (``"model"``). ``"impute"``:
         ``imputations`` completed data sets by chained equations with
         predictive mean matching (:func:`bayes_ubpr.missing.impute`; the
         outcome, groups and ``impute_with`` columns in the imputation model),
@@ -423,6 +424,34 @@ def fit(
         Each imputation is sampled with ``sampling``: 20 imputations of
         4 x 1,000 draws pool 80,000 draws; fewer draws per imputation
         (``draws=250``) keep the pooled fit small.
+
+        ``"model"``, as brms' ``mi()`` terms (:mod:`bayes_ubpr.model._latent`):
+        each covariate with missing values gets a regression on the model's
+        complete covariates and the modelled columns before it (normal; for
+        one 0/1 column, logistic) and its missing values become parameters
+        of the one joint posterior (a 0/1 column's are summed out of the
+        likelihood, then drawn from their conditional posterior under each
+        draw). Preferable with few incomplete covariates, mostly continuous,
+        when the analysis model should be the imputation model: the
+        imputation is then congenial with the analysis (the outcome enters
+        through the model itself, with its terms and groups) and there is
+        no Monte Carlo error of a finite number of imputations. Its costs: a
+        bigger posterior (one parameter per missing cell), a model compiled
+        from PyMC (with nutpie, about half a minute once per process and
+        structure) instead of the fast hand-written density, and a narrow
+        scope: only columns that enter as one plain numeric term (not in a
+        spline, an interaction or a categorical factor), at most one of them
+        0/1, no varying slopes, the offset case-control mapping, and no
+        auxiliary columns; anything else is refused with a message that
+        says to use ``"impute"``. The fit stores ``posterior.x_missing``
+        (dims ``chain, draw, cell``; each missing cell's value in units of
+        its column), ``constant_data.missing_row`` (row position) and
+        ``missing_column`` (factor) per cell, the imputation model's
+        ``impute_intercept``, ``impute_coef`` and ``impute_sigma``, and in
+        ``constant_data.x`` each missing cell's posterior mean. Risks, the
+        pointwise log likelihood and so PSIS-LOO use each draw's own
+        imputed values: LOO is conditional on them, as brms computes it for
+        ``mi()``.
     imputations : int, default 20
         Completed data sets with ``missing="impute"`` (see
         :data:`bayes_ubpr.missing.IMPUTATIONS`).
@@ -466,6 +495,15 @@ def fit(
         fewer draws than asked for. Where every chain finished at least two
         draws, ``error.fit`` holds the fit of those draws, with
         ``attrs["interrupted"]`` saying how many.
+    CohortValidationError
+        Naming the column and rows, for data that break the contract; with
+        ``missing="model"``, also for a column with missing values that
+        enters the model other than as one plain numeric term, or a second
+        0/1 column with missing values.
+    ValueError
+        With ``missing="model"``: for varying slopes, the anchored
+        case-control mapping, or the options of ``missing="impute"``
+        (``imputations``, ``impute_with``, ``compare_complete_case``).
 
     Warns
     -----
@@ -481,6 +519,11 @@ def fit(
 
     Zhou X, Reiter JP (2010). A note on Bayesian inference after multiple
     imputation. Am Stat 64(2):159-163. doi:10.1198/tast.2010.09109
+
+    Erler NS, Rizopoulos D, van Rosmalen J, Jaddoe VWV, Franco OH, Lesaffre
+    EMEH (2016). Dealing with missing covariates in epidemiologic studies: a
+    comparison between multiple imputation and a full Bayesian approach.
+    Stat Med 35(17):2955-2974. doi:10.1002/sim.6944
 
     Examples
     --------

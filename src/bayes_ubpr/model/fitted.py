@@ -351,10 +351,11 @@ class Fitted:
         else:
             x = self.x
             eta = beta @ x.T
-        rows, columns = self.missing_cells
-        if len(rows):  # missing="model": each draw's own values of the missing cells, not their posterior means
+        cell_rows, cell_columns = self.missing_cells
+        if len(cell_rows):  # missing="model": each draw's own values of the missing cells, not their posterior means
             values = post["x_missing"].transpose("sample", "cell").to_numpy()
-            np.add.at(eta.T, rows, (beta[:, columns] * (values - x[rows, columns])).T)
+            shift = beta[:, cell_columns] * (values - x[cell_rows, cell_columns])
+            np.add.at(eta.T, cell_rows, shift.T)
         eta += post["intercept"].to_numpy()[:, None]
         if "group_offset" in post and "group_idx" in constant:
             idx = constant["group_idx"].to_numpy()
