@@ -438,7 +438,10 @@ def fit(
         no Monte Carlo error of a finite number of imputations. Its costs: a
         bigger posterior (one parameter per missing cell), a model compiled
         from PyMC (with nutpie, about half a minute once per process and
-        structure) instead of the fast hand-written density, and a narrow
+        structure) instead of the fast hand-written density (on 800 patients
+        with 212 values missing, ``benchmarks/bench_missing_model.py``, 4
+        chains x 2,000 steps on 2 busy cores: 38 s for the first fit, 10 s
+        for a refit, against 51 s for 20 imputations), and a narrow
         scope: only columns that enter as one plain numeric term (not in a
         spline, an interaction or a categorical factor), at most one of them
         0/1, no varying slopes, the offset case-control mapping, and no
