@@ -229,6 +229,22 @@ class Fitted:
         """Labels of the fitted patients (the ``obs`` coordinate)."""
         return self.idata.observed_data[self.outcome]["obs"].values
 
+    def imputed_designs(self, m: int) -> np.ndarray:
+        """Return ``m`` designs completed by evenly spaced draws of a ``missing="model"`` fit, (m, patients, factors).
+
+        Each draw's values of the missing cells (``posterior.x_missing``) are
+        a proper imputation from the joint model: completed designs for
+        analyses that need complete data (maximum likelihood by Rubin's rules).
+        """
+        rows, columns = self.missing_cells
+        if not len(rows):
+            raise ValueError('this fit imputed no cells inside the model (missing="model")')
+        values = self.idata.posterior["x_missing"].stack(sample=("chain", "draw")).transpose("sample", "cell")
+        picked = np.linspace(0, values.sizes["sample"] - 1, m).round().astype(int)
+        designs = np.repeat(self.x[None, :, :], m, axis=0)
+        designs[:, rows, columns] = values.to_numpy()[picked]
+        return designs
+
     # --- terms and new patients -----------------------------------------------------------------
 
     @functools.cached_property
