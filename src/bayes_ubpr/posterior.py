@@ -18,6 +18,7 @@ from bayes_ubpr._rng import SeedLike, as_generator
 from bayes_ubpr._text import format_interval, text_table
 from bayes_ubpr._validate import check_choice, check_names, check_probability
 from bayes_ubpr.factors import Factor
+from bayes_ubpr.missing import IMPUTATIONS
 from bayes_ubpr.model import ModelSpec, diagnostics_summary
 from bayes_ubpr.model.fitted import NEW_GROUPS, Fitted
 from bayes_ubpr.model.mapping import anchored_intercept, offset_intercept
@@ -55,7 +56,12 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
     For a fit of multiply imputed data, one fit per completed data set pooled
     by Rubin's rules: the mean estimate, and the within- plus
     ``(1 + 1/m)`` times the between-imputation variance (Rubin 1987; normal
-    reference interval).
+    reference interval). For a fit with ``missing="model"``, the same rules
+    over the designs completed by 20 evenly spaced posterior draws of the
+    missing values (draws of the joint model are proper imputations), not
+    on the one design of their posterior means (a single conditional-mean
+    imputation, which distorts the estimates and ignores that the values
+    are unknown).
 
     Parameters
     ----------
@@ -92,8 +98,13 @@ def maximum_likelihood(idata: az.InferenceData, *, prob: float = 0.95) -> pd.Dat
     factors = [str(f) for f in idata.constant_data["factor"].values]
     z = stats.norm.ppf(0.5 + prob / 2)
     constant = idata.constant_data
-    if "x_imputed" in constant:  # Rubin's rules over the completed data sets (Rubin 1987)
-        fits = [_logit(x, y, len(factors)) for x in constant["x_imputed"].to_numpy()]
+    designs = None
+    if "x_imputed" in constant:
+        designs = constant["x_imputed"].to_numpy()
+    elif len(view.missing_cells[0]):  # missing="model": designs completed by draws of the missing values
+        designs = view.imputed_designs(IMPUTATIONS)
+    if designs is not None:  # Rubin's rules over the completed data sets (Rubin 1987)
+        fits = [_logit(x, y, len(factors)) for x in designs]
         estimates, variances = np.array([f[0] for f in fits]), np.array([f[1] ** 2 for f in fits])
         m = len(fits)
         b = estimates.mean(axis=0)

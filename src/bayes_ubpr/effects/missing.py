@@ -23,13 +23,15 @@ class MissingSummary:
 
     Attributes
     ----------
-    method : {"impute", "given"}
-        Imputed by :func:`bayes_ubpr.fit` (``missing="impute"``), or
-        completed data sets given as a list.
+    method : {"impute", "model", "given"}
+        Imputed by :func:`bayes_ubpr.fit` (``missing="impute"``), modelled
+        inside the model (``missing="model"``), or completed data sets given
+        as a list.
     imputations : int
-        Completed data sets whose draws were pooled (0: nothing was missing).
+        Completed data sets whose draws were pooled (0: nothing was missing,
+        or the values were modelled).
     imputed_columns : tuple of str
-        Columns with missing values that were imputed.
+        Columns with missing values that were imputed (or modelled).
     auxiliary : tuple of str
         Columns in the imputation model only (``impute_with``).
     table : pandas.DataFrame
@@ -72,18 +74,31 @@ class MissingSummary:
                 f"The model was fitted to each of {self.imputations} completed data sets given with the data "
                 "(imputed elsewhere) and the posterior draws were pooled."
             )
-        if not self.imputations:
+        if not self.imputations and not (self.method == "model" and self.imputed_columns):
             return "No value the model reads was missing: the fit used every patient as they were."
         lost = self.n_patients - (self.complete_cases or 0)
         lost_events = self.n_events - (self.complete_case_events or 0)
+        complete_case = (
+            f"A complete-case analysis would drop {lost:,} patients ({lost / self.n_patients:.0%}) and "
+            f"{lost_events} events ({_share(lost_events, self.n_events)})."
+        )
+        if self.method == "model":
+            return (
+                f"Missing values in {', '.join(self.imputed_columns)} were modelled inside the model (as brms' "
+                "mi() does): each of these columns has a regression on the model's complete covariates and the "
+                "modelled columns before it (normal; logistic for a 0/1 column) and its missing values are "
+                "parameters of the one posterior (a 0/1 column's are summed out of the likelihood and drawn "
+                f"afterwards), so all {self.n_patients:,} patients and {self.n_events} events count. "
+                f"{complete_case} This assumes the values are missing at random given the model's covariates "
+                "and outcome."
+            )
         auxiliary = f" and the auxiliary column(s) {', '.join(self.auxiliary)}" if self.auxiliary else ""
         return (
             f"Missing values in {', '.join(self.imputed_columns)} were imputed {self.imputations} times by chained "
             "equations with predictive mean matching (statsmodels MICEData), with the outcome and every "
             f"variable of the model{auxiliary} in the imputation model; the model was fitted to each completed "
             f"data set and the posterior draws were pooled, so all {self.n_patients:,} patients and "
-            f"{self.n_events} events count. A complete-case analysis would drop {lost:,} patients "
-            f"({lost / self.n_patients:.0%}) and {lost_events} events ({_share(lost_events, self.n_events)}). "
+            f"{self.n_events} events count. {complete_case} "
             "This assumes the values are missing at random given the variables in the imputation model."
         )
 
@@ -145,7 +160,8 @@ def missing_summary(fit: az.InferenceData, *, prob: float = 0.95) -> MissingSumm
     Parameters
     ----------
     fit : arviz.InferenceData
-        A fit made with ``missing="impute"``, or of a list of completed data sets.
+        A fit made with ``missing="impute"`` or ``missing="model"``, or of a
+        list of completed data sets.
     prob : float, default 0.95
         Mass of the credible intervals of the comparison.
 
@@ -189,8 +205,8 @@ def missing_summary(fit: az.InferenceData, *, prob: float = 0.95) -> MissingSumm
     complete_case = info.get("complete_case", {})
     return MissingSummary(
         method=info["method"],
-        imputations=int(info["imputations"]),
-        imputed_columns=tuple(info.get("imputed_columns", ())),
+        imputations=int(info.get("imputations", 0)),
+        imputed_columns=tuple(info.get("imputed_columns", info.get("modelled_columns", ()))),
         auxiliary=tuple(info.get("auxiliary", ())),
         table=pd.DataFrame(info.get("table", [])),
         n_patients=len(y),

@@ -16,6 +16,10 @@ scales. Optional parts:
   are the population's, and the population intercept is
   ``alpha + logit(prevalence) - log(n_cases / n_controls)``.
 
+With ``fit(..., missing="model")`` the covariates with missing values have
+models of their own inside this one, and their missing values are
+parameters put into the design (:mod:`bayes_ubpr.model._latent`).
+
 All numbers that change between data sets (design, centre, scale, outcome,
 group codes, prior hyperparameters, the correction) are ``pm.Data``, so a model
 compiled once is refitted to new data of the same structure.
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +42,9 @@ from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.model.spec import DESIGNS, ModelSpec, PrevalenceLike, spec_from_keywords
 from bayes_ubpr.priors import PopulationPrevalence, PriorsLike, PriorSpec
 from bayes_ubpr.terms import group_labels
+
+if TYPE_CHECKING:
+    from bayes_ubpr.model._latent import LatentCovariates
 
 __all__ = ["DESIGNS", "ModelInputs", "build_from_inputs", "build_model", "prepare_inputs"]
 
@@ -73,6 +80,8 @@ class ModelInputs:
     coords: dict[str, list[Hashable]] = field(repr=False)
     raw: np.ndarray = field(repr=False)
     centred: bool = False
+    latent: LatentCovariates | None = None
+    """Covariates with missing values modelled inside the model (``missing="model"``, :mod:`._latent`)."""
 
     @property
     def column_sum(self) -> bool:
@@ -99,6 +108,7 @@ class ModelInputs:
             spec.varying_slopes,
             self.centred,
             self.column_sum,
+            None if self.latent is None else self.latent.key,
         )
 
 
@@ -196,7 +206,10 @@ def build_from_inputs(inputs: ModelInputs) -> pm.Model:
         beta_std = inputs.priors.build_coefficients(data, centred=inputs.centred)
         beta = pm.Deterministic("beta", beta_std / data["x_scale"], dims="factor")
         intercept = pm.Deterministic("intercept", alpha - pt.dot(data["x_center"], beta))
-        eta = alpha + _linear_predictor(data["X"], beta_std, len(inputs.factors), column_sum=inputs.column_sum)
+        x, binary_logit = data["X"], None
+        if inputs.latent is not None:  # missing covariates: their models, and the design holding their latent values
+            x, binary_logit = inputs.latent.build(data)
+        eta = alpha + _linear_predictor(x, beta_std, len(inputs.factors), column_sum=inputs.column_sum)
         if len(spec.groups) > 1:
             eta = eta + _grouping_effects(data)
         elif spec.group is not None:
@@ -204,7 +217,10 @@ def build_from_inputs(inputs: ModelInputs) -> pm.Model:
         correction = _case_control_correction(spec, data)
         pm.Deterministic("alpha_population", alpha + correction)
         pm.Deterministic("intercept_population", intercept + correction)
-        pm.Bernoulli(spec.outcome, logit_p=eta, observed=data["outcome_values"])
+        if inputs.latent is not None:
+            inputs.latent.outcome_likelihood(spec.outcome, eta, beta, binary_logit, data)
+        else:
+            pm.Bernoulli(spec.outcome, logit_p=eta, observed=data["outcome_values"])
     return model
 
 

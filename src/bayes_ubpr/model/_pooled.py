@@ -47,9 +47,11 @@ from bayes_ubpr.model.spec import ModelSpec
 
 __all__ = ["MISSING", "completed_data", "fit_completed", "fit_with_missing", "imputation_info", "resolve_spec"]
 
-MISSING = ("error", "impute")
-"""What :func:`~bayes_ubpr.fit` does with missing values: refuse them, naming the rows (``"error"``), or
-impute them (``"impute"``: multiple imputation, one fit per completed data set, draws pooled)."""
+MISSING = ("error", "impute", "model")
+"""What :func:`~bayes_ubpr.fit` does with missing values: refuse them, naming the rows (``"error"``),
+impute them (``"impute"``: multiple imputation, one fit per completed data set, draws pooled), or model
+them (``"model"``: the covariates' missing values are parameters of the one model, see
+:mod:`bayes_ubpr.model._latent`)."""
 
 FitOne = Callable[..., az.InferenceData]
 KeepLogLikelihood = Callable[[int, int], bool]

@@ -191,8 +191,22 @@ class Fitted:
 
     @property
     def x(self) -> np.ndarray:
-        """Raw design of the fitted patients, (patients, factors)."""
+        """Raw design of the fitted patients, (patients, factors).
+
+        For a fit with ``missing="model"``, each missing cell holds its posterior mean
+        (:attr:`missing_cells` says which; :attr:`linear_predictor_draws` uses each draw's own values).
+        """
         return self._constant["x"].to_numpy()
+
+    @functools.cached_property
+    def missing_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column positions of the cells a ``missing="model"`` fit imputed (empty for other fits)."""
+        constant = self._constant
+        if "missing_row" not in constant:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        factors = [str(f) for f in constant["factor"].values]
+        columns = [factors.index(str(c)) for c in constant["missing_column"].values]
+        return constant["missing_row"].to_numpy().astype(np.int64), np.array(columns, dtype=np.int64)
 
     @property
     def y(self) -> np.ndarray:
@@ -215,6 +229,22 @@ class Fitted:
         """Labels of the fitted patients (the ``obs`` coordinate)."""
         return self.idata.observed_data[self.outcome]["obs"].values
 
+    def imputed_designs(self, m: int) -> np.ndarray:
+        """Return ``m`` designs completed by evenly spaced draws of a ``missing="model"`` fit, (m, patients, factors).
+
+        Each draw's values of the missing cells (``posterior.x_missing``) are
+        a proper imputation from the joint model: completed designs for
+        analyses that need complete data (maximum likelihood by Rubin's rules).
+        """
+        rows, columns = self.missing_cells
+        if not len(rows):
+            raise ValueError('this fit imputed no cells inside the model (missing="model")')
+        values = self.idata.posterior["x_missing"].stack(sample=("chain", "draw")).transpose("sample", "cell")
+        picked = np.linspace(0, values.sizes["sample"] - 1, m).round().astype(int)
+        designs = np.repeat(self.x[None, :, :], m, axis=0)
+        designs[:, rows, columns] = values.to_numpy()[picked]
+        return designs
+
     # --- terms and new patients -----------------------------------------------------------------
 
     @functools.cached_property
@@ -223,7 +253,11 @@ class Fitted:
         if self.spec.terms is not None:
             return self.spec.terms
         names = self.spec.factor_names
-        summary = {name: summarise(pd.Series(self.x[:, j]), False) for j, name in enumerate(names)}
+        rows, columns = self.missing_cells  # imputed cells: summaries of the observed values
+        summary = {
+            name: summarise(pd.Series(np.delete(self.x[:, j], rows[columns == j])), False)
+            for j, name in enumerate(names)
+        }
         return Terms(tuple(Numeric(name) for name in names), None, summary)
 
     def typical_patient(self) -> pd.DataFrame:
@@ -312,7 +346,12 @@ class Fitted:
 
         ``intercept + beta . x``, plus the patient's group offset and, for
         varying slopes, the group's deviation of each slope (per SD of the
-        factor, on the standardised design the sampler used).
+        factor, on the standardised design the sampler used). A pooled fit
+        (``missing="impute"``) uses each draw's own imputation's design; a
+        fit with ``missing="model"`` each draw's own values of the missing
+        cells (``posterior.x_missing``), so that risks, the log likelihood
+        and PSIS-LOO are conditional on each draw's imputed values, as brms
+        computes them for ``mi()`` terms.
         """
         post = self.idata.posterior.stack(sample=("chain", "draw"))
         beta = post["beta"].transpose("sample", "factor").to_numpy()
@@ -328,6 +367,11 @@ class Fitted:
         else:
             x = self.x
             eta = beta @ x.T
+        cell_rows, cell_columns = self.missing_cells
+        if len(cell_rows):  # missing="model": each draw's own values of the missing cells, not their posterior means
+            values = post["x_missing"].transpose("sample", "cell").to_numpy()
+            shift = beta[:, cell_columns] * (values - x[cell_rows, cell_columns])
+            np.add.at(eta.T, cell_rows, shift.T)
         eta += post["intercept"].to_numpy()[:, None]
         if "group_offset" in post and "group_idx" in constant:
             idx = constant["group_idx"].to_numpy()

@@ -48,15 +48,18 @@ RESERVED_NAMES = frozenset(
         # data containers
         "X", "x_center", "x_scale", "outcome_values", "prior_mu", "prior_sigma", "prior_nu", "tau0",
         "domain_idx", "log_sampling_ratio", "prevalence_a", "prevalence_b", "prevalence_logit",
-        "group_idx", "slope_idx", "group_grouping",
+        "group_idx", "slope_idx", "group_grouping", "latent_row", "covariate_row", "covariate_slot",
+        "covariate_value", "binary_observed_row", "binary_observed_value", "binary_missing_row",
         # parameters and deterministics
         "alpha", "beta", "beta_std", "intercept", "alpha_population", "intercept_population", "prevalence",
         "group_sd", "group_z", "group_offset", "slope_sd", "slope_z", "slope_offset_std", "z",
         "local_scale", "local_scale_normal", "local_scale_inverse_gamma", "global_scale",
         "global_scale_normal", "global_scale_inverse_gamma", "slab_variance", "domain_spread", "domain_z",
-        "domain_scale",
+        "domain_scale", "impute_intercept", "impute_coef", "impute_sigma", "x_latent_z", "x_latent_std",
+        "x_missing", "covariates_observed", "binary_observed", "outcome_marginalised",
         # dimensions
-        "factor", "group", "grouping", "slope", "domain", "obs", "chain", "draw",
+        "factor", "group", "grouping", "slope", "domain", "obs", "chain", "draw", "modelled", "modelled_continuous",
+        "impute_term", "cell",
     }
 )  # fmt: skip
 """Names of the model's own variables and dimensions, which an outcome column may not take."""
