@@ -396,3 +396,12 @@ def test_pooled_mcse_is_that_of_the_mean_of_the_imputations(pooled):
     expected = np.sqrt(np.sum([b["mcse_mean"] ** 2 for b in blocks], axis=0)) / 4
     np.testing.assert_allclose(table["mcse_mean"], expected)
     assert table["mcse_mean"].nunique() == len(table)
+
+
+def test_cli_missing_model_refuses_imputation_options(tmp_path, capsys):
+    from bayes_ubpr.cli import main
+
+    path = tmp_path / "cohort.csv"
+    mar_cohort().to_csv(path, index=False)
+    assert main(["fit", str(path), "--formula", "y ~ x1 + x2", "--missing", "model", "--imputations", "3"]) == 2
+    assert "--imputations need(s) --missing impute" in capsys.readouterr().err

@@ -106,10 +106,11 @@ def add_missing_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--missing``, ``--imputations``, ``--impute-with`` and ``--compare-complete-case``."""
     parser.add_argument(
         "--missing",
-        choices=("error", "impute"),
+        choices=("error", "impute", "model"),
         default="error",
-        help="missing values in the model's columns: refuse them, naming the rows (default), or impute them "
-        "(multiple imputation by chained equations; one fit per completed data set, draws pooled)",
+        help="missing values in the model's columns: refuse them, naming the rows (default), impute them "
+        "(multiple imputation by chained equations; one fit per completed data set, draws pooled), or model "
+        "them inside the model (plain numeric columns and one 0/1 column; their missing values are parameters)",
     )
     parser.add_argument(
         "--imputations",
@@ -154,7 +155,7 @@ def missing_keywords(args: argparse.Namespace) -> dict[str, Any]:
     if args.missing != "impute":
         if given:
             raise ValueError(f"{', '.join(given)} need(s) --missing impute")
-        return {}
+        return {"missing": "model"} if args.missing == "model" else {}
     if args.imputations is not None and args.imputations < 1:
         raise ValueError(f"--imputations must be a positive whole number; got {args.imputations}")
     return {
@@ -173,6 +174,9 @@ def imputation_line(cohort: pd.DataFrame, spec: ModelSpec, args: argparse.Namesp
     m = IMPUTATIONS if args.imputations is None else args.imputations
     if holes.empty:
         return "No missing values in the model's columns: one fit, nothing imputed"
+    if args.missing == "model":
+        listed = ", ".join(f"{row.column} {row.n_missing}" for row in holes.itertuples())
+        return f"Missing values: {listed}; modelled inside the model (their missing values are parameters)"
     listed = ", ".join(f"{row.column} {row.n_missing} ({row.percent_missing:.1f}%)" for row in holes.itertuples())
     return (
         f"Missing values: {listed}; complete cases {table.attrs['complete_cases']:,} of {len(cohort):,}. "

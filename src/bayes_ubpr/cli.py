@@ -485,8 +485,9 @@ left) is shown even when stderr is not a terminal."""
 
 
 def _fit_and_report(sample: pd.DataFrame, args: argparse.Namespace, spec: ModelSpec) -> None:
-    imputing = missing_keywords(args).get("missing") == "impute"
-    # several fits in one process (one per imputation): the sampler that compiles once and refits
+    # several fits in one process (one per imputation), or a model with missing values (which
+    # one_off_sampler cannot check): the default sampler, which compiles once and refits
+    imputing = missing_keywords(args).get("missing") in ("impute", "model")
     sampler = args.sampler or (default_sampler() if imputing else one_off_sampler(sample, spec))
     long_fit = len(sample) >= LONG_FIT_ROWS
     if long_fit:
@@ -599,12 +600,12 @@ CLI_MISSING_ADVICE = "--missing impute imputes them (multiple imputation); or re
 def _fit(args: argparse.Namespace) -> None:
     spec = _fit_spec(args)
     missing_keywords(args)  # checked before the data are read
-    keep = "keep" if args.missing == "impute" else "error"
+    keep = "keep" if args.missing in ("impute", "model") else "error"
     with advising_on_missing(CLI_MISSING_ADVICE):
         cohort = _load(args.file, spec, id_column=args.id_column, encoding=args.encoding, missing=keep)
     n_cases = int(cohort[spec.outcome].sum())
     print(f"Fitting {len(cohort):,} patients ({n_cases} with {spec.outcome} = 1)", file=sys.stderr)
-    if args.missing == "impute":
+    if args.missing in ("impute", "model"):
         print(imputation_line(cohort, spec, args), file=sys.stderr, flush=True)
     _fit_and_report(cohort, args, spec)
 
