@@ -213,7 +213,40 @@ def _metric_draws(
     return values, rows, smoothed
 
 
-def _warn_if_few_events(y: np.ndarray) -> None:
+def score_risks(
+    y: np.ndarray,
+    risk: np.ndarray,
+    *,
+    prob: float,
+    thresholds: np.ndarray,
+    frac: float,
+    n_draws: int,
+    rng: np.random.Generator,
+    bootstrap: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Score draws of predicted risks against outcomes: the metrics, the calibration curve and the decision curve.
+
+    The three tables of :class:`ValidationResult` (``performance``,
+    ``calibration``, ``decision``) for outcomes ``y`` (n,) and risk draws
+    ``risk`` (draws, n), however the draws were made: by one fit
+    (:func:`validate_model`) or, column by column, by the fits of a
+    cross-validation (:func:`bayes_ubpr.validation.validate_updating`).
+    The decision curve takes at least 4,000 draws (``n_draws`` if more).
+    """
+    values, rows, smoothed = _metric_draws(y, risk, frac, rng if bootstrap else None)
+    low_end, high_end = np.quantile(risk.mean(axis=0), [0.01, 0.99])
+    grid = np.linspace(low_end, high_end, _CURVE_POINTS)
+    curves = metrics.curves_at(rows, smoothed, grid)
+    tail = (1.0 - prob) / 2.0
+    low, mid, high = np.quantile(curves, [tail, 0.5, 1 - tail], axis=0)
+    calibration = pd.DataFrame(
+        {"predicted": grid, "observed_median": mid, "observed_lower": low, "observed_upper": high}
+    )
+    decision = metrics.bayesian_decision_curve(y, risk, thresholds, prob=prob, n_draws=max(n_draws, 4000), seed=rng)
+    return _summarise(values, headline_estimates(y, risk, frac), prob), calibration, decision
+
+
+def warn_if_few_events(y: np.ndarray, *, stacklevel: int = 3) -> None:
     """Warn when the cohort has fewer events or non-events than :data:`RECOMMENDED_EVENTS`."""
     events = int(y.sum())
     non_events = len(y) - events
@@ -225,7 +258,7 @@ def _warn_if_few_events(y: np.ndarray) -> None:
             "doi:10.1016/j.jclinepi.2004.06.017; Collins et al. 2016, doi:10.1002/sim.6787, prefer 200 events); "
             "read their intervals, not their medians",
             StatisticalWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -475,17 +508,10 @@ def validate_model(
     risk, clean, assumed = _model_risks(model, cohort, prevalence=prevalence, n_draws=n_draws, rng=rng)
     outcome = OUTCOME if isinstance(model, str) else Fitted.of(model, name="model").outcome
     y = clean[outcome].to_numpy(dtype=float)
-    _warn_if_few_events(y)
-    values, rows, smoothed = _metric_draws(y, risk, frac, rng if bootstrap else None)
-    low_end, high_end = np.quantile(risk.mean(axis=0), [0.01, 0.99])
-    grid = np.linspace(low_end, high_end, _CURVE_POINTS)
-    curves = metrics.curves_at(rows, smoothed, grid)
-    tail = (1.0 - prob) / 2.0
-    low, mid, high = np.quantile(curves, [tail, 0.5, 1 - tail], axis=0)
-    calibration = pd.DataFrame(
-        {"predicted": grid, "observed_median": mid, "observed_lower": low, "observed_upper": high}
+    warn_if_few_events(y)
+    performance, calibration, decision = score_risks(
+        y, risk, prob=prob, thresholds=cutoffs, frac=frac, n_draws=n_draws, rng=rng, bootstrap=bootstrap
     )
-    decision = metrics.bayesian_decision_curve(y, risk, cutoffs, prob=prob, n_draws=max(n_draws, 4000), seed=rng)
     apparent = None if isinstance(model, str) else _apparent(model, n_draws, prob, frac, rng if bootstrap else None)
     settings = {
         "model": PAPER if isinstance(model, str) else "fit",
@@ -498,5 +524,4 @@ def validate_model(
         "bootstrap": bootstrap,
         "seed": seed if isinstance(seed, (int, np.integer)) else None,
     }
-    performance = _summarise(values, headline_estimates(y, risk, frac), prob)
     return ValidationResult(performance, apparent, calibration, decision, settings)
