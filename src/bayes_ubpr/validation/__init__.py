@@ -32,7 +32,7 @@ from bayes_ubpr.validation.recalibration import (
     RECALIBRATION_SLOPE_PRIOR,
     recalibrate,
 )
-from bayes_ubpr.validation.updating import DEFAULT_DISCOUNT, update
+from bayes_ubpr.validation.updating import DEFAULT_DISCOUNT, UPDATE_INTERCEPTS, update
 
 # PAPER and VALIDATION_MISSING_ADVICE, imported ``as`` themselves, are not API and not in __all__: the command
 # line imports them from here, as before the module became a subpackage.
@@ -43,6 +43,7 @@ __all__ = [
     "RECALIBRATION_METHODS",
     "RECALIBRATION_SLOPE_PRIOR",
     "RECOMMENDED_EVENTS",
+    "UPDATE_INTERCEPTS",
     "UPDATING_METHODS",
     "UpdatingValidation",
     "ValidationResult",
