@@ -157,6 +157,38 @@ def test_update_centres_each_prior_on_the_old_posterior_with_its_variance_inflat
     assert json.loads(discounted.attrs["update"])["priors"][INTERCEPT]["prior_sd"] == pytest.approx(prior.sigma)
 
 
+@pytest.mark.slow
+def test_a_multilevel_fit_is_revised_for_a_new_site():
+    # Four sites with an SD of 0.6 between their log-odds intercepts. A new hospital (no site column) is a new
+    # site: recalibration drops the sites (its intercept is the new hospital's), and the update, with the groups
+    # dropped, widens a carried-over intercept's prior by the old between-site variance. A new cohort of several
+    # sites of its own keeps the grouping.
+    cohort = bu.simulate_cohort(n=800, prevalence=0.3, seed=71, n_sites=4, site_sd=0.6)
+    grouped = bu.Sampling(draws=1000, tune=1000, chains=2)  # 4 sites: a funnel, which takes longer tuning
+    idata = bu.fit(cohort, group="site", sampling=grouped, seed=72)
+    hospital = bu.simulate_cohort(n=400, prevalence=0.45, seed=73)
+    recalibrated = bu.recalibrate(idata, hospital, "intercept", seed=74)
+    assert not {"group_sd", "group_offset"} & set(recalibrated.posterior.data_vars)
+    assert Fitted.of(recalibrated).spec.group is None
+    shift = recalibrated.posterior["recalibration_intercept"].to_numpy()
+    expected = special.expit(_linear_predictor(idata, hospital.head(3)) + shift[..., None])  # no site offset
+    labelled = hospital.head(3).assign(site=[1, 2, 3])  # the old sites' labels change nothing now
+    np.testing.assert_allclose(bu.risk_draws(recalibrated, labelled).to_numpy(), expected, rtol=1e-12)
+    assert json.loads(recalibrated.attrs["recalibration"])["original"]["groups"] == ["site"]
+
+    updated = bu.update(idata, hospital, intercept="discounted", discount=0.5, sampling=QUICK, seed=75)
+    record = json.loads(updated.attrs["update"])
+    assert record["groups"] == "dropped" and Fitted.of(updated).spec.group is None
+    xbar = hospital[FACTORS].to_numpy(dtype=float).mean(axis=0)
+    alpha = _linear_predictor(idata, pd.DataFrame([xbar], columns=FACTORS)).reshape(-1)
+    between = float((idata.posterior["group_sd"] ** 2).mean())
+    prior = Fitted.of(updated).spec.priors[INTERCEPT]
+    assert prior.sigma == pytest.approx(np.sqrt((alpha.var(ddof=1) + between) / 0.5))
+    several = bu.simulate_cohort(n=400, prevalence=0.45, seed=76, n_sites=3, site_sd=0.3)
+    kept = bu.update(idata, several, sampling=grouped, seed=77)
+    assert json.loads(kept.attrs["update"])["groups"] == "kept" and Fitted.of(kept).spec.group == "site"
+
+
 # --- validation before and after ------------------------------------------------------------------------------
 
 
