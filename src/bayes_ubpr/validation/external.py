@@ -450,7 +450,11 @@ def validate_model(
     times for the ICI of a well-calibrated model (``tests/test_validation.py``
     shows it by simulation). The interval keeps the spread of the draws,
     which is what it is for. For calibration-in-the-large, the slope, the C
-    statistic and the observed:expected ratio the two are close.
+    statistic and the observed:expected ratio the two are close when the
+    posterior is narrow; with a wide one, averaging each patient's risk
+    over the draws pulls the extreme risks toward the middle, and the slope
+    of the posterior-mean risks is steeper than the median slope of the
+    draws' risks.
 
     Pairing each posterior draw with a bootstrap resample of the cohort
     (``bootstrap=True``) mixes the model's posterior with the sampling
