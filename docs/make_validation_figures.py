@@ -38,7 +38,7 @@ def save(path: Path, draw: Callable[[Axes], object], size: tuple[float, float]) 
 
 def show(title: str, result: bu.ValidationResult) -> None:
     """Print the metrics (and apparent ones) of one validation."""
-    columns = ["metric", "median", "lower", "upper"]
+    columns = ["metric", "estimate", "median", "lower", "upper"]
     table = result.performance[columns].set_index("metric")
     if result.apparent is not None:
         table = table.join(result.apparent[columns].set_index("metric").add_prefix("apparent_"))

@@ -174,6 +174,13 @@ def test_only_fit_takes_loose_sampling_and_model_keywords():
     assert not offences, "loose keywords outside fit: " + ", ".join(offences)
 
 
+REVISIONS = {
+    "bayes_ubpr.validation.recalibrate",
+    "bayes_ubpr.validation.update",
+    "bayes_ubpr.validation.validate_updating",
+}
+
+
 def test_functions_that_fit_take_data_spec_sampling_and_seed():
     fitting = {
         name: s
@@ -192,6 +199,8 @@ def test_functions_that_fit_take_data_spec_sampling_and_seed():
             assert "spec" in signature.parameters, name
         elif name == "bayes_ubpr.effects.term_summary":  # a function of a fit that refits it on its own data
             assert positional[:2] == ["fit", "data"], (name, positional)
+        elif name in REVISIONS:  # functions of a fit that revise it with a new cohort's data
+            assert positional[:2] == ["fit", "new_cohort"], (name, positional)
         else:
             assert positional[:2] in (["data", "spec"], ["cohort", "spec"], ["spec"]), (name, positional)
         draws_nothing = name == "bayes_ubpr.model.estimate_fit_seconds"  # times gradients at a fixed point
@@ -217,6 +226,7 @@ def test_functions_of_a_fit_refuse_what_is_not_one():
         "bayes_ubpr.plots.ppc_plot": (None,),
         "bayes_ubpr.report.write_report": ("report.html",),
         "bayes_ubpr.validation.validate_model": (pd.DataFrame({"ubpr": [0, 1]}),),
+        **dict.fromkeys(REVISIONS, (pd.DataFrame({"ubpr": [0, 1]}),)),
         "bayes_ubpr.model.save_fit": ("fit.nc",),
         "bayes_ubpr.model.completed_data": (pd.DataFrame({"ubpr": [0, 1]}),),
         "bayes_ubpr.effects.contrast": ({"age": (60, 70)},),

@@ -122,7 +122,14 @@ from bayes_ubpr.studies import (
     simulate_cohorts,
 )
 from bayes_ubpr.terms import FormulaError, parse_formula
-from bayes_ubpr.validation import ValidationResult, validate_model
+from bayes_ubpr.validation import (
+    UpdatingValidation,
+    ValidationResult,
+    recalibrate,
+    update,
+    validate_model,
+    validate_updating,
+)
 
 __version__ = version("bayes-ubpr")
 
@@ -218,6 +225,10 @@ __all__ = [
     # external validation and decision curves
     "ValidationResult",
     "validate_model",
+    "UpdatingValidation",
+    "recalibrate",
+    "update",
+    "validate_updating",
     # figures and report
     "calibration_plot",
     "control_resampling_plot",

@@ -729,8 +729,8 @@ def validation_calibration_plot(result: ValidationResult, *, ax: Axes | None = N
 
     The lowess-smoothed observed risk against the predicted risk (Austin &
     Steyerberg 2019), posterior median and band over the draws of the
-    predicted risks, beside the diagonal of perfect calibration; the ICI with
-    its interval in the legend.
+    predicted risks, beside the diagonal of perfect calibration; the ICI (its
+    estimate at the posterior-mean risks) with its interval in the legend.
 
     Parameters
     ----------
@@ -773,7 +773,7 @@ def validation_calibration_plot(result: ValidationResult, *, ax: Axes | None = N
         curve["predicted"],
         curve["observed_median"],
         color="C0",
-        label=f"calibration curve; ICI {ici['median']:.3f} ({ici['lower']:.3f} to {ici['upper']:.3f})",
+        label=f"calibration curve; ICI {ici['estimate']:.3f} ({ici['lower']:.3f} to {ici['upper']:.3f})",
     )
     top = min(1.0, float(max(curve["predicted"].max(), curve["observed_upper"].max())) * 1.05)
     ax.plot([0, top], [0, top], color="black", linewidth=0.8, linestyle=":", label="perfect calibration")

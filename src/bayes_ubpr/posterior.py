@@ -498,7 +498,7 @@ def risk_draws(
     if new_groups == "sample":
         eta = eta + np.sqrt(groups.new_variance) * as_generator(seed).standard_normal(eta.shape)
         risk = special.expit(eta)
-    elif new_groups == "average":
+    elif new_groups == "average" and np.any(groups.new_variance):  # else no new group: nothing to integrate over
         nodes, weights = np.polynomial.hermite.hermgauss(GAUSS_HERMITE_NODES)
         spread = np.sqrt(2.0 * groups.new_variance)[..., None] * nodes
         risk = (special.expit(eta[..., None] + spread) * weights).sum(axis=-1) / np.sqrt(np.pi)

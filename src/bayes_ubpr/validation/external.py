@@ -97,9 +97,18 @@ class ValidationResult:
     ----------
     performance : pandas.DataFrame
         In the validation cohort, one row per metric (``metric``, ``label``,
-        ``ideal``, posterior ``median``, ``lower``, ``upper``):
+        ``ideal``, ``estimate``, ``median``, ``lower``, ``upper``):
         calibration-in-the-large, calibration slope, C statistic, Brier score,
-        observed:expected ratio, ICI, E50, E90 and Emax.
+        observed:expected ratio, ICI, E50, E90 and Emax. ``estimate`` is the
+        headline: the metric at each patient's posterior-mean risk, on the
+        cohort as observed (Austin & Steyerberg's estimate for a fitted
+        model). ``median``, ``lower`` and ``upper`` summarise the metric over
+        posterior draws (each on its own bootstrap resample with
+        ``bootstrap=True``): the interval to quote beside the estimate. The
+        median is not an estimate of the metric: for a metric bounded below
+        by 0 (ICI, E50, E90, Emax) every draw's error and every resample's
+        noise push it up, so it sits above the estimate (1.2 to 2 times it
+        for the ICI of a well-calibrated model).
     apparent : pandas.DataFrame or None
         The same metrics on the data the model was fitted on (apparent
         performance, optimistic by construction); None for ``"paper"``,
@@ -151,15 +160,31 @@ class ValidationResult:
         return "\n\n".join(parts)
 
 
-def _summarise(values: dict[str, np.ndarray], prob: float) -> pd.DataFrame:
+def _summarise(values: dict[str, np.ndarray], estimates: dict[str, float], prob: float) -> pd.DataFrame:
+    """One row per metric: its ``estimate`` at the posterior-mean risk; ``median``, ``lower``, ``upper`` over draws."""
     tail = (1.0 - prob) / 2.0
     rows = []
     for name, (label, ideal) in _METRICS.items():
         draws = np.asarray(values[name], dtype=float)
         finite = draws[np.isfinite(draws)]
         low, mid, high = np.quantile(finite, [tail, 0.5, 1 - tail]) if finite.size else (np.nan,) * 3
-        rows.append({"metric": name, "label": label, "ideal": ideal, "median": mid, "lower": low, "upper": high})
+        row = {"metric": name, "label": label, "ideal": ideal, "estimate": estimates[name]}
+        rows.append(row | {"median": mid, "lower": low, "upper": high})
     return pd.DataFrame(rows)
+
+
+def headline_estimates(y: np.ndarray, risk: np.ndarray, frac: float) -> dict[str, float]:
+    """Each metric on the cohort as observed, at the posterior-mean risk of each patient (the headline estimate).
+
+    The risks a user of the model would be given (each patient's posterior
+    mean over the draws of ``risk``, shape (draws, n)), scored on the patients
+    as they are, with no resample: what Austin & Steyerberg (2019) compute
+    for a fitted model. Every metric of ``_METRICS``.
+    """
+    mean = np.asarray(risk, dtype=float).mean(axis=0)[None, :]
+    values = {name: np.asarray(kernel(y, mean)) for name, kernel in _KERNELS.items()}
+    values.update(metrics.indices_of_curves(mean, metrics.smoothed_rows(y, mean, frac)))
+    return {name: float(value[0]) for name, value in values.items()}
 
 
 def _metric_draws(
@@ -188,7 +213,40 @@ def _metric_draws(
     return values, rows, smoothed
 
 
-def _warn_if_few_events(y: np.ndarray) -> None:
+def score_risks(
+    y: np.ndarray,
+    risk: np.ndarray,
+    *,
+    prob: float,
+    thresholds: np.ndarray,
+    frac: float,
+    n_draws: int,
+    rng: np.random.Generator,
+    bootstrap: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Score draws of predicted risks against outcomes: the metrics, the calibration curve and the decision curve.
+
+    The three tables of :class:`ValidationResult` (``performance``,
+    ``calibration``, ``decision``) for outcomes ``y`` (n,) and risk draws
+    ``risk`` (draws, n), however the draws were made: by one fit
+    (:func:`validate_model`) or, column by column, by the fits of a
+    cross-validation (:func:`bayes_ubpr.validation.validate_updating`).
+    The decision curve takes at least 4,000 draws (``n_draws`` if more).
+    """
+    values, rows, smoothed = _metric_draws(y, risk, frac, rng if bootstrap else None)
+    low_end, high_end = np.quantile(risk.mean(axis=0), [0.01, 0.99])
+    grid = np.linspace(low_end, high_end, _CURVE_POINTS)
+    curves = metrics.curves_at(rows, smoothed, grid)
+    tail = (1.0 - prob) / 2.0
+    low, mid, high = np.quantile(curves, [tail, 0.5, 1 - tail], axis=0)
+    calibration = pd.DataFrame(
+        {"predicted": grid, "observed_median": mid, "observed_lower": low, "observed_upper": high}
+    )
+    decision = metrics.bayesian_decision_curve(y, risk, thresholds, prob=prob, n_draws=max(n_draws, 4000), seed=rng)
+    return _summarise(values, headline_estimates(y, risk, frac), prob), calibration, decision
+
+
+def warn_if_few_events(y: np.ndarray, *, stacklevel: int = 3) -> None:
     """Warn when the cohort has fewer events or non-events than :data:`RECOMMENDED_EVENTS`."""
     events = int(y.sum())
     non_events = len(y) - events
@@ -200,7 +258,7 @@ def _warn_if_few_events(y: np.ndarray) -> None:
             "doi:10.1016/j.jclinepi.2004.06.017; Collins et al. 2016, doi:10.1002/sim.6787, prefer 200 events); "
             "read their intervals, not their medians",
             StatisticalWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -284,8 +342,9 @@ def _apparent(
 ) -> pd.DataFrame:
     """Metrics on the fitted data, with risks on the scale of the sample they were fitted to."""
     view = Fitted.of(idata, name="model")
-    values, _, _ = _metric_draws(view.y.astype(float), metrics.thin_draws(view.risk_draws, n_draws), frac, rng)
-    return _summarise(values, prob)
+    y, risk = view.y.astype(float), metrics.thin_draws(view.risk_draws, n_draws)
+    values, _, _ = _metric_draws(y, risk, frac, rng)
+    return _summarise(values, headline_estimates(y, risk, frac), prob)
 
 
 def validate_model(
@@ -303,9 +362,12 @@ def validate_model(
 ) -> ValidationResult:
     """Validate a fit, or the paper's published model, in a new cohort.
 
-    Every metric is computed for each posterior draw of the cohort's
-    predicted risks, and reported as its posterior median and equal-tailed
-    credible interval: calibration-in-the-large and calibration slope
+    Every metric is reported as its estimate at the posterior-mean risks
+    (the risks the model gives its users, scored on the cohort as observed)
+    with, from the same metric computed for each posterior draw of the
+    cohort's predicted risks (and, by default, a bootstrap resample of the
+    cohort for each), its median and equal-tailed interval over the draws:
+    calibration-in-the-large and calibration slope
     (logistic recalibration), the C statistic, the Brier score, the
     observed:expected ratio, and the integrated calibration index with E50,
     E90 and Emax (Austin & Steyerberg 2019: distance from the lowess-smoothed
@@ -379,6 +441,21 @@ def validate_model(
 
     Notes
     -----
+    Which number is the estimate: ``estimate`` scores the posterior-mean
+    risks once, on the cohort as it is. The median over draws (x resamples)
+    scores risks that are each one draw away from the posterior mean, on
+    data that are each one resample away from the cohort; for the
+    calibration errors (ICI, E50, E90, Emax), which cannot fall below 0,
+    both push the median up, and it overstates miscalibration: by 1.2 to 2
+    times for the ICI of a well-calibrated model (``tests/test_validation.py``
+    shows it by simulation). The interval keeps the spread of the draws,
+    which is what it is for. For calibration-in-the-large, the slope, the C
+    statistic and the observed:expected ratio the two are close when the
+    posterior is narrow; with a wide one, averaging each patient's risk
+    over the draws pulls the extreme risks toward the middle, and the slope
+    of the posterior-mean risks is steeper than the median slope of the
+    draws' risks.
+
     Pairing each posterior draw with a bootstrap resample of the cohort
     (``bootstrap=True``) mixes the model's posterior with the sampling
     distribution of each metric, the frequentist bootstrap standing in for
@@ -412,10 +489,12 @@ def validate_model(
     >>> new_hospital = simulate_cohort(n=600, prevalence=0.3, seed=6)
     >>> result = validate_model(idata, new_hospital, n_draws=200, seed=2)
     >>> table = result.performance.set_index("metric")
-    >>> table.loc["calibration_slope", ["median", "lower", "upper"]].round(2).tolist()
-    [0.82, 0.64, 1.06]
+    >>> table.loc["calibration_slope", ["estimate", "lower", "upper"]].round(2).tolist()
+    [0.84, 0.64, 1.06]
+    >>> table.loc["ici", ["estimate", "median"]].round(3).tolist()  # the median over draws overstates the ICI
+    [0.025, 0.033]
     >>> list(result.apparent.columns)  # the same metrics on the fitted data
-    ['metric', 'label', 'ideal', 'median', 'lower', 'upper']
+    ['metric', 'label', 'ideal', 'estimate', 'median', 'lower', 'upper']
     """
     require_dataframe(cohort, name="cohort")
     if sampling is not None:  # its old name, which the sampling of a model (bayes_ubpr.Sampling) now means
@@ -433,17 +512,10 @@ def validate_model(
     risk, clean, assumed = _model_risks(model, cohort, prevalence=prevalence, n_draws=n_draws, rng=rng)
     outcome = OUTCOME if isinstance(model, str) else Fitted.of(model, name="model").outcome
     y = clean[outcome].to_numpy(dtype=float)
-    _warn_if_few_events(y)
-    values, rows, smoothed = _metric_draws(y, risk, frac, rng if bootstrap else None)
-    low_end, high_end = np.quantile(risk.mean(axis=0), [0.01, 0.99])
-    grid = np.linspace(low_end, high_end, _CURVE_POINTS)
-    curves = metrics.curves_at(rows, smoothed, grid)
-    tail = (1.0 - prob) / 2.0
-    low, mid, high = np.quantile(curves, [tail, 0.5, 1 - tail], axis=0)
-    calibration = pd.DataFrame(
-        {"predicted": grid, "observed_median": mid, "observed_lower": low, "observed_upper": high}
+    warn_if_few_events(y)
+    performance, calibration, decision = score_risks(
+        y, risk, prob=prob, thresholds=cutoffs, frac=frac, n_draws=n_draws, rng=rng, bootstrap=bootstrap
     )
-    decision = metrics.bayesian_decision_curve(y, risk, cutoffs, prob=prob, n_draws=max(n_draws, 4000), seed=rng)
     apparent = None if isinstance(model, str) else _apparent(model, n_draws, prob, frac, rng if bootstrap else None)
     settings = {
         "model": PAPER if isinstance(model, str) else "fit",
@@ -456,4 +528,4 @@ def validate_model(
         "bootstrap": bootstrap,
         "seed": seed if isinstance(seed, (int, np.integer)) else None,
     }
-    return ValidationResult(_summarise(values, prob), apparent, calibration, decision, settings)
+    return ValidationResult(performance, apparent, calibration, decision, settings)
