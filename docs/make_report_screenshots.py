@@ -42,8 +42,8 @@ import headless
 
 SCREEN_WIDTH = 1280
 SCREEN_HEIGHT = 1500
-SCREEN_SCALE = 0.5
-PDF_DPI = 60
+SCREEN_SCALE = 0.6
+PDF_DPI = 72
 
 
 def own_data_cohort(seed: int = 23, n: int = 920) -> pd.DataFrame:

@@ -201,9 +201,9 @@ def _loo(facts: Facts) -> list[Section]:
     result = facts.loo
     summary = pd.DataFrame(
         {
-            "ELPD (LOO)": [f"{result.elpd_loo:,.1f}"],
-            "SE": [f"{result.se:,.1f}"],
-            "p_loo": [f"{result.p_loo:,.1f}"],
+            "ELPD (LOO)": [fmt.significant(result.elpd_loo)],
+            "SE": [fmt.significant(result.se)],
+            "p_loo": [fmt.significant(result.p_loo)],
             "Patients": [f"{result.n_obs:,}"],
         }
     )

@@ -91,12 +91,11 @@ def calibration_png(facts: Facts) -> str:
     curve.set_xlabel("")
     curve.set_ylabel("observed share with the outcome (PAV)")
     scale = (
-        f"sample scale: {facts.n_events} cases, {facts.n_patients - facts.n_events} controls "
-        f"({facts.n_events / facts.n_patients:.0%} by design)"
+        f"sample scale, {facts.n_events} cases : {facts.n_patients - facts.n_events} controls"
         if facts.case_control
         else "cohort scale"
     )
-    curve.set_title(_literal(f"Calibration on the fitted data ({scale})"), fontsize="medium")
+    curve.set_title(_literal(f"Fitted data, {scale}"), fontsize="medium")
     names = ("UBPR: no", "UBPR: yes") if facts.event == "UBPR" else (f"{facts.spec.outcome} = 0", facts.event)
     _distribution(spread, risk, y, top, names)
     spread.set_xlabel("predicted risk (posterior mean)" + (", sample scale" if facts.case_control else ""))

@@ -318,7 +318,7 @@ def validation_sections(facts: Facts, result: ValidationResult) -> list[Section]
     every = every if len(every) else decision
     net = pd.DataFrame(
         {
-            "Threshold risk": [fmt.percent(t) for t in every["threshold"]],
+            "Threshold risk": [f"{100 * t:.3g}%" for t in every["threshold"]],
             f"Net benefit of the model {level}": fmt.intervals(
                 every[["nb_model_median", "nb_model_lower", "nb_model_upper"]], _net
             ),
