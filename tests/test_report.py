@@ -229,8 +229,11 @@ class TestReport:
         assert ess, "effective sample sizes are whole numbers with thousands separators"
         assert re.search(r"\d+(\.\d)?% \(\d+(\.\d)?% to \d+(\.\d)?%\)", tables), "risks are in percent"
 
-    def test_markdown_and_bad_suffix(self, small_fit, tmp_path):
+    def test_markdown_and_bad_suffix(self, small_fit, report_path, tmp_path):
         text = bu.write_report(small_fit, tmp_path / "report.md", seed=1).read_text()
+        html_headings = re.findall(r"<h2>([^<]+)</h2>", report_path.read_text())
+        assert re.findall(r"^## (.+)$", text, flags=re.M) == html_headings  # the same sections, in order
+        assert text.count("](data:image/png;base64,") == report_path.read_text().count("<img ")
         assert text.startswith("# ") and "## Odds ratios beside the paper" in text
         assert "| Factor | Per | Posterior OR (95% CrI) | P(OR \\> 1) |" in text
         assert text.index("## Summary") < text.index("## Data") < text.index("# Technical appendix")

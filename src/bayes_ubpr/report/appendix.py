@@ -63,13 +63,18 @@ def appendix_sections(facts: Facts) -> list[Section]:
     ]
 
 
+def _text(value: object) -> str:
+    """Return text as shown in a table: a dash for what a prior table leaves empty (None, NaN, "")."""
+    return fmt.DASH if value is None or value == "" or (isinstance(value, float) and value != value) else str(value)
+
+
 def _priors(facts: Facts) -> Section:
     spec = facts.spec
     table = describe_model_priors(spec)
     rows = []
     for row in table.itertuples(index=False):
-        statement = readable_statement(row.statement) if isinstance(row.statement, str) and row.statement else fmt.DASH
-        rows.append([facts.parameter_label(str(row.parameter)), str(row.note), statement, str(row.source)])
+        statement = readable_statement(row.statement) if isinstance(row.statement, str) and row.statement else ""
+        rows.append([facts.parameter_label(str(row.parameter)), *(_text(v) for v in (row.note, statement, row.source))])
     structure = spec.prior_spec().structure
     if structure is not None:
         settings = {k: v for k, v in structure.to_dict().items() if k not in ("intercept", "domains")}
