@@ -5,7 +5,8 @@ the column and wraps its cells (between words; inside a word only where one
 word alone is wider than its column can be), short cells such as "0.995" or
 ">0.999" never wrap, figures shrink to the column, and the print stylesheet sets A4 portrait
 margins, drops scrolling and keeps tables and figures off page breaks where
-it can.
+it can (figures and tables of up to :data:`KEEP_TOGETHER_ROWS` rows whole, a heading and its text with what
+follows them).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ __all__ = ["STYLE", "markdown_text", "render_html", "render_markdown"]
 
 WIDE_TABLE_CHARACTERS = 100
 """A table whose columns' widest cells add up to more characters than this spans the whole column."""
+
+KEEP_TOGETHER_ROWS = 15
+"""In print, a table of at most this many rows is kept on one page; a longer one may break between rows (its
+header repeated on the next page)."""
 
 SHORT_CELL_CHARACTERS = 10
 """Columns whose every cell is at most this long ("0.995", ">0.999", "5,470") never wrap; the others wrap between
@@ -57,9 +62,9 @@ figcaption { font-size: 0.85em; color: #555; margin-top: 0.3em; }
   nav.contents { display: none; }
   .table-wrap { overflow: visible; }
   table.table { font-size: 8.5pt; }
-  table.table, figure, tr, section.summary { break-inside: avoid; page-break-inside: avoid; }
+  figure, tr, section.summary, table.table.keep, div.keep { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
-  h1, h2 { break-after: avoid; page-break-after: avoid; }
+  h1, h2, p.note { break-after: avoid; page-break-after: avoid; }
   h1.part { break-before: page; page-break-before: always; border-top: none; margin-top: 0; }
   figure img { max-width: 100%; max-height: 200mm; width: auto; }
   section.summary { background: none; }
@@ -86,7 +91,8 @@ def _html_table(table: Table) -> str:
     for column, n in zip(frame.columns, lengths, strict=True):
         names = (["num"] if column in numeric else []) + (["short"] if n <= SHORT_CELL_CHARACTERS else [])
         kinds.append(f' class="{" ".join(names)}"' if names else "")
-    parts = [f'<table class="table{" wide" if wide else ""}">']
+    classes = "table" + (" wide" if wide else "") + (" keep" if len(frame) <= KEEP_TOGETHER_ROWS else "")
+    parts = [f'<table class="{classes}">']
     head_class = ' class="num"'
     heads = "".join(f"<th{head_class if c in numeric else ''}>{html.escape(str(c))}</th>" for c in frame.columns)
     parts.append(f"<thead><tr>{heads}</tr></thead><tbody>")
@@ -143,8 +149,19 @@ def render_html(title: str, sections: list[Section], footer: str) -> str:
                 "leave-one-out cross-validation.</p>"
             )
         css = ' class="summary"' if section.summary else ""
-        parts.append(f'<section id="{anchor}"{css}><h2>{html.escape(section.title)}</h2>')
-        parts.extend(_html_block(block, section.title) for block in section.blocks)
+        parts.append(f'<section id="{anchor}"{css}>')
+        blocks = list(section.blocks)
+        lead = 0
+        while lead < len(blocks) and isinstance(blocks[lead], str):
+            lead += 1
+        heading = f"<h2>{html.escape(section.title)}</h2>"
+        if lead < len(blocks) and isinstance(blocks[lead], Image):  # in print, a figure's heading stays with it
+            held = "".join(_html_block(block, section.title) for block in blocks[: lead + 1])
+            parts.append(f'<div class="keep">{heading}{held}</div>')
+            blocks = blocks[lead + 1 :]
+        else:
+            parts.append(heading)
+        parts.extend(_html_block(block, section.title) for block in blocks)
         parts.append("</section>")
     parts.append(f'<footer><p class="note">{html.escape(footer)}</p></footer></main></body></html>')
     return "\n".join(parts)
