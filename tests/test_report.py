@@ -519,7 +519,8 @@ def test_the_paper_style_report_fits_screen_and_page_and_leads_with_its_findings
         assert bool(named) == (label in clear), (label, summary)
     text = "\n".join(summary)
     assert "case-control sample of 112 patients: 56 with UBPR" in text and "prevalence of 4.3%" in text
-    assert re.search(r"typical patient .*: \d+(\.\d)?% \(95% CrI \d", text)
+    assert "Absolute risk of UBPR, on the population scale:" in text
+    assert re.search(r"^a typical patient .*: \d+(\.\d)?% \(95% CrI \d", text, flags=re.M)
     assert "Caveats: The share of cases in a case-control sample is set by its design" in text
 
 

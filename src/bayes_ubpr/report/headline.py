@@ -10,6 +10,7 @@ from bayes_ubpr.report import formatting as fmt
 from bayes_ubpr.report.content import Points, Section
 from bayes_ubpr.report.facts import EVENTS_PER_PARAMETER_MIN, FEW_GROUPS, Facts
 from bayes_ubpr.selection import PARETO_K_THRESHOLD
+from bayes_ubpr.terms import Spline
 
 __all__ = ["clear_findings", "headline"]
 
@@ -25,11 +26,25 @@ def headline(facts: Facts) -> Section:
     blocks: list[object] = [_cohort(facts), findings]
     if found:
         blocks.append(Points(tuple(found)))
+    curves = _splines(facts)
+    unclear = [u for u in unclear if u not in curves]
     if unclear:
         blocks.append(f"Interval includes 1 (no clear association either way): {', '.join(unclear)}.")
-    blocks.append(Points(tuple(_risks(facts))))
+    if curves:
+        blocks.append(
+            f"Curved (restricted cubic splines: read their risk curves below, not one odds ratio): {', '.join(curves)}."
+        )
+    lead, risks = _risks(facts)
+    blocks.extend([lead, Points(tuple(risks))])
     blocks.append("Caveats: " + " ".join(caveats(facts)))
     return Section("Summary", tuple(blocks), summary=True)  # type: ignore[arg-type]
+
+
+def _splines(facts: Facts) -> list[str]:
+    """Labels of the variables that enter as splines (their odds ratio between quartiles is only part of it)."""
+    if facts.spec.terms is None:
+        return []
+    return [facts.label(t.column) for t in facts.spec.terms.terms if isinstance(t, Spline)]
 
 
 def _cohort(facts: Facts) -> str:
@@ -108,10 +123,12 @@ def clear_findings(facts: Facts) -> tuple[list[str], list[str]]:
 
 
 def _contrast_words(contrast: str) -> str:
+    if contrast.endswith(")") and " (" in contrast:  # "79 vs 70 (upper vs lower quartile)": one pair of brackets
+        contrast = contrast[:-1].replace(" (", ", ", 1)
     return contrast if contrast.startswith("per ") else f"for {contrast}"
 
 
-def _risks(facts: Facts) -> list[str]:
+def _risks(facts: Facts) -> tuple[str, list[str]]:
     patients = facts.patients
     variables = facts.patient_variables
     typical, high = patients.iloc[0], patients.iloc[1]
@@ -126,10 +143,10 @@ def _risks(facts: Facts) -> list[str]:
 
     changed = [_change(facts, v, high[v]) for v in variables if not _same(typical[v], high[v])]
     differs = f" (the typical patient with {', '.join(changed)})" if changed else ""
-    return [
-        f"Risk of {facts.event} for a typical patient (each variable at its median or commonest value), on the "
-        f"{scale} scale{at_group}: {risk(typical)}.",
-        f"For a high-risk example{differs}: {risk(high)}.",
+    lead = f"Absolute risk of {facts.event}, on the {scale} scale{at_group}:"
+    return lead, [
+        f"a typical patient (each variable at its median or commonest value): {risk(typical)};",
+        f"a high-risk example{differs}: {risk(high)}.",
     ]
 
 
