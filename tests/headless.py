@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +26,9 @@ PRINT_MARGINS_MM = (14.0, 12.0)
 """The report's ``@page`` margins (top/bottom, left/right): bayes_ubpr.report.render.STYLE."""
 
 PX_PER_MM = 96 / 25.4
+
+TIMEOUT_SECONDS = 120
+"""How long to wait for any reply of the browser before giving up (a hung browser fails the test, not CI)."""
 
 
 def a4_content_width_px() -> int:
@@ -101,6 +105,9 @@ class Chromium:
 
     def _message(self) -> dict[str, Any]:
         while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._read], [], [], TIMEOUT_SECONDS)
+            if not ready:
+                raise RuntimeError(f"chromium sent nothing for {TIMEOUT_SECONDS} s")
             chunk = self._read.read(1 << 16)
             if not chunk:
                 raise RuntimeError("chromium closed the DevTools pipe")
