@@ -10,7 +10,7 @@ import bayes_ubpr as bu
 
 SLOW_DOCTESTS = frozenset(
     {
-        "bayes_ubpr.report.write_report",
+        "bayes_ubpr.report.document.write_report",
         "bayes_ubpr.posterior.PPCSummary",
         "bayes_ubpr.sensitivity.priors.power_scaling",
         "bayes_ubpr.group_effects.group_effects_table",  # the first multilevel fit of a session: ~5 s here

@@ -220,8 +220,8 @@ def test_report_gains_validation_sections(small_fit, new_cohort, tmp_path):
     for heading in ("## External validation", "## Flexible calibration in the validation cohort", "## Decision curves"):
         assert heading in text
     assert "## Odds ratios beside the paper" in text  # the existing sections stay
-    # column names as the Markdown report escapes them (an underscore would start emphasis)
-    assert "apparent\\_median" in text and "validation\\_median" in text
+    # the validation metrics beside the apparent ones, under human headers
+    assert "| Metric | Ideal | Validation cohort (95% CrI) | Fitted data, apparent (95% CrI) |" in text
     with pytest.raises(TypeError, match="validation must be a ValidationResult"):
         bu.write_report(small_fit, tmp_path / "r.md", validation=result.performance)
 
