@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import bayes_ubpr._arviz  # noqa: F401  (first: ArviZ without its refactor notice, whoever imports it; see the module)
 
-if TYPE_CHECKING:  # what type checkers and the API docs read; at run time, _EXPORTS imports them on first use
+# What type checkers and the API docs read; at run time, _EXPORTS imports them on first use. contrast and loo
+# come from the modules that define them: from their packages, mypy takes them for the submodules of that name.
+if TYPE_CHECKING:
     from bayes_ubpr.audit import (
         audit_across_tables,
         audit_rows,
@@ -30,12 +32,12 @@ if TYPE_CHECKING:  # what type checkers and the API docs read; at run time, _EXP
     from bayes_ubpr.data import load_cohort, validate_cohort
     from bayes_ubpr.effects import (
         conditional_effects,
-        contrast,
         missing_summary,
         plot_conditional_effects,
         term_odds_ratios,
         term_summary,
     )
+    from bayes_ubpr.effects.contrast import contrast
     from bayes_ubpr.exceptions import (
         CohortValidationError,
         ConvergenceError,
@@ -108,7 +110,8 @@ if TYPE_CHECKING:  # what type checkers and the API docs read; at run time, _EXP
         paper_priors,
     )
     from bayes_ubpr.report import example_patients, write_report
-    from bayes_ubpr.selection import LooResult, SelectionResult, compare_models, loo, select_factors
+    from bayes_ubpr.selection import LooResult, SelectionResult, compare_models, select_factors
+    from bayes_ubpr.selection.loo import loo
     from bayes_ubpr.sensitivity import (
         LITERATURE_PREVALENCES,
         ControlResampling,
