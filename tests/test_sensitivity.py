@@ -262,7 +262,9 @@ def test_sensitivity_figures_draw_and_reject_wrong_tables():
             "risk_upper": [0.08, 0.25],
         }
     )
-    prevalence_sensitivity_plot(prevalence)
+    assert prevalence_sensitivity_plot(prevalence).get_xlabel() == "assumed population prevalence of UBPR"
+    prevalence.attrs["outcome"] = "residual_pain"  # as prevalence_sensitivity records a fit's own outcome
+    assert prevalence_sensitivity_plot(prevalence).get_xlabel().endswith("prevalence of residual_pain = 1")
     resampling = pd.DataFrame(
         {"controls_per_case": [1, 1, 4, 4], "factor": factors * 2, "posterior_sd": [0.5, 0.6, 0.4, 0.45]}
     ).assign(between_draw_sd=0.2)
