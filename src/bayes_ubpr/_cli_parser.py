@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import tempfile
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -51,6 +50,18 @@ RATIOS, CONTROL_SETS = (1, 2, 4), 20
 """``sensitivity controls``' defaults: controls per case, and random control sets per ratio."""
 PAPER = "paper"
 """:data:`bayes_ubpr.validation.PAPER`: the published model, for ``validate``."""
+
+
+class _Version(argparse.Action):
+    """``--version``: print the installed version, read from the package's metadata only when asked (it is slow)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **options: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **options)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import version
+
+        parser.exit(message=f"{parser.prog} {version('bayes-ubpr')}\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -168,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bayes-ubpr",
         description="Bayesian re-analysis of risk factors for unsatisfactory back pain relief after vertebroplasty.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version('bayes-ubpr')}")
+    parser.add_argument("--version", action=_Version, help="show the installed version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     reproduce = commands.add_parser(
