@@ -379,6 +379,9 @@ def test_a_parser_error_is_one_line_naming_the_help(capsys):
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err == "bayes-ubpr fit: error: argument --chains: invalid int value: 'two' (see bayes-ubpr fit --help)\n"
+    with pytest.raises(SystemExit) as stopped:  # read from the package's metadata only when asked
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out == f"bayes-ubpr {bu.__version__}\n"
 
 
 def test_the_command_lines_choices_and_defaults_are_the_librarys():
