@@ -88,6 +88,57 @@ def test_top_level_all_names_existing_attributes_once():
     assert len(names) == len(set(names))
 
 
+# --- The package is imported lazily: `import bayes_ubpr` is quick, every name loads on first use ---
+
+
+def _fresh(code: str, **env: str):
+    """Run ``code`` in a fresh Python process (this one has imported everything already)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "PYTHONWARNINGS": "", **env}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=600)
+
+
+HEAVY = ("arviz", "matplotlib", "pandas", "pymc", "pytensor", "scipy")
+
+
+def test_importing_the_package_imports_none_of_the_numeric_stack():
+    result = _fresh(f"import sys, bayes_ubpr\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_every_top_level_name_is_its_modules_own_and_listed_once():
+    # _EXPORTS says where each name of __all__ lives; the TYPE_CHECKING imports (what type checkers and the
+    # API docs read) must say the same
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(bayes_ubpr.__file__).read_text(encoding="utf-8"))
+    checked = next(node for node in tree.body if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test))
+    imported = {alias.name: node.module for node in checked.body for alias in node.names}
+    assert set(imported) == set(bayes_ubpr._HOME) == set(bayes_ubpr.__all__) - {"__version__"}
+    for name, module in bayes_ubpr._HOME.items():
+        defined = getattr(importlib.import_module(module), name)
+        assert getattr(bayes_ubpr, name) is defined is getattr(importlib.import_module(imported[name]), name), name
+
+
+def test_names_and_submodules_load_on_first_use():
+    code = (
+        "from bayes_ubpr import load_cohort, metrics\n"  # a name and a submodule, by from-import
+        "import bayes_ubpr as bu\n"
+        "assert bu.load_cohort is bu.data.load_cohort and bu.metrics is metrics\n"
+        "assert 'missing' in dir(bu) and 'fit' in dir(bu)\n"
+        "print(bu.missing.__name__, bu.__version__ == __import__('importlib.metadata').metadata.version('bayes-ubpr'))\n"
+        "bu.no_such_name\n"
+    )
+    result = _fresh(code)
+    assert result.stdout.strip() == "bayes_ubpr.missing True", result.stderr
+    assert result.stderr.strip().endswith("AttributeError: module 'bayes_ubpr' has no attribute 'no_such_name'")
+
+
 def test_every_public_function_and_class_has_an_examples_section():
     offenders = sorted(
         f"{name} (defined in {obj.__module__})" for name, obj in _public_objects().items() if not _has_example(obj)

@@ -39,8 +39,16 @@ def test_fit_prints_table_and_saves_netcdf(tmp_path, capsys):
     bu.simulate_cohort(n=600, prevalence=0.3, seed=11).to_csv(cohort, index=False)
     out = tmp_path / "fit.nc"
     assert main(["fit", str(cohort), "--seed", "3", "--out", str(out), *FAST]) == 0
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
     assert "Paper OR (95% CI)" in printed and "Cement volume per level" in printed
+    # stderr is not a terminal here, as in a log file: a start line, the sampler's progress, an end line
+    lines = err.splitlines()
+    assert re.fullmatch(
+        r"\[ +\d+\.\d s\] fit: fitting 600 patients \(\d+ with ubpr = 1\), 2 chains x \(500 tuning \+ 500 draws\)",
+        lines[0],
+    )
+    assert "sampling: 100% (2,000 of 2,000 iterations), " in err
+    assert re.fullmatch(r"\[ +\d+\.\d s\] fit: done in \d+ s", lines[-1]), lines
     loaded = az.from_netcdf(out)
     assert list(loaded.posterior["beta"].coords["factor"].values) == list(bu.SIX_FACTORS)
     assert not list(tmp_path.glob(".fit.nc*")), "temporary file left behind"
@@ -58,7 +66,8 @@ def test_reproduce_smoke(capsys):
     assert main(["reproduce", *FAST]) == 0
     captured = capsys.readouterr()
     assert "Number of fractures" in captured.out
-    assert "[3/3" in captured.err and "cases (paper: 60)" in captured.err
+    assert re.search(r"\] reproduce: case-control sample: \d+ cases \(paper: 60\)", captured.err), captured.err
+    assert re.search(r"\] reproduce: done in \d+ s\n", captured.err), captured.err
 
 
 @pytest.mark.parametrize(
@@ -143,18 +152,25 @@ def test_fit_reads_a_latin1_file_with_encoding(tmp_path, capsys, monkeypatch):
 @pytest.fixture
 def no_work(monkeypatch):
     """Make every long computation fail the test if a command reaches it."""
-    import bayes_ubpr.cli as cli
+    import bayes_ubpr.audit
+    import bayes_ubpr.data
+    import bayes_ubpr.model
     import bayes_ubpr.sensitivity
+    import bayes_ubpr.simulate
     import bayes_ubpr.studies
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the command started work before checking its outputs")
 
-    monkeypatch.setattr(cli, "fit", forbidden)
-    monkeypatch.setattr(cli, "load_cohort", forbidden)
-    monkeypatch.setattr(cli, "load_fit", forbidden)
-    monkeypatch.setattr(cli, "audit", forbidden)
-    monkeypatch.setattr(cli, "simulate_cohort", forbidden)
+    # the command line imports the library inside each command, so it finds these where they are defined
+    for module, name in [
+        (bayes_ubpr.model, "fit"),
+        (bayes_ubpr.data, "load_cohort"),
+        (bayes_ubpr.model, "load_fit"),
+        (bayes_ubpr.audit, "audit"),
+        (bayes_ubpr.simulate, "simulate_cohort"),
+    ]:
+        monkeypatch.setattr(module, name, forbidden)
     for name in ("coverage_study", "sbc_study"):
         monkeypatch.setattr(bayes_ubpr.studies, name, forbidden)
     for name in ("control_resampling", "prior_sensitivity", "e_value_table"):
@@ -193,6 +209,8 @@ def test_every_output_is_checked_before_work(tmp_path, capsys, no_work):
     folder_nc, folder_html, folder_csv = tmp_path / "fit.nc", tmp_path / "report.html", tmp_path / "audit.csv"
     for folder in (folder_nc, folder_html, folder_csv):
         folder.mkdir()
+    saved = tmp_path / "saved.nc"
+    saved.write_text("")
     cases = [
         (["fit", str(cohort), "--out", str(absent / "fit.nc")], "does not exist"),
         (["fit", str(cohort), "--report", str(tmp_path / "report.pdf")], r"use a \.html, \.htm or \.md file"),
@@ -201,11 +219,13 @@ def test_every_output_is_checked_before_work(tmp_path, capsys, no_work):
         (["reproduce", "--out", str(absent / "fit.nc")], "does not exist"),
         (["simulate", "--out", str(tmp_path / "cohort.json")], r"use a \.csv, \.parquet, \.pq or \.xlsx file"),
         (["audit", "--across-tables", "--out", str(absent / "audit.csv")], "does not exist"),
-        (["calibrate", "--out", str(absent)], "does not exist"),
+        # a folder output is made when missing (see test_output_folders_are_made_with_their_parents); it cannot
+        # be made in a file
         (["calibrate", "--out", str(a_file)], "is not a folder"),
+        (["calibrate", "--out", str(a_file / "results")], rf"--out: {re.escape(str(a_file))} is not a folder"),
         (["calibrate", "--out", str(tmp_path), "--store", str(a_file / "store")], "is not a folder"),
-        (["sensitivity", "controls", "--out", str(absent)], "does not exist"),
-        (["report", str(tmp_path / "fit.nc"), "--out", str(tmp_path / "r.pdf")], r"\.html, \.htm or \.md"),
+        (["sensitivity", "controls", "--out", str(a_file / "deeper" / "still")], "is not a folder"),
+        (["report", str(saved), "--out", str(tmp_path / "r.pdf")], r"\.html, \.htm or \.md"),
         # an output that names an existing folder (before: the work ran, then "[Errno 21] Is a directory"
         # naming the hidden temporary file)
         (
@@ -215,8 +235,8 @@ def test_every_output_is_checked_before_work(tmp_path, capsys, no_work):
         (["fit", str(cohort), "--report", str(folder_html)], r"--report: .*report\.html is a folder"),
         (["reproduce", "--out", str(folder_nc)], "is a folder"),
         (["audit", "--out", str(folder_csv)], r"--out: .*audit\.csv is a folder"),
-        (["report", str(tmp_path / "fit.nc"), "--out", str(folder_html)], "is a folder"),
-        (["validate", "paper", str(cohort), "--report", str(folder_html)], "is a folder"),
+        (["report", str(saved), "--out", str(folder_html)], "is a folder"),
+        (["validate", str(saved), str(cohort), "--report", str(folder_html)], "is a folder"),
         # an outcome name a saved fit cannot hold (before: the whole fit ran, then xarray refused the name)
         (
             ["fit", str(cohort), "--outcome", "pain/relief", "--out", str(tmp_path / "new.nc")],
@@ -228,34 +248,189 @@ def test_every_output_is_checked_before_work(tmp_path, capsys, no_work):
         assert re.search(message, _one_error_line(capsys, argv[0])), argv
 
 
+def test_output_folders_are_made_with_their_parents(tmp_path, capsys):
+    # Before: `--out results/` failed on a fresh folder ("--out: folder results does not exist"), as in the
+    # README's examples. A folder is made when the command saves into it, so a refusal leaves none behind.
+    cohort = tmp_path / "cohort.csv"
+    bu.simulate_cohort(n=300, prevalence=0.2, seed=3).to_csv(cohort, index=False)
+    out = tmp_path / "results" / "validation"
+    assert main(["validate", "paper", str(cohort), "--draws", "60", "--out", str(out)]) == 0
+    assert {"validation_performance.csv", "decision_curve.png"} <= {path.name for path in out.iterdir()}
+    assert f"in {out}" in capsys.readouterr().err
+    refused = tmp_path / "refused"
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    assert main(["validate", "paper", str(tmp_path / "bad.csv"), "--out", str(refused / "deeper")]) == 2
+    assert "Missing required column" in _one_error_line(capsys, "validate") and not refused.exists()
+    # a file's folder is not made: a mistyped folder is caught before the work, not made
+    assert main(["fit", str(cohort), "--out", str(tmp_path / "fits" / "fit.nc")]) == 2
+    assert f"--out: folder {tmp_path / 'fits'} does not exist" in _one_error_line(capsys, "fit")
+
+
 def test_a_read_only_output_folder_fails_before_the_study(tmp_path, capsys, no_work):
     folder = _read_only_folder(tmp_path)
     assert main(["calibrate", "--replicates", "2", "--out", str(folder)]) == 2
     assert "cannot write in" in _one_error_line(capsys, "calibrate")
+    (tmp_path / "c.csv").write_text("")  # found, never read
     assert main(["fit", str(tmp_path / "c.csv"), "--out", str(folder / "fit.nc")]) == 2
     assert "cannot write in" in _one_error_line(capsys, "fit")
     assert main(["calibrate", "--out", str(tmp_path), "--store", str(folder / "store")]) == 2
     assert "cannot write in" in _one_error_line(capsys, "calibrate")
 
 
+# --- Arguments are checked before the library (and PyMC) is imported: a refusal comes back at once ---
+
+REFUSE = """\
+import sys
+from bayes_ubpr.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as stop:  # argparse's own refusals (an unknown choice, a number that is not one)
+    code = stop.code
+print(code, sorted(m for m in ("pymc", "pytensor", "arviz", "pandas") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "absent.csv"], "fit: error: No cohort file at absent.csv"),
+        (["fit", "cohort.csv", "--chains", "0"], "fit: error: --chains must be at least 1; got 0"),
+        (["fit", "cohort.csv", "--priors", "bold"], "fit: error: argument --priors: invalid choice: 'bold'"),
+        (["fit", "cohort.csv", "--imputations", "3"], "fit: error: --imputations need(s) --missing impute"),
+        (
+            ["select", "cohort.csv", "--formula", "y ~ x", "--factors", "a"],
+            "--formula and --factors exclude each other",
+        ),
+        (["calibrate", "--out", "cohort.csv"], "calibrate: error: --out: cohort.csv is not a folder"),
+        (["validate", "paper", "cohort.csv", "--prob", "1.5"], "--prob must be strictly between 0 and 1; got 1.5"),
+        (["sensitivity", "priors", "--out", "new", "--ratios", "2"], "--ratios is for `sensitivity controls`"),
+        (["simulate", "--out", "cohort.json"], "simulate: error: Cannot write a table to cohort.json"),
+    ],
+)
+def test_a_refusal_comes_before_pymc_arviz_and_pandas_are_imported(tmp_path, argv, message):
+    import subprocess
+    import sys
+
+    (tmp_path / "cohort.csv").write_text("")
+    (tmp_path / "refuse.py").write_text(REFUSE)
+    source = str(Path(bu.__file__).parents[1])  # this bayes_ubpr, whatever the working folder
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, "refuse.py", *argv], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600
+    )
+    assert result.stdout.strip() == "2 []", result.stdout + result.stderr  # exit code 2, nothing heavy imported
+    assert len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # numbers in range
+        (["fit", "c.csv", "--draws", "0"], "--draws must be at least 1; got 0"),
+        (["fit", "c.csv", "--tune", "-1"], "--tune must be 0 or more; got -1"),
+        (["fit", "c.csv", "--seed", "-3"], "--seed must be a non-negative integer; got -3"),
+        (["fit", "c.csv", "--missing", "impute", "--imputations", "0"], "--imputations must be at least 1; got 0"),
+        (["fit", "c.csv", "--design", "case_control", "--prevalence", "0"], "--prevalence must be strictly between"),
+        (["simulate", "--out", "s.csv", "--n", "0"], "--n must be at least 1; got 0"),
+        (["simulate", "--out", "s.csv", "--controls-per-case", "0"], "--controls-per-case must be at least 1"),
+        (["calibrate", "--out", "d", "--replicates", "0"], "--replicates must be at least 1; got 0"),
+        (["calibrate", "--out", "d", "--workers", "0"], "--workers must be at least 1; got 0"),
+        (["select", "c.csv", "--folds", "1"], "--folds must be 0 (no cross-validation of the search) or at least 2"),
+        (["select", "c.csv", "--folds", "-2"], "or at least 2; got -2"),
+        (["select", "c.csv", "--max-size", "-1"], "--max-size must be 0 or more; got -1"),
+        (["sensitivity", "controls", "--out", "d", "--control-sets", "1"], "--control-sets must be at least 2; got 1"),
+        (["sensitivity", "controls", "--out", "d", "--ratios", "1", "0"], "--ratios must be at least 1; got 0"),
+        (["sensitivity", "prevalence", "--out", "d", "--prevalences", "0.1", "1"], "--prevalences must be strictly"),
+        (["effects", "f.nc", "--prob", "0"], "--prob must be strictly between 0 and 1; got 0"),
+        (["validate", "paper", "c.csv", "--draws", "0"], "--draws must be at least 1; got 0"),
+        # options that exclude each other, or need another
+        (["fit", "c.csv", "--formula", "y ~ x", "--group", "site"], "--formula and --group exclude each other"),
+        (["fit", "c.csv", "--impute-with", "a"], "--impute-with need(s) --missing impute"),
+        (["fit", "c.csv", "--compare-complete-case"], "--compare-complete-case need(s) --missing impute"),
+        (["fit", "c.csv", "--prevalence", "0.1"], "--prevalence needs --design case_control"),
+        (["sensitivity", "priors", "--out", "d", "--prevalences", "0.1"], "--prevalences is for `sensitivity prev"),
+        (["sensitivity", "priors", "--out", "d", "--control-sets", "5"], "--control-sets is for `sensitivity contr"),
+        (["validate", "paper", "c.csv", "--report", "r.html"], "--report needs a saved fit: the published model"),
+        (["fit", "c.csv", "--encoding", "klingon"], "--encoding: unknown text encoding 'klingon'"),
+        # input files
+        (["fit", "c.json"], "Cannot read c.json: unsupported file type '.json'. Use one of .csv, .parquet, .pq"),
+        (["fit", "c.csv", "--factor-file", "absent.toml"], "No factor file at absent.toml"),
+        (["select", "absent.csv"], "No cohort file at absent.csv"),
+        (["sensitivity", "priors", "--out", "d", "--data", "absent.csv"], "No cohort file at absent.csv"),
+        (["validate", "absent.nc", "c.csv"], "No fit file at absent.nc"),
+        (["validate", "paper", "absent.csv"], "No cohort file at absent.csv"),
+        (["effects", "absent.nc"], "No fit file at absent.nc"),
+        (["report", "absent.nc", "--out", "r.html"], "No fit file at absent.nc"),
+    ],
+)
+def test_every_argument_is_checked_before_the_library_is_imported(
+    tmp_path, monkeypatch, capsys, no_work, argv, message
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.csv").write_text("")
+    (tmp_path / "f.nc").write_text("")
+    assert main(argv) == 2
+    assert message in _one_error_line(capsys, argv[0])
+
+
+def test_a_parser_error_is_one_line_naming_the_help(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["fit", "c.csv", "--chains", "two"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "bayes-ubpr fit: error: argument --chains: invalid int value: 'two' (see bayes-ubpr fit --help)\n"
+    with pytest.raises(SystemExit) as stopped:  # read from the package's metadata only when asked
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out == f"bayes-ubpr {bu.__version__}\n"
+
+
+def test_the_command_lines_choices_and_defaults_are_the_librarys():
+    # copied into bayes_ubpr._cli_parser, which must not import the library's modules (they import PyMC)
+    from bayes_ubpr import _cli_parser as parser
+    from bayes_ubpr import audit, data, missing, model, paper, priors, report, studies, validation
+
+    assert (parser.OUTCOME, parser.N_PATIENTS, parser.N_CASES) == (paper.OUTCOME, paper.N_PATIENTS, paper.N_CASES)
+    assert parser.PREVALENCE == paper.PREVALENCE
+    assert (parser.SAMPLERS, parser.DESIGNS, parser.PRESETS) == (model.SAMPLERS, model.DESIGNS, priors.PRESETS)
+    assert (parser.STUDY_CHAINS, parser.STUDY_TUNE, parser.STUDY_DRAWS) == (
+        studies.STUDY_CHAINS,
+        studies.STUDY_TUNE,
+        studies.STUDY_DRAWS,
+    )
+    assert (parser.MIN_REPLICATES, parser.IMPUTATIONS) == (audit.MIN_REPLICATES, missing.IMPUTATIONS)
+    assert parser.REPORT_SUFFIXES == report.REPORT_SUFFIXES and parser.PAPER == validation.PAPER
+    assert set(parser.COHORT_SUFFIXES) == set(data._FORMATS)
+
+
 # --- A command prints only what it has to say ---
 
 
-def _fresh_python(tmp_path, code_or_args):
+def _fresh_python(tmp_path, code_or_args, **environment):
     """Run Python in a fresh process whose ArviZ has never shown its daily notice (an empty cache folder)."""
     import subprocess
     import sys
 
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONWARNINGS": ""}
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONWARNINGS": "", **environment}
     return subprocess.run([sys.executable, *code_or_args], capture_output=True, text=True, env=env, timeout=600)
 
 
-def test_importing_the_package_prints_nothing_but_other_warnings_still_show(tmp_path):
-    code = "import warnings, bayes_ubpr\nwarnings.warn('a FutureWarning of someone else', FutureWarning)\n"
-    result = _fresh_python(tmp_path, ["-c", code])
-    assert result.returncode == 0, result.stderr
-    assert "ArviZ is undergoing" not in result.stderr
-    assert result.stderr.strip() == "<string>:2: FutureWarning: a FutureWarning of someone else"
+@pytest.mark.parametrize("first", ["bayes_ubpr", "bayes_ubpr.paper", "bayes_ubpr._io"])
+def test_arvizs_notice_is_silenced_whoever_imports_arviz_first(tmp_path, first):
+    # ArviZ 0.23 shows its refactor notice once a day, and never where arviz-base, -stats and -plots are
+    # installed: a stand-in ArviZ that always shows it. The package imports ArviZ lazily, so its own modules
+    # (and the user's code) import it after `import bayes_ubpr`, through bayes_ubpr._arviz's finder.
+    fake = tmp_path / "fake" / "arviz"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        'import warnings\nwarnings.warn("\\nArviZ is undergoing a major refactor ...", FutureWarning)\n'
+    )
+    path = os.pathsep.join(filter(None, [str(fake.parent), os.environ.get("PYTHONPATH")]))
+    code = f"import warnings, {first}, arviz\nwarnings.warn('a FutureWarning of someone else', FutureWarning)\n"
+    quiet = _fresh_python(tmp_path, ["-c", code], PYTHONPATH=path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr.strip() == "<string>:2: FutureWarning: a FutureWarning of someone else"
+    noisy = _fresh_python(tmp_path, ["-c", "import arviz"], PYTHONPATH=path)  # the stand-in does warn
+    assert "ArviZ is undergoing a major refactor" in noisy.stderr
 
 
 @pytest.mark.slow
@@ -277,7 +452,7 @@ def test_a_long_fit_says_so_and_shows_its_progress(tmp_path, capsys, monkeypatch
         seen.update(options)
         raise ValueError("stop after the call")
 
-    monkeypatch.setattr(cli, "fit", fake_fit)
+    monkeypatch.setattr(bu.model, "fit", fake_fit)
     path = tmp_path / "big.csv"
     bu.simulate_cohort(n=cli.LONG_FIT_ROWS, prevalence=0.1, seed=1).to_csv(path, index=False)
     assert main(["fit", str(path)]) == 2
@@ -298,6 +473,85 @@ def test_a_fit_prints_the_table_and_no_sampler_log(tmp_path):
     assert "Lumbodorsal fascia injury" in result.stdout
     for log_line in ("Initializing NUTS", "Sequential sampling", "Sampling 2 chains for"):  # PyMC's INFO lines
         assert log_line not in result.stderr, result.stderr
+
+
+# --- A long command says how far it is, in a log file too ---
+
+TINY = ["--draws", "100", "--tune", "100", "--chains", "2"]
+STEP = r"\[ +\d+\.\d s\] "  # the time since the command started
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["select", "{cohort}", "--factors", "fascia_injury", "depression", "--folds", "2", "--seed", "1"],
+            [
+                r"select: reference fit to 300 patients, then the forward search over 2 factors \(then the same in "
+                r"each of 2 folds\)$",
+                r"sampling: 100% \(400 of 400 iterations\)",
+                r"select: fold 1 of 2: reference fit to 1\d\d patients and search",
+                r"select: fold 2 of 2: reference fit to 1\d\d patients and search",
+                r"select: done in \d+ s",
+            ],
+        ),
+        (
+            ["calibrate", "--replicates", "2", "--seed", "1", "--out", "{folder}"],
+            [
+                "calibrate: 2 of 2 replicates to run",
+                r"replicate 1/2 done \(50%\), \d+ s elapsed, about \d+ s left",
+                r"replicate 2/2 done \(100%\)",
+                r"calibrate: done in \d+ s",
+            ],
+        ),
+        (
+            ["sensitivity", "controls", "--control-sets", "2", "--ratios", "1", "--out", "{folder}"],
+            [
+                r"sensitivity controls: control set 1 of 2 at 1:1 \(fit 1 of 2\)",
+                r"sensitivity controls: control set 2 of 2 at 1:1 \(fit 2 of 2\)",
+                r"sensitivity controls: done in \d+ s",
+            ],
+        ),
+        (
+            ["fit", "{holes}", "--missing", "impute", "--imputations", "2", "--seed", "1"],
+            [
+                r"fit: fitting 300 patients \(\d+ with ubpr = 1\), 2 chains x \(100 tuning \+ 100 draws\)",
+                r"fit: Missing values: depression 30 \(10\.0%\)",
+                "fit: 2 completed data sets imputed",
+                "fit: 1 of 2 completed data sets fitted",
+                "fit: 2 of 2 completed data sets fitted",
+                r"fit: done in \d+ s",
+            ],
+        ),
+    ],
+    ids=["select", "calibrate", "sensitivity", "fit-imputed"],
+)
+def test_a_long_command_prints_its_progress_as_lines_in_a_log_file(tmp_path, capsys, argv, expected):
+    # Before: a 218 s fit and a 479 s select printed nothing until they finished when stderr was a file.
+    cohort = bu.simulate_cohort(n=300, prevalence=0.3, seed=2)
+    cohort.to_csv(tmp_path / "cohort.csv", index=False)
+    cohort.assign(depression=cohort["depression"].mask(cohort.index < 30)).to_csv(tmp_path / "holes.csv", index=False)
+    paths = {"cohort": tmp_path / "cohort.csv", "holes": tmp_path / "holes.csv", "folder": tmp_path / "out"}
+    assert main([part.format(**paths) for part in argv] + TINY) == 0
+    lines = capsys.readouterr().err.splitlines()  # capsys's stderr is not a terminal, as a log file is not
+    found = [
+        next((i for i, line in enumerate(lines) if re.match(rf"({STEP})?{pattern}", line)), None)
+        for pattern in expected
+    ]
+    assert None not in found and found == sorted(found), "\n".join(lines)  # every line, in this order
+
+
+def test_a_study_prints_a_line_at_every_twentieth_where_stderr_is_not_a_terminal(capsys):
+    from types import SimpleNamespace
+
+    from bayes_ubpr.studies._runner import _Progress
+
+    progress = _Progress(SimpleNamespace(progress=True, n_replicates=100), done=10)  # 10 found in a store
+    for done in range(11, 101):
+        progress.update(done)
+    lines = capsys.readouterr().err.splitlines()
+    assert [int(line.split()[1].split("/")[0]) for line in lines] == list(range(15, 101, 5))
+    assert re.fullmatch(r"replicate 100/100 done \(100%\), \d+ s elapsed, about 0 s left", lines[-1])
 
 
 # --- --formula: a model from a formula, fitted from raw columns (text included) ---
@@ -368,7 +622,7 @@ def test_fit_formula_loads_text_columns_and_passes_the_formulas_model(tmp_path, 
         "cement_volume_ml",
     )
     assert sample["sex"].tolist() == _raw_cohort()["sex"].tolist()  # text kept as text, every row kept
-    assert "Fitting 400 patients" in capsys.readouterr().err
+    assert "] fit: fitting 400 patients" in capsys.readouterr().err
 
 
 def test_fit_formula_names_a_missing_or_incomplete_column_by_csv_line(tmp_path, capsys):
@@ -395,6 +649,7 @@ def test_fit_formula_names_a_missing_or_incomplete_column_by_csv_line(tmp_path, 
     ],
 )
 def test_formula_excludes_the_options_it_replaces(tmp_path, capsys, no_work, command, options, named):
+    (tmp_path / "raw.csv").write_text("")  # found, never read
     argv = [command, str(tmp_path / "raw.csv"), "--formula", "residual_pain ~ age + sex", *options]
     assert main(argv) == 2
     err = _one_error_line(capsys, command)
@@ -418,6 +673,7 @@ def test_formula_excludes_the_options_it_replaces(tmp_path, capsys, no_work, com
 )
 def test_a_bad_formula_is_one_line_and_exit_2_before_any_work(tmp_path, capsys, no_work, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "raw.csv").write_text("")  # found, never read
     assert main(argv) == 2
     assert re.search(message, _one_error_line(capsys, argv[0]))
 

@@ -1,12 +1,14 @@
 """The package's structure: no module reaches into another's private names, and data flows one way.
 
 The one-way flow itself is the import-layer contract in pyproject.toml (``[tool.importlinter]``),
-checked by ``make lint`` (``lint-imports``); here, what import-linter does not check.
+checked by ``make lint`` (``lint-imports``); here, what import-linter does not check, and the docs' layout:
+the home page leads to every page of the site's navigation.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import bayes_ubpr
@@ -69,3 +71,23 @@ def test_private_modules_are_used_only_inside_their_own_stage():
             if not (here == owner or here.startswith(owner + ".")):
                 offences.append(f"{path.relative_to(PACKAGE)}:{line} imports {full}")
     assert not offences, "\n".join(offences)
+
+
+ROOT = Path(__file__).parents[1]
+
+
+def _nav_pages() -> list[str]:
+    """The pages in mkdocs.yml's navigation, in order (``- Title: page.md`` lines under ``nav:``)."""
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:\n", 1)[1]
+    return re.findall(r'^\s*-\s+(?:"[^"]*"|[^:\n]+):\s+(\S+\.md)\s*$', nav, flags=re.M)
+
+
+def test_the_home_page_links_every_page_of_the_navigation():
+    # Before: docs/index.md left out "Comparing, selecting and validating models" and other guides, which only
+    # the navigation listed. The API reference's module pages are reached from its overview, api/index.md.
+    pages = [
+        page for page in _nav_pages() if (page != "index.md" and not page.startswith("api/")) or page == "api/index.md"
+    ]
+    assert {"validation.md", "own-data.md", "missing.md", "api/index.md"} <= set(pages)  # the nav was read
+    linked = set(re.findall(r"\]\(([^)#\s]+\.md)", (ROOT / "docs" / "index.md").read_text(encoding="utf-8")))
+    assert [page for page in pages if page not in linked] == []

@@ -650,8 +650,8 @@ def test_cli_select_bad_input_is_one_line(tmp_path, small_cohort, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("bayes-ubpr select: error:") and "nonsense_factor" in err[0]
-    assert main(["select", str(path), "--out", str(tmp_path / "missing")]) == 2
-    assert "--out: folder" in capsys.readouterr().err
+    assert main(["select", str(path), "--out", str(path / "results")]) == 2  # a missing folder is made; not in a file
+    assert f"--out: {path} is not a folder" in capsys.readouterr().err
 
 
 def test_cli_select_refuses_a_factor_of_one_patient_in_one_line(tmp_path, small_cohort, capsys, monkeypatch):
@@ -680,7 +680,7 @@ def test_cli_select_takes_a_factor_file(tmp_path, small_cohort, monkeypatch, cap
     assert spec.factor_names == ("cleft", "depression")  # the file's factors are the candidates
     assert spec.factors[0].label == "Intravertebral cleft"
     assert spec.priors == "horseshoe"
-    assert options["sampling"] == bu.Sampling(chains=2)
+    assert options["sampling"] == bu.Sampling(chains=2, progressbar=True)  # a bar, or lines in a log file
     # the file's priors replace the horseshoe, and exclude another --priors
     described.write_text('[factors.cleft]\nprior = { family = "normal", mu = 0.0, sigma = 1.0 }\n', encoding="utf-8")
     with pytest.raises(_Fitted) as stopped:

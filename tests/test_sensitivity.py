@@ -262,7 +262,9 @@ def test_sensitivity_figures_draw_and_reject_wrong_tables():
             "risk_upper": [0.08, 0.25],
         }
     )
-    prevalence_sensitivity_plot(prevalence)
+    assert prevalence_sensitivity_plot(prevalence).get_xlabel() == "assumed population prevalence of UBPR"
+    prevalence.attrs["outcome"] = "residual_pain"  # as prevalence_sensitivity records a fit's own outcome
+    assert prevalence_sensitivity_plot(prevalence).get_xlabel().endswith("prevalence of residual_pain = 1")
     resampling = pd.DataFrame(
         {"controls_per_case": [1, 1, 4, 4], "factor": factors * 2, "posterior_sd": [0.5, 0.6, 0.4, 0.45]}
     ).assign(between_draw_sd=0.2)
@@ -316,8 +318,9 @@ def test_cli_sensitivity_writes_tables_and_figures(tmp_path, capsys):
     e_values = pd.read_csv(tmp_path / "e_values.csv")
     assert len(e_values) == 6 and (e_values["e_value"] >= 1).all()
     assert "e_value_limit" in capsys.readouterr().out
-    assert main(["sensitivity", "confounding", "--out", str(tmp_path / "absent")]) == 2
-    assert "folder" in (err := capsys.readouterr().err) and "does not exist" in err
+    in_a_file = tmp_path / "e_values.csv" / "results"  # a missing folder is made, but not in a file
+    assert main(["sensitivity", "confounding", "--out", str(in_a_file)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # imported by the command, after its arguments are checked (see bayes_ubpr._cli_parser)
+    import pandas as pd
 
-__all__ = ["add_effects_parser", "parse_assignment", "run_effects"]
+__all__ = ["add_effects_parser", "check_effects_arguments", "parse_assignment", "run_effects"]
 
 
 def _value(text: str) -> Any:
@@ -77,13 +78,27 @@ def add_effects_parser(commands: Any) -> None:
     effects.add_argument("--out", type=Path, help="folder for the tables (.csv) and the curve (.png)")
 
 
+def check_effects_arguments(args: argparse.Namespace) -> None:
+    """Check the ``effects`` command's ``--contrast``, ``--at`` and ``--by`` before the fit is read.
+
+    Raises
+    ------
+    ValueError
+        Naming the option and what was expected.
+    """
+    for text in args.contrast:
+        parse_assignment(text, option="--contrast", pair=True)
+    for text in args.at:
+        parse_assignment(text, option="--at", pair=False)
+    if args.by is not None and args.curve is None:
+        raise ValueError("--by needs --curve: the variable the curve runs along")
+
+
 def run_effects(args: argparse.Namespace) -> tuple[dict[str, pd.DataFrame], dict[str, Callable[[Any], object]]]:
-    """Print the command's tables and return them, with the figures, for saving."""
+    """Print the command's tables and return them, with the figures, for saving (arguments checked before)."""
     changes = dict(parse_assignment(text, option="--contrast", pair=True) for text in args.contrast)
     at = {name: values if len(values) > 1 else values[0] for name, values in
           (parse_assignment(text, option="--at", pair=False) for text in args.at)}  # fmt: skip
-    if args.by is not None and args.curve is None:
-        raise ValueError("--by needs --curve: the variable the curve runs along")
     from bayes_ubpr.effects import (
         conditional_effects,
         contrast,

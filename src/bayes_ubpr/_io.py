@@ -19,9 +19,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import arviz as az
-import pandas as pd
+if TYPE_CHECKING:  # not imported at run time: the command line checks output paths with this module alone
+    import arviz as az
+    import pandas as pd
 
 _FRAME_WRITERS = {
     ".csv": lambda frame, path: frame.to_csv(path, index=False),

@@ -13,6 +13,8 @@ from contextvars import ContextVar
 import numpy as np
 import pandas as pd
 
+from bayes_ubpr.exceptions import one_line as one_line  # defined there, beside the errors, for the light CLI
+
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ' Did you mean "x"?' for the closest choice (ignoring case), or an empty string."""
@@ -107,11 +109,6 @@ def check_probability(value: object, *, name: str) -> float:
     if not 0.0 < number < 1.0:
         raise ValueError(f"{name} must be strictly between 0 and 1; got {value!r}")
     return number
-
-
-def one_line(error: BaseException) -> str:
-    """Return an exception's message on one line (for one-line CLI errors), or its type if it has none."""
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def describe_rows(labels: Sequence[object], *, limit: int = 5) -> str:

@@ -146,3 +146,17 @@ class PerformanceWarning(UserWarning):
     >>> issubclass(PerformanceWarning, UserWarning)
     True
     """
+
+
+def one_line(error: BaseException) -> str:
+    """Return an exception's message on one line (for one-line CLI errors), or its type if it has none.
+
+    Examples
+    --------
+    >>> one_line(ValueError('''first line
+    ...                         second line'''))
+    'first line second line'
+    >>> one_line(KeyError())
+    'KeyError'
+    """
+    return " ".join(str(error).split()) or type(error).__name__

@@ -661,7 +661,8 @@ def prevalence_sensitivity_plot(table: pd.DataFrame, *, ax: Axes | None = None) 
         rows = rows.sort_values("prevalence")
         ax.plot(rows["prevalence"], rows["risk_median"], marker="o", color=f"C{i}", label=_literal(patient))
         ax.fill_between(rows["prevalence"], rows["risk_lower"], rows["risk_upper"], color=f"C{i}", alpha=0.2)
-    ax.set_xlabel("assumed population prevalence of UBPR")
+    outcome = table.attrs.get("outcome", OUTCOME)  # a table without it: the paper's
+    ax.set_xlabel(f"assumed population prevalence of {'UBPR' if outcome == OUTCOME else _literal(f'{outcome} = 1')}")
     ax.set_ylabel("predicted risk (median and credible interval)")
     ax.legend(fontsize="small")
     return ax

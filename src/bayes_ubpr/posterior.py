@@ -412,9 +412,10 @@ def risk_draws(
     new_groups: str = "sample",
     seed: SeedLike = None,
 ) -> xr.DataArray:
-    """Posterior draws of each patient's absolute risk, from the patients' raw values.
+    """Posterior draws of each patient's absolute risk of the outcome, from the patients' raw values.
 
-    Risks are on the population scale: for a case-control fit the intercept
+    The risk is P(outcome = 1) for the fit's outcome, whatever it is (UBPR,
+    in the paper's model). Risks are on the population scale: for a case-control fit the intercept
     is the case-control-corrected ``intercept_population``. A fit with terms
     (a formula) builds its design columns from the raw columns with the
     levels and knots stored in the fit: a string category, the spline's
@@ -528,7 +529,7 @@ def predict_risk(
     new_groups: str = "sample",
     seed: SeedLike = None,
 ) -> pd.DataFrame:
-    """Absolute risk of UBPR per patient: posterior median and credible interval.
+    """Absolute risk of the outcome per patient (UBPR, in the paper's model): posterior median and interval.
 
     Parameters
     ----------

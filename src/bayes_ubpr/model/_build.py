@@ -1,8 +1,9 @@
 """Turning data, priors and a study design into a PyMC model.
 
-The model, for patient i in group g(i) with factor vector x_i::
+The model, for patient i in group g(i) with factor vector x_i and outcome y_i
+(``ubpr`` in the paper's model, any 0/1 column in the user's)::
 
-    logit P(ubpr_i = 1) = alpha + u_g(i) + sum_j (beta_j + v_g(i),j) (x_ij - m_j)
+    logit P(y_i = 1) = alpha + u_g(i) + sum_j (beta_j + v_g(i),j) (x_ij - m_j)
 
 ``alpha`` is the log odds at the factors' sample mean m; ``beta_j`` the log
 odds ratio per unit of factor j. The sampler works in standardised

@@ -30,7 +30,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 import arviz as az
@@ -39,6 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_int_seed, spawn_seeds
+from bayes_ubpr._steps import report_step
 from bayes_ubpr._validate import check_positive_int, require_dataframe
 from bayes_ubpr.data import validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, StatisticalWarning
@@ -143,12 +144,20 @@ def _fit_each(
                 client.submit(fit_one, frame, spec, seed=s, pure=False, **options)  # type: ignore[attr-defined]
                 for frame, s in zip(frames, seeds, strict=True)
             ]
-            fits = [future.result() for future in futures]
+            fits = []
+            for future in futures:
+                fits.append(future.result())
+                report_step(f"{len(fits)} of {len(futures)} completed data sets fitted")
         else:
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 jobs = [
                     pool.submit(fit_one, frame, spec, seed=s, **options) for frame, s in zip(frames, seeds, strict=True)
                 ]
+                finished = 0
+                for job in as_completed(jobs):  # said from this thread, where a listener listens
+                    if job.exception() is None:
+                        finished += 1
+                        report_step(f"{finished} of {len(jobs)} completed data sets fitted")
                 fits = [job.result() for job in jobs]
     for message in {(w.category, str(w.message)): w for w in caught}.values():
         warnings.warn(message.message, message.category, stacklevel=4)
@@ -293,8 +302,10 @@ def fit_with_missing(
         "table": table.to_dict("records"),
         "counts": dict(table.attrs),
     }
+    report_step(f"{len(datasets)} completed data sets imputed")
     complete_case = None
     if compare_complete_case:
+        report_step("fitting the complete cases, for comparison")
         resolved = resolve_spec(datasets, spec)
         complete_case, info["complete_case"] = _complete_case_fit(frame, resolved, fit_one, as_int_seed(cc_seed))
     pooled = fit_completed(

@@ -71,7 +71,8 @@ prior scale and the horseshoe's slab scale."""
 
 INTERCEPT = "intercept"
 """Key under which a prior for the model's intercept may be given. It applies
-to the log odds of UBPR at the sample mean of the factors."""
+to the log odds of the outcome (UBPR, in the paper's model) at the sample mean
+of the factors."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from scipy.cluster.vq import kmeans2
 
 from bayes_ubpr import metrics
 from bayes_ubpr._rng import SeedLike, spawn_seeds
+from bayes_ubpr._steps import report_step
 from bayes_ubpr._validate import check_positive_int, describe_rows, did_you_mean, require_dataframe
 from bayes_ubpr.data import as_factors, validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError, ConvergenceError
@@ -485,6 +486,11 @@ def select_factors(
         ref = _reference(idata, n_draws)
         return idata, ref, _search(ref, candidates, n_clusters, max_size, cluster_seed)
 
+    what = "terms" if candidates.grouped else "factors"
+    folds_words = f"then the same in each of {n_folds} folds" if n_folds else "no folds"
+    report_step(
+        f"reference fit to {len(y):,} patients, then the forward search over {len(names)} {what} ({folds_words})"
+    )
     reference_fit, ref, (order, kl_path, coefs) = run(rows, children[0])
     z = ref.standardise(ref.x)
     ref_log_lik = metrics.bernoulli_log_density(y, ref.thinned)
@@ -509,6 +515,7 @@ def select_factors(
     if n_folds:
         for fold in range(n_folds):
             test = folds == fold
+            report_step(f"fold {fold + 1} of {n_folds}: reference fit to {int((~test).sum()):,} patients and search")
             _, fold_ref, (fold_order, _, fold_coefs) = run(rows.loc[~test], children[fold + 1])
             fold_rows += [{"fold": fold, "step": s + 1, "factor": names[i]} for s, i in enumerate(fold_order)]
             z_test = fold_ref.standardise(x_all[test])

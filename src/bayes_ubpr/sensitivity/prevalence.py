@@ -83,5 +83,6 @@ def prevalence_sensitivity(
     baseline = table.groupby("patient", sort=False)["risk_median"].transform("first")
     table["risk_ratio"] = table["risk_median"] / baseline
     table = table[["patient", "prevalence", "risk_median", "risk_lower", "risk_upper", "risk_ratio"]]
-    table.attrs.update({"prob": prob, "prevalences": [float(p) for p in prevalences]})
+    outcome = Fitted.of(idata).spec.outcome
+    table.attrs.update({"prob": prob, "prevalences": [float(p) for p in prevalences], "outcome": outcome})
     return table

@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_generator
+from bayes_ubpr._steps import report_step
 from bayes_ubpr._validate import check_choice, check_probability, require_dataframe
 from bayes_ubpr.data import FactorLike, as_factors
 from bayes_ubpr.factors import Factor
@@ -220,7 +221,8 @@ def prior_sensitivity(
         raise ValueError("priors must name at least one prior setting")
     int_seed = int(as_generator(seed).integers(2**31 - 1))
     rows = []
-    for name, setting in settings.items():
+    for i, (name, setting) in enumerate(settings.items()):
+        report_step(f"prior setting {i + 1} of {len(settings)} ({name}): fitting")
         idata = fit(data, base.replace(priors=setting), sampling=sampling, seed=int_seed, check=False)
         table = odds_ratio_table(idata, prob=prob)
         table.insert(0, "setting", name)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_ubpr._rng import SeedLike, as_generator
+from bayes_ubpr._steps import report_step
 from bayes_ubpr._validate import check_positive_int, check_probability, require_dataframe
 from bayes_ubpr.data import FactorLike
 from bayes_ubpr.model import ModelSpec, Sampling, fit
@@ -178,6 +179,7 @@ def control_resampling(
     for i, k in enumerate(ratios):
         for d in range(n_draws):
             rng = children[i * n_draws + d]
+            report_step(f"control set {d + 1} of {n_draws} at 1:{k} (fit {i * n_draws + d + 1} of {len(children)})")
             sample = case_control_sample(cohort, k, seed=rng, outcome=model.outcome)
             idata = fit(sample, model, sampling=sampling, seed=rng, check=False)
             rows.extend(_draw_rows(idata, k, d, prob))

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,23 +27,56 @@ import xarray as xr
 
 from bayes_ubpr._io import atomic_path, remove_stale_temporaries
 from bayes_ubpr._rng import spawn_seeds
+from bayes_ubpr._steps import report_step
 from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.model.refit import sigint_watch
 from bayes_ubpr.studies._settings import StudySettings
 
 
-def _report_progress(settings: StudySettings, k: int | None) -> None:
-    """Redraw the progress line after replicate ``k``; ``None``: the study stops here, end the line."""
-    if not settings.progress:
-        return
-    if k is None:
-        print(file=sys.stderr, flush=True)
-    else:
-        total = settings.n_replicates
-        done = int(30 * k / total)
-        print(f"\r[{'#' * done}{'.' * (30 - done)}] replicate {k + 1}/{total}", end="", file=sys.stderr, flush=True)
-        if k + 1 == total:
-            print(file=sys.stderr)
+class _Progress:
+    """A study's progress on stderr (with ``progress=True``): a redrawn bar on a terminal, else plain lines.
+
+    In a log file a redrawn bar is one line that grows with every replicate
+    and is read at the end; there, a line says how many replicates are done,
+    the time elapsed and about how long is left, at every twentieth of the
+    study, at least once a minute, and at the end.
+    """
+
+    LINES = 20
+    """Lines over a whole study, where stderr is not a terminal (and more if a minute passes without one)."""
+
+    def __init__(self, settings: StudySettings, done: int) -> None:
+        self.on, self.total = settings.progress, settings.n_replicates
+        self.stored, self.shown = done, done * self.LINES // self.total  # replicates found in a store
+        self.start = self.last = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        """Say that ``done`` replicates are finished (those found in the store included)."""
+        if not self.on:
+            return
+        if sys.stderr.isatty():
+            bar = int(30 * (done - 1) / self.total)
+            line = f"\r[{'#' * bar}{'.' * (30 - bar)}] replicate {done}/{self.total}"
+            print(line, end="", file=sys.stderr, flush=True)
+            if done == self.total:
+                print(file=sys.stderr)
+            return
+        now, step = time.perf_counter(), done * self.LINES // self.total
+        if done < self.total and step <= self.shown and now - self.last < 60:
+            return
+        self.shown, self.last = step, now
+        elapsed, ran = now - self.start, done - self.stored
+        print(
+            f"replicate {done}/{self.total} done ({100 * done // self.total}%), {elapsed:.0f} s elapsed, "
+            f"about {elapsed * (self.total - done) / ran:.0f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def stop(self) -> None:
+        """End the bar's line when the study stops before its end (Ctrl-C)."""
+        if self.on and sys.stderr.isatty():
+            print(file=sys.stderr, flush=True)
 
 
 def summary_moments(values: pd.Series) -> tuple[float, float, int]:
@@ -205,12 +239,15 @@ def run_replicates(
         if (parts := stored(k)) is not None:
             results[k] = parts
     todo = [k for k in range(settings.n_replicates) if k not in results]
+    progress = _Progress(settings, len(results))
+    found = f"; {len(results)} found in the store" if results else ""
+    report_step(f"{len(todo)} of {settings.n_replicates} replicates to run{found}")
 
     def finish(k: int, parts: dict) -> None:
         results[k] = parts
         if folder is not None:
             _save_replicate(folder, k, parts)
-        _report_progress(settings, len(results) - 1)
+        progress.update(len(results))
 
     def run(k: int) -> dict | None:
         if stored(k) is not None:  # another process on the same store may have finished it meanwhile
@@ -228,14 +265,14 @@ def run_replicates(
                     k, parts = running[done], done.result()
                     if parts is None:
                         results[k] = stored(k) or _guarded(task, k, children[k])
-                        _report_progress(settings, len(results) - 1)
+                        progress.update(len(results))
                     else:
                         finish(k, parts)
                     if watch.interrupted:
                         raise KeyboardInterrupt
             except BaseException:  # Ctrl-C: end after the replicates that are running, not after the study
                 pool.shutdown(wait=True, cancel_futures=True)
-                _report_progress(settings, None)
+                progress.stop()
                 raise
     else:
         from distributed import as_completed as dask_completed
@@ -246,7 +283,7 @@ def run_replicates(
                 finish(futures[future], future.result())
         except BaseException:
             client.cancel(list(futures))  # type: ignore[attr-defined]
-            _report_progress(settings, None)
+            progress.stop()
             raise
     tables: dict[str, list] = {}
     for k in sorted(results):
