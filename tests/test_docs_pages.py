@@ -48,6 +48,6 @@ def test_missing_data_page_runs_block_by_block(tmp_path):
         rewritten = _run_tutorial().run_blocks(page, source="missing.md")
     assert (tmp_path / "hospital_missing.csv").is_file()
     assert "'method': 'given', 'imputations': 5" in rewritten
-    for refusal in ("(the outcome) has missing values", "(a grouping) has missing values", "has 3 categories"):
+    for refusal in ("an outcome is never imputed", "(a grouping) has missing values", "has 3 categories"):
         assert refusal in rewritten
     assert "a prediction needs every value" in rewritten and "a validation cohort is not imputed here" in rewritten
