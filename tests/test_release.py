@@ -23,7 +23,9 @@ VERSION = PYPROJECT["project"]["version"]
 
 def test_version_is_single_sourced_from_pyproject():
     assert bayes_ubpr.__version__ == VERSION
-    assert "__version__ = version(" in (PACKAGE / "__init__.py").read_text(encoding="utf-8")
+    # read from the installed metadata (on first use: the package is lazy), never written into the source
+    source = (PACKAGE / "__init__.py").read_text(encoding="utf-8")
+    assert 'version("bayes-ubpr")' in source and VERSION not in source
 
 
 def test_citation_cff_names_the_current_version():
@@ -53,7 +55,9 @@ def _nav_pages() -> set[str]:
 
 
 def test_docs_nav_lists_every_page():
+    # docs/tables/*.md are parts of pages (pymdownx.snippets includes them), excluded from the site by exclude_docs
     pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
+    pages = {page for page in pages if not page.startswith("tables/")}
     missing = sorted(pages - _nav_pages())
     assert not missing, f"add these pages to the nav in mkdocs.yml: {missing}"
     assert not sorted(_nav_pages() - pages), "mkdocs.yml lists pages that do not exist"
