@@ -66,6 +66,12 @@ def test_reproduce_smoke(capsys):
     assert main(["reproduce", *FAST]) == 0
     captured = capsys.readouterr()
     assert "Number of fractures" in captured.out
+    # the demo's three parts, each labelled for what it is (issue 25): the paper's own numbers re-analysed, the
+    # audit's counts, one simulated world
+    parts = [captured.out.index(label) for label in ("1. The paper's Table 5", "2. The audit", "3. One simulated")]
+    assert parts == sorted(parts)
+    assert re.search(r"of \d+ checks, \d+ are inconsistent", captured.out)
+    assert "0.079 (0.036 to 0.172)" in captured.out.split("2. The audit")[0]  # Table 5's cement volume OR
     assert re.search(r"\] reproduce: case-control sample: \d+ cases \(paper: 60\)", captured.err), captured.err
     assert re.search(r"\] reproduce: done in \d+ s\n", captured.err), captured.err
 
