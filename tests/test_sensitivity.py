@@ -589,3 +589,60 @@ def test_power_scaling_of_a_formula_fit_rebuilds_it_from_raw_columns(term_fit, t
     table = power_scaling(term_fit, term_sample)
     assert table["factor"].tolist() == TERM_COLUMNS
     assert table[["prior_sensitivity", "likelihood_sensitivity"]].notna().all().all()
+
+
+def test_cli_sensitivity_refuses_a_saved_fit_beside_another_model_or_without_data(tmp_path, capsys):
+    """Issue 25: a saved fit names its model; a refit needs the data; the user's columns need --data."""
+    from bayes_ubpr.cli import main
+
+    saved = tmp_path / "fit.nc"
+    saved.write_bytes(b"")  # only its existence is checked before these refusals
+    out = ["--out", str(tmp_path / "out")]
+    cases = [
+        (["prevalence", "--fit", str(saved), "--outcome", "pain"], "--fit and --outcome exclude each other"),
+        (["priors", "--fit", str(saved)], "sensitivity priors refits the saved fit's model: give --data"),
+        (["confounding", "--fit", str(saved), "--data", str(saved)], "reads the saved fit itself"),
+        (["priors", "--outcome", "pain"], "describe your --data: give --data too"),
+    ]
+    for arguments, message in cases:
+        assert main(["sensitivity", *arguments, *out]) == 2
+        assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_sensitivity_on_a_users_own_saved_fit_and_data(tmp_path, capsys):
+    """Issue 25: `sensitivity priors --data my.csv` answered "Missing required column(s): cement_distribution_poor,
+    ubpr"; now the user's outcome, factors and saved fit are read, and no paper prior is put on another outcome."""
+    from bayes_ubpr.cli import main
+
+    cohort = bu.simulate_cohort(n=400, prevalence=0.3, seed=3).rename(columns={"ubpr": "pain"})
+    data = tmp_path / "mine.csv"
+    cohort.to_csv(data, index=False)
+    small = ["--draws", "300", "--tune", "300", "--chains", "2", "--seed", "1"]
+    mine = ["--data", str(data), "--outcome", "pain", "--factors", "fascia_injury", "depression", "--design", "cohort"]
+    assert main(["sensitivity", "priors", *mine, "--out", str(tmp_path / "p"), *small]) == 0
+    grid = pd.read_csv(tmp_path / "p" / "prior_sensitivity.csv")
+    assert set(grid["factor"]) == {"fascia_injury", "depression"}
+    assert not grid["setting"].str.startswith("paper").any()  # Table 5 is no prior for another outcome
+    fit_file = tmp_path / "fit.nc"
+    assert (
+        main(
+            [
+                "fit",
+                str(data),
+                "--outcome",
+                "pain",
+                "--factors",
+                "fascia_injury",
+                "depression",
+                "--out",
+                str(fit_file),
+                *small,
+            ]
+        )
+        == 0
+    )
+    assert main(["sensitivity", "confounding", "--fit", str(fit_file), "--out", str(tmp_path / "c")]) == 0
+    e_values = pd.read_csv(tmp_path / "c" / "e_values.csv")
+    assert len(e_values) == 2 and (e_values["e_value"] >= 1).all()
+    capsys.readouterr()

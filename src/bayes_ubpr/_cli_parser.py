@@ -309,6 +309,29 @@ def build_parser() -> argparse.ArgumentParser:
         help='model formula of the refits (case-control design), e.g. "ubpr ~ fascia_injury + '
         'rcs(cement_volume_ml, 4)"; default: the six factors of Table 5',
     )
+    sensitivity.add_argument(
+        "--fit",
+        type=Path,
+        default=None,
+        help="a fit saved by `bayes-ubpr fit --out` (.nc): its model; prevalence and confounding read the fit itself, "
+        "priors and controls refit its model to --data",
+    )
+    sensitivity.add_argument("--outcome", default=None, help=f"outcome column of --data, coded 0/1 (default {OUTCOME})")
+    sensitivity.add_argument(
+        "--factors", nargs="+", default=None, metavar="FACTOR", help="factor columns of --data (default Table 5's six)"
+    )
+    sensitivity.add_argument(
+        "--factor-file",
+        type=Path,
+        default=None,
+        help="TOML file of factor labels, kinds, scales, ranges and priors (see bayes_ubpr.model.read_factor_file)",
+    )
+    sensitivity.add_argument(
+        "--design", choices=DESIGNS, default=None, help="design of --data: case_control (default) or cohort"
+    )
+    sensitivity.add_argument(
+        "--prevalence", type=float, default=None, help="population prevalence of a case-control --data's outcome"
+    )
     sensitivity.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     sensitivity.add_argument(
         "--prevalences",
@@ -441,7 +464,7 @@ _SUFFIXES = {
 _INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     "fit": (("file", "cohort"), ("factor_file", "factor")),
     "select": (("file", "cohort"), ("factor_file", "factor")),
-    "sensitivity": (("data", "cohort"),),
+    "sensitivity": (("data", "cohort"), ("fit", "fit"), ("factor_file", "factor")),
     "validate": (("fit", "fit"), ("cohort", "cohort")),
     "effects": (("fit", "fit"),),
     "report": (("fit", "fit"),),
@@ -525,11 +548,42 @@ def _check_combinations(args: argparse.Namespace) -> None:
     if args.command == "select" and (args.folds == 1 or args.folds < 0):
         raise ValueError(f"--folds must be 0 (no cross-validation of the search) or at least 2; got {args.folds}")
     if args.command == "sensitivity":
+        _check_sensitivity_model(args)
         for dest, (option, analysis) in _ONLY_FOR.items():
             if getattr(args, dest) is not None and args.analysis != analysis:
                 raise ValueError(f"{option} is for `sensitivity {analysis}`; `sensitivity {args.analysis}` ignores it")
     if args.command == "validate" and args.fit == PAPER and args.report is not None:
         raise ValueError("--report needs a saved fit: the published model has no posterior to report on")
+
+
+SENSITIVITY_MODEL_OPTIONS = {
+    "formula": "--formula",
+    "outcome": "--outcome",
+    "factors": "--factors",
+    "factor_file": "--factor-file",
+    "design": "--design",
+    "prevalence": "--prevalence",
+}
+"""``sensitivity``'s options that describe the model; a saved fit (``--fit``) has its own."""
+
+
+def _check_sensitivity_model(args: argparse.Namespace) -> None:
+    """Refuse a saved fit beside options that describe another model, or without the data a refit needs."""
+    given = [option for dest, option in SENSITIVITY_MODEL_OPTIONS.items() if getattr(args, dest, None) is not None]
+    if args.fit is not None:
+        if given:
+            raise ValueError(f"--fit and {', '.join(given)} exclude each other: the saved fit names its model")
+        if args.analysis in ("priors", "controls") and args.data is None:
+            raise ValueError(
+                f"sensitivity {args.analysis} refits the saved fit's model: give --data, the data it was fitted to "
+                + ("(the whole cohort for controls)" if args.analysis == "controls" else "")
+            )
+        if args.analysis in ("prevalence", "confounding") and args.data is not None:
+            raise ValueError(f"sensitivity {args.analysis} reads the saved fit itself; --data is not used with --fit")
+    if args.data is None and any(getattr(args, d, None) is not None for d in ("outcome", "factors", "factor_file")):
+        raise ValueError("--outcome, --factors and --factor-file describe your --data: give --data too")
+    if args.prevalence is not None and args.design == "cohort":
+        raise ValueError("--prevalence needs a case-control design: a cohort's own prevalence comes from its outcomes")
 
 
 def _check_input(path: str | Path | None, what: str) -> None:

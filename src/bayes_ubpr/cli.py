@@ -16,6 +16,7 @@ import contextlib
 import logging
 import sys
 import time
+import typing
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -435,12 +436,32 @@ def _fit(args: argparse.Namespace) -> None:
     _fit_and_report(cohort, args, spec)
 
 
+def _sensitivity_spec(args: argparse.Namespace) -> ModelSpec:
+    """Return the model ``sensitivity``'s options describe: a formula, the user's factors and outcome, or Table 5's."""
+    from bayes_ubpr.data import as_factors
+    from bayes_ubpr.model import ModelSpec, read_factor_file
+    from bayes_ubpr.paper import SIX_FACTORS
+
+    design = args.design or "case_control"
+    settings: dict[str, Any] = {"design": design, "population_prevalence": args.prevalence}
+    from_formula = formula_spec(args, **settings)
+    if from_formula is not None:
+        return from_formula
+    described, priors = read_factor_file(args.factor_file) if args.factor_file else ((), {})
+    by_name = {f.name: f for f in described}
+    names = args.factors if args.factors is not None else list(by_name) or list(SIX_FACTORS)
+    return ModelSpec(
+        factors=as_factors([by_name.get(name, name) for name in names]),
+        outcome=args.outcome or OUTCOME,
+        priors=priors or None,
+        **settings,
+    )
+
+
 def _paper_world(args: argparse.Namespace, spec: ModelSpec) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Return the user's data (``--data``, checked for ``spec``), else the paper cohort's 60:60 sample; the cohort."""
-    from bayes_ubpr.data import load_cohort
-
-    if args.data is not None:
-        return (load_cohort(args.data) if spec.terms is None else _load(args.data, spec)), None
+    if args.data is not None:  # checked for the model's own factors and outcome, not the paper's
+        return _load(args.data, spec), None
     return _paper_sample(args.seed)
 
 
@@ -482,11 +503,20 @@ def _sensitivity(args: argparse.Namespace) -> None:
     from bayes_ubpr.report import example_patients
     from bayes_ubpr.simulate import true_model
 
-    # the paper's case-control sample (a cohort's, for `controls`), or a formula's model of it
-    spec = formula_spec(args, design="case_control") or ModelSpec(design="case_control")
     sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler)
-    data, cohort = _paper_world(args, spec)
     show = {"index": False, "float_format": lambda v: f"{v:.3g}"}
+    saved = None
+    if args.fit is not None:  # a user's saved fit: its model (refitted to --data), or the fit itself
+        from bayes_ubpr.model import load_fit
+
+        saved = load_fit(args.fit)
+        spec = ModelSpec.from_idata(saved)
+    else:  # the paper's case-control sample (a cohort's, for `controls`), a formula's or the user's model of it
+        spec = _sensitivity_spec(args)
+    if saved is not None and args.analysis in ("prevalence", "confounding"):
+        data = cohort = None
+    else:
+        data, cohort = _paper_world(args, spec)
     if args.analysis == "controls":
         cohort = data if cohort is None else cohort
         truth = true_model().log_odds_ratios if args.data is None and spec.terms is None else None
@@ -521,8 +551,12 @@ def _sensitivity(args: argparse.Namespace) -> None:
         }
         _save_outputs(args.out, tables, figures)
         return
-    report_step(f"fitting {len(data):,} patients, {_sampling_words(args)}")  # then the sampler's own progress
-    idata = fit(data, spec, sampling=sampling.replace(progressbar=True), seed=args.seed, check=False)
+    if saved is not None:
+        idata = saved
+    else:
+        frame = typing.cast("pd.DataFrame", data)  # read above whenever no saved fit is given
+        report_step(f"fitting {len(frame):,} patients, {_sampling_words(args)}")  # then the sampler's progress
+        idata = fit(frame, spec, sampling=sampling.replace(progressbar=True), seed=args.seed, check=False)
     if args.analysis == "prevalence":
         prevalences = args.prevalences or sensitivity.LITERATURE_PREVALENCES
         table = sensitivity.prevalence_sensitivity(idata, example_patients(idata), prevalences=prevalences)
