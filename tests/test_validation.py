@@ -222,6 +222,12 @@ def test_report_gains_validation_sections(small_fit, new_cohort, tmp_path):
     assert "## Odds ratios beside the paper" in text  # the existing sections stay
     # the validation metrics beside the apparent ones, under human headers
     assert "| Metric | Ideal | Validation cohort (95% CrI) | Fitted data, apparent (95% CrI) |" in text
+    # the headline of each metric is its estimate at the posterior-mean risks (issue 25), not the median over draws
+    ici = result.performance.set_index("metric").loc["ici"]
+    row = next(line for line in text.splitlines() if "(ICI)" in line)
+    cell = row.split("|")[3].strip()
+    assert f"{ici['estimate']:.3g}" != f"{ici['median']:.3g}"  # the two differ here, so the check can fail
+    assert cell.startswith(f"{ici['estimate']:.3g} (")
     with pytest.raises(TypeError, match="validation must be a ValidationResult"):
         bu.write_report(small_fit, tmp_path / "r.md", validation=result.performance)
 

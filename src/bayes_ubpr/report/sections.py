@@ -298,6 +298,11 @@ def _net(value: object) -> str:
     return f"{float(value):.4f}".replace("-0.0000", "0.0000")  # type: ignore[arg-type]
 
 
+def _centre(table: pd.DataFrame) -> str:
+    """Return the headline column of a validation table: the estimate at the posterior-mean risks, if given."""
+    return "estimate" if "estimate" in table.columns else "median"
+
+
 def validation_sections(facts: Facts, result: ValidationResult) -> list[Section]:
     """Sections on a validation cohort: metrics beside the apparent ones, calibration, decision curves."""
     prob = result.settings.get("prob", facts.prob)
@@ -307,12 +312,12 @@ def validation_sections(facts: Facts, result: ValidationResult) -> list[Section]
         {
             "Metric": performance["label"],
             "Ideal": [fmt.significant(v, 1) if not np.isnan(v) else fmt.DASH for v in performance["ideal"]],
-            f"Validation cohort {level}": fmt.intervals(performance[["median", "lower", "upper"]]),
+            f"Validation cohort {level}": fmt.intervals(performance[[_centre(performance), "lower", "upper"]]),
         }
     )
     if result.apparent is not None:
         apparent = result.apparent.set_index("metric").reindex(performance["metric"])
-        frame[f"Fitted data, apparent {level}"] = fmt.intervals(apparent[["median", "lower", "upper"]])
+        frame[f"Fitted data, apparent {level}"] = fmt.intervals(apparent[[_centre(apparent), "lower", "upper"]])
     decision = result.decision
     every = decision[decision["threshold"].round(6).mul(100) % 5 == 0]
     every = every if len(every) else decision
@@ -338,10 +343,12 @@ def validation_sections(facts: Facts, result: ValidationResult) -> list[Section]
         Section(
             "External validation",
             (
-                f"In a validation cohort of {n:,} patients ({events:,} events): posterior median and {prob:.0%} "
-                "interval of each metric over the posterior draws of the risks, each draw scored on a bootstrap "
-                "resample of the cohort when bootstrap=True; beside it the same on the fitted data (apparent), "
-                "optimistic by construction.",
+                f"In a validation cohort of {n:,} patients ({events:,} events): each metric at the posterior-mean "
+                f"risks (Austin & Steyerberg's estimate), with the {prob:.0%} interval over the posterior draws of "
+                "the risks, each draw scored on a bootstrap resample of the cohort when bootstrap=True (the "
+                "median over those, kept in validate_model's table, overstates the calibration errors, which "
+                "cannot fall below 0); beside it the same on the fitted data (apparent), optimistic by "
+                "construction.",
                 Table(frame, tuple(frame.columns[1:])),
             ),
         ),
