@@ -222,6 +222,10 @@ def test_report_gains_validation_sections(small_fit, new_cohort, tmp_path):
     assert "## Odds ratios beside the paper" in text  # the existing sections stay
     # the validation metrics beside the apparent ones, under human headers
     assert "| Metric | Ideal | Validation cohort (95% CrI) | Fitted data, apparent (95% CrI) |" in text
+    # each patient's posterior-mean risk, drawn under the calibration curve: the mean of the risk draws
+    draws = bu.risk_draws(small_fit, new_cohort, new_groups="average").mean(dim=("chain", "draw")).to_numpy()
+    assert len(result.risks) == len(new_cohort) and result.risks["outcome"].tolist() == new_cohort["ubpr"].tolist()
+    assert np.corrcoef(result.risks["risk"], draws)[0, 1] > 0.99  # the same risks up to the thinning to 60 draws
     # the headline of each metric is its estimate at the posterior-mean risks (issue 25), not the median over draws
     ici = result.performance.set_index("metric").loc["ici"]
     row = next(line for line in text.splitlines() if "(ICI)" in line)

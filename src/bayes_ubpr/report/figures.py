@@ -103,9 +103,13 @@ def calibration_png(facts: Facts) -> str:
 
 
 def validation_calibration_png(result: ValidationResult) -> str:
-    """Draw the validation cohort's flexible calibration curve, zoomed to the range of its predicted risks."""
-    figure = Figure(figsize=(5.5, 5.2), layout="constrained")
-    ax = figure.subplots()
+    """Draw the validation cohort's flexible calibration curve, zoomed to its predicted risks, their spread beneath."""
+    risks = result.risks
+    figure = Figure(figsize=(5.8, 6.4) if risks is not None else (5.5, 5.2), layout="constrained")
+    if risks is not None:
+        ax, spread = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1.2])
+    else:
+        ax = figure.subplots()
     validation_calibration_plot(result, ax=ax)
     curve = result.calibration
     top = min(1.0, float(curve["predicted"].max()) * 1.1)
@@ -113,7 +117,14 @@ def validation_calibration_png(result: ValidationResult) -> str:
     ax.set_xlim(0.0, top)
     ax.set_ylim(0.0, upper)
     ax.set_title("Population scale: the validation cohort", fontsize="medium")
-    ax.set_xlabel("predicted risk (1st to 99th percentile of the cohort's risks)")
+    label = "predicted risk (1st to 99th percentile of the cohort's risks)"
+    if risks is None:
+        ax.set_xlabel(label)
+    else:
+        ax.set_xlabel("")
+        y = risks["outcome"].to_numpy()
+        _distribution(spread, risks["risk"].to_numpy(), y, top, ("outcome = 0", "outcome = 1"))
+        spread.set_xlabel("predicted risk (posterior mean), 1st to 99th percentile")
     return _png(figure)
 
 

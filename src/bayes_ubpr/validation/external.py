@@ -124,6 +124,11 @@ class ValidationResult:
     settings : dict
         ``model``, ``n``, ``n_events``, ``prevalence`` (the assumed one, for
         ``"paper"`` and case-control fits), ``prob``, ``n_draws``, ``seed``.
+    risks : pandas.DataFrame or None
+        One row per patient of the validation cohort: ``risk`` (the
+        posterior-mean predicted risk, the one the headline estimates score)
+        and ``outcome`` (0/1); what the report draws under the calibration
+        curve.
 
     Examples
     --------
@@ -141,6 +146,7 @@ class ValidationResult:
     calibration: pd.DataFrame
     decision: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
+    risks: pd.DataFrame | None = None
 
     def __str__(self) -> str:
         model = self.settings.get("model", "?")
@@ -528,4 +534,5 @@ def validate_model(
         "bootstrap": bootstrap,
         "seed": seed if isinstance(seed, (int, np.integer)) else None,
     }
-    return ValidationResult(performance, apparent, calibration, decision, settings)
+    risks = pd.DataFrame({"risk": risk.mean(axis=0), "outcome": y.astype(int)}, index=clean.index)
+    return ValidationResult(performance, apparent, calibration, decision, settings, risks)
