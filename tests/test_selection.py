@@ -772,3 +772,25 @@ def test_a_log_likelihood_too_large_to_store_is_skipped_with_a_warning(monkeypat
     kept = bu.fit(small_cohort, draws=200, tune=200, chains=2, seed=1, check=False, log_likelihood=True)
     assert kept.log_likelihood["ubpr"].shape[-1] == len(small_cohort)
     assert bu.loo(idata).elpd_loo == pytest.approx(bu.loo(kept).elpd_loo, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_cli_select_takes_a_saved_fit_as_its_reference(tmp_path, capsys):
+    """Issue 25: `select` on a user's own saved fit: its model (outcome, factors, priors) is the reference."""
+    from bayes_ubpr.cli import main
+
+    cohort = bu.simulate_cohort(n=300, prevalence=0.3, seed=4).rename(columns={"ubpr": "pain"})
+    data, saved = tmp_path / "mine.csv", tmp_path / "fit.nc"
+    cohort.to_csv(data, index=False)
+    small = ["--draws", "300", "--tune", "300", "--chains", "2", "--seed", "1"]
+    mine = ["--outcome", "pain", "--factors", "fascia_injury", "depression", "n_fractures"]
+    assert main(["fit", str(data), *mine, "--out", str(saved), *small]) == 0
+    assert main(["select", str(data), "--fit", str(saved), "--outcome", "pain"]) == 2
+    assert "--fit and --outcome exclude each other" in capsys.readouterr().err
+    assert main(["select", str(data), "--fit", str(saved), "--folds", "0", "--out", str(tmp_path / "s"), *small]) == 0
+    path = pd.read_csv(tmp_path / "s" / "selection_path.csv")
+    assert set(path["factor"].dropna()) == {
+        "fascia_injury",
+        "depression",
+        "n_fractures",
+    }  # the saved fit's, not Table 4's

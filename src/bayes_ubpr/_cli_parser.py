@@ -391,6 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FACTOR",
         help="candidate factor columns (default: the factor file's, else the fifteen of Table 4)",
     )
+    select.add_argument(
+        "--fit",
+        type=Path,
+        default=None,
+        help="a fit saved by `bayes-ubpr fit --out` (.nc): its model, priors included, is the reference, refitted to "
+        "FILE (the data it was fitted to) in each fold",
+    )
     select.add_argument("--outcome", default=None, help=f"outcome column, coded 0/1 (default {OUTCOME})")
     select.add_argument(
         "--factor-file",
@@ -463,7 +470,7 @@ _SUFFIXES = {
 
 _INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     "fit": (("file", "cohort"), ("factor_file", "factor")),
-    "select": (("file", "cohort"), ("factor_file", "factor")),
+    "select": (("file", "cohort"), ("factor_file", "factor"), ("fit", "fit")),
     "sensitivity": (("data", "cohort"), ("fit", "fit"), ("factor_file", "factor")),
     "validate": (("fit", "fit"), ("cohort", "cohort")),
     "effects": (("fit", "fit"),),
@@ -545,6 +552,18 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise ValueError(
             "--prevalence needs --design case_control: a cohort's own prevalence is estimated from its outcomes"
         )
+    if args.command == "select" and args.fit is not None:
+        described = {
+            "factors": "--factors",
+            "outcome": "--outcome",
+            "factor_file": "--factor-file",
+            "formula": "--formula",
+        }
+        given = [option for dest, option in described.items() if getattr(args, dest, None) is not None]
+        if args.priors != "horseshoe":
+            given.append("--priors")
+        if given:
+            raise ValueError(f"--fit and {', '.join(given)} exclude each other: the saved fit names its model")
     if args.command == "select" and (args.folds == 1 or args.folds < 0):
         raise ValueError(f"--folds must be 0 (no cross-validation of the search) or at least 2; got {args.folds}")
     if args.command == "sensitivity":

@@ -208,7 +208,12 @@ def _select(args: argparse.Namespace) -> None:
     from bayes_ubpr.plots import selection_plot
     from bayes_ubpr.selection import select_factors
 
-    spec = _fit_spec(args, default_factors=list(RISK_FACTORS), default_priors="horseshoe")
+    if args.fit is not None:  # a user's saved fit: its model is the reference
+        from bayes_ubpr.model import ModelSpec, load_fit
+
+        spec = ModelSpec.from_idata(load_fit(args.fit))
+    else:
+        spec = _fit_spec(args, default_factors=list(RISK_FACTORS), default_priors="horseshoe")
     # each fit's progress: a bar on a terminal, else a line at every tenth of its iterations
     sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler, progressbar=True)
     data = _load(args.file, spec)
