@@ -269,7 +269,7 @@ def variables_of(view: Fitted) -> dict[str, Variable]:
 
 def grouping_columns(view: Fitted) -> tuple[str, ...]:
     """Return the columns of the fit's groupings (hospital, surgeon), each once."""
-    return tuple(dict.fromkeys(c for g in view.spec.groups for c in g.split(":")))
+    return view.spec.group_columns
 
 
 def interaction_partners(view: Fitted) -> dict[str, tuple[str, ...]]:

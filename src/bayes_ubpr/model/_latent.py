@@ -99,10 +99,10 @@ from scipy import special
 
 from bayes_ubpr._rng import spawn_seeds
 from bayes_ubpr._validate import describe_rows, require_dataframe
-from bayes_ubpr.data import validate_cohort
 from bayes_ubpr.exceptions import CohortValidationError
 from bayes_ubpr.missing import missingness_table
 from bayes_ubpr.model._build import ModelInputs, prepare_inputs
+from bayes_ubpr.model._pooled import checked_raw
 from bayes_ubpr.model.spec import ModelSpec
 from bayes_ubpr.terms import Categorical, Interaction, Numeric, Spline, Term, Terms, is_categorical
 from bayes_ubpr.terms.kinds import summarise
@@ -272,18 +272,9 @@ class LatentCovariates:
 # --- preparing the data -----------------------------------------------------------------------------
 
 
-def _groups(spec: ModelSpec) -> list[str]:
-    return list(dict.fromkeys(c for g in spec.groups for c in g.split(":")))
-
-
 def _checked(frame: pd.DataFrame, spec: ModelSpec, groups: Sequence[str]) -> pd.DataFrame:
     """Check every value present (kinds, ranges, a complete 0/1 outcome), and that the groups are complete."""
-    if spec.terms is None:
-        checked = validate_cohort(frame, factors=spec.factors, outcome=spec.outcome, columns=groups, missing="keep")
-        checked.attrs = dict(frame.attrs)
-    else:
-        validate_cohort(frame, factors=(), columns=list(spec.variables), outcome=spec.outcome, missing="keep")
-        checked = frame
+    checked = checked_raw(frame, spec)
     for column in groups:
         absent = checked[column].isna().to_numpy()
         if absent.any():
@@ -376,7 +367,7 @@ def prepare_latent_inputs(data: pd.DataFrame, spec: ModelSpec) -> tuple[ModelInp
         The filled data, for the design checks.
     """
     frame = require_dataframe(data)
-    groups = _groups(spec)
+    groups = list(spec.group_columns)
     own = [c for c in spec.variables if c not in groups]
     frame = _checked(frame, spec, groups)
     modelled = [c for c in own if frame[c].isna().any()]
@@ -512,7 +503,7 @@ def record_latent(idata: az.InferenceData, inputs: ModelInputs, data: pd.DataFra
     ``constant_data.x`` with the posterior means, and ``attrs["missing"]``.
     """
     spec = inputs.spec
-    groups = _groups(spec)
+    groups = list(spec.group_columns)
     own = [c for c in spec.variables if c not in groups]
     table = missingness_table(data, [*own, *groups], outcome=spec.outcome)
     info: dict[str, Any] = {"method": "model", "modelled_columns": [], "binary_column": None, "predictors": {}}

@@ -253,11 +253,14 @@ def fit_completed(
     return pooled
 
 
-def _checked_raw(
-    frame: pd.DataFrame, spec: ModelSpec, groups: Sequence[str], settings: ImputationSettings
-) -> pd.DataFrame:
-    """Check every value present before imputing (kinds, ranges, 0/1 outcome), naming column and rows."""
-    extra = [c for c in settings.auxiliary if c not in spec.variables]
+def checked_raw(frame: pd.DataFrame, spec: ModelSpec, auxiliary: Sequence[str] = ()) -> pd.DataFrame:
+    """Check every value present before imputing or modelling the holes (kinds, ranges, 0/1 outcome).
+
+    Missing values are kept; everything else breaks the data contract as in
+    :func:`~bayes_ubpr.validate_cohort`, naming column and rows.
+    """
+    groups = list(spec.group_columns)
+    extra = [c for c in auxiliary if c not in spec.variables]
     if spec.terms is None:
         checked = validate_cohort(
             frame, factors=spec.factors, outcome=spec.outcome, columns=[*groups, *extra], missing="keep"
@@ -281,9 +284,9 @@ def fit_with_missing(
     compare_complete_case: bool = False,
 ) -> az.InferenceData:
     """Impute ``data``'s missing values, fit every completed data set, pool; record the missingness."""
-    groups = list(dict.fromkeys(c for g in spec.groups for c in g.split(":")))
+    groups = list(spec.group_columns)
     own = [c for c in spec.variables if c not in groups]
-    frame = _checked_raw(require_dataframe(data), spec, groups, settings)
+    frame = checked_raw(require_dataframe(data), spec, settings.auxiliary)
     table = missingness_table(frame, [*own, *groups, *settings.auxiliary], outcome=spec.outcome)
     impute_seed, fit_seed, cc_seed = spawn_seeds(seed, 3)
     if not table["n_missing"].any():  # nothing to impute: one fit, which says so
@@ -374,8 +377,8 @@ def completed_data(fit: az.InferenceData, data: pd.DataFrame) -> list[pd.DataFra
         donors=info["donors"],
         auxiliary=tuple(info["auxiliary"]),
     )
-    groups = list(dict.fromkeys(c for g in spec.groups for c in g.split(":")))
+    groups = list(spec.group_columns)
     own = [c for c in spec.variables if c not in groups]
     seed = np.random.SeedSequence(int(info["seed"]["entropy"]), spawn_key=tuple(info["seed"]["spawn_key"]))
-    checked = _checked_raw(frame, spec, groups, settings)
+    checked = checked_raw(frame, spec, settings.auxiliary)
     return impute(checked, own, outcome=spec.outcome, groups=groups, settings=settings, seed=seed)

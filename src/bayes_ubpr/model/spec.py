@@ -276,8 +276,19 @@ class ModelSpec:
         ('level', 'injury', 'hospital', 'surgeon')
         """
         own = self.terms.variables if self.terms is not None else self.factor_names
-        grouping = (column for g in self.groups for column in g.split(":"))
-        return tuple(dict.fromkeys((*own, *grouping)))
+        return tuple(dict.fromkeys((*own, *self.group_columns)))
+
+    @property
+    def group_columns(self) -> tuple[str, ...]:
+        """Columns of the groupings, each once (``hospital/surgeon``: hospital, surgeon).
+
+        Examples
+        --------
+        >>> from bayes_ubpr import ModelSpec
+        >>> ModelSpec.from_formula("pain ~ injury + (1 | hospital/surgeon)").group_columns
+        ('hospital', 'surgeon')
+        """
+        return tuple(dict.fromkeys(c for g in self.groups for c in g.split(":")))
 
     @property
     def formula(self) -> str | None:
@@ -311,7 +322,7 @@ class ModelSpec:
         if not self.terms.resolved:
             raise ValueError("the spec's terms are not resolved: call spec.with_terms_of(data) first")
         frame = self.terms.design(data)
-        carried = [self.outcome, *dict.fromkeys(c for g in self.groups for c in g.split(":"))]
+        carried = [self.outcome, *self.group_columns]
         for column in carried:
             if column in data.columns:
                 frame[column] = data[column]
