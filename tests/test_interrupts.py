@@ -273,3 +273,21 @@ def test_sigint_during_select_and_calibrate_is_one_line_and_writes_nothing_parti
     )
     assert [p.name for p in (tmp_path / "cal").iterdir()] == ["store"]
     _no_temporaries(tmp_path)
+
+
+def test_a_pooled_fit_stops_after_the_running_imputations_not_after_all_of_them():
+    # Ctrl-C while completed data sets are fitted in threads: the queued fits are cancelled, not waited for.
+    from bayes_ubpr.model import _pooled
+
+    started = []
+
+    def slow_fit(frame, spec, *, seed, **options):
+        started.append(seed)
+        time.sleep(0.1)
+        return None
+
+    frames = [COHORT] * 40  # 2 s of fits in two threads; Ctrl-C after 0.3 s, once all are queued
+    _interrupt_soon(0.3)
+    with pytest.raises(KeyboardInterrupt):
+        _pooled._fit_each(frames, bu.ModelSpec(), slow_fit, seed=1, threads=2, client=None)
+    assert len(started) < 20, len(started)

@@ -145,19 +145,27 @@ def _fit_each(
                 for frame, s in zip(frames, seeds, strict=True)
             ]
             fits = []
-            for future in futures:
-                fits.append(future.result())
-                report_step(f"{len(fits)} of {len(futures)} completed data sets fitted")
+            try:
+                for future in futures:
+                    fits.append(future.result())
+                    report_step(f"{len(fits)} of {len(futures)} completed data sets fitted")
+            except BaseException:  # Ctrl-C: no fit of the others is waited for
+                client.cancel(futures)  # type: ignore[attr-defined]
+                raise
         else:
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 jobs = [
                     pool.submit(fit_one, frame, spec, seed=s, **options) for frame, s in zip(frames, seeds, strict=True)
                 ]
                 finished = 0
-                for job in as_completed(jobs):  # said from this thread, where a listener listens
-                    if job.exception() is None:
-                        finished += 1
-                        report_step(f"{finished} of {len(jobs)} completed data sets fitted")
+                try:
+                    for job in as_completed(jobs):  # said from this thread, where a listener listens
+                        if job.exception() is None:
+                            finished += 1
+                            report_step(f"{finished} of {len(jobs)} completed data sets fitted")
+                except BaseException:  # Ctrl-C: end after the fits that are running, not after every queued one
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
                 fits = [job.result() for job in jobs]
     for message in {(w.category, str(w.message)): w for w in caught}.values():
         warnings.warn(message.message, message.category, stacklevel=4)
