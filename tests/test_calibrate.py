@@ -196,6 +196,10 @@ def test_cli_calibrate_writes_tables_and_figure(tmp_path, capsys):
         "depression",
     }
     assert "replicate 3/3" in capsys.readouterr().err
+    # a world of sites, the sites' intercepts fitted: recorded in the replicates' settings, sites' risks predicted
+    grouped = tmp_path / "grouped"
+    assert main([*args[:-2], "--sites", "4", "--site-sd", "0.8", "--group", "site", "--out", str(grouped)]) == 0
+    assert list(pd.read_csv(grouped / "predictive.csv")["model"]) == ["corrected", "uncorrected"]
     # a missing --out folder is made, but not in a file
     assert main(["calibrate", "--replicates", "1", "--out", str(tmp_path / "summary.csv" / "results")]) == 2
 
@@ -845,8 +849,35 @@ def test_the_model_or_its_sampling_given_twice_is_refused():
             coverage_study,
             {"spec": ModelSpec(design="case_control", group="site")},
             ValueError,
-            r"coverage_study: a study fits the simulated paper world.*leave spec.group at its default None; got 'site'",
+            r'a model with group="site" needs a world of sites: pass n_sites >= 2 .*got n_sites=1',
         ),
+        (
+            coverage_study,
+            {"spec": ModelSpec(design="case_control", group="hospital"), "n_sites": 4},
+            ValueError,
+            r"the simulated sites' intercepts, group=\"site\", and no other grouping; got group='hospital'",
+        ),
+        (
+            coverage_study,
+            {"spec": ModelSpec(design="case_control", group="site", varying_slopes=["depression"]), "n_sites": 4},
+            ValueError,
+            r"coverage_study: .*no varying slopes; leave spec.varying_slopes at its default \(\); got \('depression',\)",
+        ),
+        (
+            coverage_study,
+            {"spec": ModelSpec(design="case_control", group="site", population_mapping="anchored"), "n_sites": 4},
+            ValueError,
+            'population_mapping="anchored" solves one intercept .* a grouped study uses the default "offset"',
+        ),
+        (sbc_study, {"n_sites": 4}, TypeError, "unexpected keyword argument 'n_sites'"),
+        (
+            sbc_study,
+            {"spec": ModelSpec(design="case_control", group="site")},
+            ValueError,
+            "simulation-based calibration draws every parameter of the truth from the prior, and its world has no sites",
+        ),
+        (coverage_study, {"n_sites": 0}, ValueError, "n_sites must be >= 1; got 0"),
+        (coverage_study, {"n_sites": 3, "site_sd": -0.5}, ValueError, "site_sd must be a finite number >= 0; got -0.5"),
         (
             sbc_study,
             {"spec": ModelSpec(factors=["depression"], outcome="pain")},
@@ -1070,3 +1101,59 @@ def test_a_term_model_covers_level_odds_ratios_and_spline_contrasts_at_their_nom
         for quantity in quantities:
             covered = round(summary.loc[quantity, f"coverage_{p:g}"] * n_replicates)
             assert low <= covered <= high, (quantity, p, covered, (low, high))
+
+
+def test_a_world_of_sites_gives_each_patient_a_site_and_one_site_is_the_world_without_them():
+    with_sites = next(simulate_cohorts(1, n=400, seed=5, n_sites=3, site_sd=0.8))
+    assert sorted(with_sites["site"].unique()) == [1, 2, 3]
+    one_site = next(simulate_cohorts(1, n=400, seed=5, n_sites=1, site_sd=0.8))
+    pd.testing.assert_frame_equal(one_site, next(simulate_cohorts(1, n=400, seed=5)))
+
+
+@pytest.mark.parametrize(
+    ("bulk", "tail", "divergent", "expected"),
+    [
+        (300.0, 500.0, 0, 2),  # 1.5 x 400 / 300 = 2
+        (250.0, 260.0, 0, 3),  # 1.5 x 400 / 250 = 2.4: three times the draws
+        (117.0, 197.0, 0, 4),  # asks for 5.1: capped at REFIT_FACTOR
+        (390.0, 395.0, 0, 2),  # a little short: never less than twice the draws
+        (900.0, 800.0, 0, 4),  # enough ESS, so R-hat failed alone: no shortfall to size the refit by
+        (300.0, 500.0, 2, 4),  # divergences: the most draws
+    ],
+)
+def test_a_replicate_is_refitted_with_the_draws_its_ess_shortfall_asks_for(bulk, tail, divergent, expected):
+    from bayes_ubpr.model.refit import FitArrays
+    from bayes_ubpr.studies import REFIT_FACTOR, refit_factor
+
+    arrays = FitArrays(
+        draws={"beta": np.zeros((2, 700, 6))},
+        n_divergent=divergent,
+        rhat_max=1.02,
+        ess_bulk_min=bulk,
+        ess_tail_min=tail,
+    )
+    assert arrays.ess_target == 400
+    assert refit_factor(arrays) == expected <= REFIT_FACTOR
+
+
+@pytest.mark.slow
+def test_a_grouped_study_predicts_each_sites_risks_better_than_a_model_without_the_sites():
+    # Four sites whose log-odds intercepts have SD 1: a model of the sites' intercepts predicts each
+    # patient's true risk (which includes the site) more closely than one that ignores them. Paired by
+    # replicate (the same cohorts and samples), the gap in mean absolute risk error must exceed 3 MCSE.
+    world = {"n_replicates": 8, "seed": 3, "n_sites": 4, "site_sd": 1.0, "n": 800, "prevalence": 0.15}
+    grouped = coverage_study(STUDY_SPEC.replace(group="site"), **world)
+    ignored = coverage_study(STUDY_SPEC, **world)
+    assert grouped.settings | {"group": None} == ignored.settings | {"group": None}
+    assert grouped.settings["n_sites"] == 4 and grouped.settings["group"] == "site"
+
+    def error(result):
+        rows = result.replicate_predictive.query("model == 'corrected'").sort_values("replicate")
+        return rows["mean_abs_risk_error"].to_numpy()
+
+    gap = error(ignored) - error(grouped)
+    assert gap.mean() > 3 * gap.std(ddof=1) / math.sqrt(len(gap))
+    # the anchored mapping knows no sites: a grouped study shows only the fit's own mapping and the sample scale
+    assert list(grouped.predictive["model"]) == ["corrected", "uncorrected"]
+    assert list(ignored.predictive["model"]) == ["corrected", "uncorrected", "offset", "anchored"]
+    assert set(grouped.summary["factor"]) == set(ignored.summary["factor"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import math
 import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
@@ -252,6 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--mode", choices=("fixed", "sbc"), default="fixed", help="fixed truth (Table 5) or SBC")
     calibrate.add_argument("--priors", choices=PRESETS, default="default", help="prior preset")
     calibrate.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"root seed (default {DEFAULT_SEED})")
+    calibrate.add_argument(
+        "--sites", type=int, default=1, help="fixed truth: a world of this many sites (hospitals); default 1"
+    )
+    calibrate.add_argument(
+        "--site-sd", type=float, default=0.5, help="SD of the sites' log-odds intercepts (default 0.5; with --sites)"
+    )
+    calibrate.add_argument(
+        "--group", choices=("site",), default=None, help="fit the sites' intercepts (needs --sites 2 or more)"
+    )
     calibrate.add_argument("--out", type=Path, required=True, help="folder for the tables and figures")
     calibrate.add_argument(
         "--store",
@@ -432,6 +442,7 @@ _RANGES: dict[str, tuple[str, int]] = {
     "controls_per_case": ("--controls-per-case", 1),
     "imputations": ("--imputations", 1),
     "workers": ("--workers", 1),
+    "sites": ("--sites", 1),
     "control_sets": ("--control-sets", 2),
     "ratios": ("--ratios", 1),
     "max_size": ("--max-size", 0),
@@ -571,6 +582,13 @@ def _check_combinations(args: argparse.Namespace) -> None:
         for dest, (option, analysis) in _ONLY_FOR.items():
             if getattr(args, dest) is not None and args.analysis != analysis:
                 raise ValueError(f"{option} is for `sensitivity {analysis}`; `sensitivity {args.analysis}` ignores it")
+    if args.command == "calibrate":
+        if args.mode == "sbc" and (args.sites != 1 or args.group is not None):
+            raise ValueError("--sites and --group are for --mode fixed: SBC's world has no sites")
+        if not math.isfinite(args.site_sd) or args.site_sd < 0:
+            raise ValueError(f"--site-sd must be a finite number, 0 or more; got {args.site_sd:g}")
+        if args.group is not None and args.sites < 2:
+            raise ValueError(f"--group site needs a world of sites: --sites 2 or more; got --sites {args.sites}")
     if args.command == "validate" and args.fit == PAPER and args.report is not None:
         raise ValueError("--report needs a saved fit: the published model has no posterior to report on")
 

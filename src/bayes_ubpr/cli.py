@@ -110,9 +110,11 @@ def _calibrate(args: argparse.Namespace) -> None:
 
     study = studies.sbc_study if args.mode == "sbc" else studies.coverage_study
     sampling = Sampling(draws=args.draws, tune=args.tune, chains=args.chains, sampler=args.sampler)
+    world = {"n_sites": args.sites, "site_sd": args.site_sd} if args.sites != 1 else {}
     with _dask_client(args) as client:
         result = study(
-            studies.STUDY_SPEC.replace(priors=args.priors),
+            studies.STUDY_SPEC.replace(priors=args.priors, group=args.group),
+            **world,
             n_replicates=args.replicates,
             sampling=sampling,
             seed=args.seed,

@@ -45,6 +45,13 @@ SHRINKAGE_TARGET_ACCEPT = 0.95
 small steps. For group intercepts it was measured (benchmarks/bench_hierarchical.py's cohort, six seeds): at 0.8,
 five fits of six diverged and were run again at 0.99, 7.6 s a fit on average; at 0.95, one of six, 4.5 s."""
 
+
+def default_target_accept(inputs: ModelInputs) -> float:
+    """Target acceptance of a fit that names none: :data:`SHRINKAGE_TARGET_ACCEPT` where a funnel is, else 0.8."""
+    funnel = inputs.priors.kind != "independent" or inputs.spec.group is not None
+    return SHRINKAGE_TARGET_ACCEPT if funnel else 0.8
+
+
 _CACHE_SIZE = 16
 _COMPILED: OrderedDict[tuple, Any] = OrderedDict()
 _COMPILED_LOCK = threading.Lock()  # threads of one process (a Dask worker) share the cache
@@ -616,8 +623,7 @@ def _fit_resolved(
     else:
         inputs, checked = prepare_inputs(data, spec), data
     if target_accept is None:
-        funnel = inputs.priors.kind != "independent" or inputs.spec.group is not None
-        target_accept = SHRINKAGE_TARGET_ACCEPT if funnel else 0.8
+        target_accept = default_target_accept(inputs)
     if check:
         _warn_design(checked, inputs)
     int_seed = as_int_seed(seed)

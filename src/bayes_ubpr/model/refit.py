@@ -10,7 +10,7 @@ and build the PyMC model only where they need it (:func:`build_from_inputs`).
 
 from bayes_ubpr.model._build import ModelInputs, build_from_inputs, prepare_inputs
 from bayes_ubpr.model._draws import CHECKED, FitArrays, sample_arrays
-from bayes_ubpr.model._fit import SHRINKAGE_TARGET_ACCEPT
+from bayes_ubpr.model._fit import SHRINKAGE_TARGET_ACCEPT, default_target_accept
 from bayes_ubpr.model._interrupt import sigint_watch
 from bayes_ubpr.model._pooled import resolve_spec
 
@@ -20,6 +20,7 @@ __all__ = [
     "FitArrays",
     "ModelInputs",
     "build_from_inputs",
+    "default_target_accept",
     "prepare_inputs",
     "resolve_spec",
     "sample_arrays",

@@ -21,7 +21,7 @@ the fitted model as a :class:`~bayes_ubpr.ModelSpec` and its sampling as a
 """
 
 from bayes_ubpr.studies._compat import calibration_study
-from bayes_ubpr.studies._fit import REFIT_FACTOR
+from bayes_ubpr.studies._fit import REFIT_FACTOR, REFIT_MARGIN, refit_factor
 from bayes_ubpr.studies._settings import STUDY_CHAINS, STUDY_DRAWS, STUDY_SAMPLING, STUDY_SPEC, STUDY_TUNE
 from bayes_ubpr.studies.coverage import DEFAULT_PROBS, CalibrationResult, coverage_study
 from bayes_ubpr.studies.predictive import RISK_DRAWS
@@ -39,12 +39,14 @@ __all__ = [
     # their settings
     "DEFAULT_PROBS",
     "REFIT_FACTOR",
+    "REFIT_MARGIN",
     "RISK_DRAWS",
     "STUDY_CHAINS",
     "STUDY_DRAWS",
     "STUDY_SAMPLING",
     "STUDY_SPEC",
     "STUDY_TUNE",
+    "refit_factor",
     # the simulated world
     "replicate_seeds",
     "simulate_cohorts",

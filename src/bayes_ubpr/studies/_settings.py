@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from bayes_ubpr._validate import check_choice, check_names, check_positive_int
+from bayes_ubpr._validate import check_choice, check_names, check_positive_int, is_finite_real
 from bayes_ubpr.model import ModelSpec, Sampling
 from bayes_ubpr.model.mapping import MAPPINGS
 from bayes_ubpr.paper import N_PATIENTS, PREVALENCE, RISK_FACTORS, SIX_FACTORS
 from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.simulate import NormalLaw, TrueModel, true_model
 from bayes_ubpr.simulate.effects import NUMERIC_EFFECTS, Effect, check_effects
+from bayes_ubpr.studies.world import SITE
 from bayes_ubpr.terms import Interaction, Spline, Terms
 
 STUDY_CHAINS, STUDY_TUNE, STUDY_DRAWS = 2, 200, 700
@@ -46,9 +47,11 @@ class StudySettings:
     those the truth is drawn from in SBC; ``fit_priors`` those of the SBC
     analysis (``"same"``: ``priors``). The model's other fields
     (``factors`` or ``terms``, ``design``, ``population_mapping``) are the
-    spec's; the world's (``n``, ``prevalence``, ``odds_ratios``,
-    ``n_cases``, ``correlation``, ``controls_per_case``, ``effects``) are
-    those of :func:`~bayes_ubpr.studies.simulate_cohorts`.
+    spec's, and ``group`` (``"site"`` or None) whether it has the sites'
+    intercepts; the world's (``n``, ``prevalence``, ``odds_ratios``,
+    ``n_cases``, ``correlation``, ``controls_per_case``, ``effects``,
+    ``n_sites``, ``site_sd``) are those of
+    :func:`~bayes_ubpr.studies.simulate_cohorts`.
     """
 
     n_replicates: int
@@ -69,6 +72,9 @@ class StudySettings:
     progress: bool = False
     effects: Sequence[Effect] = ()
     terms: Terms | None = None
+    n_sites: int = 1
+    site_sd: float = 0.0
+    group: str | tuple[str, ...] | None = None  # "site" or None; anything else is refused
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -108,8 +114,37 @@ class StudySettings:
         if self.terms is not None and not isinstance(self.terms, Terms):
             raise TypeError(f"terms must be bayes_ubpr.terms.Terms; got {type(self.terms).__name__}")
         _check_in_world(self.terms, self.world)  # the world's truth exists, and the model reads what it draws
+        self._check_sites()
         for priors in (self.priors, self.fit_priors) if self.mode == "sbc" else (self.priors,):
             self._spec(priors)  # the fitted model (and SBC's model of the truth) can be made
+
+    def _check_sites(self) -> None:
+        """Refuse a world of sites or a grouped model that the study cannot run as asked."""
+        set_ = object.__setattr__
+        set_(self, "n_sites", check_positive_int(self.n_sites, name="n_sites"))
+        if isinstance(self.site_sd, bool) or not is_finite_real(self.site_sd) or self.site_sd < 0:
+            raise ValueError(f"site_sd must be a finite number >= 0; got {self.site_sd!r}")
+        set_(self, "site_sd", float(self.site_sd))
+        if self.mode == "sbc" and (self.n_sites > 1 or self.group is not None):
+            raise ValueError(
+                "simulation-based calibration draws every parameter of the truth from the prior, and its world "
+                "has no sites: leave n_sites and the spec's group out of sbc_study (coverage_study takes them)"
+            )
+        if self.group not in (None, SITE):
+            raise ValueError(
+                f"a study's model may have the simulated sites' intercepts, group=\"{SITE}\", and no other "
+                f"grouping; got group={self.group!r}"
+            )
+        if self.group is not None and self.n_sites < 2:
+            raise ValueError(
+                f'a model with group="{SITE}" needs a world of sites: pass n_sites >= 2 (and site_sd, the SD of '
+                f"their log-odds intercepts); got n_sites={self.n_sites}"
+            )
+        if self.group is not None and self.design == "case_control" and self.population_mapping == "anchored":
+            raise ValueError(
+                'population_mapping="anchored" solves one intercept for the whole sample without the sites\' '
+                'intercepts; a grouped study uses the default "offset" mapping'
+            )
 
     @property
     def world(self) -> TrueModel:
@@ -137,6 +172,7 @@ class StudySettings:
             priors=spec.priors if mode != "sbc" or same else truth_priors,
             fit_priors=spec.priors,
             design=spec.design,
+            group=spec.group,
             population_mapping=spec.population_mapping,
             **fields,
         )
@@ -147,12 +183,14 @@ class StudySettings:
                 terms=self.terms,
                 priors=priors,
                 design=self.design,
+                group=self.group,
                 population_mapping=self.population_mapping,  # type: ignore[arg-type]
             )
         return ModelSpec(
             factors=self.factors,  # type: ignore[arg-type]  # names, made Factors by the spec
             priors=priors,
             design=self.design,
+            group=self.group,
             population_mapping=self.population_mapping,  # type: ignore[arg-type]
         )
 
@@ -169,8 +207,9 @@ class StudySettings:
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as a result records them: the sampling's fields flattened, the names as a list.
 
-        ``effects`` and ``terms`` appear only when the study has them, so that
-        the record (and a store's fingerprint) of any other study is as before.
+        ``effects``, ``terms`` and the sites (``n_sites``, ``site_sd``, ``group``)
+        appear only when the study has them, so that the record (and a store's
+        fingerprint) of any other study is as before.
         """
         sampling = self.sampling
         loose: dict[str, Any] = {
@@ -203,22 +242,24 @@ class StudySettings:
             recorded["effects"] = [effect.as_dict() for effect in self.effects]
         if self.terms is not None:
             recorded["terms"] = self.terms.to_dict()
+        if self.n_sites > 1 or self.group is not None:
+            recorded |= {"n_sites": self.n_sites, "site_sd": self.site_sd, "group": self.group}
         return recorded
 
 
 _WORLD_SPEC = ModelSpec()
-"""The spec fields a study's world fixes: the outcome ``ubpr``, no groups, the prevalence from each cohort."""
+"""The spec fields a study's world fixes: the outcome ``ubpr``, no varying slopes, the prevalence from each cohort."""
 
 
 def _check_study_spec(spec: ModelSpec, *, caller: str) -> None:
     """Refuse a spec that asks for what the simulated world does not have."""
     if not isinstance(spec, ModelSpec):
         raise TypeError(f"{caller}: spec must be a bayes_ubpr.ModelSpec; got {type(spec).__name__}")
-    for name in ("outcome", "population_prevalence", "group", "varying_slopes"):
+    for name in ("outcome", "population_prevalence", "varying_slopes"):
         if getattr(spec, name) != getattr(_WORLD_SPEC, name):
             raise ValueError(
                 f"{caller}: a study fits the simulated paper world, whose outcome is {_WORLD_SPEC.outcome!r}, "
-                "with no groups and each cohort's own prevalence; leave spec."
+                "with each cohort's own prevalence and no varying slopes; leave spec."
                 f"{name} at its default {getattr(_WORLD_SPEC, name)!r}; got {getattr(spec, name)!r}"
             )
     if spec.terms is not None:  # its variables are checked against the world by StudySettings

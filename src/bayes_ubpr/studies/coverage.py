@@ -20,7 +20,7 @@ from bayes_ubpr.studies._fit import fit_replicate
 from bayes_ubpr.studies._runner import by_replicate, run_replicates, summary_moments
 from bayes_ubpr.studies._settings import StudySettings
 from bayes_ubpr.studies.predictive import predictive_calibration, summarise_predictive
-from bayes_ubpr.studies.world import design, replicate_sample, sample_design, true_quantities
+from bayes_ubpr.studies.world import design, replicate_sample, sample_design, site_offsets, true_quantities
 
 __all__ = ["DEFAULT_PROBS", "CalibrationResult", "coverage_study"]
 
@@ -120,8 +120,12 @@ def _one_replicate(
         row["refitted"] = refitted
         rows.append(row)
     y, true_risk = cohort[OUTCOME].to_numpy(), cohort["true_risk"].to_numpy()
+    if spec.group is None:
+        sites, mappings = None, sample_design(sample, spec)
+    else:  # the anchored mapping knows no sites' intercepts: only the fit's own (offset) mapping is shown
+        sites, mappings = site_offsets(arrays, cohort, sample, rng), None
     predictive, curve = predictive_calibration(
-        k, arrays, design(cohort, spec), y, true_risk, sample=sample_design(sample, spec)
+        k, arrays, design(cohort, spec), y, true_risk, sample=mappings, sites=sites
     )
     return rows, predictive, curve
 
@@ -173,6 +177,8 @@ def coverage_study(
     correlation: Mapping[tuple[str, str], float] | None = None,
     effects: Sequence[Effect] | None = None,
     controls_per_case: int = 1,
+    n_sites: int = 1,
+    site_sd: float = 0.0,
     probs: Sequence[float] = DEFAULT_PROBS,
     progress: bool = False,
     client: object = None,
@@ -208,7 +214,10 @@ def coverage_study(
         case-control, the fitted model need not be.) The ``corrected``
         predictive row uses its population mapping; with an uncertain
         prevalence the ``offset`` and ``anchored`` rows show both mappings on
-        the same fits.
+        the same fits. ``group="site"`` fits the sites' intercepts of a world
+        of sites (``n_sites``); the cohort's predicted risks then include each
+        patient's site offset (a site the sample lacks: a new site's, drawn
+        from the fitted SD).
     n_replicates : int
         Number of simulated cohorts.
     sampling : Sampling, optional
@@ -218,7 +227,8 @@ def coverage_study(
         :data:`STUDY_DRAWS`): every replicate's draws are checked, and one
         whose R-hat exceeds 1.01, whose bulk or tail ESS falls below 400 (or
         100 per chain, if more) for any parameter, or that diverges is
-        refitted with 4x the draws and 2x the tuning; it is flagged if it
+        refitted with 2x the tuning and 2x-4x the draws (what its ESS
+        shortfall asks for, :func:`~bayes_ubpr.studies.refit_factor`); it is flagged if it
         still misses, and never dropped (``refitted`` and ``flagged``
         columns). Each replicate's chains run on one core, so ``cores`` and
         ``progressbar`` stay unset.
@@ -233,6 +243,15 @@ def coverage_study(
         :func:`bayes_ubpr.simulate.true_model`).
     controls_per_case : int, default 1
         Controls per case in each sample.
+    n_sites : int, default 1
+        Sites (hospitals) of the world: above 1, each patient is assigned one
+        at random, recorded in a ``site`` column, and the sites' log-odds
+        intercepts have SD ``site_sd`` around the prevalence (see
+        :func:`bayes_ubpr.simulate_cohort`). The sample is drawn from the
+        whole cohort, as the paper's. A model without ``group="site"`` in
+        such a world shows what ignoring the sites costs.
+    site_sd : float, default 0
+        SD of the sites' log-odds intercepts.
     probs : sequence of float
         Central credible-interval masses whose coverage is reported.
     progress : bool, default False
@@ -261,8 +280,10 @@ def coverage_study(
     ------
     ValueError, TypeError
         Naming the argument, before any replicate runs: a spec with an
-        outcome, prevalence, groups, factors or term variables the simulated
-        world does not have, an interaction, or a setting out of range.
+        outcome, prevalence, varying slopes, factors or term variables the
+        simulated world does not have, a grouping other than ``"site"`` (or
+        ``"site"`` without ``n_sites``), an interaction, or a setting out of
+        range.
 
     See Also
     --------
@@ -311,6 +332,8 @@ def coverage_study(
         correlation=correlation,
         effects=effects or (),
         controls_per_case=controls_per_case,
+        n_sites=n_sites,
+        site_sd=site_sd,
         progress=progress,
     )
     return run_coverage(study, probs, client=client, threads=threads, store=store)

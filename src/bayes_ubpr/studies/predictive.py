@@ -53,12 +53,20 @@ def predictive_calibration(
     true_risk: np.ndarray,
     *,
     sample: tuple[np.ndarray, np.ndarray] | None = None,
+    sites: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """Calibration of the whole cohort's posterior-mean risks, with and without the case-control correction."""
+    """Calibration of the whole cohort's posterior-mean risks, with and without the case-control correction.
+
+    ``sites``, for a model of the world's sites: each draw's intercept offset of every site (draws, sites)
+    and each patient's column of it; the offsets are added to every patient's linear predictor.
+    """
     total = arrays.flat("beta").shape[0]
     thin = slice(None, None, max(1, total // RISK_DRAWS))
     beta = arrays.flat("beta")[thin]
     linear = linear_predictors(beta, x)
+    if sites is not None:
+        offsets, column = sites
+        linear += offsets[thin][:, column]
     buffer = np.empty_like(linear)
     predictive, curve = [], []
     risks: list[tuple[np.ndarray, np.ndarray]] = []

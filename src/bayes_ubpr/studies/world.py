@@ -16,15 +16,21 @@ import pandas as pd
 from bayes_ubpr._rng import spawn_seeds
 from bayes_ubpr._validate import check_positive_int
 from bayes_ubpr.model import ModelSpec
+from bayes_ubpr.model.refit import FitArrays
 from bayes_ubpr.paper import N_PATIENTS, OUTCOME, PREVALENCE
 from bayes_ubpr.simulate import TrueModel, case_control_sample, simulate_cohort
 from bayes_ubpr.simulate.effects import Effect
 from bayes_ubpr.terms import Categorical, Interaction, Numeric
+from bayes_ubpr.terms.groups import group_labels
 
 if TYPE_CHECKING:
     from bayes_ubpr.studies._settings import StudySettings
 
-__all__ = ["Quantity", "replicate_seeds", "simulate_cohorts", "true_quantities"]
+__all__ = ["SITE", "Quantity", "replicate_seeds", "simulate_cohorts", "site_offsets", "true_quantities"]
+
+SITE = "site"
+"""The site column of a world of sites (:func:`bayes_ubpr.simulate_cohort`'s), the only grouping a study's model
+may have."""
 
 
 def replicate_seeds(seed: int | None, n_replicates: int) -> list[np.random.SeedSequence]:
@@ -52,13 +58,22 @@ def _cohort(
     n_cases: int | None,
     correlation: Mapping[tuple[str, str], float] | None = None,
     effects: Sequence[Effect] = (),
+    n_sites: int = 1,
+    site_sd: float = 0.0,
     max_tries: int = 10_000,
 ) -> pd.DataFrame:
     """One replicate's cohort; with ``n_cases``, redrawn until it has exactly that many cases."""
     rng = np.random.default_rng(child)
     for _ in range(max_tries):
         cohort = simulate_cohort(
-            n, prevalence, seed=rng, odds_ratios=odds_ratios, correlation=correlation, effects=effects
+            n,
+            prevalence,
+            seed=rng,
+            odds_ratios=odds_ratios,
+            correlation=correlation,
+            effects=effects,
+            n_sites=n_sites,
+            site_sd=site_sd,
         )
         if n_cases is None or int(cohort[OUTCOME].sum()) == n_cases:
             return cohort
@@ -75,6 +90,8 @@ def simulate_cohorts(
     n_cases: int | None = None,
     correlation: Mapping[tuple[str, str], float] | None = None,
     effects: Sequence[Effect] | None = None,
+    n_sites: int = 1,
+    site_sd: float = 0.0,
 ) -> Iterator[pd.DataFrame]:
     """Yield ``n_replicates`` independent cohorts, replicate k from the k-th child seed.
 
@@ -87,6 +104,9 @@ def simulate_cohorts(
         Gaussian copula over the factors; ``effects``: a categorical factor
         or a curve, :class:`~bayes_ubpr.simulate.LevelEffects` and
         :class:`~bayes_ubpr.simulate.QuadraticEffect`).
+    n_sites, site_sd
+        As for :func:`bayes_ubpr.simulate_cohort`: above one site, a ``site``
+        column and site intercepts of SD ``site_sd`` around the prevalence.
     seed : int, optional
         Root seed; replicate k is the same whatever ``n_replicates`` is.
     n_cases : int, optional
@@ -115,6 +135,8 @@ def simulate_cohorts(
             n_cases=n_cases,
             correlation=correlation,
             effects=effects or (),
+            n_sites=n_sites,
+            site_sd=site_sd,
         )
         cohort.insert(0, "replicate", k)
         yield cohort
@@ -132,9 +154,29 @@ def replicate_sample(
         n_cases=n_cases,
         correlation=settings.correlation,
         effects=settings.effects,
+        n_sites=settings.n_sites,
+        site_sd=settings.site_sd,
     )
     rng = np.random.default_rng(child.spawn(1)[0])
     return cohort, case_control_sample(cohort, settings.controls_per_case, seed=rng), rng
+
+
+def site_offsets(
+    arrays: FitArrays, cohort: pd.DataFrame, sample: pd.DataFrame, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each draw's intercept offset of every site of the cohort, and each patient's column of them.
+
+    A site of the sample has the fit's offset (the fit's levels are the
+    sample's sites, sorted); a site the sample lacks is a new site, whose
+    offset is drawn per draw from N(0, group_sd), as a prediction for a new
+    hospital would be (one column shared by every such site).
+    """
+    fitted = arrays.flat("group_offset")
+    levels = pd.Index(np.unique(group_labels(sample, SITE)))
+    column = levels.get_indexer(group_labels(cohort, SITE))
+    new_site = arrays.flat("group_sd") * rng.standard_normal(fitted.shape[0])
+    column[column < 0] = fitted.shape[1]
+    return np.column_stack([fitted, new_site]), column
 
 
 def design(data: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
