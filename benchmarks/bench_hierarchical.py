@@ -11,7 +11,8 @@ A B C A B C:
   Bambi's users write it (skipped if Bambi is missing:
   ``pip install -e ".[bench]"``);
 * ``bayes-ubpr fit cohort.csv`` without the group (the flat model);
-* ``bayes-ubpr fit cohort.csv --priors horseshoe`` (still compiled from PyMC);
+* ``bayes-ubpr fit cohort.csv --priors horseshoe`` and ``--priors domains``
+  (the horseshoe on the hand-written density; domains compiled from PyMC);
 * goal 3: ``bayes-ubpr fit cohort.csv --formula "ubpr ~ six factors + (1 | site/surgeon)"``
   (surgeons nested in sites, four per site; the hand-written density covers
   several groupings) against Bambi's script with the same formula.
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "bayes-ubpr fit --group site": (OURS, ("--group", "site")),
         "bayes-ubpr fit (flat)": (OURS, ()),
         "bayes-ubpr fit --priors horseshoe": (OURS, ("--priors", "horseshoe")),
+        "bayes-ubpr fit --priors domains": (OURS, ("--priors", "domains")),
         "bayes-ubpr fit (1 | site/surgeon)": (OURS, ("--formula", nested)),
     }
     if _has_bambi():
@@ -139,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  goal 3: nested fit / Bambi's nested fit: {ours / theirs:.2f}")
     flat = medians["bayes-ubpr fit (flat)"]
     print(f"  goal 2: horseshoe fit / flat fit: {medians['bayes-ubpr fit --priors horseshoe'] / flat:.2f}")
+    print(f"  goal 2: domains fit / flat fit: {medians['bayes-ubpr fit --priors domains'] / flat:.2f}")
     print(f"  grouped fit / flat fit: {medians['bayes-ubpr fit --group site'] / flat:.2f}")
     print(_convergence_line("grouped", bu.fit(cohort, bu.ModelSpec(group="site"), seed=1, check=False)))
     print(_convergence_line("nested", bu.fit(cohort, nested, seed=1, check=False)))
