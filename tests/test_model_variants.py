@@ -123,7 +123,6 @@ class TestShrinkage:
         # factor and samples centred; the paper's 60:60 sample of it, 5.0, non-centred (see
         # CENTRED_INFORMATION_PER_FACTOR); the horseshoe never centres
         from bayes_ubpr.model._build import CENTRED_INFORMATION_PER_FACTOR, prepare_inputs
-
         from bayes_ubpr.studies import simulate_cohorts
 
         cohort = next(simulate_cohorts(1, seed=5, n_cases=60)).drop(columns="replicate")
