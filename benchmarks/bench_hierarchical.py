@@ -12,7 +12,7 @@ A B C A B C:
   ``pip install -e ".[bench]"``);
 * ``bayes-ubpr fit cohort.csv`` without the group (the flat model);
 * ``bayes-ubpr fit cohort.csv --priors horseshoe`` and ``--priors domains``
-  (the horseshoe on the hand-written density; domains compiled from PyMC);
+  (both on the hand-written density);
 * goal 3: ``bayes-ubpr fit cohort.csv --formula "ubpr ~ six factors + (1 | site/surgeon)"``
   (surgeons nested in sites, four per site; the hand-written density covers
   several groupings) against Bambi's script with the same formula.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import subprocess
 import sys
@@ -23,6 +24,9 @@ from bayes_ubpr.model._kernel_model import covers, kernel_model, pack
 from bayes_ubpr.priors import DomainShrinkage, Horseshoe, Prior
 
 SIX = list(bu.SIX_FACTORS)
+
+CENTRED = "centred"
+"""A structure's key that forces domain shrinkage's other parametrisation than the rule's."""
 
 STRUCTURES = {
     "default, cohort": ({}, {}),
@@ -64,6 +68,24 @@ STRUCTURES = {
         {},
         {"priors": "horseshoe", "design": "case_control", "group": ("site/surgeon", "ward")},
     ),
+    # 400 patients at 20%: 10.7 units of information per factor, centred; its 80:80 sample, 6.7, centred too;
+    # CENTRED below forces the other form (see CENTRED_INFORMATION_PER_FACTOR)
+    "domains, cohort (centred)": ({}, {"priors": "domains"}),
+    "domains, cohort (non-centred)": ({}, {"priors": "domains", CENTRED: False}),
+    "domains, case-control with Beta prevalence, five sites (centred)": (
+        {},
+        {"priors": DomainShrinkage(global_scale=0.7, domain_spread=0.8), "design": "case_control", "group": "site"},
+    ),
+    "domains of my own, case-control with fixed prevalence, surgeons nested in sites (non-centred)": (
+        {},
+        {
+            "priors": DomainShrinkage(domains={"bone": ("bmd_tscore_abs",), "rest": tuple(SIX[1:])}),
+            "design": "case_control",
+            "population_prevalence": 0.046,
+            "group": "site/surgeon",
+            CENTRED: False,
+        },
+    ),
 }
 
 
@@ -83,10 +105,17 @@ def samples() -> dict[str, object]:
 
 def _inputs(samples, name):
     priors, keywords = STRUCTURES[name]
+    keywords = dict(keywords)
+    centred = keywords.pop(CENTRED, None)
     data = samples["case_control" if keywords.get("design") == "case_control" else "cohort"]
     if priors:
         keywords = {**keywords, "priors": priors}
-    return prepare_inputs(data, ModelSpec(**keywords))
+    inputs = prepare_inputs(data, ModelSpec(**keywords))
+    if isinstance(inputs.priors.structure, DomainShrinkage):
+        assert inputs.centred  # the rule's choice on these samples; a structure may ask for the other form
+        if centred is not None:
+            inputs = dataclasses.replace(inputs, centred=centred)
+    return inputs
 
 
 @pytest.mark.parametrize("name", list(STRUCTURES))
@@ -142,6 +171,21 @@ def _scipy_log_density(position: np.ndarray, inputs) -> float:
         tau = data["tau0"] * np.exp(normal_g) * np.sqrt(np.exp(gamma_g))
         beta_std = z * tau * np.sqrt(np.exp(slab) * local**2 / (np.exp(slab) + tau**2 * local**2))
         cursor = 1 + 3 * k + 3
+    elif isinstance(priors.structure, DomainShrinkage):  # tau and omega sampled as logs, with their Jacobians
+        shrinkage, n_domains = priors.structure, len(inputs.coords["domain"])
+        log_tau, log_omega = position[1], position[2]
+        eta, values = position[3 : 3 + n_domains], position[3 + n_domains : 3 + n_domains + k]
+        total += stats.halfnorm.logpdf(np.exp(log_tau), scale=shrinkage.global_scale) + log_tau
+        total += stats.halfnorm.logpdf(np.exp(log_omega), scale=shrinkage.domain_spread) + log_omega
+        total += stats.norm.logpdf(eta).sum()
+        domain_scale = (np.exp(log_tau) * np.exp(np.exp(log_omega) * eta))[data["domain_idx"]]
+        if inputs.centred:
+            beta_std = values
+            total += stats.norm.logpdf(values, 0.0, domain_scale).sum()
+        else:
+            beta_std = values * domain_scale
+            total += stats.norm.logpdf(values).sum()
+        cursor = 3 + n_domains + k
     else:
         mu, sigma = data["prior_mu"] * scale, data["prior_sigma"] * scale
         total += prior(priors.single_family(), beta_std, mu, sigma, data.get("prior_nu")).sum()
@@ -166,12 +210,19 @@ def _positions(inputs, rng, spread: float) -> list[np.ndarray]:
 
     k = len(inputs.factors)
     horseshoe = isinstance(inputs.priors.structure, Horseshoe)
+    domains = isinstance(inputs.priors.structure, DomainShrinkage)
+    n_domains = len(inputs.coords.get("domain", ())) if domains else 0
     positions = [rng.normal(0.0, spread, _n_dim(inputs)) for _ in range(3)]
     for position in positions:  # logs of positive parameters: keep their exponentials finite at a large spread
         if horseshoe:
             position[1 : 1 + 2 * k + 3] = rng.normal(0.0, 1.5, 2 * k + 3)
+        if domains:  # and the domains' z: domain scales within about 0.2-5, so that a centred coefficient of
+            # 100 keeps its prior term below 1e6 (the finite differences' rounding, eps |f| / h, stays small)
+            position[1], position[2] = rng.normal(0.0, 0.5), rng.normal(-1.0, 0.3)
+            position[3 : 3 + n_domains] = rng.normal(0.0, 0.5, n_domains)
         if inputs.spec.group is not None:
-            sd_at, groupings = 1 + (3 * k + 3 if horseshoe else k), len(inputs.spec.groups)
+            block = 3 * k + 3 if horseshoe else 2 + n_domains + k if domains else k
+            sd_at, groupings = 1 + block, len(inputs.spec.groups)
             position[sd_at : sd_at + groupings] = rng.normal(0.0, 1.5, groupings)
     return positions
 
@@ -227,7 +278,7 @@ def test_structures_outside_the_kernel_go_to_pymc(samples):
     cohort = samples["cohort"].assign(hospital=np.arange(len(samples["cohort"])) % 4)
     mixed = {"fascia_injury": Prior("student_t", nu=3)}
     for spec in (
-        ModelSpec(priors=DomainShrinkage()),
+        ModelSpec(priors=DomainShrinkage(), group="hospital", varying_slopes=["fascia_injury"]),
         ModelSpec(group="hospital", varying_slopes=["fascia_injury"]),
         ModelSpec(priors=mixed),
     ):
@@ -325,8 +376,19 @@ def test_without_a_writable_cache_folder_the_kernel_is_compiled_in_the_process(t
         ("case_control", None, "horseshoe"),
         ("cohort", "site/surgeon", None),
         ("case_control", ("site", "ward"), None),
+        ("cohort", None, "domains"),
+        ("case_control", "site", "domains"),
     ],
-    ids=["cohort", "case-control", "sites", "horseshoe", "surgeons nested in sites", "sites crossed with wards"],
+    ids=[
+        "cohort",
+        "case-control",
+        "sites",
+        "horseshoe",
+        "surgeons nested in sites",
+        "sites crossed with wards",
+        "domains",
+        "domains, case-control, sites",
+    ],
 )
 def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design, group, priors, monkeypatch):
     settings = {"draws": 1000, "tune": 1000, "chains": 4, "design": design, "check": False, "log_likelihood": False}
@@ -342,6 +404,7 @@ def test_kernel_and_pymc_sampler_agree_within_monte_carlo_error(samples, design,
     assert fits[0].attrs["sampler"] == "nutpie" and covers(*_resolved(data, design, group, priors))
     names = ["beta", "intercept_population"] + (["group_sd", "group_offset"] if group else [])
     names += ["global_scale", "slab_variance"] if priors == "horseshoe" else []
+    names += ["global_scale", "domain_spread", "domain_scale"] if priors == "domains" else []
     kernel, pymc = (az.summary(fit, var_names=names, round_to="none") for fit in fits)
     assert (kernel["r_hat"] <= 1.01).all() and (pymc["r_hat"] <= 1.01).all()
     # Means and SDs agree within four Monte Carlo standard errors of their difference.

@@ -3,9 +3,9 @@
 nutpie samples a PyMC model through a numba function that PyTensor generates,
 and numba cannot cache it (it "uses dynamic globals"): every new process
 spends 6-20 s compiling it before a single draw. For the model most fits use
-(one prior family on every coefficient or the regularised horseshoe, any
-number of groupings of non-centred intercepts, nested or crossed, cohort
-or case-control design) the log density and
+(one prior family on every coefficient, the regularised horseshoe or
+domain shrinkage, any number of groupings of non-centred intercepts, nested
+or crossed, cohort or case-control design) the log density and
 its gradient are short enough to write out. These functions are plain
 module-level numba C callbacks with ``cache=True``: the first process
 compiles them once (about 1.5 s) into ``__pycache__`` (or
@@ -17,14 +17,15 @@ itself (same C signature, same sampler).
 The density is the one :func:`~bayes_ubpr.model._build.build_from_inputs`
 builds, term for term (``tests/test_kernel.py`` checks the log density and
 its gradient against PyMC's at random points, and draws against the PyMC
-path). Everything else (shrinkage priors, varying slopes, mixed families)
-goes through PyMC.
+path). Everything else (varying slopes, mixed families, missing values
+modelled in the model) goes through PyMC.
 
 The model's numbers travel in one float64 buffer: a header of
 :data:`HEADER` scalars, then per-factor arrays, the outcome and the
 standardised design, row-major, and for a grouped model with G groupings
 each patient's G level indices (row-major, into all groupings' levels
-concatenated) and each level's grouping (see
+concatenated) and each level's grouping, and under domain shrinkage each
+factor's domain (see
 :func:`bayes_ubpr.model._kernel_model.pack`).
 """
 
@@ -46,7 +47,7 @@ FAMILY_CODES = {"normal": 0.0, "student_t": 1.0, "laplace": 2.0}
 NO_PREVALENCE, FIXED_PREVALENCE, BETA_PREVALENCE = 0.0, 1.0, 2.0
 """How the population prevalence enters: not at all (cohort), as a constant, or as a Beta-distributed parameter."""
 
-HEADER = 20
+HEADER = 24
 """Scalars before the per-factor arrays (see :func:`~bayes_ubpr.model._kernel_model.pack`), named below."""
 (
     N_ROWS,
@@ -68,11 +69,16 @@ HEADER = 20
     SLAB_A,
     SLAB_B,
     N_GROUPINGS,
-) = range(19)
+    N_DOMAINS,
+    CENTRED,
+    DOMAIN_GLOBAL_SCALE,
+    DOMAIN_SPREAD,
+) = range(23)
 
-INDEPENDENT, HORSESHOE = 0.0, 1.0
-"""The coefficients' prior: one family per coefficient, or the regularised horseshoe
-(:class:`~bayes_ubpr.Horseshoe`)."""
+INDEPENDENT, HORSESHOE, DOMAINS = 0.0, 1.0, 2.0
+"""The coefficients' prior: one family per coefficient, the regularised horseshoe
+(:class:`~bayes_ubpr.Horseshoe`), or partial pooling within domains (:class:`~bayes_ubpr.DomainShrinkage`,
+centred or not as :attr:`~bayes_ubpr.model._build.ModelInputs.centred` says)."""
 
 _DOUBLES = types.CPointer(types.double)
 LOGP_SIGNATURE = types.int64(types.uint64, _DOUBLES, _DOUBLES, _DOUBLES, types.voidptr)
@@ -169,9 +175,24 @@ def _n_dim(buffer: np.ndarray) -> int:
 
 @numba.njit(cache=CACHE, inline="always")
 def _n_coefficient_block(buffer: np.ndarray) -> int:
-    """Return the number of sampled values of the coefficients' block: beta_std (k), or the horseshoe's 3k + 3."""
+    """Return the number of sampled values of the coefficients' block.
+
+    beta_std (k); the horseshoe's 3k + 3; domain shrinkage's log global scale, log spread, the D domains' z and
+    the k coefficients' z (or, centred, beta_std).
+    """
     k = int(buffer[N_FACTORS])
-    return 3 * k + 3 if buffer[STRUCTURE] == HORSESHOE else k
+    if buffer[STRUCTURE] == HORSESHOE:
+        return 3 * k + 3
+    if buffer[STRUCTURE] == DOMAINS:
+        return 2 + int(buffer[N_DOMAINS]) + k
+    return k
+
+
+@numba.njit(cache=CACHE, inline="always")
+def _domain_of(buffer: np.ndarray) -> np.ndarray:
+    """Each factor's domain (an index into the domains), the buffer's last k numbers under domain shrinkage."""
+    k = int(buffer[N_FACTORS])
+    return buffer[buffer.shape[0] - k :]
 
 
 @numba.njit(cache=CACHE, inline="always")
@@ -185,7 +206,10 @@ def _n_expanded(buffer: np.ndarray) -> int:
     beta_prevalence = int(buffer[PREVALENCE_MODE] == BETA_PREVALENCE)
     k = int(buffer[N_FACTORS])
     horseshoe = 4 * k + 4 if buffer[STRUCTURE] == HORSESHOE else 0
-    return 4 + 2 * k + beta_prevalence + grouped + horseshoe
+    domains = 0
+    if buffer[STRUCTURE] == DOMAINS:  # global_scale, domain_spread, domain_z, [z], domain_scale
+        domains = 2 + 2 * int(buffer[N_DOMAINS]) + (k if buffer[CENTRED] == 0.0 else 0)
+    return 4 + 2 * k + beta_prevalence + grouped + horseshoe + domains
 
 
 @numba.njit(cache=CACHE)
@@ -208,6 +232,11 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
     )
     coefficient = np.empty(k)  # beta_std
     horseshoe = buffer[STRUCTURE] == HORSESHOE
+    domains = buffer[STRUCTURE] == DOMAINS
+    n_domains = int(buffer[N_DOMAINS])
+    centred = buffer[CENTRED] != 0.0
+    domain_scale = np.empty(n_domains)  # domains: tau exp(omega eta_d)
+    scale_part = np.zeros(k)  # domains: d log density / d log domain_scale of each factor's own term
     weight = np.empty(k)  # horseshoe: tau^2 lambda^2 / (c^2 + tau^2 lambda^2), the share the slab cuts
     spread_of = np.empty(k)  # horseshoe: tau lambda~, beta_std's scale given z
     if horseshoe:
@@ -234,6 +263,34 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
             weight[j] = spread / (slab + spread)
             spread_of[j] = tau * math.sqrt(slab * local * local / (slab + spread))
             coefficient[j] = z * spread_of[j]
+    elif domains:
+        # log domain_scale_d = log tau + omega eta_d; tau ~ HalfNormal, omega ~ HalfNormal (both sampled as logs,
+        # with the Jacobian), eta_d ~ N(0, 1); beta_std_j = z_j domain_scale_d(j) with z_j ~ N(0, 1), or, centred,
+        # beta_std_j ~ N(0, domain_scale_d(j)).
+        domain_of = _domain_of(buffer)
+        term, gradient[1] = _log_half_normal(position[1], buffer[DOMAIN_GLOBAL_SCALE])
+        logp += term
+        term, gradient[2] = _log_half_normal(position[2], buffer[DOMAIN_SPREAD])
+        logp += term
+        tau, omega = math.exp(position[1]), math.exp(position[2])
+        for d in range(n_domains):
+            eta = position[3 + d]
+            logp += -0.5 * eta * eta - _LOG_SQRT_2PI
+            gradient[3 + d] = -eta
+            domain_scale[d] = tau * math.exp(omega * eta)
+        for j in range(k):
+            scale = domain_scale[int(domain_of[j])]
+            value = position[3 + n_domains + j]
+            if centred:
+                ratio = value / scale
+                logp += -0.5 * ratio * ratio - math.log(scale) - _LOG_SQRT_2PI
+                gradient[3 + n_domains + j] = -ratio / scale
+                scale_part[j] = ratio * ratio - 1.0
+                coefficient[j] = value
+            else:
+                logp += -0.5 * value * value - _LOG_SQRT_2PI
+                gradient[3 + n_domains + j] = -value
+                coefficient[j] = value * scale
     else:
         family = buffer[COEF_FAMILY]
         for j in range(k):
@@ -313,6 +370,23 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
         gradient[1 + 2 * k] += global_part
         gradient[1 + 2 * k + 1] += 0.5 * global_part
         gradient[1 + 2 * k + 2] += slab_part
+    elif domains:
+        # Chain rule through log domain_scale_d = log tau + omega eta_d: d/d log tau 1, d/d log omega omega eta_d,
+        # d/d eta_d omega. Non-centred, d beta_j / d z_j = domain_scale and d beta_j / d log domain_scale = beta_j.
+        domain_of = _domain_of(buffer)
+        omega = math.exp(position[2])
+        for j in range(k):
+            d = int(domain_of[j])
+            g = likelihood_gradient[j]
+            if centred:
+                gradient[3 + n_domains + j] += g
+                part = scale_part[j]
+            else:
+                gradient[3 + n_domains + j] += g * domain_scale[d]
+                part = g * coefficient[j]
+            gradient[1] += part
+            gradient[2] += part * omega * position[3 + d]
+            gradient[3 + d] += part * omega
     else:
         for j in range(k):
             gradient[1 + j] += likelihood_gradient[j]
@@ -327,15 +401,27 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
     intercept_population; for a grouped model group_sd (a scalar for one grouping, one per grouping for
     several), group_z and group_offset (every level of every grouping); for the horseshoe
     local_scale_normal, local_scale_inverse_gamma, global_scale_normal, global_scale_inverse_gamma,
-    slab_variance, z, local_scale and global_scale: the PyMC model's free variables and deterministics.
+    slab_variance, z, local_scale and global_scale; for domain shrinkage global_scale, domain_spread,
+    domain_z, z (non-centred only) and domain_scale: the PyMC model's free variables and deterministics.
     """
     n, k, groups = int(buffer[N_ROWS]), int(buffer[N_FACTORS]), int(buffer[N_GROUPS])
     groupings = int(buffer[N_GROUPINGS])
     x_center, x_scale = buffer[HEADER + 3 * k : HEADER + 4 * k], buffer[HEADER + 4 * k : HEADER + 5 * k]
     horseshoe = buffer[STRUCTURE] == HORSESHOE
+    domains = buffer[STRUCTURE] == DOMAINS
+    n_domains = int(buffer[N_DOMAINS])
+    centred = buffer[CENTRED] != 0.0
+    domain_scale = np.empty(n_domains)
     coefficient = np.empty(k)
     tau = 0.0
-    if horseshoe:
+    if domains:
+        domain_of = _domain_of(buffer)
+        for d in range(n_domains):
+            domain_scale[d] = math.exp(position[1]) * math.exp(math.exp(position[2]) * position[3 + d])
+        for j in range(k):
+            value = position[3 + n_domains + j]
+            coefficient[j] = value if centred else value * domain_scale[int(domain_of[j])]
+    elif horseshoe:
         tau, slab, start = _horseshoe(position, k, buffer[HORSESHOE_TAU0])
         for j in range(k):
             local = math.exp(position[start + j] + 0.5 * position[start + k + j])
@@ -384,6 +470,18 @@ def expand(position: np.ndarray, out: np.ndarray, buffer: np.ndarray) -> None:
             out[cursor + 2 * k + 3 + j] = position[1 + 2 * k + 3 + j]  # z
             out[cursor + 3 * k + 3 + j] = math.exp(position[1 + j] + 0.5 * position[1 + k + j])  # local_scale
         out[cursor + 4 * k + 3] = tau
+    if domains:  # global_scale, domain_spread, domain_z, z (non-centred), domain_scale
+        out[cursor] = math.exp(position[1])
+        out[cursor + 1] = math.exp(position[2])
+        for d in range(n_domains):
+            out[cursor + 2 + d] = position[3 + d]
+        cursor += 2 + n_domains
+        if not centred:
+            for j in range(k):
+                out[cursor + j] = position[3 + n_domains + j]
+            cursor += k
+        for d in range(n_domains):
+            out[cursor + d] = domain_scale[d]
 
 
 @numba.cfunc(LOGP_SIGNATURE, cache=CACHE, error_model="numpy")

@@ -31,7 +31,7 @@ from bayes_ubpr._validate import one_line
 from bayes_ubpr.exceptions import PerformanceWarning
 from bayes_ubpr.model._build import GROUP_SD_PRIOR_SCALE, INITIAL_PROBABILITY, ModelInputs
 from bayes_ubpr.model.spec import ModelSpec
-from bayes_ubpr.priors import Horseshoe, PriorSpec
+from bayes_ubpr.priors import DomainShrinkage, Horseshoe, PriorSpec
 
 __all__ = [
     "KERNEL_FAMILIES",
@@ -74,6 +74,10 @@ HORSESHOE_VARIABLES = (
 )
 """Variables a horseshoe kernel fit stores last, as :class:`~bayes_ubpr.Horseshoe` names them."""
 
+DOMAIN_VARIABLES = ("global_scale", "domain_spread", "domain_z", "z", "domain_scale")
+"""Variables a domain-shrinkage kernel fit stores last, as :class:`~bayes_ubpr.DomainShrinkage` names them
+(``z`` only where the coefficients are non-centred)."""
+
 
 KERNEL_KINDS = ("binary", "count", "continuous")
 """Factor kinds the kernel reads: one numeric column each, entering the linear predictor as it is."""
@@ -82,7 +86,7 @@ KERNEL_FIELDS: dict[str, Callable[[ModelSpec, PriorSpec], bool]] = {
     "factors": lambda spec, priors: all(f.kind in KERNEL_KINDS for f in spec.factors),
     "outcome": lambda spec, priors: True,
     "priors": lambda spec, priors: (
-        (isinstance(priors.structure, Horseshoe) or priors.single_family() in KERNEL_FAMILIES)
+        (isinstance(priors.structure, Horseshoe | DomainShrinkage) or priors.single_family() in KERNEL_FAMILIES)
         and priors.intercept.family in KERNEL_FAMILIES
     ),
     "design": lambda spec, priors: spec.design in ("cohort", "case_control"),
@@ -103,8 +107,8 @@ def covers(spec: ModelSpec, priors: PriorSpec) -> bool:
 
     Today: numeric factors (or the design columns of formula terms), one
     prior family (normal, Student-t, Laplace) on every coefficient and on
-    the intercept or the regularised horseshoe, no other shrinkage
-    structure, non-centred intercepts of any number of groupings (one,
+    the intercept, the regularised horseshoe or domain shrinkage (centred or
+    not), non-centred intercepts of any number of groupings (one,
     nested or crossed) but no varying slopes, cohort or case-control
     design.
     """
@@ -206,8 +210,17 @@ def _n_dim(inputs: ModelInputs) -> int:
     and the prevalence's log odds (if it is sampled).
     """
     groups, k = _n_groups(inputs), len(inputs.factors)
-    block = 3 * k + 3 if isinstance(inputs.priors.structure, Horseshoe) else k
+    block = k
+    if isinstance(inputs.priors.structure, Horseshoe):
+        block = 3 * k + 3
+    elif isinstance(inputs.priors.structure, DomainShrinkage):
+        block = 2 + _n_domains(inputs) + k
     return 1 + block + _n_groupings(inputs) + groups + int(_beta_prevalence(inputs))
+
+
+def _n_domains(inputs: ModelInputs) -> int:
+    """Return the number of domains of domain shrinkage (0 under another prior)."""
+    return len(inputs.coords.get("domain", ())) if isinstance(inputs.priors.structure, DomainShrinkage) else 0
 
 
 def pack(inputs: ModelInputs) -> np.ndarray:
@@ -215,8 +228,9 @@ def pack(inputs: ModelInputs) -> np.ndarray:
 
     One float64 array: its own length, the header (:data:`~bayes_ubpr.model._kernel.HEADER` scalars),
     prior locations, scales and degrees of freedom, the factors' centres and scales, the outcome, the
-    standardised design row by row, and for a grouped model each row's level in every grouping (row by
-    row, indices into all groupings' levels concatenated) and each level's grouping.
+    standardised design row by row, for a grouped model each row's level in every grouping (row by
+    row, indices into all groupings' levels concatenated) and each level's grouping, and under domain
+    shrinkage each factor's domain.
     """
     _kernel = kernel_module()
 
@@ -229,6 +243,11 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         header[_kernel.HORSESHOE_TAU0] = data["tau0"]
         slab_df, slab_scale = priors.structure.slab_df, priors.structure.slab_scale
         header[_kernel.SLAB_A], header[_kernel.SLAB_B] = slab_df / 2, slab_df * slab_scale**2 / 2
+    elif isinstance(priors.structure, DomainShrinkage):
+        header[_kernel.STRUCTURE] = _kernel.DOMAINS
+        header[_kernel.N_DOMAINS], header[_kernel.CENTRED] = _n_domains(inputs), float(inputs.centred)
+        header[_kernel.DOMAIN_GLOBAL_SCALE] = priors.structure.global_scale
+        header[_kernel.DOMAIN_SPREAD] = priors.structure.domain_spread
     else:
         header[_kernel.COEF_FAMILY] = _kernel.FAMILY_CODES[priors.single_family()]  # type: ignore[index]
     intercept = priors.intercept
@@ -260,6 +279,7 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         # one column (one grouping) or (n, G) codes; each level's grouping, all 0 for one grouping
         data["group_idx"] if groups else [],
         data.get("group_grouping", np.zeros(groups)) if groups else [],
+        data["domain_idx"] if _n_domains(inputs) else [],  # each factor's domain, last (_kernel._domain_of)
     ]
     buffer = np.concatenate([np.asarray(part, dtype=np.float64).ravel() for part in parts])
     buffer[0] = buffer.size
@@ -293,6 +313,12 @@ def _variables(inputs: ModelInputs) -> tuple[list[str], list[tuple[int, ...]], d
         per_factor = ("local_scale_normal", "local_scale_inverse_gamma", "z", "local_scale")
         shapes |= {name: (k,) for name in per_factor}
         dims |= {name: ("factor",) for name in per_factor}
+    if n_domains := _n_domains(inputs):
+        names += [name for name in DOMAIN_VARIABLES if name != "z" or not inputs.centred]
+        shapes |= {"domain_z": (n_domains,), "domain_scale": (n_domains,)}
+        dims |= {"domain_z": ("domain",), "domain_scale": ("domain",)}
+        if not inputs.centred:
+            shapes["z"], dims["z"] = (k,), ("factor",)
     return names, [shapes.get(name, ()) for name in names], dims
 
 
@@ -378,6 +404,7 @@ def kernel_model(inputs: ModelInputs) -> Any:
             "factor": list(inputs.factors),
             **({"group": [str(level) for level in inputs.coords["group"]]} if _n_groups(inputs) else {}),
             **({"grouping": [str(name) for name in inputs.coords["grouping"]]} if _n_groupings(inputs) > 1 else {}),
+            **({"domain": [str(name) for name in inputs.coords["domain"]]} if _n_domains(inputs) else {}),
         },
         initial_point_func=_initial_points(inputs),
         _n_dim=_n_dim(inputs),
