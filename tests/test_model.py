@@ -204,7 +204,9 @@ def test_one_off_sampler_checks_the_data_and_picks_nutpie_only_where_the_kernel_
     with pytest.raises(bu.CohortValidationError, match="fascia_injury"):
         one_off_sampler(small_cohort.drop(columns="fascia_injury"), bu.ModelSpec())
     assert one_off_sampler(small_cohort, bu.ModelSpec()) == "nutpie"
-    assert one_off_sampler(small_cohort, bu.ModelSpec(priors="domains")) == "pymc"
+    assert one_off_sampler(small_cohort, bu.ModelSpec(priors="domains")) == "nutpie"  # the kernel covers it
+    slopes = bu.ModelSpec(group="site", varying_slopes=["fascia_injury"])
+    assert one_off_sampler(small_cohort.assign(site=np.arange(len(small_cohort)) % 3), slopes) == "pymc"
 
 
 def test_estimate_fit_seconds_names_an_unknown_sampler(small_cohort):

@@ -33,6 +33,19 @@ def refit_factor(arrays: FitArrays) -> int:
     global scale and the sites' SD, which mix slowest, miss the target of a
     study's draws by a little in about a third of the replicates; a fixed 4x
     spent 3.6 fits' time on each (benchmarks/bench_hierarchical.py, goal 4).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayes_ubpr.model.refit import FitArrays
+    >>> from bayes_ubpr.studies import refit_factor
+    >>> def verdict(ess, divergent=0):  # 2 chains x 700 draws: the target is 400
+    ...     draws = {"beta": np.zeros((2, 700, 6))}
+    ...     return FitArrays(draws, n_divergent=divergent, rhat_max=1.0, ess_bulk_min=ess, ess_tail_min=ess)
+    >>> refit_factor(verdict(300)), refit_factor(verdict(250)), refit_factor(verdict(100))
+    (2, 3, 4)
+    >>> refit_factor(verdict(300, divergent=1))
+    4
     """
     ess = min(arrays.ess_bulk_min, arrays.ess_tail_min)
     if arrays.n_divergent or ess >= arrays.ess_target or not ess > 0:

@@ -170,6 +170,20 @@ def site_offsets(
     sample's sites, sorted); a site the sample lacks is a new site, whose
     offset is drawn per draw from N(0, group_sd), as a prediction for a new
     hospital would be (one column shared by every such site).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from bayes_ubpr.model.refit import FitArrays
+    >>> from bayes_ubpr.studies.world import site_offsets
+    >>> draws = {"group_offset": np.array([[[-0.5, 0.5]]]), "group_sd": np.array([[0.7]])}  # 1 chain, 1 draw
+    >>> fit = FitArrays(draws, n_divergent=0, rhat_max=1.0, ess_bulk_min=1.0, ess_tail_min=1.0)
+    >>> offsets, column = site_offsets(fit, pd.DataFrame({"site": [2, 1, 3]}), pd.DataFrame({"site": [1, 2]}),
+    ...                                np.random.default_rng(0))
+    >>> column.tolist()  # sites 2 and 1 are the fit's; site 3, unseen, takes the new-site column
+    [1, 0, 2]
+    >>> offsets.shape
+    (1, 3)
     """
     fitted = arrays.flat("group_offset")
     levels = pd.Index(np.unique(group_labels(sample, SITE)))
