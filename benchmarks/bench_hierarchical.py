@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  grouped fit / flat fit: {medians['bayes-ubpr fit --group site'] / flat:.2f}")
     print(_convergence_line("grouped", bu.fit(cohort, bu.ModelSpec(group="site"), seed=1, check=False)))
     print(_convergence_line("nested", bu.fit(cohort, nested, seed=1, check=False)))
+    for priors in ("horseshoe", "domains"):
+        print(_convergence_line(priors, bu.fit(cohort, bu.ModelSpec(priors=priors), seed=1, check=False)))
     study_ratio(args.study_replicates)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
@@ -152,12 +154,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def _convergence_line(name: str, idata: object) -> str:
     """The sampler, the smallest bulk and tail ESS over every parameter (group SDs included), R-hat, divergences."""
-    table = bu.check_convergence(idata, var_names=["alpha", "beta", "group_sd", "group_offset"])
+    names = [
+        "alpha",
+        "beta",
+        "group_sd",
+        "group_offset",
+        "global_scale",
+        "slab_variance",
+        "domain_spread",
+        "domain_scale",
+    ]
+    table = bu.check_convergence(idata, var_names=[name for name in names if name in idata.posterior])  # type: ignore[attr-defined]
     divergent = int(idata.sample_stats["diverging"].sum())  # type: ignore[attr-defined]
+    scale = next(name for name in ("group_sd", "global_scale", "beta") if name in idata.posterior)  # type: ignore[attr-defined]
     return (
         f"{name} fit's sampler: {idata.attrs['sampler']}; smallest bulk ESS {table['ess_bulk'].min():.0f}, "  # type: ignore[attr-defined]
-        f"tail ESS {table['ess_tail'].min():.0f} (group_sd: {table.loc[table.index.str.startswith('group_sd'), 'ess_bulk'].min():.0f}); "
-        f"largest R-hat {table['r_hat'].max():.3f}; {divergent} divergent transitions"
+        f"tail ESS {table['ess_tail'].min():.0f} ({scale}: {table.loc[table.index.str.startswith(scale), 'ess_bulk'].min():.0f}); "
+        f"largest R-hat {table['r_hat'].max():.3f}; {divergent} divergent transitions; "
+        f"{float(idata.sample_stats['n_steps'].mean()):.1f} leapfrog steps a draw"  # type: ignore[attr-defined]
     )
 
 
