@@ -427,25 +427,6 @@ def _python(script: str, env: dict, cwd) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_a_fit_on_the_hand_written_density_imports_neither_pymc_nor_pytensor(tmp_path):
-    # About 0.7 s of a cold `bayes-ubpr fit` (paired whole processes, 0.85x): PyMC and PyTensor are imported
-    # where a model is built, which a kernel fit never does; a structure outside the kernel still imports them.
-    script = """
-        import sys
-        import bayes_ubpr as bu
-        cohort = bu.simulate_cohort(n=300, prevalence=0.2, seed=1)
-        bu.fit(cohort, draws=50, tune=50, chains=1, seed=1, check=False, progressbar=False, group=None)
-        print(sorted(name for name in ("pymc", "pytensor") if name in sys.modules))
-        bu.fit(cohort.assign(site=[i % 3 for i in range(300)]), group="site", varying_slopes=["fascia_injury"],
-               draws=20, tune=20, chains=1, seed=1, check=False, progressbar=False)
-        print(sorted(name for name in ("pymc", "pytensor") if name in sys.modules))
-    """
-    result = _python(script, dict(os.environ), tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:2] == ["[]", "['pymc', 'pytensor']"], result.stdout
-
-
-@pytest.mark.slow
 def test_a_damaged_kernel_cache_is_removed_and_rebuilt_with_one_warning(tmp_path):
     # Before: an overwritten .nbc file (UnpicklingError, ValueError) or an emptied .nbi index (EOFError)
     # broke every fit, in every process, until the user found and deleted numba's cache.

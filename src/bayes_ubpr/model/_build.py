@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
 from scipy import special
 
 from bayes_ubpr.data import FactorLike, validate_cohort
@@ -42,10 +44,7 @@ from bayes_ubpr.model.spec import DESIGNS, ModelSpec, PrevalenceLike, spec_from_
 from bayes_ubpr.priors import PopulationPrevalence, PriorsLike, PriorSpec
 from bayes_ubpr.terms import group_labels
 
-if TYPE_CHECKING:  # PyMC and PyTensor are imported where a model is built: a kernel fit needs neither
-    import pymc as pm
-    import pytensor.tensor as pt
-
+if TYPE_CHECKING:
     from bayes_ubpr.model._latent import LatentCovariates
 
 __all__ = ["DESIGNS", "ModelInputs", "build_from_inputs", "build_model", "prepare_inputs"]
@@ -213,9 +212,6 @@ def _group_codes(clean: pd.DataFrame, group: str) -> tuple[np.ndarray, pd.Index]
 
 def build_from_inputs(inputs: ModelInputs) -> pm.Model:
     """Build the PyMC model described by ``inputs``."""
-    import pymc as pm
-    import pytensor.tensor as pt
-
     spec = inputs.spec
     with pm.Model(coords=inputs.coords) as model:
         data = {name: pm.Data(name, value) for name, value in inputs.data.items()}
@@ -245,8 +241,6 @@ def _linear_predictor(
     x: pt.TensorVariable, beta: pt.TensorVariable, n_factors: int, *, column_sum: bool
 ) -> pt.TensorVariable:
     """``x @ beta`` as one matrix product, or as a sum of columns that fuses with the likelihood (large data)."""
-    import pytensor.tensor as pt
-
     if not column_sum:
         return pt.dot(x, beta)
     terms = [x[:, j] * beta[j] for j in range(n_factors)]
@@ -255,8 +249,6 @@ def _linear_predictor(
 
 def _group_effects(data: Mapping[str, pt.TensorVariable], *, varying_slopes: bool) -> pt.TensorVariable:
     """Non-centred group intercepts and, optionally, group deviations of chosen slopes (per SD)."""
-    import pymc as pm
-
     group_sd = pm.HalfNormal("group_sd", GROUP_SD_PRIOR_SCALE)
     group_z = pm.Normal("group_z", 0.0, 1.0, dims="group")
     group_offset = pm.Deterministic("group_offset", group_sd * group_z, dims="group")
@@ -272,8 +264,6 @@ def _group_effects(data: Mapping[str, pt.TensorVariable], *, varying_slopes: boo
 
 def _grouping_effects(data: Mapping[str, pt.TensorVariable]) -> pt.TensorVariable:
     """Non-centred intercepts of several groupings (nested or crossed), each with its own SD."""
-    import pymc as pm
-
     group_sd = pm.HalfNormal("group_sd", GROUP_SD_PRIOR_SCALE, dims="grouping")
     group_z = pm.Normal("group_z", 0.0, 1.0, dims="group")
     group_offset = pm.Deterministic("group_offset", group_sd[data["group_grouping"]] * group_z, dims="group")
@@ -282,9 +272,6 @@ def _grouping_effects(data: Mapping[str, pt.TensorVariable]) -> pt.TensorVariabl
 
 def _case_control_correction(spec: ModelSpec, data: Mapping[str, pt.TensorVariable]) -> pt.TensorLike:
     """Shift from the sample's to the population's log odds (0 for a cohort)."""
-    import pymc as pm
-    import pytensor.tensor as pt
-
     if spec.design == "cohort":
         return pt.as_tensor(0.0)
     if isinstance(spec.population_prevalence, PopulationPrevalence):

@@ -10,11 +10,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from importlib.metadata import version
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import arviz as az
 import numpy as np
 import pandas as pd
+import pymc as pm
 import xarray as xr
 
 from bayes_ubpr._rng import SeedLike, as_int_seed
@@ -35,9 +36,6 @@ from bayes_ubpr.model.sampling import Sampling, sampling_from_keywords
 from bayes_ubpr.model.spec import ModelSpec, PrevalenceLike
 from bayes_ubpr.priors import PriorsLike
 from bayes_ubpr.terms import Interaction, Terms
-
-if TYPE_CHECKING:  # PyMC and PyTensor are imported where a model is built: a kernel fit needs neither
-    import pymc as pm
 
 RETRY_TARGET_ACCEPT = 0.99
 """Target acceptance of the automatic second run after divergent transitions."""
@@ -205,8 +203,6 @@ def _sample(
         if text is not None:
             text.advance_to(text.total)
         return trace
-    import pymc as pm  # here, not above: nutpie on the hand-written density needs no PyMC
-
     if sampler == "numpyro" and find_spec("numpyro") is None:
         raise ImportError('sampler="numpyro" needs numpyro and jax: pip install numpyro (or use "nutpie" or "pymc")')
     # PyMC's live progress bar draws nothing on a stream that is not a terminal (a log file, a batch job):

@@ -88,11 +88,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import arviz as az
 import numpy as np
 import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
 from scipy import special
 
 from bayes_ubpr._rng import spawn_seeds
@@ -104,9 +106,6 @@ from bayes_ubpr.model._pooled import checked_raw
 from bayes_ubpr.model.spec import ModelSpec
 from bayes_ubpr.terms import Categorical, Interaction, Numeric, Spline, Term, Terms, is_categorical
 from bayes_ubpr.terms.kinds import summarise
-
-if TYPE_CHECKING:  # PyMC and PyTensor are imported where a model is built: a kernel fit needs neither
-    import pytensor.tensor as pt
 
 __all__ = ["LatentCovariates", "prepare_latent_inputs", "record_latent"]
 
@@ -194,9 +193,6 @@ class LatentCovariates:
 
     def build(self, data: Mapping[str, Any]) -> LatentDesign:
         """Add the covariate models to the current PyMC model; return the design holding the latent values."""
-        import pymc as pm
-        import pytensor.tensor as pt
-
         X = data["X"]
         n_modelled = len(self.modelled)
         scales = np.array([1.0] * len(self.continuous) + [BINARY_INTERCEPT_SCALE] * (n_modelled - len(self.continuous)))
@@ -253,9 +249,6 @@ class LatentCovariates:
         data: Mapping[str, Any],
     ) -> None:
         """Add the outcome's likelihood: observed, and, where the 0/1 column is missing, with it summed out."""
-        import pymc as pm
-        import pytensor.tensor as pt
-
         y = data["outcome_values"]
         if self.binary is None or binary_logit is None:
             pm.Bernoulli(outcome, logit_p=eta, observed=y)

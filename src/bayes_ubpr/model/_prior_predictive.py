@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 from scipy import special
 
 from bayes_ubpr._rng import SeedLike, as_int_seed
@@ -71,8 +72,6 @@ def prior_predictive(
     >>> summary["quantity"].iloc[0]
     'prevalence'
     """
-    import pymc as pm
-
     draws = check_positive_int(draws, name="draws")
     keywords: dict[str, Any] = {"factors": factors, "outcome": outcome, "priors": priors, "design": design}
     keywords |= {"population_prevalence": population_prevalence, "group": group, "varying_slopes": varying_slopes}
