@@ -236,7 +236,7 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
     n_domains = int(buffer[N_DOMAINS])
     centred = buffer[CENTRED] != 0.0
     domain_scale = np.empty(n_domains)  # domains: tau exp(omega eta_d)
-    scale_part = np.zeros(k)  # domains: d log density / d log domain_scale of each factor's own term
+    scale_part = np.zeros(k if domains else 0)  # domains: d log density / d log domain_scale of each factor's own term
     weight = np.empty(k)  # horseshoe: tau^2 lambda^2 / (c^2 + tau^2 lambda^2), the share the slab cuts
     spread_of = np.empty(k)  # horseshoe: tau lambda~, beta_std's scale given z
     if horseshoe:
