@@ -11,6 +11,7 @@ import textwrap
 import warnings
 
 import arviz as az
+import numba
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ from scipy import special, stats
 import bayes_ubpr as bu
 from bayes_ubpr.model import ModelSpec, one_off_sampler
 from bayes_ubpr.model._build import GROUP_SD_PRIOR_SCALE, build_from_inputs, prepare_inputs
-from bayes_ubpr.model._kernel import expand, expand_cfunc, log_density, logp_cfunc
+from bayes_ubpr.model._kernel import _exp_negative, _log1p_unit, expand, expand_cfunc, log_density, logp_cfunc
 from bayes_ubpr.model._kernel_model import covers, kernel_model, pack
 from bayes_ubpr.priors import DomainShrinkage, Horseshoe, Prior
 
@@ -262,6 +263,31 @@ def test_gradient_is_exact_where_the_risks_saturate(samples, name, rng):
             down[j] -= h
             difference = (log_density(up, scratch, buffer) - log_density(down, scratch, buffer)) / (2 * h)
             assert difference == pytest.approx(gradient[j], rel=1e-6, abs=1e-4)
+
+
+@numba.njit
+def _written_out(a: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    exp_values, log_values = np.empty(a.size), np.empty(s.size)
+    for i in range(a.size):
+        exp_values[i] = _exp_negative(a[i])
+    for i in range(s.size):
+        log_values[i] = _log1p_unit(s[i])
+    return exp_values, log_values
+
+
+def test_written_out_exp_and_log1p_are_within_two_units_in_the_last_place_of_libms():
+    # The kernel's own exp(-a) and log1p(s), which let its loops over patients vectorise, against numpy's
+    # (glibc's) on a fine grid of their whole domains and on tiny arguments, where cancellation would show.
+    eps = np.finfo(float).eps
+    a = np.concatenate([np.linspace(0.0, 700.0, 700_001), np.geomspace(1e-300, 1.0, 10_001)])
+    s = np.concatenate([np.linspace(0.0, 1.0, 1_000_001), np.geomspace(1e-300, 1.0, 10_001)])
+    exp_values, log_values = _written_out(a, s)
+    assert np.max(np.abs(exp_values / np.exp(-a) - 1.0)) <= 2 * eps
+    assert np.max(np.abs(log_values[1:] / np.log1p(s[1:]) - 1.0)) <= 2 * eps and log_values[0] == 0.0
+    # Beyond 700 the exponential stays at exp(-700) (added to 1 it is nothing); a NaN stays a NaN.
+    beyond, nothing = _written_out(np.array([700.0, 800.0, np.inf, np.nan]), np.array([np.nan]))
+    assert beyond[0] == beyond[1] == beyond[2] == pytest.approx(np.exp(-700.0), rel=2 * eps)
+    assert np.isnan(beyond[3]) and np.isnan(nothing[0])
 
 
 def test_initial_points_are_jittered_around_the_pymc_start(samples):

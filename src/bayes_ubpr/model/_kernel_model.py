@@ -228,8 +228,8 @@ def pack(inputs: ModelInputs) -> np.ndarray:
 
     One float64 array: its own length, the header (:data:`~bayes_ubpr.model._kernel.HEADER` scalars),
     prior locations, scales and degrees of freedom, the factors' centres and scales, the outcome, the
-    standardised design row by row, for a grouped model each row's level in every grouping (row by
-    row, indices into all groupings' levels concatenated) and each level's grouping, and under domain
+    standardised design column by column, for a grouped model each row's level in every grouping (grouping
+    by grouping, indices into all groupings' levels concatenated) and each level's grouping, and under domain
     shrinkage each factor's domain.
     """
     _kernel = kernel_module()
@@ -275,9 +275,9 @@ def pack(inputs: ModelInputs) -> np.ndarray:
         data["x_center"],
         data["x_scale"],
         data["outcome_values"],
-        data["X"].ravel(order="C"),
-        # one column (one grouping) or (n, G) codes; each level's grouping, all 0 for one grouping
-        data["group_idx"] if groups else [],
+        data["X"].ravel(order="F"),  # column by column, as the kernel's loops over patients read it
+        # one column (one grouping) or (n, G) codes, grouping by grouping; each level's grouping, all 0 for one
+        np.asarray(data["group_idx"]).ravel(order="F") if groups else [],
         data.get("group_grouping", np.zeros(groups)) if groups else [],
         data["domain_idx"] if _n_domains(inputs) else [],  # each factor's domain, last (_kernel._domain_of)
     ]
