@@ -83,7 +83,8 @@ def _nested_cohort(n: int = 900, seed: int = 3) -> pd.DataFrame:
 @pytest.mark.slow
 def test_nested_groupings_each_with_its_sd_and_own_labels():
     data = _nested_cohort()
-    sampling = bu.Sampling(draws=1000, tune=1000, chains=2)
+    # 4 chains: with 2 x 1,000 draws the surgeons' SD's R-hat came out at 1.013 (bulk ESS 412) on one realisation.
+    sampling = bu.Sampling(draws=1000, tune=1000, chains=4)
     idata = bu.fit(data, "pain ~ injury + (1 | hospital/surgeon)", sampling=sampling, seed=2, check=False)
     table = group_effects_table(idata)
     sds = table[table["parameter"] == "sd"]

@@ -372,7 +372,9 @@ def grouped_fit():
     """A smaller own-data fit: text categories, a spline, and patients in five hospitals."""
     data = _raw_cohort(hospitals=5)
     formula = f"{SPLINE_FORMULA} + (1 | hospital)"
-    return data, bu.fit(data, formula, sampling=bu.Sampling(draws=1000, tune=1000, chains=2), seed=4, check=False)
+    # 4 chains: with 2 x 1,000 draws the SD of five hospitals' R-hat came out at 1.012 (bulk ESS 491) on one
+    # realisation, over the convergence warning's 1.01 by chance; four chains hold it steadier.
+    return data, bu.fit(data, formula, sampling=bu.Sampling(draws=1000, tune=1000, chains=4), seed=4, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -331,12 +331,17 @@ def test_updating_a_small_new_hospital_beats_the_old_model_and_a_fresh_fit(devel
     rows = []
     for replicate in range(4):
         small = bu.simulate_cohort(n=150, prevalence=0.35, seed=60 + replicate)
+        # 4 chains of 500: of twelve fits of 2 x 500, one's R-hat came out at 1.012 (bulk ESS 1,434), over 1.01
+        # by chance, and this test requires that nothing but the design check warns.
+        sampling = bu.Sampling(draws=500, tune=500, chains=4)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", bu.StatisticalWarning)
             models = {
-                "update": bu.update(development_fit, small, sampling=QUICK, seed=replicate),
-                "fresh": bu.fit(small, sampling=QUICK, seed=replicate),
-                "discounted": bu.update(development_fit, small, intercept="discounted", sampling=QUICK, seed=replicate),
+                "update": bu.update(development_fit, small, sampling=sampling, seed=replicate),
+                "fresh": bu.fit(small, sampling=sampling, seed=replicate),
+                "discounted": bu.update(
+                    development_fit, small, intercept="discounted", sampling=sampling, seed=replicate
+                ),
             }
         # 150 patients, about 50 events for 7 parameters: the fresh fit's design check may say so; nothing else warns
         assert all(str(w.message).startswith("Design check") for w in caught), [str(w.message) for w in caught]
