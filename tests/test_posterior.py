@@ -248,6 +248,20 @@ class TestPPC:
         auc = summary.performance.set_index("metric").loc["auc", "median"]
         assert auc == pytest.approx(np.median(metrics.auc(y, risk)))
 
+    def test_a_long_fit_is_thinned_evenly_to_at_most_ppc_draws(self, small_cohort):
+        from bayes_ubpr import metrics
+        from bayes_ubpr.model import Fitted
+        from bayes_ubpr.posterior import PPC_DRAWS
+
+        # 2 x 4,500 = 9,000 draws: every third, 3,000 of them (the default fit's 4,000 are all used, as above)
+        long = bu.fit(small_cohort, sampling=bu.Sampling(draws=4500, tune=500, chains=2), seed=6)
+        summary = bu.ppc_summary(long, seed=3)
+        assert summary.draws.sizes["sample"] == 3000 <= PPC_DRAWS
+        risk = Fitted.of(long).risk_draws[::3]
+        y = long.observed_data["ubpr"].to_numpy()
+        assert np.array_equal(summary.draws["auc"].to_numpy(), metrics.auc(y, risk))
+        assert summary.checks["ppp"].between(0.01, 0.99).all()
+
     def test_a_misfitting_prior_is_caught(self, small_cohort):
         # Depression forced to OR 20 by a tight wrong prior: replicated case groups have far more
         # depression than the observed one, so its posterior-predictive p-value is extreme.

@@ -597,7 +597,8 @@ class PPCSummary:
         Binned calibration: per bin of posterior-mean risk, ``n``,
         ``mean_predicted`` and ``observed_rate``.
     draws : xarray.Dataset
-        Per-draw metric values, for plots.
+        Per-draw metric values (of the draws used: at most
+        :data:`PPC_DRAWS`), for plots.
 
     Examples
     --------
@@ -627,6 +628,12 @@ class PPCSummary:
             )
         )
 
+
+PPC_DRAWS = 4000
+"""Most posterior draws :func:`ppc_summary` uses: a longer fit is thinned evenly to at most this many (the
+default fit's 4 x 1,000 are all used). Its checks cost draws x patients, and the realised calibration slope
+and calibration-in-the-large a logistic fit per draw: on 4 x 15,000 draws of 1,316 patients a report spent
+92 s in them. 4,000 nearly independent draws give a ppp a Monte Carlo SE of at most 0.008."""
 
 _METRICS = {
     "auc": "auc",
@@ -676,8 +683,9 @@ def ppc_summary(idata: az.InferenceData, *, prob: float = 0.95, n_bins: int = 10
     """Posterior-predictive checks and predictive performance of a fit on its own data.
 
     Replicated outcomes y_rep ~ Bernoulli(p_s) are drawn for every posterior
-    draw s; each test statistic's posterior-predictive p-value is the share
-    of draws where T(y_rep) >= T(y) (values near 0 or 1 flag misfit). For a
+    draw s (of at most :data:`PPC_DRAWS`, evenly thinned); each test
+    statistic's posterior-predictive p-value is the share of draws where
+    T(y_rep) >= T(y) (values near 0 or 1 flag misfit). For a
     case-control fit the risks are on the sample's scale, the scale the data
     were drawn on.
 
@@ -709,6 +717,7 @@ def ppc_summary(idata: az.InferenceData, *, prob: float = 0.95, n_bins: int = 10
     x, y = view.x, view.y
     factors = list(view.spec.factor_names)
     risk = view.risk_draws
+    risk = risk[:: -(-len(risk) // PPC_DRAWS)]  # every draw up to PPC_DRAWS, else evenly thinned
     y_rep = (as_generator(seed).random(risk.shape) < risk).astype(np.int64)
     tail = (1 - prob) / 2
 
