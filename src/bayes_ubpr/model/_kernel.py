@@ -280,13 +280,10 @@ def _likelihood(
     y: np.ndarray,
     group_idx: np.ndarray,
     gradient: np.ndarray,
-    likelihood_gradient: np.ndarray,
-    sd_gradient: np.ndarray,
-) -> float:
-    """Return the Bernoulli-logit log likelihood and write its gradient.
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Return the Bernoulli-logit log likelihood, its gradient in beta_std and in each grouping's sd.
 
-    Adds d/d alpha to ``gradient[0]`` and d/d z to the levels' entries, and writes d/d beta_std into
-    ``likelihood_gradient`` and d/d sd (per grouping) into ``sd_gradient``.
+    Adds d/d alpha to ``gradient[0]`` and d/d z to the levels' entries of ``gradient``.
 
     ``x`` holds the design column by column and ``group_idx`` each grouping's levels patient by patient, so that
     every loop over patients runs in vector registers: the linear predictors, then one exp and one log1p per
@@ -322,6 +319,7 @@ def _likelihood(
     for i in range(n):
         total += eta[i]
     gradient[0] += total
+    likelihood_gradient, sd_gradient = np.empty(k), np.empty(groupings)
     for j in range(k):
         column, total = x[j * n : (j + 1) * n], 0.0
         for i in range(n):
@@ -334,7 +332,7 @@ def _likelihood(
             gradient[level] += eta[i] * sd[c]
             total += eta[i] * position[level]
         sd_gradient[c] = total
-    return logp
+    return logp, likelihood_gradient, sd_gradient
 
 
 @numba.njit(cache=CACHE)
@@ -425,11 +423,9 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
             )
             logp += term
             coefficient[j] = position[1 + j]
-    likelihood_gradient = np.zeros(k)  # d log likelihood / d beta_std
     cursor = 1 + _n_coefficient_block(buffer)  # where the group SDs' logs sit, then the levels' z
     z_at = cursor + groupings
     sd = np.empty(groupings)
-    sd_gradient = np.zeros(groupings)  # d log likelihood / d sd, per grouping
     if groups > 0:
         # Non-centred group intercepts sd_c * z_l for level l of grouping c: HalfNormal(s) on each sd_c, sampled
         # on the log scale (with the Jacobian, as PyMC's log transform), and N(0, 1) on each z_l.
@@ -451,9 +447,11 @@ def log_density(position: np.ndarray, gradient: np.ndarray, buffer: np.ndarray) 
         log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
         logp += a * log_p + b * log_q - log_beta
         gradient[prevalence_at] = a * math.exp(log_q) - b * math.exp(log_p)
-    logp += _likelihood(
-        alpha, coefficient, sd, position, z_at, x, y, group_idx, gradient, likelihood_gradient, sd_gradient
+    # d log likelihood / d beta_std, and / d sd per grouping
+    likelihood, likelihood_gradient, sd_gradient = _likelihood(
+        alpha, coefficient, sd, position, z_at, x, y, group_idx, gradient
     )
+    logp += likelihood
     for c in range(groupings):
         gradient[cursor + c] += sd_gradient[c] * sd[c]  # d(sd)/d(log sd) = sd
     if horseshoe:
